@@ -203,6 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the scenario JSON Schema (for editor completion)")
     p.set_defaults(func=cmd_schema)
+
+    # replications, comparisons, sweeps, planner and model validation live in their own module
+    from simulator.cli_experiments import add_commands
+
+    add_commands(sub, scenario_args)
     return parser
 
 

@@ -43,7 +43,7 @@ _TIMER_EPS_S = 1e-9
 class BreakerConfig(Section):
     """resilience4j CircuitBreakerConfig, names in snake_case, defaults from its builder."""
 
-    enabled: bool = Field(False, description="Put a circuit breaker in front of the inference service.")
+    enabled: bool = Field(False, description="Put a circuit breaker in front of the external API call.")
     sliding_window_type: Literal["count_based", "time_based"] = Field(
         "count_based", description="Window over the last N calls, or over the last N seconds."
     )

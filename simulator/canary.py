@@ -60,6 +60,7 @@ class CanaryConfig(Section):
         600.0, gt=0, description="Roll back when the canary stays unready for longer than this."
     )
     version: str = Field("v2", min_length=1, description="Model version label of the canary.")
+    replicas: int = Field(1, ge=1, le=10_000, description="Replicas of the canary deployment while it is analysed.")
     latency_factor: float = Field(1.0, gt=0, description="Canary service time relative to the primary.")
     error_rate: float = Field(0.0, ge=0, le=1, description="Probability that a canary request fails.")
     accuracy_delta: float = Field(

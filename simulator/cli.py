@@ -95,6 +95,9 @@ def format_summary(summary: dict, scenario: Scenario) -> str:
         util = "-" if st["utilization"] is None else f"{100 * st['utilization']:.1f} %"
         lines.append(f"  {name:<15}{util:>12}{fmt_ms(st['wait_ms_mean']):>13}"
                      f"{fmt_ms(st['service_ms_mean']):>14}{_fmt_int(st['served']):>12}")
+    wt = summary.get("where_time_went")
+    if wt:
+        lines += ["", f"  Where did the time go? {wt['finding']}"]
     if summary.get("events"):
         lines += ["", "  Events        " + ", ".join(f"{k} {v}" for k, v in summary["events"].items())]
     return "\n".join(lines)
@@ -139,6 +142,11 @@ def cmd_run(args) -> int:
         bar.close()
     if args.out:
         result.write(args.out)
+    if args.traces:
+        from simulator.tracing import write_otlp_json
+
+        epoch = 1_767_225_600 + scenario.start_time_of_day_h * 3600  # 2026-01-01 + clock time at t=0
+        write_otlp_json(args.traces, result.spans, scenario.tracing.service_name, epoch, seed)
     if args.json:
         print(json.dumps(result.summary, indent=2))
     else:
@@ -192,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="random seed (default: the scenario's seed)")
     p.add_argument("--out", metavar="DIR", help="write result tables to DIR")
     p.add_argument("--json", action="store_true", help="print only the summary JSON")
+    p.add_argument("--traces", metavar="FILE", help="export sampled request traces as OTLP/JSON to FILE")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a scenario file without running it")

@@ -16,6 +16,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from simulator.breaker import BreakerConfig, RetryConfig
+from simulator.canary import CanaryConfig
+from simulator.faults import FaultsConfig
 from simulator.section import Section
 
 Dist = Literal["exponential", "lognormal", "gamma", "constant"]
@@ -138,6 +141,18 @@ class ExternalApiConfig(Section):
     latency_cv: float = Field(0.5, ge=0, le=10, description="Coefficient of variation of the call latency")
     latency_dist: Dist = Field("lognormal", description="Distribution of the call latency")
     timeout_ms: float = Field(1000.0, gt=0, le=600_000, description="Client timeout; slower calls fail at this time (ms)")
+    error_rate: float = Field(0.0, ge=0, le=1, description="Share of calls that fail even when the service is healthy")
+    error_latency_ms: float = Field(5.0, ge=0, le=600_000, description="How fast a failing call returns its error (ms)")
+    fallback: Literal["none", "cached", "default"] = Field(
+        "none", description="When the call fails: none (the request fails), cached (last good answer for the region), default (a constant)")
+    cache_max_staleness_s: float = Field(
+        3600.0, ge=0, le=MAX_DURATION_S, description="A cached answer older than this is not used (s)")
+    cached_accuracy_penalty: float = Field(
+        0.01, ge=0, le=1, description="Accuracy lost when the model uses a cached answer (absolute, 0-1)")
+    default_accuracy_penalty: float = Field(
+        0.03, ge=0, le=1, description="Accuracy lost when the model uses the default answer (absolute, 0-1)")
+    breaker: BreakerConfig = BreakerConfig()
+    retry: RetryConfig = RetryConfig()
 
 
 class InferenceConfig(Section):
@@ -153,6 +168,13 @@ class InferenceConfig(Section):
         None, ge=0, le=10_000_000, description="Max requests waiting; beyond it a request is rejected (null = unlimited)")
     timeout_ms: float | None = Field(
         None, gt=0, le=3_600_000, description="Request deadline from entering the queue; later answers fail (null = none)")
+
+
+class TracingConfig(Section):
+    """Which requests get OpenTelemetry-style spans (one per stage, queue wait and service apart)."""
+
+    sample_rate: float = Field(0.01, ge=0, le=1, description="Share of requests traced (head sampling)")
+    service_name: str = Field("fraud-scoring", description="service.name attribute of exported spans")
 
 
 # --------------------------------------------------------------------------- scenario
@@ -173,6 +195,9 @@ class Scenario(Section):
     feature_store: FeatureStoreConfig = FeatureStoreConfig()
     external_api: ExternalApiConfig = ExternalApiConfig()
     inference: InferenceConfig = InferenceConfig()
+    faults: FaultsConfig = FaultsConfig()
+    canary: CanaryConfig = CanaryConfig()
+    tracing: TracingConfig = TracingConfig()
 
     @model_validator(mode="after")
     def _check(self) -> "Scenario":

@@ -8,39 +8,54 @@ How a request moves (each stage can be switched off):
    (requests wait for the next job trigger, then flow at the job's throughput);
 3. **feature store**: an online lookup (a fixed-latency call, no contention); a miss, or
    ``mode: compute``, takes a connection from the source-database pool;
-4. **external API**: a call with a latency distribution and a client timeout;
+4. **external API**: see :mod:`simulator.dependency` (faults, timeout, retries, breaker,
+   fallbacks);
 5. **inference**: a pool of replicas x concurrency slots behind a FIFO queue with an optional
-   queue limit and request deadline.
+   queue limit and request deadline; during a canary release a share of requests goes to
+   the canary's own pool.
 
-Speed: only contended stations (DB pool, inference pool, batch job) create SimPy events.
-A stream consumer is a FIFO single server fed by exogenous arrivals, so its departure
-time follows from Lindley's recursion when the message is produced; uncontended delays
-(lookups, API calls) are added arithmetically. A request with a feature-store hit thus
-costs two events: entering the inference pool and leaving it.
+Speed: only contended stations (DB pool, inference pool, batch job) and stateful decision
+points (the breaker) create SimPy events. A stream consumer is a FIFO single server fed by
+exogenous arrivals, so its departure time follows from Lindley's recursion when the message
+is produced; uncontended delays (lookups, API calls) are added arithmetically. A request
+with a feature-store hit thus costs two events: entering the inference pool and leaving it.
 """
 from __future__ import annotations
 
 import bisect
-from array import array
 import math
 import time
+from array import array
 from typing import Callable
 
 import numpy as np
 import simpy
 
+from simulator.canary import CanaryAnalysis
 from simulator.config import Scenario, check_size
-from simulator.pool import NORMAL, Hop, Pool
+from simulator.dependency import NOT_CALLED, ExternalApi
+from simulator.faults import Timeline, build_windows
+from simulator.pool import NORMAL, READY, Hop, Pool
 from simulator.results import RunResult, Trace, build_result
 from simulator.rng import RandomStreams, categorical, draw
 from simulator.traffic import ArrivalSource
 
 # outcome codes (requests.outcome)
 OK, DEGRADED, FAILED, IN_FLIGHT = 0, 1, 2, 3
-# failure reasons (requests.reason)
-R_NONE, R_REJECTED, R_TIMEOUT, R_API = 0, 1, 2, 3
+# failure reasons (requests.reason); names in results.REASONS
+R_NONE, R_REJECTED, R_TIMEOUT, R_API, R_DB, R_CRASH, R_MODEL = 0, 1, 2, 3, 4, 5, 6
+# which model served a request (requests.version)
+V_NONE, V_PRIMARY, V_CANARY = 0, 1, 2
 
 NAN = math.nan
+
+
+def _f64(values: np.ndarray) -> bytes:
+    return np.ascontiguousarray(values, dtype=np.float64).tobytes()
+
+
+def _i64(values: np.ndarray) -> bytes:
+    return np.ascontiguousarray(values, dtype=np.int64).tobytes()
 
 
 class Simulation:
@@ -53,35 +68,35 @@ class Simulation:
         self.env = simpy.Environment()
         self.rng = RandomStreams(self.seed)
         self.events: list[tuple[float, str, str, str]] = []
+        self.capacity: dict[str, list[tuple[float, float]]] = {
+            "inference": [], "replicas": [], "replicas_total": [], "canary_replicas": []}
+        self.breaker_states: list[tuple[float, str]] = [(0.0, "CLOSED")]
+        self.canary_weights: list[tuple[float, float]] = [(0.0, 0.0)]
         self.n = 0
         self._make_columns()
+        windows = build_windows(scenario.faults, scenario.duration_s, self.rng.get("faults.flapping"))
+        self.fault_windows = windows
+        self.api_faults = Timeline([w for w in windows if w.target == "external_api"])
+        self.db_faults = Timeline([w for w in windows if w.target == "feature_db"])
         self._build_stations()
 
     # ------------------------------------------------------------------ setup
     def _make_columns(self) -> None:
-        """Columnar per-request records: one typed array per column (8 bytes a value), extended per chunk."""
-        self.arrival_s = array("d")
-        self.segment = array("l")
-        self.region = array("l")
-        self.ing_wait_s = array("d")
-        self.ing_svc_s = array("d")
-        self.fs_hit = array("l")
-        self.fs_lookup_s = array("d")
-        self.db_enter_s = array("d")
-        self.db_start_s = array("d")
-        self.db_end_s = array("d")
-        self.db_svc_s = array("d")
-        self.api_s = array("d")
-        self.api_lat_s = array("d")
-        self.inf_enter_s = array("d")
-        self.inf_start_s = array("d")
-        self.inf_end_s = array("d")
-        self.inf_svc_s = array("d")
-        self.end_s = array("d")
-        self.outcome = array("l")
-        self.reason = array("l")
-        self._nan_cols = [self.db_enter_s, self.db_start_s, self.db_end_s, self.inf_enter_s,
-                          self.inf_start_s, self.inf_end_s, self.end_s]
+        """Columnar per-request records: one typed array per column (8 bytes a value)."""
+        f64 = ("arrival_s", "ing_wait_s", "ing_svc_s", "fs_lookup_s", "db_enter_s", "db_start_s", "db_end_s",
+               "db_svc_s", "api_s", "api_lat_s", "api_err_u", "api_start_s", "api_call_t0_s", "staleness_s",
+               "inf_enter_s", "inf_start_s", "inf_end_s", "inf_svc_s", "end_s", "route_u", "model_err_u")
+        i64 = ("segment", "region", "fs_hit", "api_status", "api_calls", "fallback", "outcome", "reason", "version")
+        for name in f64:
+            setattr(self, name, array("d"))
+        for name in i64:
+            setattr(self, name, array("q"))
+        self._fill = [(getattr(self, n), NAN) for n in (
+            "db_enter_s", "db_start_s", "db_end_s", "api_start_s", "api_call_t0_s", "staleness_s", "inf_enter_s",
+            "inf_start_s", "inf_end_s", "end_s")]
+        self._fill += [(getattr(self, n), 0.0) for n in ("ing_wait_s", "ing_svc_s", "api_s")]
+        self._fill += [(self.api_status, NOT_CALLED), (self.api_calls, 0), (self.fallback, 0),
+                       (self.outcome, IN_FLIGHT), (self.reason, R_NONE), (self.version, V_NONE)]
 
     def _build_stations(self) -> None:
         sc, env = self.sc, self.env
@@ -91,21 +106,74 @@ class Simulation:
             self.db = Pool(env, fs.db_connections, 1, self.db_svc_s, self.db_enter_s, self.db_start_s,
                            self.db_end_s, on_done=self._after_db, on_fail=self._fail)
         self.pool = None
+        self.canary_pool = None
+        self.canary = None
+        self.model_error_rate = 0.0
+        timeout_s = None if inf.timeout_ms is None else inf.timeout_ms / 1000.0
         if inf.enabled:
-            self.pool = Pool(env, inf.replicas, inf.concurrency, self.inf_svc_s, self.inf_enter_s,
-                             self.inf_start_s, self.inf_end_s, on_done=self._complete, on_fail=self._fail,
-                             queue_limit=inf.queue_limit,
-                             timeout_s=None if inf.timeout_ms is None else inf.timeout_ms / 1000.0,
-                             reject_reason=R_REJECTED, timeout_reason=R_TIMEOUT)
+            self.pool = Pool(env, 0, inf.concurrency, self.inf_svc_s, self.inf_enter_s,
+                             self.inf_start_s, self.inf_end_s, on_done=self._complete_primary, on_fail=self._fail,
+                             queue_limit=inf.queue_limit, timeout_s=timeout_s,
+                             reject_reason=R_REJECTED, timeout_reason=R_TIMEOUT, crash_reason=R_CRASH,
+                             on_unit_change=self._record_capacity)
+            for _ in range(inf.replicas):
+                self.pool.add_unit()
+            if sc.canary.enabled:
+                self.canary = CanaryAnalysis(sc.canary)
+                self.canary_pool = Pool(env, 0, inf.concurrency, self.inf_svc_s, self.inf_enter_s,
+                                        self.inf_start_s, self.inf_end_s, on_done=self._complete_canary,
+                                        on_fail=self._fail, queue_limit=inf.queue_limit, timeout_s=timeout_s,
+                                        reject_reason=R_REJECTED, timeout_reason=R_TIMEOUT, crash_reason=R_CRASH,
+                                        on_unit_change=self._record_capacity)
+                self.canary_pool.speed_factor = sc.canary.latency_factor
+                self.canary_stats: list[tuple[float, bool]] = []  # (latency_s, success) this interval
+        self._record_capacity(0.0)
+        self.api = None
+        if sc.external_api.enabled:
+            self.api = ExternalApi(self, self.api_faults, self.rng.get("external_api.retry_latency"),
+                                   self.rng.get("external_api.retry_error"), self.rng.get("external_api.jitter"),
+                                   proceed=self._to_inference, fail=self._fail, fail_reason=R_API)
         st = sc.ingestion.stream
         self.partition_owner = [p % st.consumers for p in range(st.partitions)]
         self.consumer_free_s = [0.0] * st.consumers
         self.batch_pending: list[int] = []
 
+    def _record_capacity(self, now: float) -> None:
+        """Step functions of ready capacity and replica counts (for charts, cost, summary)."""
+        cap = self.capacity
+        pools = [p for p in (self.pool, getattr(self, "canary_pool", None)) if p is not None]
+        ready = sum(p.ready_units for p in pools)
+        total = sum(sum(1 for s in p.state if s <= 2) for p in pools)  # starting, ready, draining
+        slots = sum(p.capacity for p in pools)
+        canary = self.canary_pool.ready_units if getattr(self, "canary_pool", None) is not None else 0
+        for key, value in (("inference", slots), ("replicas", ready), ("replicas_total", total),
+                           ("canary_replicas", canary)):
+            series = cap[key]
+            if series and series[-1][0] == now:
+                series[-1] = (now, value)
+            elif not series or series[-1][1] != value:
+                series.append((now, value))
+
     # ------------------------------------------------------------------ outcomes
     def _complete(self, rid: int, t_s: float) -> None:
         self.end_s[rid] = t_s
-        self.outcome[rid] = OK
+        self.outcome[rid] = DEGRADED if self.fallback[rid] else OK
+
+    def _complete_primary(self, rid: int, now: float) -> None:
+        self.version[rid] = V_PRIMARY
+        if self.model_error_rate and self.model_err_u[rid] < self.model_error_rate:
+            self._fail(rid, now, R_MODEL)
+        else:
+            self._complete(rid, now)
+
+    def _complete_canary(self, rid: int, now: float) -> None:
+        self.version[rid] = V_CANARY
+        ok = self.model_err_u[rid] >= self.sc.canary.error_rate
+        self.canary_stats.append((now - self.inf_enter_s[rid], ok))
+        if ok:
+            self._complete(rid, now)
+        else:
+            self._fail(rid, now, R_MODEL)
 
     def _fail(self, rid: int, t_s: float, reason: int) -> None:
         self.end_s[rid] = t_s
@@ -122,13 +190,13 @@ class Simulation:
         api = sc.external_api
         inf = sc.inference
         mode = sc.ingestion.mode
-        g_seg, g_reg = self.rng.get("traffic.segment"), self.rng.get("traffic.region")
-        g_proc, g_part = self.rng.get("ingestion.process"), self.rng.get("ingestion.partition")
-        g_hit, g_look = self.rng.get("feature_store.hit"), self.rng.get("feature_store.lookup")
-        g_db, g_api = self.rng.get("feature_store.db_query"), self.rng.get("external_api.latency")
-        g_inf = self.rng.get("inference.service")
-        wall0 = time.perf_counter()
-        next_report = wall0 + 0.25
+        r = self.rng.get
+        g_seg, g_reg = r("traffic.segment"), r("traffic.region")
+        g_proc, g_part = r("ingestion.process"), r("ingestion.partition")
+        g_hit, g_look = r("feature_store.hit"), r("feature_store.lookup")
+        g_db, g_api, g_api_err = r("feature_store.db_query"), r("external_api.latency"), r("external_api.error")
+        g_inf, g_route, g_model = r("inference.service"), r("canary.route"), r("inference.model_error")
+        next_report = time.perf_counter() + 0.25
         while True:
             times = source.next_chunk()
             k = len(times)
@@ -137,35 +205,31 @@ class Simulation:
             first = self.n
             self.n += k
             # per-request variates for the whole chunk, each from its own named stream
-            self.arrival_s.frombytes(times.astype(np.float64).tobytes())
-            self.segment.frombytes(categorical(g_seg, sc.traffic.segments, k).astype(np.int64).tobytes())
-            self.region.frombytes(categorical(g_reg, sc.traffic.regions, k).astype(np.int64).tobytes())
+            self.arrival_s.frombytes(_f64(times))
+            self.segment.frombytes(_i64(categorical(g_seg, sc.traffic.segments, k)))
+            self.region.frombytes(_i64(categorical(g_reg, sc.traffic.regions, k)))
             proc = (draw(g_proc, st.process_dist, st.process_ms / 1000, st.process_cv, k).tolist()
                     if mode == "stream" else None)
             part = g_part.integers(0, st.partitions, k).tolist() if mode == "stream" else None
             hit_u = g_hit.random(k)
             lookup = draw(g_look, fs.lookup_dist, fs.lookup_ms / 1000, fs.lookup_cv, k)
             if fs.mode == "off":
-                self.fs_hit.extend([-1] * k)
-                self.fs_lookup_s.extend([0.0] * k)
+                self.fs_hit.frombytes(_i64(np.full(k, -1)))
+                self.fs_lookup_s.frombytes(_f64(np.zeros(k)))
             elif fs.mode == "compute":
-                self.fs_hit.extend([0] * k)
-                self.fs_lookup_s.extend([0.0] * k)
+                self.fs_hit.frombytes(_i64(np.zeros(k)))
+                self.fs_lookup_s.frombytes(_f64(np.zeros(k)))
             else:
-                self.fs_hit.frombytes((hit_u < fs.hit_ratio).astype(np.int64).tobytes())
-                self.fs_lookup_s.frombytes(lookup.tobytes())
-            self.db_svc_s.frombytes(draw(g_db, fs.db_query_dist, fs.db_query_ms / 1000, fs.db_query_cv, k).astype(np.float64).tobytes())
-            self.api_lat_s.frombytes(draw(g_api, api.latency_dist, api.latency_ms / 1000, api.latency_cv, k).astype(np.float64).tobytes())
-            self.inf_svc_s.frombytes(draw(g_inf, inf.service_dist, inf.service_ms / 1000, inf.service_cv, k).astype(np.float64).tobytes())
-            zeros = [0.0] * k
-            nans = [NAN] * k
-            self.ing_wait_s.extend(zeros)
-            self.ing_svc_s.extend(zeros)
-            self.api_s.extend(zeros)
-            for col in self._nan_cols:
-                col.extend(nans)
-            self.outcome.extend([IN_FLIGHT] * k)
-            self.reason.extend([R_NONE] * k)
+                self.fs_hit.frombytes(_i64(hit_u < fs.hit_ratio))
+                self.fs_lookup_s.frombytes(_f64(lookup))
+            self.db_svc_s.frombytes(_f64(draw(g_db, fs.db_query_dist, fs.db_query_ms / 1000, fs.db_query_cv, k)))
+            self.api_lat_s.frombytes(_f64(draw(g_api, api.latency_dist, api.latency_ms / 1000, api.latency_cv, k)))
+            self.api_err_u.frombytes(_f64(g_api_err.random(k)))
+            self.inf_svc_s.frombytes(_f64(draw(g_inf, inf.service_dist, inf.service_ms / 1000, inf.service_cv, k)))
+            self.route_u.frombytes(_f64(g_route.random(k)))
+            self.model_err_u.frombytes(_f64(g_model.random(k)))
+            for col, value in self._fill:
+                col.frombytes((np.full(k, value, dtype=np.float64 if col.typecode == "d" else np.int64)).tobytes())
 
             if mode == "direct":
                 after = self._after_ingestion
@@ -208,35 +272,75 @@ class Simulation:
             self._after_features(rid, t)
         else:
             hop = Hop()
-            hop.callbacks = [self.db.enter]
+            hop.callbacks = [self._db_enter]
             hop._ok = True
             hop.rid = rid
             self.env.schedule(hop, NORMAL, t + self.fs_lookup_s[rid] - self.env._now)
+
+    def _db_enter(self, hop: Hop) -> None:
+        """A feature computation needs a DB connection; during an outage it fails at once."""
+        if self.db_faults.active:
+            w = self.db_faults.at(self.env._now)
+            if w is not None and w.kind == "outage":
+                rid = hop.rid
+                now = self.env._now
+                self.db_enter_s[rid] = self.db_start_s[rid] = self.db_end_s[rid] = now
+                self._fail(rid, now, R_DB)
+                return
+        self.db.enter_rid(hop.rid)
 
     def _after_db(self, rid: int, now: float) -> None:
         self._after_features(rid, now)
 
     def _after_features(self, rid: int, t: float) -> None:
-        """External API call (arithmetic: no connection limit), then the inference pool."""
-        api = self.sc.external_api
-        if api.enabled:
+        """External API call (arithmetic unless a breaker needs events), then the model."""
+        api = self.api
+        if api is None:
+            self._to_inference(rid, t)
+        elif not api.event_driven and not api.faults.active and api.retry is None and not api.cfg.error_rate:
+            # fast path: a healthy dependency with no resilience features
             lat = self.api_lat_s[rid]
-            timeout = api.timeout_ms / 1000.0
-            if lat > timeout:
-                self.api_s[rid] = timeout
-                self._fail(rid, t + timeout, R_API)
+            self.api_start_s[rid] = t
+            api.needed += 1
+            api.calls += 1
+            self.api_calls[rid] = 1
+            if lat > api.timeout_s:
+                self.api_status[rid] = 2
+                self.api_s[rid] = api.timeout_s
+                api._fallback(rid, t + api.timeout_s)
                 return
+            self.api_status[rid] = 0
             self.api_s[rid] = lat
-            t += lat
+            region = self.region[rid]
+            if t + lat > api.last_ok_s.get(region, -1.0):
+                api.last_ok_s[region] = t + lat
+            self._to_inference(rid, t + lat)
+        else:
+            api.start(rid, t)
+
+    def _to_inference(self, rid: int, t: float) -> None:
+        """Route to the primary or (during a canary release) the canary pool at time ``t``."""
         if self.pool is None:
             self._complete(rid, t)
             return
         hop = Hop()
-        hop.callbacks = [self.pool.enter]
         hop._ok = True
         hop.rid = rid
-        self.env.schedule(hop, NORMAL, t - self.env._now)
+        if self.canary_pool is not None:
+            hop.callbacks = [self._route]
+        else:
+            hop.callbacks = [self.pool.enter]
+        now = self.env._now
+        self.env.schedule(hop, NORMAL, t - now if t > now else 0.0)
 
+    def _route(self, hop: Hop) -> None:
+        rid = hop.rid
+        if self.route_u[rid] * 100.0 < self.canary.weight_pct and self.canary_pool.ready_units:
+            self.canary_pool.enter_rid(rid)
+        else:
+            self.pool.enter_rid(rid)
+
+    # ------------------------------------------------------------------ batch
     def _batch_jobs(self):
         """Spark-style trigger: a job at each interval boundary, or right after an overrun."""
         sc, env = self.sc, self.env
@@ -265,6 +369,77 @@ class Simulation:
             boundary = (math.floor(now / b.interval_s) + 1) * b.interval_s
             next_trigger = max(boundary, job_end)
 
+    # ------------------------------------------------------------------ faults
+    def _fault_process(self, w):
+        """Apply one fault window to the pools at its start and undo it at its end."""
+        env = self.env
+        yield env.timeout(w.start_s)
+        if w.target == "feature_db" and w.kind == "lock_contention" and self.db is not None:
+            self.db.speed_factor *= w.factor
+            yield env.timeout(w.end_s - w.start_s)
+            self.db.speed_factor /= w.factor
+        elif w.target == "inference" and self.pool is not None:
+            cfg = next(f for f in self.sc.faults.inference if f.name == w.name and f.start_s == w.start_s)
+            victims = [u for u, s in enumerate(self.pool.state) if s == READY][:cfg.replicas]
+            if w.kind == "crash":
+                lost = 0
+                for u in victims:
+                    lost += len(self.pool.crash(u))
+                self.events.append((env.now, "replica_crashed", "inference",
+                                    f"{len(victims)} replica(s) crashed, {lost} request(s) in flight lost"))
+                replacements = [self.pool.add_unit(ready=False) for _ in victims]
+                yield env.timeout(cfg.restart_s)
+                for u in replacements:
+                    self.pool.make_ready(u)
+                if replacements:
+                    self.events.append((env.now, "replica_ready", "inference",
+                                        f"{len(replacements)} replacement replica(s) ready"))
+            else:  # memory pressure
+                for u in victims:
+                    self.pool.slowdown[u] *= w.factor
+                yield env.timeout(w.end_s - w.start_s)
+                for u in victims:
+                    self.pool.slowdown[u] /= w.factor
+
+    # ------------------------------------------------------------------ canary
+    def _canary_loop(self):
+        """Flagger's analysis loop: one tick per interval, on the canary's own traffic."""
+        cfg, env = self.sc.canary, self.env
+        yield env.timeout(cfg.start_s)
+        for _ in range(cfg.replicas):
+            self.canary_pool.add_unit()
+        while True:
+            stats = self.canary_stats
+            self.canary_stats = []
+            n = len(stats)
+            ok = sum(1 for _, good in stats if good)
+            p99_ms = float(np.percentile([lat for lat, _ in stats], 99)) * 1000 if n else math.nan
+            before = self.canary.weight_pct
+            for kind, detail in self.canary.tick(env.now, n, ok, p99_ms):
+                text = ", ".join(f"{k} {v}" for k, v in detail.items())
+                self.events.append((env.now, kind, "canary", text))
+            phase = self.canary.phase
+            if self.canary.weight_pct != before or phase in ("promoted", "rolled_back"):
+                self.canary_weights.append((env.now, float(self.canary.new_version_share_pct)))
+            if phase == "promoted":
+                # the primary now runs the new version; the canary deployment goes away
+                self.pool.speed_factor = cfg.latency_factor
+                self.model_error_rate = cfg.error_rate
+                self._retire_canary()
+                return
+            if phase == "rolled_back":
+                self._retire_canary()
+                return
+            yield env.timeout(cfg.interval_s)
+
+    def _retire_canary(self) -> None:
+        for u, s in enumerate(self.canary_pool.state):
+            if s <= READY:
+                self.canary_pool.drain(u)
+        # anything still queued for the canary goes back to the primary
+        while self.canary_pool.queue:
+            self.pool.enter_rid(self.canary_pool.queue.popleft())
+
     # ------------------------------------------------------------------ run
     def run(self) -> RunResult:
         wall0 = time.perf_counter()
@@ -272,24 +447,38 @@ class Simulation:
         for sp in sc.traffic.spikes:
             self.events.append((sp.start_s, "spike_started", "traffic", f"{sp.name}: up to {sp.multiplier:g}x"))
             self.events.append((sp.start_s + 2 * sp.ramp_s + sp.duration_s, "spike_ended", "traffic", sp.name))
+        for w in self.fault_windows:
+            self.events.append((w.start_s, "fault_started", w.target, f"{w.name} ({w.kind.replace('_', ' ')})"))
+            if w.end_s <= sc.duration_s:
+                self.events.append((w.end_s, "fault_ended", w.target, w.name))
+            if w.target in ("feature_db", "inference"):
+                env.process(self._fault_process(w))
         env.process(self._arrivals())
         if sc.ingestion.mode == "batch":
             env.process(self._batch_jobs())
+        if self.canary is not None:
+            env.process(self._canary_loop())
         env.run(until=sc.duration_s)
         if self.progress is not None:
             self.progress(1.0)
         trace = Trace(
             n=self.n,
-            columns={
-                "arrival_s": self.arrival_s, "segment": self.segment, "region": self.region,
-                "ing_wait_s": self.ing_wait_s, "ing_svc_s": self.ing_svc_s,
-                "fs_hit": self.fs_hit, "fs_lookup_s": self.fs_lookup_s,
-                "db_enter_s": self.db_enter_s, "db_start_s": self.db_start_s, "db_end_s": self.db_end_s,
-                "api_s": self.api_s,
-                "inf_enter_s": self.inf_enter_s, "inf_start_s": self.inf_start_s, "inf_end_s": self.inf_end_s,
-                "end_s": self.end_s, "outcome": self.outcome, "reason": self.reason,
-            },
+            columns={name: getattr(self, name) for name in (
+                "arrival_s", "segment", "region", "ing_wait_s", "ing_svc_s", "fs_hit", "fs_lookup_s",
+                "db_enter_s", "db_start_s", "db_end_s", "api_s", "api_start_s", "api_status", "api_calls",
+                "fallback", "staleness_s", "inf_enter_s", "inf_start_s", "inf_end_s", "end_s", "outcome",
+                "reason", "version")},
             events=[e for e in self.events if e[0] <= sc.duration_s],
+            capacity=self.capacity,
+            breaker_states=self.breaker_states,
+            canary_weights=self.canary_weights,
+            counters={
+                "api_calls": self.api.calls if self.api else 0,
+                "api_calls_needed": self.api.needed if self.api else 0,
+                "breaker_rejected_calls": self.api.breaker.not_permitted_calls if self.api and self.api.breaker else 0,
+                "canary_outcome": self.canary.phase if self.canary else "none",
+                "canary_decided_at_s": self.canary.decided_at_s if self.canary else None,
+            },
         )
         return build_result(sc, self.seed, trace, wall_s=time.perf_counter() - wall0)
 

@@ -3,10 +3,15 @@
 Why not ``simpy.Resource``: a request/release cycle costs several events and a generator
 per request. Here a station is a free-slot stack plus a deque, and each service is one
 scheduled event whose callback starts the next queued request. Slots belong to *units*
-(model replicas, DB connections) so that later features can stop, crash or slow a unit.
+(model replicas, DB connections) so that autoscaling and faults can start, drain, crash
+or slow down a unit.
 
-Per-request times are written into columnar lists owned by the caller
-(``enter_s``, ``start_s``, ``end_s``), never into per-request dicts.
+Unit life cycle: STARTING (cold start, no slots) -> READY -> DRAINING (finishes its work,
+takes no more) -> STOPPED, or READY -> CRASHED (its in-flight requests fail at once).
+
+Per-request times are written into columnar arrays owned by the caller
+(``enter_s``, ``start_s``, ``end_s``), never into per-request dicts. The pool keeps running
+integrals of busy slots and queue length so controllers can read averages over any period.
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from typing import Callable
 import simpy
 
 NORMAL = 1  # simpy.events.NORMAL
+STARTING, READY, DRAINING, STOPPED, CRASHED = 0, 1, 2, 3, 4
 
 
 class Hop:
@@ -29,15 +35,16 @@ class Pool:
 
     ``service_s[rid]`` is the request's own service time (drawn in advance, so that two
     scenarios with the same seed give a request the same work); a unit's ``slowdown``
-    factor multiplies it. ``on_done(rid, now)`` hands the request to the next stage;
-    ``on_fail(rid, t_s, reason)`` ends it.
+    factor and the pool's ``speed_factor`` multiply it. ``on_done(rid, now)`` hands the
+    request on; ``on_fail(rid, t_s, reason)`` ends it.
     """
 
     def __init__(self, env: simpy.Environment, units: int, slots_per_unit: int,
-                 service_s: list, enter_s: list, start_s: list, end_s: list,
+                 service_s, enter_s, start_s, end_s,
                  on_done: Callable, on_fail: Callable,
                  queue_limit: int | None = None, timeout_s: float | None = None,
-                 reject_reason: int = 1, timeout_reason: int = 2):
+                 reject_reason: int = 1, timeout_reason: int = 2, crash_reason: int = 2,
+                 on_unit_change: Callable | None = None):
         self.env = env
         self.slots_per_unit = slots_per_unit
         self.service_s = service_s
@@ -45,34 +52,104 @@ class Pool:
         self.on_done, self.on_fail = on_done, on_fail
         self.queue_limit = queue_limit
         self.timeout_s = timeout_s
-        self.reject_reason, self.timeout_reason = reject_reason, timeout_reason
+        self.reject_reason, self.timeout_reason, self.crash_reason = reject_reason, timeout_reason, crash_reason
+        self.on_unit_change = on_unit_change
+        self.speed_factor = 1.0
         self.queue: deque = deque()
         self.free: list[int] = []
         self.slowdown: list[float] = []
-        self.alive: list[bool] = []
+        self.state: list[int] = []
+        self.inflight: list[set] = []
         self.busy = 0
         self.served = 0
+        # running integrals (slot-seconds busy, request-seconds queued) for controllers
+        self._t_last = 0.0
+        self.busy_area = 0.0
+        self.queue_area = 0.0
         for _ in range(units):
             self.add_unit()
 
-    # ------------------------------------------------------------------ units
-    def add_unit(self) -> int:
-        """Add a ready unit with all its slots free; queued requests start at once."""
-        unit = len(self.alive)
-        self.alive.append(True)
-        self.slowdown.append(1.0)
-        for _ in range(self.slots_per_unit):
-            self._release(unit, self.env.now)
-        return unit
+    # ------------------------------------------------------------------ accounting
+    def _tick(self, now: float) -> None:
+        dt = now - self._t_last
+        if dt > 0:
+            self.busy_area += self.busy * dt
+            self.queue_area += len(self.queue) * dt
+            self._t_last = now
+
+    def areas(self) -> tuple[float, float]:
+        """(busy slot-seconds, queued request-seconds) since the start, up to now."""
+        self._tick(self.env._now)
+        return self.busy_area, self.queue_area
+
+    def count(self, state: int) -> int:
+        return sum(1 for s in self.state if s == state)
+
+    @property
+    def ready_units(self) -> int:
+        return self.count(READY)
 
     @property
     def capacity(self) -> int:
-        return sum(self.alive) * self.slots_per_unit
+        return self.ready_units * self.slots_per_unit
+
+    # ------------------------------------------------------------------ unit life cycle
+    def add_unit(self, ready: bool = True) -> int:
+        """Add a unit; a ready one takes queued requests at once, a starting one waits for ``make_ready``."""
+        unit = len(self.state)
+        self.state.append(STARTING)
+        self.slowdown.append(1.0)
+        self.inflight.append(set())
+        if ready:
+            self.make_ready(unit)
+        elif self.on_unit_change:
+            self.on_unit_change(self.env._now)
+        return unit
+
+    def make_ready(self, unit: int) -> None:
+        if self.state[unit] != STARTING:
+            return
+        self.state[unit] = READY
+        now = self.env._now
+        self._tick(now)
+        for _ in range(self.slots_per_unit):
+            self._release(unit, now)
+        if self.on_unit_change:
+            self.on_unit_change(now)
+
+    def drain(self, unit: int) -> None:
+        """Stop a unit gracefully: no new work; it stops once its in-flight requests finish."""
+        if self.state[unit] == STARTING:
+            self.state[unit] = STOPPED
+        elif self.state[unit] == READY:
+            self.free = [u for u in self.free if u != unit]
+            self.state[unit] = DRAINING if self.inflight[unit] else STOPPED
+        if self.on_unit_change:
+            self.on_unit_change(self.env._now)
+
+    def crash(self, unit: int) -> list[int]:
+        """Kill a unit at once: its in-flight requests fail now. Returns their ids."""
+        now = self.env._now
+        self._tick(now)
+        lost = sorted(self.inflight[unit])
+        if self.state[unit] in (READY, DRAINING, STARTING):
+            self.free = [u for u in self.free if u != unit]
+            self.state[unit] = CRASHED
+            for rid in lost:
+                self.busy -= 1
+                self.end_s[rid] = now
+                self.on_fail(rid, now, self.crash_reason)
+            self.inflight[unit].clear()
+        if self.on_unit_change:
+            self.on_unit_change(now)
+        return lost
 
     # ------------------------------------------------------------------ hot path
     def enter(self, hop: Hop) -> None:
         """Callback: request ``hop.rid`` arrives at the station now."""
-        rid = hop.rid
+        self.enter_rid(hop.rid)
+
+    def enter_rid(self, rid: int) -> None:
         now = self.env._now
         self.enter_s[rid] = now
         if self.free:
@@ -82,30 +159,56 @@ class Pool:
             self.end_s[rid] = now
             self.on_fail(rid, now, self.reject_reason)
         else:
+            dt = now - self._t_last
+            if dt > 0:
+                self.busy_area += self.busy * dt
+                self.queue_area += len(self.queue) * dt
+                self._t_last = now
             self.queue.append(rid)
 
     def _start(self, rid: int, unit: int, now: float) -> None:
+        dt = now - self._t_last
+        if dt > 0:
+            self.busy_area += self.busy * dt
+            self.queue_area += len(self.queue) * dt
+            self._t_last = now
         self.start_s[rid] = now
         self.busy += 1
+        self.inflight[unit].add(rid)
         hop = Hop()
         hop.callbacks = [self._done]
         hop._ok = True
         hop.rid = rid
         hop.unit = unit
-        self.env.schedule(hop, NORMAL, self.service_s[rid] * self.slowdown[unit])
+        self.env.schedule(hop, NORMAL, self.service_s[rid] * self.slowdown[unit] * self.speed_factor)
 
     def _done(self, hop: Hop) -> None:
+        unit = hop.unit
+        state = self.state[unit]
+        if state == CRASHED:
+            return  # already failed when the unit crashed
         rid = hop.rid
         now = self.env._now
+        dt = now - self._t_last
+        if dt > 0:
+            self.busy_area += self.busy * dt
+            self.queue_area += len(self.queue) * dt
+            self._t_last = now
         self.busy -= 1
         self.served += 1
+        self.inflight[unit].discard(rid)
         self.end_s[rid] = now
         timeout = self.timeout_s
         if timeout is not None and now - self.enter_s[rid] > timeout:
             self.on_fail(rid, self.enter_s[rid] + timeout, self.timeout_reason)
         else:
             self.on_done(rid, now)
-        self._release(hop.unit, now)
+        if state == READY:
+            self._release(unit, now)
+        elif state == DRAINING and not self.inflight[unit]:
+            self.state[unit] = STOPPED
+            if self.on_unit_change:
+                self.on_unit_change(now)
 
     def _release(self, unit: int, now: float) -> None:
         """A slot of ``unit`` is free: give it to the next live queued request."""

@@ -17,7 +17,10 @@ import pandas as pd
 from simulator.config import Scenario, scenario_to_yaml
 
 OUTCOMES = ["ok", "degraded", "failed", "in_flight"]
-REASONS = ["none", "rejected", "timeout", "api_error"]
+REASONS = ["none", "rejected", "timeout", "api_error", "feature_db_error", "replica_crash", "model_error"]
+API_STATUS = ["ok", "error", "timeout", "rejected_by_breaker", "not_called"]
+FALLBACKS = ["none", "cached", "default"]
+BREAKER_LEVEL = {"CLOSED": 0.0, "HALF_OPEN": 1.0, "OPEN": 2.0}
 MAX_BINS = 5000
 
 
@@ -29,6 +32,9 @@ class Trace:
     columns: dict[str, list]
     events: list[tuple[float, str, str, str]]
     capacity: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    breaker_states: list[tuple[float, str]] = field(default_factory=list)
+    canary_weights: list[tuple[float, float]] = field(default_factory=list)
+    counters: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -41,6 +47,7 @@ class RunResult:
     timeseries: pd.DataFrame
     events: pd.DataFrame
     summary: dict
+    spans: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def write(self, out_dir: str | Path) -> list[Path]:
         """Write summary.json, requests.parquet, timeseries.csv, events.csv, scenario.resolved.yaml."""
@@ -139,6 +146,12 @@ def _requests_frame(sc: Scenario, cols: dict[str, np.ndarray], n: int) -> pd.Dat
         "inference_service_ms": inf_svc * 1000.0,
         "inference_start_s": c["inf_start_s"],
         "inference_end_s": c["inf_end_s"],
+        "external_api_status": pd.Categorical.from_codes(c["api_status"].astype(np.int8), API_STATUS),
+        "external_api_calls": c["api_calls"].astype(np.int16),
+        "fallback": pd.Categorical.from_codes(c["fallback"].astype(np.int8), FALLBACKS),
+        "fallback_staleness_s": c["staleness_s"],
+        "model_version": pd.Categorical.from_codes(
+            c["version"].astype(np.int8), ["none", "v1", sc.canary.version if sc.canary.version != "v1" else "v1-canary"]),
     })
     return frame
 
@@ -148,6 +161,25 @@ def _bins(sc: Scenario) -> np.ndarray:
     n_bins = max(1, int(math.ceil(sc.duration_s / width - 1e-9)))
     edges = np.minimum(np.arange(n_bins + 1) * width, sc.duration_s)
     return edges
+
+
+def step_value_at(steps: list[tuple[float, float]], t: np.ndarray) -> np.ndarray:
+    """Value of a step function (list of (t, value) changes) at times ``t``."""
+    if not steps:
+        return np.zeros(len(t))
+    ts = np.array([s[0] for s in steps], float)
+    vs = np.array([s[1] for s in steps], float)
+    return vs[np.clip(np.searchsorted(ts, t, side="right") - 1, 0, len(vs) - 1)]
+
+
+def step_max_per_bin(steps: list[tuple[float, float]], edges: np.ndarray) -> np.ndarray:
+    """Highest value a step function takes within each bin."""
+    out = step_value_at(steps, edges[:-1])
+    for t, v in steps:
+        i = np.searchsorted(edges, t, side="right") - 1
+        if 0 <= i < len(out):
+            out[i] = max(out[i], v)
+    return out
 
 
 def _timeseries(sc: Scenario, c: dict[str, np.ndarray], capacity: dict, edges: np.ndarray) -> pd.DataFrame:
@@ -218,11 +250,15 @@ def _timeseries(sc: Scenario, c: dict[str, np.ndarray], capacity: dict, edges: n
         ts["inference_busy"] = busy
         ts["utilization_inference"] = np.where(cap > 0, busy / np.where(cap > 0, cap, 1), np.nan)
         ts["replicas"] = capacity_per_bin(capacity["replicas"], edges)
+        ts["replicas_total"] = capacity_per_bin(capacity["replicas_total"], edges)
+        ts["canary_replicas"] = capacity_per_bin(capacity["canary_replicas"], edges)
     else:
         ts["inference_queue"] = 0.0
         ts["inference_busy"] = 0.0
         ts["utilization_inference"] = np.nan
         ts["replicas"] = 0.0
+        ts["replicas_total"] = 0.0
+        ts["canary_replicas"] = 0.0
     return ts
 
 
@@ -249,6 +285,35 @@ def build_result(sc: Scenario, seed: int, trace: Trace, wall_s: float) -> RunRes
     edges = _bins(sc)
     requests = _requests_frame(sc, cols, n)
     timeseries = _timeseries(sc, cols, capacity, edges)
+    breaker = [(t, BREAKER_LEVEL[state]) for t, state in trace.breaker_states]
+    timeseries["breaker_state"] = step_max_per_bin(breaker, edges)  # 0 closed, 1 half-open, 2 open
+    timeseries["canary_weight_pct"] = step_value_at(trace.canary_weights, edges[1:] - 1e-9)
+    fb = cols["fallback"]
+    timeseries["fallback_answers"] = np.histogram(cols["end_s"][(fb > 0) & ~np.isnan(cols["end_s"])], edges)[0]
+    _stage_breakdown(requests, timeseries, edges)
     events = pd.DataFrame(sorted(trace.events), columns=["t_s", "kind", "component", "detail"])
-    summary = summarize(sc, seed, requests, timeseries, events, cols, capacity, wall_s)
-    return RunResult(sc, seed, requests, timeseries, events, summary)
+    summary = summarize(sc, seed, requests, timeseries, events, cols, capacity, wall_s, trace)
+    from simulator.spans import build_spans
+
+    spans = build_spans(sc, seed, cols)
+    return RunResult(sc, seed, requests, timeseries, events, summary, spans)
+
+
+STAGE_COLUMNS = {
+    "ingestion": ("ingestion_wait_ms", "ingestion_service_ms"),
+    "feature_store": ("feature_store_wait_ms", "feature_store_service_ms"),
+    "external_api": ("external_api_service_ms",),
+    "inference": ("inference_wait_ms", "inference_service_ms"),
+}
+
+
+def _stage_breakdown(req: pd.DataFrame, ts: pd.DataFrame, edges: np.ndarray) -> None:
+    """Mean time per stage (ms) of the requests that arrived in each bin and were answered."""
+    done = req["outcome"].isin(["ok", "degraded"]).to_numpy()
+    b = np.clip(np.searchsorted(edges, req["arrival_s"].to_numpy()[done], side="right") - 1, 0, len(ts) - 1)
+    for stage, cols in STAGE_COLUMNS.items():
+        total = sum(req[c].to_numpy()[done] for c in cols)
+        total = np.nan_to_num(total)
+        sums = np.bincount(b, weights=total, minlength=len(ts))
+        counts = np.bincount(b, minlength=len(ts))
+        ts[f"stage_{stage}_ms"] = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)

@@ -100,8 +100,87 @@ def stage_stats(sc: Scenario, req: pd.DataFrame, cols: dict, capacity: dict, aft
     return out
 
 
+def resilience_stats(sc: Scenario, req: pd.DataFrame, ts: pd.DataFrame, events: pd.DataFrame,
+                     cols: dict, trace, after: np.ndarray) -> dict:
+    """Breaker, fallbacks, retries and canary KPIs (summary keys of the resilience issue)."""
+    out: dict = {}
+    open_s = 0.0
+    states = trace.breaker_states + [(sc.duration_s, "END")]
+    for (t0, st), (t1, _) in zip(states, states[1:]):
+        if st == "OPEN":
+            open_s += max(0.0, min(t1, sc.duration_s) - t0)
+    c = trace.counters
+    out["breaker"] = {"enabled": sc.external_api.breaker.enabled,
+                      "opened": int((events["kind"] == "breaker_opened").sum()),
+                      "open_s_total": round(open_s, 3),
+                      "rejected_calls": int(c.get("breaker_rejected_calls", 0))}
+    fb = cols["fallback"][after]
+    out["fallbacks"] = {"cached": int((fb == 1).sum()), "default": int((fb == 2).sum())}
+    reached = after & (cols["api_status"] != 4)
+    needed = int(reached.sum())
+    made = int(cols["api_calls"][reached].sum())
+    out["retries"] = {"enabled": sc.external_api.retry.enabled, "calls_made": made, "calls_needed": needed,
+                      "amplification": _num(made / needed) if needed else None}
+    version = cols["version"]
+    on_canary = version == 2
+    bad = on_canary & ((cols["outcome"] == 2) | (((cols["end_s"] - cols["inf_enter_s"]) * 1000.0)
+                                                 > sc.canary.max_p99_latency_ms))
+    out["canary"] = {"outcome": c.get("canary_outcome", "none") if sc.canary.enabled else "none",
+                     "decided_at_s": _num(c.get("canary_decided_at_s")),
+                     "time_to_decision_s": _num(c["canary_decided_at_s"] - sc.canary.start_s)
+                     if c.get("canary_decided_at_s") is not None else None,
+                     "requests_on_canary": int(on_canary.sum()),
+                     "bad_responses_on_canary": int(bad.sum())}
+    if out["canary"]["outcome"] == "progressing":
+        out["canary"]["outcome"] = "in_progress"
+    if out["canary"]["outcome"] == "initializing":
+        out["canary"]["outcome"] = "in_progress"
+    from simulator.recovery import recovery_timeline
+
+    out["recovery"] = recovery_timeline(sc, ts, events)
+    out["where_time_went"] = where_time_went(sc, req, ts, events)
+    return out
+
+
+def where_time_went(sc: Scenario, req: pd.DataFrame, ts: pd.DataFrame, events: pd.DataFrame) -> dict | None:
+    """Compare the slowest stretch of the run with a calm one and name the stage whose time grew.
+
+    The slow window is the fault window when a fault was injected, otherwise the 5-minute
+    stretch with the highest mean latency; the baseline window is the stretch before it
+    (after warm-up). Reported only when latency grew by more than 20 %.
+    """
+    from simulator.tracing import time_attribution
+
+    lo = sc.warmup_s
+    faults = events[events["kind"] == "fault_started"]
+    if len(faults):
+        t0 = float(faults["t_s"].iloc[0])
+        ends = events[(events["kind"] == "fault_ended") & (events["t_s"] > t0)]
+        t1 = float(ends["t_s"].iloc[0]) if len(ends) else sc.duration_s
+    else:
+        width = float(ts["t_end_s"].iloc[0] - ts["t_s"].iloc[0])
+        k = max(1, int(round(300 / width)))
+        lat = ts["latency_mean_ms"].where(ts["t_s"] >= lo).rolling(k, min_periods=1).mean()
+        if lat.notna().sum() == 0:
+            return None
+        i = int(lat.idxmax())
+        t1 = float(ts["t_end_s"].iloc[i])
+        t0 = max(lo, t1 - k * width)
+    if t0 - lo < 60 or t1 <= t0:
+        return None
+    table = time_attribution(req[req["outcome"].isin(["ok", "degraded"])], (lo, t0), (t0, t1))
+    base_ms = float(table["baseline_ms"].sum())
+    slow_ms = float(table["slow_ms"].sum())
+    if not base_ms or slow_ms < 1.2 * base_ms:
+        return None
+    top = table.iloc[0]
+    return {"baseline_window_s": [lo, t0], "slow_window_s": [t0, t1], "baseline_ms": _num(base_ms),
+            "slow_ms": _num(slow_ms), "stage": str(top["stage"]), "component": str(top["component"]),
+            "finding": table.attrs.get("finding", "")}
+
+
 def summarize(sc: Scenario, seed: int, req: pd.DataFrame, ts: pd.DataFrame, events: pd.DataFrame,
-              cols: dict, capacity: dict, wall_s: float) -> dict:
+              cols: dict, capacity: dict, wall_s: float, trace=None) -> dict:
     """Build the summary dict (see the module docstring for the counting rules)."""
     after = cols["arrival_s"] >= sc.warmup_s
     outcome = cols["outcome"][after]
@@ -130,4 +209,5 @@ def summarize(sc: Scenario, seed: int, req: pd.DataFrame, ts: pd.DataFrame, even
                                req.loc[after & (cols["outcome"] == 2), "reason"].value_counts().items() if v},
         "stages": stage_stats(sc, req, cols, capacity, after),
         "events": {str(k): int(v) for k, v in events["kind"].value_counts().sort_index().items()},
+        **(resilience_stats(sc, req, ts, events, cols, trace, after) if trace is not None else {}),
     }

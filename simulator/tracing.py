@@ -325,9 +325,17 @@ def describe_attribution(table: pd.DataFrame, labels: Mapping[str, str] | None =
     top = table.iloc[0]
     place = labels.get(top["stage"], "the " + str(top["stage"]).replace("_", " "))
     share = top["growth_ms"] / extra_ms
-    what = (f"waiting for a free slot in {place} (queueing, not slower work)"
-            if top["component"] == "wait"
-            else f"slower work inside {place} (service time grew, not queueing)")
+    waits = {"feature_store": "waiting for a free connection to the feature store's database "
+                              "(queueing: lock contention or too few connections)",
+             "inference": "waiting in the queue for a free model server (too few replicas or slower ones)",
+             "ingestion": "waiting in the event stream for a consumer (consumer lag)"}
+    work = {"feature_store": "slower feature computation in the feature store's database (e.g. locks held longer)",
+            "inference": "slower scoring on the model servers (e.g. memory pressure)",
+            "external_api": "slower answers from the external API"}
+    if top["component"] == "wait":
+        what = waits.get(top["stage"], f"waiting for a free slot in {place} (queueing, not slower work)")
+    else:
+        what = work.get(top["stage"], f"slower work inside {place} (service time grew, not queueing)")
     lead = "Most of" if share >= 0.5 else "The largest part of"
     return (f"{lead} the extra {_format_ms(extra_ms)} per request "
             f"({_format_ms(top['growth_ms'])}, {share:.0%}) is {what}.")

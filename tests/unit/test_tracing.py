@@ -198,7 +198,7 @@ def test_attribution_reports_service_growth_and_no_growth():
     frame["feature_store_wait_ms"] = 5.0
     table = time_attribution(frame, (0.0, 50.0), (50.0, 100.0))
     assert table.iloc[0]["column"] == "inference_service_ms"
-    assert "slower work inside the model servers" in table.attrs["finding"]
+    assert "slower scoring on the model servers" in table.attrs["finding"]
     frame["inference_service_ms"] = 20.0
     flat = time_attribution(frame, (0.0, 50.0), (50.0, 100.0))
     assert "no extra time" in flat.attrs["finding"]

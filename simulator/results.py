@@ -146,6 +146,7 @@ def _requests_frame(sc: Scenario, cols: dict[str, np.ndarray], n: int) -> pd.Dat
         "inference_service_ms": inf_svc * 1000.0,
         "inference_start_s": c["inf_start_s"],
         "inference_end_s": c["inf_end_s"],
+        "external_api_start_s": c["api_start_s"],
         "external_api_status": pd.Categorical.from_codes(c["api_status"].astype(np.int8), API_STATUS),
         "external_api_calls": c["api_calls"].astype(np.int16),
         "fallback": pd.Categorical.from_codes(c["fallback"].astype(np.int8), FALLBACKS),

@@ -168,7 +168,11 @@ def where_time_went(sc: Scenario, req: pd.DataFrame, ts: pd.DataFrame, events: p
         t0 = max(lo, t1 - k * width)
     if t0 - lo < 60 or t1 <= t0:
         return None
-    table = time_attribution(req[req["outcome"].isin(["ok", "degraded"])], (lo, t0), (t0, t1))
+    answered = req[req["outcome"].isin(["ok", "degraded"])]
+    arr = answered["arrival_s"]
+    if not ((arr >= lo) & (arr < t0)).any() or not ((arr >= t0) & (arr < t1)).any():
+        return None  # nobody was answered in one of the windows: nothing to attribute
+    table = time_attribution(answered, (lo, t0), (t0, t1))
     base_ms = float(table["baseline_ms"].sum())
     slow_ms = float(table["slow_ms"].sum())
     if not base_ms or slow_ms < 1.2 * base_ms:

@@ -16,10 +16,13 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from simulator.autoscaler import AutoscalerConfig
 from simulator.breaker import BreakerConfig, RetryConfig
 from simulator.canary import CanaryConfig
+from simulator.cost import CostConfig, ValueConfig
 from simulator.faults import FaultsConfig
 from simulator.section import Section
+from simulator.serving import ColdStartConfig, ModelServingConfig
 
 Dist = Literal["exponential", "lognormal", "gamma", "constant"]
 
@@ -159,7 +162,10 @@ class InferenceConfig(Section):
     """A pool of model replicas; each serves ``concurrency`` requests at once, FIFO queue in front."""
 
     enabled: bool = Field(True, description="Run the model stage")
-    replicas: int = Field(4, ge=1, le=10_000, description="Replicas serving the model (fixed pool size)")
+    replicas: int = Field(
+        4, ge=0, le=10_000, description="Replicas serving the model (the fixed pool, or the autoscaler's start)")
+    precision: Literal["fp32", "fp16", "int8"] = Field(
+        "fp32", description="Numeric precision of the served model (changes speed, memory and measured accuracy)")
     concurrency: int = Field(1, ge=1, le=1_000, description="Requests one replica serves at the same time")
     service_ms: float = Field(20.0, ge=0, le=600_000, description="Mean model service time per request (ms)")
     service_cv: float = Field(0.5, ge=0, le=10, description="Coefficient of variation of the service time")
@@ -198,11 +204,31 @@ class Scenario(Section):
     faults: FaultsConfig = FaultsConfig()
     canary: CanaryConfig = CanaryConfig()
     tracing: TracingConfig = TracingConfig()
+    autoscaler: AutoscalerConfig = AutoscalerConfig()
+    cold_start: ColdStartConfig = ColdStartConfig()
+    model: ModelServingConfig = ModelServingConfig()
+    cost: CostConfig = CostConfig()
+    value: ValueConfig = ValueConfig()
+    compare_label: str = Field("", description="Plain-language name of this scenario's natural comparison")
+    compare_overrides: dict[str, Any] = Field(
+        {}, description="Dotted overrides that give the comparison (e.g. {inference.precision: fp32})")
 
     @model_validator(mode="after")
     def _check(self) -> "Scenario":
         if self.warmup_s >= self.duration_s:
             raise ValueError(f"warmup_s: must be less than duration_s ({self.duration_s:g}), got {self.warmup_s:g}")
+        if self.inference.enabled and self.inference.replicas == 0 and not (
+                self.autoscaler.enabled and self.autoscaler.kind == "kpa" and self.autoscaler.min_replicas == 0):
+            raise ValueError("inference.replicas: 0 replicas is only allowed when a KPA autoscaler with "
+                             "min_replicas 0 starts them (scale from zero); got 0")
+        from simulator.cost import replicas_per_node
+        from simulator.serving import replica_memory_gib
+
+        mem = replica_memory_gib(self.model, self.inference.precision)
+        try:
+            replicas_per_node(mem, self.cost.instance, self.cost.system_reserved_memory_gib)
+        except ValueError as err:
+            raise ValueError(f"cost.instance_type: {err}") from None
         return self
 
 

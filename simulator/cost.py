@@ -57,7 +57,7 @@ class CostConfig(Section):
     feature_store_usd_per_million_lookups: float = Field(
         0.25, ge=0, description="Illustrative online feature-store price per million lookups (USD)")
     external_api_usd_per_1k_calls: float = Field(
-        1.0, ge=0, description="Illustrative external API (e.g. enrichment) price per 1,000 calls (USD)")
+        0.02, ge=0, description="Illustrative external API (e.g. enrichment) price per 1,000 calls (USD)")
     review_usd_per_case: float = Field(
         3.0, ge=0, description="Illustrative cost of one human review of a flagged case (USD)")
     hours_per_month: float = Field(

@@ -34,10 +34,12 @@ import simpy
 from simulator.canary import CanaryAnalysis
 from simulator.config import Scenario, check_size
 from simulator.dependency import NOT_CALLED, ExternalApi
+from simulator.elastic import Elastic, initial_replicas
 from simulator.faults import Timeline, build_windows
 from simulator.pool import NORMAL, READY, Hop, Pool
 from simulator.results import RunResult, Trace, build_result
 from simulator.rng import RandomStreams, categorical, draw
+from simulator.serving import service_factor
 from simulator.traffic import ArrivalSource
 
 # outcome codes (requests.outcome)
@@ -106,6 +108,7 @@ class Simulation:
             self.db = Pool(env, fs.db_connections, 1, self.db_svc_s, self.db_enter_s, self.db_start_s,
                            self.db_end_s, on_done=self._after_db, on_fail=self._fail)
         self.pool = None
+        self.elastic = None
         self.canary_pool = None
         self.canary = None
         self.model_error_rate = 0.0
@@ -116,8 +119,11 @@ class Simulation:
                              queue_limit=inf.queue_limit, timeout_s=timeout_s,
                              reject_reason=R_REJECTED, timeout_reason=R_TIMEOUT, crash_reason=R_CRASH,
                              on_unit_change=self._record_capacity)
-            for _ in range(inf.replicas):
+            # the precision's speed factor scales every replica's work (same draws, so CRN holds)
+            self.pool.speed_factor = service_factor(sc.model, inf.precision)
+            for _ in range(initial_replicas(sc)):
                 self.pool.add_unit()
+            self.elastic = Elastic(self) if sc.autoscaler.enabled else None
             if sc.canary.enabled:
                 self.canary = CanaryAnalysis(sc.canary)
                 self.canary_pool = Pool(env, 0, inf.concurrency, self.inf_svc_s, self.inf_enter_s,
@@ -125,7 +131,7 @@ class Simulation:
                                         on_fail=self._fail, queue_limit=inf.queue_limit, timeout_s=timeout_s,
                                         reject_reason=R_REJECTED, timeout_reason=R_TIMEOUT, crash_reason=R_CRASH,
                                         on_unit_change=self._record_capacity)
-                self.canary_pool.speed_factor = sc.canary.latency_factor
+                self.canary_pool.speed_factor = sc.canary.latency_factor * service_factor(sc.model, inf.precision)
                 self.canary_stats: list[tuple[float, bool]] = []  # (latency_s, success) this interval
         self._record_capacity(0.0)
         self.api = None
@@ -423,7 +429,7 @@ class Simulation:
                 self.canary_weights.append((env.now, float(self.canary.new_version_share_pct)))
             if phase == "promoted":
                 # the primary now runs the new version; the canary deployment goes away
-                self.pool.speed_factor = cfg.latency_factor
+                self.pool.speed_factor = cfg.latency_factor * service_factor(self.sc.model, self.sc.inference.precision)
                 self.model_error_rate = cfg.error_rate
                 self._retire_canary()
                 return
@@ -458,6 +464,8 @@ class Simulation:
             env.process(self._batch_jobs())
         if self.canary is not None:
             env.process(self._canary_loop())
+        if self.elastic is not None:
+            self.elastic.start()
         env.run(until=sc.duration_s)
         if self.progress is not None:
             self.progress(1.0)
@@ -472,6 +480,7 @@ class Simulation:
             capacity=self.capacity,
             breaker_states=self.breaker_states,
             canary_weights=self.canary_weights,
+            cold_spans=self.elastic.cold_spans if self.elastic else [],
             counters={
                 "api_calls": self.api.calls if self.api else 0,
                 "api_calls_needed": self.api.needed if self.api else 0,

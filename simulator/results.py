@@ -34,6 +34,7 @@ class Trace:
     capacity: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     breaker_states: list[tuple[float, str]] = field(default_factory=list)
     canary_weights: list[tuple[float, float]] = field(default_factory=list)
+    cold_spans: list[tuple[float, float]] = field(default_factory=list)
     counters: dict = field(default_factory=dict)
 
 
@@ -292,6 +293,11 @@ def build_result(sc: Scenario, seed: int, trace: Trace, wall_s: float) -> RunRes
     fb = cols["fallback"]
     timeseries["fallback_answers"] = np.histogram(cols["end_s"][(fb > 0) & ~np.isnan(cols["end_s"])], edges)[0]
     _stage_breakdown(requests, timeseries, edges)
+    if sc.inference.enabled:
+        from simulator.economics import cost_timeseries
+
+        for name, values in cost_timeseries(sc, capacity, edges, cols).items():
+            timeseries[name] = values
     events = pd.DataFrame(sorted(trace.events), columns=["t_s", "kind", "component", "detail"])
     summary = summarize(sc, seed, requests, timeseries, events, cols, capacity, wall_s, trace)
     from simulator.spans import build_spans

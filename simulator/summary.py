@@ -214,4 +214,11 @@ def summarize(sc: Scenario, seed: int, req: pd.DataFrame, ts: pd.DataFrame, even
         "stages": stage_stats(sc, req, cols, capacity, after),
         "events": {str(k): int(v) for k, v in events["kind"].value_counts().sort_index().items()},
         **(resilience_stats(sc, req, ts, events, cols, trace, after) if trace is not None else {}),
+        **(_economics(sc, cols, capacity, trace, after) if trace is not None and sc.inference.enabled else {}),
     }
+
+
+def _economics(sc, cols, capacity, trace, after) -> dict:
+    from simulator.economics import economics
+
+    return economics(sc, cols, capacity, trace.cold_spans, after, trace.counters)

@@ -71,7 +71,7 @@ def economics(sc: Scenario, cols: dict, capacity: dict, cold_spans: list[tuple[f
                         cold_start_replica_s=cold_s, requests=int(answered.sum()), stream_partitions=partitions,
                         feature_lookups=lookups, external_api_calls=api_calls,
                         review_cases=int(counters.get("review_cases", 0)), cfg=cfg)
-    cost = {k: (round(float(v), 6) if math.isfinite(v) else None) for k, v in cost.items()}
+    cost = {k: (float(v) if math.isfinite(v) else None) for k, v in cost.items()}
     cost["node_hours"] = round(node_s / 3600, 4)
     cost["replica_hours"] = round(replica_s / 3600, 4)
     cost["instance_type"] = cfg.instance_type

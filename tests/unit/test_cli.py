@@ -39,6 +39,7 @@ def test_json_prints_only_the_summary_and_out_writes_the_tables(tmp_path):
 @pytest.mark.parametrize("args,field", [
     (["run", "does_not_exist.yaml"], "does_not_exist.yaml"),
     (["run", "baseline", "--set", "inference.replicas=0"], "inference.replicas"),
+    (["run", "baseline", "--set", "inference.concurrency=0"], "inference.concurrency"),
     (["run", "baseline", "--set", "inference.replicass=3"], "inference.replicass"),
     (["run", "baseline", "--set", "traffic.rate_per_s=lots"], "traffic.rate_per_s"),
     (["run", "baseline", "--set", "novalue"], "novalue"),
@@ -56,11 +57,11 @@ def test_bad_input_exits_2_with_a_line_naming_the_field(args, field):
 def test_schema_violation_names_range_and_value(tmp_path):
     """A bad value in a file names the field, the allowed range and the value given."""
     f = tmp_path / "bad.yaml"
-    f.write_text("inference:\n  replicas: -2\n")
+    f.write_text("inference:\n  concurrency: -2\n")
     p = cli("run", str(f))
     assert p.returncode == 2
     line = p.stderr.strip().splitlines()[0]
-    assert "inference.replicas" in line and "≥ 1" in line and "-2" in line
+    assert "inference.concurrency" in line and "≥ 1" in line and "≤ 1000" in line and "-2" in line
 
 
 def test_bad_yaml_and_empty_file(tmp_path):
@@ -81,4 +82,4 @@ def test_list_and_schema():
     s = cli("schema")
     schema = json.loads(s.stdout)
     assert "inference" in schema["properties"]
-    assert schema["$defs"]["InferenceConfig"]["properties"]["replicas"]["minimum"] == 1
+    assert schema["$defs"]["InferenceConfig"]["properties"]["concurrency"]["minimum"] == 1

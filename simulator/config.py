@@ -20,7 +20,11 @@ from simulator.autoscaler import AutoscalerConfig
 from simulator.breaker import BreakerConfig, RetryConfig
 from simulator.canary import CanaryConfig
 from simulator.cost import CostConfig, ValueConfig
+from simulator.decisions import DriftConfig, ExplanationConfig
+from simulator.fairness import FairnessConfig
 from simulator.faults import FaultsConfig
+from simulator.governance import RetrainingConfig, ReviewConfig
+from simulator.ml.population import PopulationConfig, SkewConfig
 from simulator.section import Section
 from simulator.serving import ColdStartConfig, ModelServingConfig
 
@@ -133,6 +137,8 @@ class FeatureStoreConfig(Section):
     db_query_ms: float = Field(40.0, ge=0, le=600_000, description="Mean time a feature computation holds a DB connection (ms)")
     db_query_cv: float = Field(0.5, ge=0, le=10, description="Coefficient of variation of the DB query time")
     db_query_dist: Dist = Field("lognormal", description="Distribution of the DB query time")
+    materialization_interval_s: float = Field(
+        3600.0, gt=0, le=MAX_DURATION_S, description="Online features are refreshed this often; a hit is up to this stale (s)")
 
 
 class ExternalApiConfig(Section):
@@ -209,6 +215,13 @@ class Scenario(Section):
     model: ModelServingConfig = ModelServingConfig()
     cost: CostConfig = CostConfig()
     value: ValueConfig = ValueConfig()
+    population: PopulationConfig = PopulationConfig()
+    drift: DriftConfig = DriftConfig()
+    skew: SkewConfig = SkewConfig()
+    explanations: ExplanationConfig = ExplanationConfig()
+    fairness: FairnessConfig = FairnessConfig()
+    review: ReviewConfig = ReviewConfig()
+    retraining: RetrainingConfig = RetrainingConfig()
     compare_label: str = Field("", description="Plain-language name of this scenario's natural comparison")
     compare_overrides: dict[str, Any] = Field(
         {}, description="Dotted overrides that give the comparison (e.g. {inference.precision: fp32})")

@@ -50,7 +50,7 @@ class ExternalApi:
         self._extra: list[float] = []  # latency draws for retries, refilled in blocks
         self._extra_err: list[float] = []
         self._jitter: list[float] = []
-        self.last_ok_s: dict[int, float] = {}
+        self.last_ok_s: list[float] = []  # per region; the engine shares its list
         self.calls = 0
         self.needed = 0
         self.rejected = 0
@@ -117,7 +117,7 @@ class ExternalApi:
                 self.attempts[rid] = attempt + 1
                 self.status[rid] = CALL_OK
                 region = self.sim.region[rid]
-                if t > self.last_ok_s.get(region, -1.0):
+                if t > self.last_ok_s[region]:
                     self.last_ok_s[region] = t
                 self.sim.api_s[rid] = t - t_s
                 self.proceed(rid, t)
@@ -215,8 +215,8 @@ class ExternalApi:
             self.proceed(rid, t_s)
             return
         if kind == "cached":
-            last = self.last_ok_s.get(self.sim.region[rid])
-            if last is not None:
+            last = self.last_ok_s[self.sim.region[rid]]
+            if last >= 0:
                 age = max(0.0, t_s - last)
                 if age <= self.cfg.cache_max_staleness_s:
                     self.fallback[rid] = FB_CACHED

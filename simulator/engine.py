@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from heapq import heappush
 import time
 from array import array
 from typing import Callable
@@ -33,7 +34,10 @@ import simpy
 
 from simulator.canary import CanaryAnalysis
 from simulator.config import Scenario, check_size
+from simulator.decisions import Decisions
 from simulator.dependency import NOT_CALLED, ExternalApi
+from simulator.governance import Governance
+from simulator.loop import run_until
 from simulator.elastic import Elastic, initial_replicas
 from simulator.faults import Timeline, build_windows
 from simulator.pool import NORMAL, READY, Hop, Pool
@@ -74,6 +78,8 @@ class Simulation:
             "inference": [], "replicas": [], "replicas_total": [], "canary_replicas": []}
         self.breaker_states: list[tuple[float, str]] = [(0.0, "CLOSED")]
         self.canary_weights: list[tuple[float, float]] = [(0.0, 0.0)]
+        self.audit: list[tuple[float, str, str, str]] = []
+        self.served_version = scenario.model.version
         self.n = 0
         self._make_columns()
         windows = build_windows(scenario.faults, scenario.duration_s, self.rng.get("faults.flapping"))
@@ -88,7 +94,8 @@ class Simulation:
         f64 = ("arrival_s", "ing_wait_s", "ing_svc_s", "fs_lookup_s", "db_enter_s", "db_start_s", "db_end_s",
                "db_svc_s", "api_s", "api_lat_s", "api_err_u", "api_start_s", "api_call_t0_s", "staleness_s",
                "inf_enter_s", "inf_start_s", "inf_end_s", "inf_svc_s", "end_s", "route_u", "model_err_u")
-        i64 = ("segment", "region", "fs_hit", "api_status", "api_calls", "fallback", "outcome", "reason", "version")
+        i64 = ("segment", "region", "fs_hit", "api_status", "api_calls", "fallback", "outcome", "reason", "version",
+               "approve", "approve_alt", "label")
         for name in f64:
             setattr(self, name, array("d"))
         for name in i64:
@@ -134,11 +141,24 @@ class Simulation:
                 self.canary_pool.speed_factor = sc.canary.latency_factor * service_factor(sc.model, inf.precision)
                 self.canary_stats: list[tuple[float, bool]] = []  # (latency_s, success) this interval
         self._record_capacity(0.0)
+        self.canary_cfg = sc.canary
+        self.decisions = Decisions(self) if inf.enabled else None
+        self.gov = Governance(self) if inf.enabled and (sc.fairness.enabled or sc.retraining.enabled) else None
         self.api = None
         if sc.external_api.enabled:
             self.api = ExternalApi(self, self.api_faults, self.rng.get("external_api.retry_latency"),
                                    self.rng.get("external_api.retry_error"), self.rng.get("external_api.jitter"),
                                    proceed=self._to_inference, fail=self._fail, fail_reason=R_API)
+        self._pool_enter = self.pool.enter if self.pool is not None else None
+        self._heap, self._eid = self.env._queue, self.env._eid
+        api = self.api
+        self._api_fast = bool(api is not None and not api.event_driven and not api.faults.active
+                              and api.retry is None and not api.cfg.error_rate)
+        self._api_timeout_s = sc.external_api.timeout_ms / 1000.0
+        # last good API answer per region (for the cached fallback), shared with the call site
+        self._last_ok_s = [-1.0] * len(sc.traffic.regions)
+        if api is not None:
+            api.last_ok_s = self._last_ok_s
         st = sc.ingestion.stream
         self.partition_owner = [p % st.consumers for p in range(st.partitions)]
         self.consumer_free_s = [0.0] * st.consumers
@@ -164,17 +184,25 @@ class Simulation:
     def _complete(self, rid: int, t_s: float) -> None:
         self.end_s[rid] = t_s
         self.outcome[rid] = DEGRADED if self.fallback[rid] else OK
+        gov = self.gov
+        if gov is not None and gov.flag_group >= 0:
+            gov.maybe_review(rid, self.approve_alt[rid] if self.version[rid] == V_CANARY else self.approve[rid])
 
     def _complete_primary(self, rid: int, now: float) -> None:
         self.version[rid] = V_PRIMARY
         if self.model_error_rate and self.model_err_u[rid] < self.model_error_rate:
             self._fail(rid, now, R_MODEL)
-        else:
-            self._complete(rid, now)
+            return
+        # _complete, inlined: this runs once per request
+        self.end_s[rid] = now
+        self.outcome[rid] = DEGRADED if self.fallback[rid] else OK
+        gov = self.gov
+        if gov is not None and gov.flag_group >= 0:
+            gov.maybe_review(rid, self.approve[rid])
 
     def _complete_canary(self, rid: int, now: float) -> None:
         self.version[rid] = V_CANARY
-        ok = self.model_err_u[rid] >= self.sc.canary.error_rate
+        ok = self.model_err_u[rid] >= self.canary_cfg.error_rate
         self.canary_stats.append((now - self.inf_enter_s[rid], ok))
         if ok:
             self._complete(rid, now)
@@ -213,25 +241,34 @@ class Simulation:
             # per-request variates for the whole chunk, each from its own named stream
             self.arrival_s.frombytes(_f64(times))
             self.segment.frombytes(_i64(categorical(g_seg, sc.traffic.segments, k)))
-            self.region.frombytes(_i64(categorical(g_reg, sc.traffic.regions, k)))
+            region = categorical(g_reg, sc.traffic.regions, k)
+            self.region.frombytes(_i64(region))
             proc = (draw(g_proc, st.process_dist, st.process_ms / 1000, st.process_cv, k).tolist()
                     if mode == "stream" else None)
             part = g_part.integers(0, st.partitions, k).tolist() if mode == "stream" else None
             hit_u = g_hit.random(k)
             lookup = draw(g_look, fs.lookup_dist, fs.lookup_ms / 1000, fs.lookup_cv, k)
             if fs.mode == "off":
-                self.fs_hit.frombytes(_i64(np.full(k, -1)))
-                self.fs_lookup_s.frombytes(_f64(np.zeros(k)))
+                fs_hit = np.full(k, -1)
+                lookup = np.zeros(k)
             elif fs.mode == "compute":
-                self.fs_hit.frombytes(_i64(np.zeros(k)))
-                self.fs_lookup_s.frombytes(_f64(np.zeros(k)))
+                fs_hit = np.zeros(k, dtype=np.int64)
+                lookup = np.zeros(k)
             else:
-                self.fs_hit.frombytes(_i64(hit_u < fs.hit_ratio))
-                self.fs_lookup_s.frombytes(_f64(lookup))
+                fs_hit = (hit_u < fs.hit_ratio).astype(np.int64)
+            self.fs_hit.frombytes(_i64(fs_hit))
+            self.fs_lookup_s.frombytes(_f64(lookup))
             self.db_svc_s.frombytes(_f64(draw(g_db, fs.db_query_dist, fs.db_query_ms / 1000, fs.db_query_cv, k)))
             self.api_lat_s.frombytes(_f64(draw(g_api, api.latency_dist, api.latency_ms / 1000, api.latency_cv, k)))
             self.api_err_u.frombytes(_f64(g_api_err.random(k)))
-            self.inf_svc_s.frombytes(_f64(draw(g_inf, inf.service_dist, inf.service_ms / 1000, inf.service_cv, k)))
+            svc = draw(g_inf, inf.service_dist, inf.service_ms / 1000, inf.service_cv, k)
+            if self.decisions is not None:
+                self.decisions.chunk(first, times, region, fs_hit, svc)  # real model decisions
+            else:
+                self.approve.frombytes(_i64(np.ones(k)))
+                self.approve_alt.frombytes(_i64(np.ones(k)))
+                self.label.frombytes(_i64(np.full(k, -1)))
+            self.inf_svc_s.frombytes(_f64(svc))
             self.route_u.frombytes(_f64(g_route.random(k)))
             self.model_err_u.frombytes(_f64(g_model.random(k)))
             for col, value in self._fill:
@@ -303,24 +340,24 @@ class Simulation:
         api = self.api
         if api is None:
             self._to_inference(rid, t)
-        elif not api.event_driven and not api.faults.active and api.retry is None and not api.cfg.error_rate:
+        elif self._api_fast:
             # fast path: a healthy dependency with no resilience features
             lat = self.api_lat_s[rid]
             self.api_start_s[rid] = t
-            api.needed += 1
-            api.calls += 1
             self.api_calls[rid] = 1
-            if lat > api.timeout_s:
+            if lat > self._api_timeout_s:
                 self.api_status[rid] = 2
-                self.api_s[rid] = api.timeout_s
-                api._fallback(rid, t + api.timeout_s)
+                self.api_s[rid] = self._api_timeout_s
+                api._fallback(rid, t + self._api_timeout_s)
                 return
             self.api_status[rid] = 0
             self.api_s[rid] = lat
+            t += lat
+            last = self._last_ok_s
             region = self.region[rid]
-            if t + lat > api.last_ok_s.get(region, -1.0):
-                api.last_ok_s[region] = t + lat
-            self._to_inference(rid, t + lat)
+            if t > last[region]:
+                last[region] = t
+            self._to_inference(rid, t)
         else:
             api.start(rid, t)
 
@@ -332,12 +369,9 @@ class Simulation:
         hop = Hop()
         hop._ok = True
         hop.rid = rid
-        if self.canary_pool is not None:
-            hop.callbacks = [self._route]
-        else:
-            hop.callbacks = [self.pool.enter]
+        hop.callbacks = [self._route if self.canary_pool is not None else self._pool_enter]
         now = self.env._now
-        self.env.schedule(hop, NORMAL, t - now if t > now else 0.0)
+        heappush(self._heap, (t if t > now else now, NORMAL, next(self._eid), hop))
 
     def _route(self, hop: Hop) -> None:
         rid = hop.rid
@@ -410,8 +444,8 @@ class Simulation:
     # ------------------------------------------------------------------ canary
     def _canary_loop(self):
         """Flagger's analysis loop: one tick per interval, on the canary's own traffic."""
-        cfg, env = self.sc.canary, self.env
-        yield env.timeout(cfg.start_s)
+        cfg, env = self.canary_cfg, self.env
+        yield env.timeout(max(0.0, cfg.start_s - env.now))
         for _ in range(cfg.replicas):
             self.canary_pool.add_unit()
         while True:
@@ -431,12 +465,50 @@ class Simulation:
                 # the primary now runs the new version; the canary deployment goes away
                 self.pool.speed_factor = cfg.latency_factor * service_factor(self.sc.model, self.sc.inference.precision)
                 self.model_error_rate = cfg.error_rate
+                self.decisions.promote_candidate()
+                self.served_version = cfg.version
+                self._audit(env.now, "promote", "automation", f"canary {cfg.version} promoted to primary")
                 self._retire_canary()
                 return
             if phase == "rolled_back":
+                self.decisions.set_candidate(None, None)
+                self._audit(env.now, "rollback", "automation", f"canary {cfg.version} rolled back")
                 self._retire_canary()
                 return
             yield env.timeout(cfg.interval_s)
+
+    def _audit(self, t: float, action: str, role: str, detail: str) -> None:
+        if self.gov is not None:
+            self.gov.audit.append((t, action, role, detail))
+        else:
+            self.audit.append((t, action, role, detail))
+
+    def deploy_new_version(self, model, version: str, via_canary: bool) -> None:
+        """A retrained model goes live: through a canary analysis, or straight to the primary."""
+        now = self.env.now
+        if via_canary:
+            self.canary_cfg = self.sc.canary.model_copy(update={
+                "enabled": True, "start_s": now, "version": version, "latency_factor": 1.0, "error_rate": 0.0,
+                "accuracy_delta": 0.0})
+            self.canary = CanaryAnalysis(self.canary_cfg)
+            if self.canary_pool is None:
+                inf = self.sc.inference
+                self.canary_pool = Pool(self.env, 0, inf.concurrency, self.inf_svc_s, self.inf_enter_s,
+                                        self.inf_start_s, self.inf_end_s, on_done=self._complete_canary,
+                                        on_fail=self._fail, queue_limit=inf.queue_limit, timeout_s=self.pool.timeout_s,
+                                        reject_reason=R_REJECTED, timeout_reason=R_TIMEOUT, crash_reason=R_CRASH,
+                                        on_unit_change=self._record_capacity)
+                self.canary_stats = []
+            self.canary_pool.speed_factor = service_factor(self.sc.model, self.sc.inference.precision)
+            self.decisions.set_candidate(model, version)
+            self._audit(now, "deploy_canary", "automation", f"{version} released as a canary")
+            self.env.process(self._canary_loop())
+        else:
+            self.decisions.set_candidate(model, version)
+            self.decisions.promote_candidate()
+            self.served_version = version
+            self.events.append((now, "model_deployed", "model", f"{version} now serves all traffic"))
+            self._audit(now, "deploy", "automation", f"{version} deployed to all replicas")
 
     def _retire_canary(self) -> None:
         for u, s in enumerate(self.canary_pool.state):
@@ -466,7 +538,9 @@ class Simulation:
             env.process(self._canary_loop())
         if self.elastic is not None:
             self.elastic.start()
-        env.run(until=sc.duration_s)
+        if self.gov is not None:
+            self.gov.start()
+        run_until(env, sc.duration_s)
         if self.progress is not None:
             self.progress(1.0)
         trace = Trace(
@@ -475,18 +549,22 @@ class Simulation:
                 "arrival_s", "segment", "region", "ing_wait_s", "ing_svc_s", "fs_hit", "fs_lookup_s",
                 "db_enter_s", "db_start_s", "db_end_s", "api_s", "api_start_s", "api_status", "api_calls",
                 "fallback", "staleness_s", "inf_enter_s", "inf_start_s", "inf_end_s", "end_s", "outcome",
-                "reason", "version")},
+                "reason", "version", "approve", "approve_alt", "label")},
             events=[e for e in self.events if e[0] <= sc.duration_s],
             capacity=self.capacity,
             breaker_states=self.breaker_states,
             canary_weights=self.canary_weights,
             cold_spans=self.elastic.cold_spans if self.elastic else [],
+            gov=self.gov,
+            decisions=self.decisions,
+            audit=self.audit,
             counters={
                 "api_calls": self.api.calls if self.api else 0,
                 "api_calls_needed": self.api.needed if self.api else 0,
                 "breaker_rejected_calls": self.api.breaker.not_permitted_calls if self.api and self.api.breaker else 0,
                 "canary_outcome": self.canary.phase if self.canary else "none",
                 "canary_decided_at_s": self.canary.decided_at_s if self.canary else None,
+                "served_version": self.served_version,
             },
         )
         return build_result(sc, self.seed, trace, wall_s=time.perf_counter() - wall0)

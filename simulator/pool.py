@@ -16,6 +16,7 @@ integrals of busy slots and queue length so controllers can read averages over a
 from __future__ import annotations
 
 from collections import deque
+from heapq import heappush
 from typing import Callable
 
 import simpy
@@ -46,6 +47,7 @@ class Pool:
                  reject_reason: int = 1, timeout_reason: int = 2, crash_reason: int = 2,
                  on_unit_change: Callable | None = None):
         self.env = env
+        self._heap, self._eid = env._queue, env._eid  # push hops straight onto SimPy's heap
         self.slots_per_unit = slots_per_unit
         self.service_s = service_s
         self.enter_s, self.start_s, self.end_s = enter_s, start_s, end_s
@@ -61,26 +63,24 @@ class Pool:
         self.state: list[int] = []
         self.inflight: list[set] = []
         self.busy = 0
-        self.served = 0
-        # running integrals (slot-seconds busy, request-seconds queued) for controllers
-        self._t_last = 0.0
-        self.busy_area = 0.0
-        self.queue_area = 0.0
+        # finished parts of the busy and queued integrals; the open parts are added on demand
+        self.done_service_s = 0.0
+        self.done_wait_s = 0.0
         for _ in range(units):
             self.add_unit()
 
     # ------------------------------------------------------------------ accounting
-    def _tick(self, now: float) -> None:
-        dt = now - self._t_last
-        if dt > 0:
-            self.busy_area += self.busy * dt
-            self.queue_area += len(self.queue) * dt
-            self._t_last = now
-
     def areas(self) -> tuple[float, float]:
-        """(busy slot-seconds, queued request-seconds) since the start, up to now."""
-        self._tick(self.env._now)
-        return self.busy_area, self.queue_area
+        """(busy slot-seconds, queued request-seconds) since the start, up to now.
+
+        Finished services and waits are summed as they end (one addition each on the hot
+        path); the requests still in service or queued are added here, when a controller asks.
+        """
+        now = self.env._now
+        start, enter = self.start_s, self.enter_s
+        busy = self.done_service_s + sum(now - start[r] for units in self.inflight for r in units)
+        queued = self.done_wait_s + sum(now - enter[r] for r in self.queue)
+        return busy, queued
 
     def count(self, state: int) -> int:
         return sum(1 for s in self.state if s == state)
@@ -111,7 +111,6 @@ class Pool:
             return
         self.state[unit] = READY
         now = self.env._now
-        self._tick(now)
         for _ in range(self.slots_per_unit):
             self._release(unit, now)
         if self.on_unit_change:
@@ -130,13 +129,13 @@ class Pool:
     def crash(self, unit: int) -> list[int]:
         """Kill a unit at once: its in-flight requests fail now. Returns their ids."""
         now = self.env._now
-        self._tick(now)
         lost = sorted(self.inflight[unit])
         if self.state[unit] in (READY, DRAINING, STARTING):
             self.free = [u for u in self.free if u != unit]
             self.state[unit] = CRASHED
             for rid in lost:
                 self.busy -= 1
+                self.done_service_s += now - self.start_s[rid]
                 self.end_s[rid] = now
                 self.on_fail(rid, now, self.crash_reason)
             self.inflight[unit].clear()
@@ -159,19 +158,10 @@ class Pool:
             self.end_s[rid] = now
             self.on_fail(rid, now, self.reject_reason)
         else:
-            dt = now - self._t_last
-            if dt > 0:
-                self.busy_area += self.busy * dt
-                self.queue_area += len(self.queue) * dt
-                self._t_last = now
             self.queue.append(rid)
 
     def _start(self, rid: int, unit: int, now: float) -> None:
-        dt = now - self._t_last
-        if dt > 0:
-            self.busy_area += self.busy * dt
-            self.queue_area += len(self.queue) * dt
-            self._t_last = now
+        self.done_wait_s += now - self.enter_s[rid]
         self.start_s[rid] = now
         self.busy += 1
         self.inflight[unit].add(rid)
@@ -180,7 +170,9 @@ class Pool:
         hop._ok = True
         hop.rid = rid
         hop.unit = unit
-        self.env.schedule(hop, NORMAL, self.service_s[rid] * self.slowdown[unit] * self.speed_factor)
+        # same as env.schedule(hop, NORMAL, delay), without the method call
+        heappush(self._heap, (now + self.service_s[rid] * self.slowdown[unit] * self.speed_factor,
+                              NORMAL, next(self._eid), hop))
 
     def _done(self, hop: Hop) -> None:
         unit = hop.unit
@@ -189,13 +181,8 @@ class Pool:
             return  # already failed when the unit crashed
         rid = hop.rid
         now = self.env._now
-        dt = now - self._t_last
-        if dt > 0:
-            self.busy_area += self.busy * dt
-            self.queue_area += len(self.queue) * dt
-            self._t_last = now
+        self.done_service_s += now - self.start_s[rid]
         self.busy -= 1
-        self.served += 1
         self.inflight[unit].discard(rid)
         self.end_s[rid] = now
         timeout = self.timeout_s
@@ -218,6 +205,7 @@ class Pool:
             rid = queue.popleft()
             if timeout is not None and now - self.enter_s[rid] > timeout:
                 # the client gave up while queued; the server discards it when it surfaces
+                self.done_wait_s += now - self.enter_s[rid]
                 self.start_s[rid] = now
                 self.end_s[rid] = now
                 self.on_fail(rid, self.enter_s[rid] + timeout, self.timeout_reason)

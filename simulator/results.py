@@ -36,6 +36,9 @@ class Trace:
     canary_weights: list[tuple[float, float]] = field(default_factory=list)
     cold_spans: list[tuple[float, float]] = field(default_factory=list)
     counters: dict = field(default_factory=dict)
+    gov: object = None
+    decisions: object = None
+    audit: list = field(default_factory=list)
 
 
 @dataclass
@@ -49,6 +52,7 @@ class RunResult:
     events: pd.DataFrame
     summary: dict
     spans: pd.DataFrame = field(default_factory=pd.DataFrame)
+    extra: dict = field(default_factory=dict)  # fairness windows, audit log, explanations, reviews
 
     def write(self, out_dir: str | Path) -> list[Path]:
         """Write summary.json, requests.parquet, timeseries.csv, events.csv, scenario.resolved.yaml."""
@@ -152,6 +156,9 @@ def _requests_frame(sc: Scenario, cols: dict[str, np.ndarray], n: int) -> pd.Dat
         "external_api_calls": c["api_calls"].astype(np.int16),
         "fallback": pd.Categorical.from_codes(c["fallback"].astype(np.int8), FALLBACKS),
         "fallback_staleness_s": c["staleness_s"],
+        "decision": pd.Categorical.from_codes(
+            np.where(c["version"] == 2, c["approve_alt"], c["approve"]).astype(np.int8), ["reject", "approve"]),
+        "true_outcome": pd.Categorical.from_codes(c["label"].astype(np.int8), ["bad", "good"]),
         "model_version": pd.Categorical.from_codes(
             c["version"].astype(np.int8), ["none", "v1", sc.canary.version if sc.canary.version != "v1" else "v1-canary"]),
     })
@@ -303,7 +310,10 @@ def build_result(sc: Scenario, seed: int, trace: Trace, wall_s: float) -> RunRes
     from simulator.spans import build_spans
 
     spans = build_spans(sc, seed, cols)
-    return RunResult(sc, seed, requests, timeseries, events, summary, spans)
+    from simulator.governance_results import extra_frames
+
+    extra = extra_frames(sc, trace, cols)
+    return RunResult(sc, seed, requests, timeseries, events, summary, spans, extra)
 
 
 STAGE_COLUMNS = {

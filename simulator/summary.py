@@ -220,5 +220,17 @@ def summarize(sc: Scenario, seed: int, req: pd.DataFrame, ts: pd.DataFrame, even
 
 def _economics(sc, cols, capacity, trace, after) -> dict:
     from simulator.economics import economics
+    from simulator.governance_results import decision_stats
 
-    return economics(sc, cols, capacity, trace.cold_spans, after, trace.counters)
+    stats = decision_stats(sc, cols, after, trace)
+    gov = trace.gov
+    counters = dict(trace.counters)
+    counters["review_cases"] = len(gov.case_rid) if gov is not None else 0
+    econ = economics(sc, cols, capacity, trace.cold_spans, after, counters)
+    if gov is not None and gov.retrain_cost:
+        econ["cost_usd"]["retraining"] = gov.retrain_cost
+        econ["cost_usd"]["total"] = (econ["cost_usd"]["total"] or 0.0) + gov.retrain_cost
+    econ["model"]["accuracy_online"] = stats.pop("accuracy_online")
+    econ["model"]["served_version"] = trace.counters.get("served_version", sc.model.version)
+    econ["model"]["approval_rate_by_group"] = stats.pop("approval_rate_by_group")
+    return {**econ, **stats}

@@ -90,7 +90,7 @@ def load_replay(scenario: Scenario) -> np.ndarray:
 class ArrivalSource:
     """Hands out arrival times in chunks, in increasing order, until ``duration_s``."""
 
-    def __init__(self, scenario: Scenario, rng: np.random.Generator, chunk: int = 256):
+    def __init__(self, scenario: Scenario, rng: np.random.Generator, chunk: int = 1024):
         self.duration_s = scenario.duration_s
         self.chunk = chunk
         self.rng = rng

@@ -33,12 +33,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import sklearn
 from pydantic import Field
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, precision_score, recall_score, roc_auc_score
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 
 from simulator.ml.population import FEATURES, PopulationConfig, sample_population
 from simulator.section import Section
@@ -83,7 +78,7 @@ class TrainedModel:
     activation_scale: float = float("nan")  # int8 only
     weights_q: np.ndarray | None = None  # int8 only
     bias_q: int | None = None  # int8 only (int32 in the ONNX layout)
-    estimator: Pipeline | None = field(default=None, repr=False)  # the fitted sklearn pipeline
+    estimator: object | None = field(default=None, repr=False)  # the fitted sklearn pipeline (not cached)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, TrainedModel):
@@ -151,6 +146,17 @@ def _streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
 
 def _fit(seed: int, cfg: PopulationConfig, model_cfg: ModelConfig) -> TrainedModel:
     X, y, _ = sample_population(model_cfg.n_train, cfg, _streams(seed)[0])
+    return fit_arrays(X, y, model_cfg)
+
+
+def fit_arrays(X: np.ndarray, y: np.ndarray, model_cfg: ModelConfig | None = None) -> TrainedModel:
+    """Fit the reference model on given rows (used by retraining on recent, drifted data)."""
+    # sklearn is imported only when a model is actually fitted: it costs about a second
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model_cfg = model_cfg or ModelConfig()
     pipe = Pipeline([
         ("scale", StandardScaler()),
         ("clf", LogisticRegression(C=model_cfg.inverse_regularization, max_iter=1_000)),
@@ -177,7 +183,9 @@ def _fit(seed: int, cfg: PopulationConfig, model_cfg: ModelConfig) -> TrainedMod
 
 @lru_cache(maxsize=1)
 def _code_version() -> str:
-    digest = hashlib.sha256(f"{_CACHE_FORMAT}|{sklearn.__version__}|{np.__version__}".encode())
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(f"{_CACHE_FORMAT}|{version('scikit-learn')}|{np.__version__}".encode())
     here = Path(__file__).resolve().parent
     for name in ("population.py", "model.py"):
         digest.update((here / name).read_bytes())
@@ -205,7 +213,8 @@ def _store_cached(path: Path, model: TrainedModel) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
-            pickle.dump(model, f, protocol=pickle.HIGHEST_PROTOCOL)
+            # the sklearn pipeline stays out of the cache so loading a model never imports sklearn
+            pickle.dump(replace(model, estimator=None), f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
     except OSError:  # read-only checkout: the cache is an optimisation only
         pass
@@ -270,6 +279,8 @@ def decide(model: TrainedModel, X: np.ndarray, threshold: float) -> np.ndarray:
 
 def evaluate(model: TrainedModel, X: np.ndarray, y: np.ndarray, threshold: float) -> dict:
     """Held-out quality (sklearn.metrics); positive class = good = approved."""
+    from sklearn.metrics import accuracy_score, precision_score, recall_score, roc_auc_score
+
     p = score(model, X)
     d = (p >= threshold).astype(np.int8)
     return {

@@ -177,11 +177,32 @@ def sample_population(
     """
     drift = drift or ()
     group = rng.choice(len(cfg.groups), size=n, p=cfg.group_shares()).astype(np.int16)
+    X, y = _sample_given_groups(group, cfg.group_names, cfg, rng, drift)
+    return X, y, group
+
+
+def sample_for_groups(
+    group: np.ndarray,
+    group_names: Sequence[str],
+    cfg: PopulationConfig,
+    rng: np.random.Generator,
+    drift: Sequence[Drift] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features and labels for applicants whose group codes are already known (e.g. the
+    simulated requests' regions). Group parameters are looked up by name; a name the population
+    config does not list gets the defaults (income x1.0, no history shift)."""
+    return _sample_given_groups(np.asarray(group), tuple(group_names), cfg, rng, drift or ())
+
+
+def _sample_given_groups(group, group_names, cfg, rng, drift):
+    n = len(group)
+    income_mult = np.array([cfg.income_multipliers.get(g, 1.0) for g in group_names])
+    history_shift = np.array([cfg.history_shift_years.get(g, 0.0) for g in group_names])
     X = np.empty((n, len(FEATURES)))
-    income = cfg.median_income_k_usd * cfg.income_multiplier_array()[group]
+    income = cfg.median_income_k_usd * income_mult[group]
     X[:, INCOME] = income * np.exp(cfg.income_log_sigma * rng.standard_normal(n))
     X[:, DEBT] = rng.beta(2.0, 5.0, n)
-    history = rng.gamma(3.0, 3.0, n) + cfg.history_shift_array()[group]
+    history = rng.gamma(3.0, 3.0, n) + history_shift[group]
     X[:, HISTORY] = np.maximum(history, 0.0)
     income_ratio = X[:, INCOME] / cfg.median_income_k_usd
     X[:, AMOUNT] = cfg.median_amount_usd * np.sqrt(income_ratio) * np.exp(
@@ -196,7 +217,7 @@ def sample_population(
     intercept, coef = _TRUE_INTERCEPT, _TRUE_COEF.copy()
     for spec in drift:
         if isinstance(spec, DriftSpec):
-            _apply_covariate_drift(X, group, cfg, spec)
+            _apply_covariate_drift(X, group, group_names, spec)
         else:
             intercept += spec.intercept_shift
             if spec.feature is not None:
@@ -205,7 +226,7 @@ def sample_population(
     p_good = 1.0 / (1.0 + np.exp(-(intercept + _true_terms(X) @ coef)))
     y = label_u < p_good
     y ^= flip_u < cfg.label_noise
-    return X, y.astype(np.int8), group
+    return X, y.astype(np.int8)
 
 
 def true_probability(X: np.ndarray) -> np.ndarray:
@@ -259,15 +280,15 @@ def apply_staleness(
 
 
 def _apply_covariate_drift(
-    X: np.ndarray, group: np.ndarray, cfg: PopulationConfig, spec: DriftSpec
+    X: np.ndarray, group: np.ndarray, group_names: Sequence[str], spec: DriftSpec
 ) -> None:
     j = FEATURE_INDEX[spec.feature]
     if spec.group is None:
         rows = slice(None)
     else:
-        if spec.group not in cfg.groups:
+        if spec.group not in group_names:
             raise ValueError(f"drift names unknown group {spec.group!r}")
-        rows = group == cfg.group_names.index(spec.group)
+        rows = group == list(group_names).index(spec.group)
     X[rows, j] *= spec.multiplier
     X[:, j] = np.clip(X[:, j], _LOWER[j], _UPPER[j])
     if j in _COUNT_FEATURES:

@@ -138,7 +138,7 @@ class FeatureStoreConfig(Section):
     db_query_cv: float = Field(0.5, ge=0, le=10, description="Coefficient of variation of the DB query time")
     db_query_dist: Dist = Field("lognormal", description="Distribution of the DB query time")
     materialization_interval_s: float = Field(
-        3600.0, gt=0, le=MAX_DURATION_S, description="Online features are refreshed this often; a hit is up to this stale (s)")
+        900.0, gt=0, le=MAX_DURATION_S, description="Online features are refreshed this often; a hit is up to this stale (s)")
 
 
 class ExternalApiConfig(Section):

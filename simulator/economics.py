@@ -6,8 +6,10 @@ feature-store lookups, external API calls and human reviews are priced per unit.
 covers the measured window [warmup_s, duration_s].
 
 Value: a decision is worth what the model adds over the no-model default (approve every
-payment). The model's recall on fraud and its false-alarm rate are *measured* on held-out data
-for the precision it runs in (simulator.ml). A fallback answer is worse by its accuracy penalty:
+payment). The model's recall on bad cases and its false-alarm rate are *measured* on the
+decisions it actually served (real model outputs on the served features, against the true
+outcomes), so skew, staleness and drift show up in the value; the held-out figures of the
+precision variant are reported beside them. A fallback answer is worse by its accuracy penalty:
 each lost point of accuracy turns that share of decisions into errors, costing the mean cost of
 an error. A failed request gets the default (approve), so it adds nothing.
 """
@@ -105,7 +107,15 @@ def economics(sc: Scenario, cols: dict, capacity: dict, cold_spans: list[tuple[f
 
     q = model_quality(sc.model.training_seed, sc.model.decision_threshold, precision)
     v = sc.value
-    per_decision = (expected_value_per_decision_usd(q["fraud_recall"], q["false_alarm_rate"], v)
+    # the decisions actually served: how often a bad case was stopped and a good one blocked
+    decided = after & (cols["outcome"] <= 1) & (cols["label"] >= 0)
+    decision = np.where(cols["version"] == 2, cols["approve_alt"], cols["approve"])
+    bad, good = decided & (cols["label"] == 0), decided & (cols["label"] == 1)
+    if bad.any() and good.any():
+        recall, false_alarms = float((decision[bad] == 0).mean()), float((decision[good] == 0).mean())
+    else:  # no decisions to learn from: use the held-out measurement
+        recall, false_alarms = q["fraud_recall"], q["false_alarm_rate"]
+    per_decision = (expected_value_per_decision_usd(recall, false_alarms, v)
                     - expected_value_per_decision_usd(0.0, 0.0, v))
     error_cost = v.fraud_rate * v.mean_fraud_amount_usd + (1 - v.fraud_rate) * v.false_alarm_cost_usd
     api = sc.external_api
@@ -123,7 +133,8 @@ def economics(sc: Scenario, cols: dict, capacity: dict, cold_spans: list[tuple[f
     value["net_per_hour"] = round(value["gross_per_hour"] - value["cost_per_hour"], 2)
     model = {"version": sc.model.version, "precision": precision, "accuracy": round(q["accuracy"], 5),
              "auc": round(q["auc"], 5), "fraud_recall": round(q["fraud_recall"], 5),
-             "false_alarm_rate": round(q["false_alarm_rate"], 5)}
+             "false_alarm_rate": round(q["false_alarm_rate"], 5),
+             "fraud_recall_online": round(recall, 5), "false_alarm_rate_online": round(false_alarms, 5)}
     ready = capacity.get("replicas") or [(0.0, 0.0)]
     vals = [val for t, val in ready if t <= hi]
     in_window = [val for t, val in ready if lo <= t <= hi] + [_value_at(ready, lo)]

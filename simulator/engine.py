@@ -44,7 +44,7 @@ from simulator.pool import NORMAL, READY, Hop, Pool
 from simulator.results import RunResult, Trace, build_result
 from simulator.rng import RandomStreams, categorical, draw
 from simulator.serving import service_factor
-from simulator.traffic import ArrivalSource
+from simulator.traffic import ArrivalSource, expected_count
 
 # outcome codes (requests.outcome)
 OK, DEGRADED, FAILED, IN_FLIGHT = 0, 1, 2, 3
@@ -231,11 +231,19 @@ class Simulation:
         g_db, g_api, g_api_err = r("feature_store.db_query"), r("external_api.latency"), r("external_api.error")
         g_inf, g_route, g_model = r("inference.service"), r("canary.route"), r("inference.model_error")
         next_report = time.perf_counter() + 0.25
+        # Requests are generated (and their decisions scored) at most one horizon ahead of the
+        # clock: about 1,000 arrivals, and never more than 10 s, so model switches and drift
+        # take effect within seconds even at low traffic.
+        mean_rate = max(1e-9, expected_count(sc) / sc.duration_s)
+        horizon_s = min(10.0, max(0.05, 1000.0 / mean_rate))
         while True:
-            times = source.next_chunk()
+            times = source.take_until(env.now + horizon_s)
             k = len(times)
             if k == 0:
-                return
+                if source.done:
+                    return
+                yield env.timeout(horizon_s)
+                continue
             first = self.n
             self.n += k
             # per-request variates for the whole chunk, each from its own named stream
@@ -302,8 +310,7 @@ class Simulation:
                 if now_wall >= next_report:
                     next_report = now_wall + 0.25
                     self.progress(min(1.0, float(times[-1]) / sc.duration_s))
-            delay = float(times[-1]) - env.now
-            yield env.timeout(delay if delay > 0 else 0.0)
+            yield env.timeout(horizon_s)
 
     # ------------------------------------------------------------------ stages
     def _after_ingestion(self, rid: int, t: float) -> None:
@@ -564,6 +571,7 @@ class Simulation:
                 "breaker_rejected_calls": self.api.breaker.not_permitted_calls if self.api and self.api.breaker else 0,
                 "canary_outcome": self.canary.phase if self.canary else "none",
                 "canary_decided_at_s": self.canary.decided_at_s if self.canary else None,
+                "canary_started_s": self.canary_cfg.start_s,
                 "served_version": self.served_version,
             },
         )

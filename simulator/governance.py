@@ -144,35 +144,43 @@ class Governance:
 
     # ------------------------------------------------------------------ fairness
     def fairness_loop(self):
-        env, sc, sim = self.env, self.sc, self.sim
+        env, sc = self.env, self.sc
         width = sc.fairness.window_s
         while True:
             yield env.timeout(width)
-            t1 = env.now
-            t0 = t1 - width
-            n = sim.n
-            arrival = np.frombuffer(sim.arrival_s, dtype=np.float64, count=n)
-            lo = int(np.searchsorted(arrival, t0 - 600.0))
-            end = np.frombuffer(sim.end_s, dtype=np.float64, count=n)[lo:]
-            outcome = np.frombuffer(sim.outcome, dtype=np.int64, count=n)[lo:]
-            mask = (end >= t0) & (end < t1) & (outcome <= 1)
-            version = np.frombuffer(sim.version, dtype=np.int64, count=n)[lo:]
-            approve = np.where(version == 2, np.frombuffer(sim.approve_alt, dtype=np.int64, count=n)[lo:],
-                               np.frombuffer(sim.approve, dtype=np.int64, count=n)[lo:])
-            groups = np.frombuffer(sim.region, dtype=np.int64, count=n)[lo:]
-            res = self.monitor.evaluate_window(t1, approve[mask], groups[mask])
-            self.windows.append(res)
-            if res["event"] == "fairness_flagged":
-                self.flag_group = self.groups.index(res["worst_group"])
-                sim.events.append((t1, "fairness_flagged", "fairness",
-                                   f"{res['worst_group']}: approval ratio {res['ratio']:.2f} vs "
-                                   f"{res['comparison_group']} (95 % CI {res['ratio_ci'][0]:.2f}-{res['ratio_ci'][1]:.2f})"))
-                self.audit.append((t1, "fairness_flag", "automation",
-                                   f"{res['worst_group']} decisions routed to human review"))
-            elif res["event"] == "fairness_cleared":
-                sim.events.append((t1, "fairness_cleared", "fairness", f"approval ratio back to {res['ratio']:.2f}"))
-                self.audit.append((t1, "fairness_clear", "automation", "human review routing ended"))
-                self.flag_group = -1
+            self._evaluate_window(env.now - width, env.now)
+
+    def _window_decisions(self, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
+        """Final decisions and groups of requests answered in [t0, t1) (copies: the columns keep growing)."""
+        sim = self.sim
+        n = sim.n
+        arrival = np.frombuffer(sim.arrival_s, dtype=np.float64, count=n)
+        lo = int(np.searchsorted(arrival, t0 - 600.0))
+        end = np.frombuffer(sim.end_s, dtype=np.float64, count=n)[lo:]
+        outcome = np.frombuffer(sim.outcome, dtype=np.int64, count=n)[lo:]
+        version = np.frombuffer(sim.version, dtype=np.int64, count=n)[lo:]
+        mask = (end >= t0) & (end < t1) & (outcome <= 1)
+        approve = np.where(version == 2, np.frombuffer(sim.approve_alt, dtype=np.int64, count=n)[lo:],
+                           np.frombuffer(sim.approve, dtype=np.int64, count=n)[lo:])[mask]
+        groups = np.frombuffer(sim.region, dtype=np.int64, count=n)[lo:][mask].copy()
+        return approve, groups
+
+    def _evaluate_window(self, t0: float, t1: float) -> None:
+        sim = self.sim
+        approve, groups = self._window_decisions(t0, t1)
+        res = self.monitor.evaluate_window(t1, approve, groups)
+        self.windows.append(res)
+        if res["event"] == "fairness_flagged":
+            self.flag_group = self.groups.index(res["worst_group"])
+            sim.events.append((t1, "fairness_flagged", "fairness",
+                               f"{res['worst_group']}: approval ratio {res['ratio']:.2f} vs "
+                               f"{res['comparison_group']} (95 % CI {res['ratio_ci'][0]:.2f}-{res['ratio_ci'][1]:.2f})"))
+            self.audit.append((t1, "fairness_flag", "automation",
+                               f"{res['worst_group']} decisions routed to human review"))
+        elif res["event"] == "fairness_cleared":
+            sim.events.append((t1, "fairness_cleared", "fairness", f"approval ratio back to {res['ratio']:.2f}"))
+            self.audit.append((t1, "fairness_clear", "automation", "human review routing ended"))
+            self.flag_group = -1
 
     # ------------------------------------------------------------------ drift and retraining
     def drift_loop(self):

@@ -19,12 +19,14 @@ ready; the planner uses it to skip configurations that cannot work. It maps a Sc
   the source database is a ``db_connections``-server station visited by the miss fraction
   (all requests with ``mode: compute``);
 - **external API**: an uncontended random delay (timeouts ignored);
-- **inference**: ``replicas x concurrency`` servers (queue limits and deadlines ignored).
+- **inference**: ``replicas x concurrency`` servers (queue limits and deadlines ignored), the
+  service time scaled by the precision's speed factor (simulator.serving) where it exists;
+  a pool starting from zero replicas is previewed with one.
 
 Time-varying traffic: the steady-state numbers use the mean rate; the peak is checked with
 the fluid model (``analytic.fluid_queue``), which reports backlog when a stage's capacity is
-below the arrival rate. Fields this module does not know about (precision, autoscaling,
-breakers, retries) are ignored: the simulation is the reference.
+below the arrival rate. Fields this module does not know about (autoscaling, cold starts,
+breakers, retries, faults) are ignored: the simulation is the reference.
 """
 from __future__ import annotations
 
@@ -48,6 +50,19 @@ def service_scv(dist: str, cv: float) -> float:
     if dist == "exponential":
         return 1.0
     return cv * cv
+
+
+def inference_service_ms(sc: Scenario) -> float:
+    """Mean model service time, scaled by the precision's speed factor where the model has one."""
+    inf = sc.inference
+    precision, serving = getattr(inf, "precision", None), getattr(sc, "model", None)
+    if precision is None or serving is None:
+        return inf.service_ms
+    try:
+        from simulator.serving import service_factor
+    except ImportError:
+        return inf.service_ms
+    return inf.service_ms * service_factor(serving, precision)
 
 
 def measured_rates(sc: Scenario) -> tuple[np.ndarray, float, float]:
@@ -129,8 +144,8 @@ def stage_specs(sc: Scenario, rate_per_s: float) -> list[StageSpec]:
                                service_scv(api.latency_dist, api.latency_cv)))
     inf = sc.inference
     if inf.enabled:
-        specs.append(StageSpec("inference.pool", inf.replicas * inf.concurrency, inf.service_ms / 1000,
-                               service_scv(inf.service_dist, inf.service_cv)))
+        specs.append(StageSpec("inference.pool", max(1, inf.replicas) * inf.concurrency,
+                               inference_service_ms(sc) / 1000, service_scv(inf.service_dist, inf.service_cv)))
     return specs
 
 

@@ -125,9 +125,9 @@ def resilience_stats(sc: Scenario, req: pd.DataFrame, ts: pd.DataFrame, events: 
     on_canary = version == 2
     bad = on_canary & ((cols["outcome"] == 2) | (((cols["end_s"] - cols["inf_enter_s"]) * 1000.0)
                                                  > sc.canary.max_p99_latency_ms))
-    out["canary"] = {"outcome": c.get("canary_outcome", "none") if sc.canary.enabled else "none",
+    out["canary"] = {"outcome": c.get("canary_outcome", "none"),
                      "decided_at_s": _num(c.get("canary_decided_at_s")),
-                     "time_to_decision_s": _num(c["canary_decided_at_s"] - sc.canary.start_s)
+                     "time_to_decision_s": _num(c["canary_decided_at_s"] - c.get("canary_started_s", 0.0))
                      if c.get("canary_decided_at_s") is not None else None,
                      "requests_on_canary": int(on_canary.sum()),
                      "bad_responses_on_canary": int(bad.sum())}

@@ -88,16 +88,18 @@ def load_replay(scenario: Scenario) -> np.ndarray:
 
 
 class ArrivalSource:
-    """Hands out arrival times in chunks, in increasing order, until ``duration_s``."""
+    """Hands out arrival times in increasing order, in blocks up to a time horizon."""
 
-    def __init__(self, scenario: Scenario, rng: np.random.Generator, chunk: int = 1024):
+    def __init__(self, scenario: Scenario, rng: np.random.Generator, block: int = 1024):
         self.duration_s = scenario.duration_s
-        self.chunk = chunk
+        self.block = block
         self.rng = rng
+        self._buffer = np.empty(0)
+        self._exhausted = False
         self._replay = None
         if scenario.traffic.kind == "replay":
-            self._replay = load_replay(scenario)
-            self._pos = 0
+            self._buffer = load_replay(scenario)
+            self._exhausted = True
         else:
             edges, rate = rate_grid(scenario)
             cum = np.concatenate([[0.0], np.cumsum(rate * np.diff(edges))])
@@ -106,21 +108,24 @@ class ArrivalSource:
             self._edges = edges
             self._epoch = 0.0
             self._total = self._cum[-1]
-        self.done = False
 
-    def next_chunk(self) -> np.ndarray:
-        """The next block of arrival times (empty once the run's arrivals are exhausted)."""
-        if self.done:
-            return np.empty(0)
-        if self._replay is not None:
-            out = self._replay[self._pos:self._pos + self.chunk]
-            self._pos += len(out)
-            self.done = self._pos >= len(self._replay)
-            return out
-        epochs = self._epoch + np.cumsum(self.rng.exponential(1.0, self.chunk))
+    @property
+    def done(self) -> bool:
+        return self._exhausted and len(self._buffer) == 0
+
+    def _generate(self) -> None:
+        epochs = self._epoch + np.cumsum(self.rng.exponential(1.0, self.block))
         self._epoch = float(epochs[-1])
         keep = epochs < self._total
         if not keep.all():
             epochs = epochs[keep]
-            self.done = True
-        return np.interp(epochs, self._cum, self._edges)
+            self._exhausted = True
+        self._buffer = np.concatenate([self._buffer, np.interp(epochs, self._cum, self._edges)])
+
+    def take_until(self, horizon_s: float) -> np.ndarray:
+        """All remaining arrivals before ``horizon_s`` (possibly none)."""
+        while not self._exhausted and (len(self._buffer) == 0 or self._buffer[-1] < horizon_s):
+            self._generate()
+        cut = int(np.searchsorted(self._buffer, horizon_s, side="left"))
+        out, self._buffer = self._buffer[:cut], self._buffer[cut:]
+        return out

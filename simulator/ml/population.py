@@ -141,8 +141,8 @@ class SkewConfig(Section):
         ("debt_ratio", "txn_velocity_per_day", "account_age_days"),
         description="derived features that the serving path recomputes (and can get wrong)",
     )
-    relative_noise: float = Field(0.1, ge=0, description="sd of the relative error per value")
-    relative_bias: float = Field(0.0, gt=-1, description="mean relative error (0.1 = 10 % high)")
+    relative_noise: float = Field(0.3, ge=0, description="sd of the relative error per value")
+    relative_bias: float = Field(0.15, gt=-1, description="mean relative error (0.1 = 10 % high)")
     velocity_decorrelation_s: float = Field(
         3_600.0, gt=0, description="staleness at which a cached velocity keeps 1/e of its signal"
     )

@@ -232,10 +232,10 @@ class Simulation:
         g_inf, g_route, g_model = r("inference.service"), r("canary.route"), r("inference.model_error")
         next_report = time.perf_counter() + 0.25
         # Requests are generated (and their decisions scored) at most one horizon ahead of the
-        # clock: about 1,000 arrivals, and never more than 10 s, so model switches and drift
-        # take effect within seconds even at low traffic.
+        # clock: about 1,000 arrivals, and never more than a minute, so model switches and
+        # drift take effect within a minute even at low traffic.
         mean_rate = max(1e-9, expected_count(sc) / sc.duration_s)
-        horizon_s = min(10.0, max(0.05, 1000.0 / mean_rate))
+        horizon_s = min(60.0, max(0.05, 1000.0 / mean_rate))
         while True:
             times = source.take_until(env.now + horizon_s)
             k = len(times)

@@ -99,6 +99,8 @@ class Governance:
         self.case_outcome: list[int] = []
         self.headcount: list[tuple[float, int]] = []
         self.psi_series: list[tuple[float, float, str, int]] = []
+        self.flagged_s = 0.0  # time spent flagged (cases only arrive then)
+        self.flag_started_s = 0.0
 
     # ------------------------------------------------------------------ review
     def maybe_review(self, rid: int, approved: int) -> None:
@@ -172,6 +174,7 @@ class Governance:
         self.windows.append(res)
         if res["event"] == "fairness_flagged":
             self.flag_group = self.groups.index(res["worst_group"])
+            self.flag_started_s = t1
             sim.events.append((t1, "fairness_flagged", "fairness",
                                f"{res['worst_group']}: approval ratio {res['ratio']:.2f} vs "
                                f"{res['comparison_group']} (95 % CI {res['ratio_ci'][0]:.2f}-{res['ratio_ci'][1]:.2f})"))
@@ -181,6 +184,7 @@ class Governance:
             sim.events.append((t1, "fairness_cleared", "fairness", f"approval ratio back to {res['ratio']:.2f}"))
             self.audit.append((t1, "fairness_clear", "automation", "human review routing ended"))
             self.flag_group = -1
+            self.flagged_s += t1 - self.flag_started_s
 
     # ------------------------------------------------------------------ drift and retraining
     def drift_loop(self):
@@ -227,11 +231,18 @@ class Governance:
         return quantize(fit_arrays(X, y, sim.decisions.model_cfg), sc.inference.precision)
 
     # ------------------------------------------------------------------ results
-    def staffing_hint(self, measured_s: float) -> int | None:
+    def flagged_seconds(self) -> float:
+        """Total time under a fairness flag, including a flag still up at the end of the run."""
+        open_s = self.sc.duration_s - self.flag_started_s if self.flag_group >= 0 else 0.0
+        return self.flagged_s + open_s
+
+    def staffing_hint(self) -> int | None:
+        """Reviewers needed for the SLA at the case rate observed while flagged (Erlang C)."""
         cases = len(self.case_rid)
-        if cases == 0 or measured_s <= 0:
+        flagged_s = self.flagged_seconds()
+        if cases == 0 or flagged_s <= 0:
             return None
-        rate = cases / measured_s
+        rate = cases / flagged_s
         cfg = self.sc.fairness
         return int(servers_needed_for_sla(rate, cfg.review_service_s, cfg.review_sla_s, cfg.review_sla_fraction))
 

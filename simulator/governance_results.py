@@ -93,7 +93,6 @@ def decision_stats(sc: Scenario, cols: dict, after: np.ndarray, trace) -> dict:
         "first_flag_s": _num(flags[0]["t_s"]) if flags else None,
         "status": ("flagged" if gov is not None and gov.flag_group >= 0 else "ok") if fair.enabled else "not monitored",
     }
-    measured_s = sc.duration_s - sc.warmup_s
     if gov is not None and gov.case_rid:
         enter = np.array(gov.case_enter)
         start = np.array(gov.case_start)
@@ -108,7 +107,10 @@ def decision_stats(sc: Scenario, cols: dict, after: np.ndarray, trace) -> dict:
                          "wait_mean_min": _num(waits_min.mean()),
                          "cost_usd": round(len(gov.case_rid) * sc.cost.review_usd_per_case, 2),
                          "reviewer_utilization": _num(busy / staffed) if staffed > 0 else None,
-                         "reviewers_needed": gov.staffing_hint(measured_s),
+                         "reviewers_needed": gov.staffing_hint(),
+                         "case_rate_per_h_flagged": _num(len(gov.case_rid) / gov.flagged_seconds() * 3600)
+                         if gov.flagged_seconds() > 0 else None,
+                         "reviewers_on_duty_max": max((h for _, h in gov.headcount), default=0),
                          "sla_min": fair.review_sla_s / 60.0}
     else:
         out["review"] = {"cases": 0, "done": 0, "backlog_max": 0, "wait_p95_min": None, "wait_mean_min": None,

@@ -36,7 +36,7 @@ def test_drift_raises_the_flag_and_retraining_clears_it(drift_run):
     assert s["model"]["served_version"] == "v2"
     # while flagged, southern rejections went to review; the team was too small
     assert s["review"]["cases"] > 100
-    assert s["review"]["reviewers_needed"] > 4
+    assert s["review"]["reviewers_needed"] > 2 * s["review"]["reviewers_on_duty_max"]
 
 
 def test_without_drift_no_flag_at_the_chosen_guard():

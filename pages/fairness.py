@@ -1,0 +1,149 @@
+"""Fairness & governance: are regions treated alike, do we notice when they are not, what human
+review costs, how good the model is on live traffic, why it decided, and who did what."""
+import streamlit as st
+
+from dashboard import state, widgets
+from simulator.config import ScenarioError, expected_arrivals, with_overrides
+from simulator.viz import feature_charts as fc
+
+HOW_TO_READ = """
+- **Disparate impact** compares the share of applicants approved in each region: the lowest rate divided by the
+  highest. 1.0 is equal treatment. Below **0.8** (the *four-fifths rule* used by US regulators) the gap is
+  flagged. The shaded band is the **95 % confidence interval**: with few applicants per window part of a gap can
+  be chance, and the band shows how much.
+- A **flag** sends the affected region's decisions to **human reviewers**. The backlog chart shows cases waiting
+  for a reviewer against the reviewers on duty; the staffing hint uses *Erlang-C*, the queueing formula call
+  centres use to plan staff.
+- **Drift** means the incoming data no longer looks like the data the model learned from; the drift detector
+  (population stability index) then starts **retraining**, and the new version is released carefully.
+- **Accuracy on live traffic** is measured on this run's own decisions against the true outcomes. It can differ
+  from the test accuracy, for example when features are computed differently in production than in training
+  (*training-serving skew*).
+- **Explanations** list the two facts that pushed a decision most (from exact SHAP attributions of the model).
+- **The audit log** records every deploy, rollback, retraining, flag and review decision with who did it.
+"""
+
+widgets.page_header("Fairness & governance", "fairness")
+if not widgets.help_text("fairness"):
+    with st.expander("How to read this page"):
+        st.markdown(HOW_TO_READ)
+
+result = state.current_run()
+sc, summary, ev = result.scenario, result.summary, result.events
+extra = result.extra or {}
+fair, reviews, reviewers = extra.get("fairness"), extra.get("reviews"), extra.get("reviewers")
+size = state.font_size()
+presenting = state.presentation_mode()
+fsum, review, model = summary.get("fairness") or {}, summary.get("review") or {}, summary.get("model") or {}
+monitored = bool(fsum.get("enabled")) and fair is not None and len(fair) > 0
+
+if not model:
+    st.info("This scenario has no model stage, so there are no decisions to check. Pick **fairness_drift** (a "
+            "regional economic shock) or **no_feature_store** in the sidebar.", icon=":material/info:")
+    st.stop()
+
+tiles = fc.fairness_tiles(sc, summary, fair if monitored else None, reviewers)
+widgets.kpi_row(tiles)
+figures, paragraphs = [], []
+
+# --------------------------------------------------------------------------- fairness
+st.subheader("Are all regions treated alike?")
+rates = model.get("approval_rate_by_group") or {}
+if monitored:
+    text = fc.fairness_paragraph(sc, summary, ev)
+    paragraphs.append(text)
+    st.markdown(text)
+    figures.append(fc.di_figure(sc, fair, ev, size))
+    widgets.chart(figures[-1], key="fair_di")
+    cols = st.columns(1 if presenting else 2)
+    with cols[0]:
+        figures.append(fc.group_rates_figure(sc, fair, size))
+        widgets.chart(figures[-1], key="fair_groups")
+    if rates:
+        with cols[-1]:
+            figures.append(fc.approval_rates_figure(rates, sc.fairness.threshold, size))
+            widgets.chart(figures[-1], key="fair_rates")
+else:
+    st.info("The fairness monitor is switched off in this scenario, so nobody is alerted to a gap. Pick "
+            "**fairness_drift** in the sidebar to watch a regional economic shock being noticed, reviewed and "
+            "fixed.", icon=":material/info:")
+    if rates:
+        di = fsum.get("di_overall")
+        text = ("Over the whole run, " + (f"the lowest region's approval rate was {di:.2f} times the highest"
+                                          if di is not None else "approval rates per region were")
+                + (" (above the 0.8 line of the four-fifths rule)." if di is not None and di >= 0.8 else
+                   " (below the 0.8 line of the four-fifths rule)." if di is not None else "."))
+        paragraphs.append(text)
+        st.markdown(text)
+        figures.append(fc.approval_rates_figure(rates, sc.fairness.threshold, size))
+        widgets.chart(figures[-1], key="fair_rates")
+
+# --------------------------------------------------------------------------- human review
+if review.get("cases"):
+    st.subheader("Human review")
+    text = fc.staffing_sentence(sc, summary, reviewers)
+    paragraphs.append(text)
+    st.markdown(text)
+    figures.append(fc.review_backlog_figure(sc, reviews, reviewers, size))
+    widgets.chart(figures[-1], key="fair_backlog")
+elif monitored:
+    st.caption("No decisions were sent to human review in this run.")
+
+# --------------------------------------------------------------------------- model quality
+st.subheader("Is the model as good on live traffic as in testing?")
+text = fc.skew_sentence(sc, summary)
+if text:
+    paragraphs.append(text)
+    st.markdown(text)
+quality = fc.model_quality_table(summary)
+if len(quality):
+    st.dataframe(quality, hide_index=True, width="stretch")
+if sc.feature_store.mode == "online_store":
+    st.caption("Pick **no_feature_store** in the sidebar to see what computing features on the spot "
+               "(training-serving skew) does to these numbers.")
+else:
+    st.caption("Open **Compare** to run this scenario against the same service with a feature store "
+               "(same customers): slower answers and lower live accuracy are what the feature store saves.")
+
+# --------------------------------------------------------------------------- explanations
+st.subheader("Why did the model decide that?")
+explanations = extra.get("explanations")
+focus = None
+if monitored:
+    flagged = fair[fair["flagged"].astype(bool)]
+    focus = str(flagged["worst_group"].iloc[0]) if len(flagged) else None
+if focus is None and rates:
+    focus = min(rates, key=rates.get)
+source = result
+if explanations is None or len(explanations) == 0:
+    st.markdown("This scenario does not explain its decisions (explanations are off). Switching them on adds a "
+                "little work to each explained decision.")
+    if st.toggle("Show example explanations", value=False, key="fair_explain",
+                 help="Simulates the scenario again with explanations for a sample of decisions (same customers, "
+                      "same seed)."):
+        rate = min(1.0, max(0.01, 300.0 / max(expected_arrivals(sc), 1.0)))
+        try:
+            variant = with_overrides(sc, {"explanations.mode": "sampled", "explanations.sample_rate": rate})
+            source = state.run_many([(variant, result.seed)], label="the run with explanations")[0]
+            explanations = (source.extra or {}).get("explanations")
+        except ScenarioError as err:
+            st.warning("\n".join(err.lines))
+if explanations is not None and len(explanations):
+    flag_s = fsum.get("first_flag_s")
+    examples = fc.explanation_examples(source.scenario, explanations, source.requests, n=6, focus_group=focus,
+                                       after_s=flag_s)
+    st.caption("A few decisions with the two facts that weighed most"
+               + (" after the first fairness flag" if flag_s is not None else "")
+               + (f"; rejections in the {focus} region first." if focus else "."))
+    st.dataframe(examples, hide_index=True, width="stretch")
+
+# --------------------------------------------------------------------------- audit log
+st.subheader("Audit log")
+audit = extra.get("audit")
+st.markdown(fc.audit_summary(audit))
+table = fc.audit_table(sc, audit)
+if len(table):
+    st.dataframe(table, hide_index=True, width="stretch", height=min(400, 40 + 35 * len(table)))
+
+widgets.downloads(result, "fairness", f"Fairness & governance: {sc.name}", figures=figures, tiles=tiles,
+                  paragraphs=paragraphs)

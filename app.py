@@ -1,32 +1,62 @@
-"""Pipeline Twin dashboard (first cut): the baseline's headline numbers and a throughput chart."""
-import plotly.graph_objects as go
+"""Pipeline Twin dashboard: the frame around every page.
+
+Draws the shared sidebar (scenario picker, what-if knobs, seed, presentation mode) and the
+navigation, then runs the chosen page. Pages are files in ``pages/``; the optional ones
+other features add (cost, recovery, fairness, planner, validation, or any new file) appear
+in the menu as soon as the file exists, without editing this one.
+
+Streamlit runs this file as ``__main__``, so the simulation worker processes (``spawn``)
+re-import it as ``__mp_main__``; the ``if __name__ == "__main__"`` guard keeps them from
+drawing the app, and the dashboard modules are imported inside :func:`main` so workers do
+not load them either.
+"""
+from pathlib import Path
+
 import streamlit as st
-from plotly.subplots import make_subplots
 
-from simulator.cli import resolve_scenario_path
-from simulator.config import load_scenario
-from simulator.engine import run
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
-st.set_page_config(page_title="Pipeline Twin", page_icon="📈", layout="wide")
+# file -> (title, icon, section); sections: "exec" (for executives) or "arch" (for architects)
+KNOWN_PAGES = {
+    "overview.py": ("Overview", ":material/dashboard:", "exec"),
+    "throughput.py": ("Throughput & latency", ":material/show_chart:", "exec"),
+    "cost.py": ("Cost", ":material/payments:", "exec"),
+    "recovery.py": ("Failure recovery", ":material/healing:", "exec"),
+    "fairness.py": ("Fairness", ":material/balance:", "exec"),
+    "compare.py": ("Compare", ":material/compare_arrows:", "exec"),
+    "replay.py": ("Replay", ":material/replay:", "exec"),
+    "glossary.py": ("Glossary & help", ":material/help:", "exec"),
+    "lab.py": ("Scenario lab", ":material/science:", "arch"),
+    "planner.py": ("Capacity planner", ":material/insights:", "arch"),
+    "validation.py": ("Validation", ":material/verified:", "arch"),
+}
+DEFAULT_PAGE = "overview.py"
 
 
-@st.cache_data(show_spinner="Simulating…", max_entries=32)
-def simulate(name: str, seed: int):
-    sc = load_scenario(resolve_scenario_path(name))
-    r = run(sc, seed)
-    return sc.description, r.summary, r.timeseries
+def build_pages(presentation: bool) -> dict[str, list]:
+    """Menu sections from the files that exist; architects' pages are hidden when presenting."""
+    files = {p.name for p in PAGES_DIR.glob("*.py") if not p.name.startswith("_")}
+    sections: dict[str, list] = {"For executives": [], "For architects": []}
+    ordered = [f for f in KNOWN_PAGES if f in files] + sorted(files - set(KNOWN_PAGES))
+    for name in ordered:
+        title, icon, section = KNOWN_PAGES.get(name, (Path(name).stem.replace("_", " ").capitalize(),
+                                                      ":material/article:", "arch"))
+        if section == "arch" and presentation:
+            continue
+        page = st.Page(f"pages/{name}", title=title, icon=icon, default=name == DEFAULT_PAGE)
+        sections["For executives" if section == "exec" else "For architects"].append(page)
+    return {k: v for k, v in sections.items() if v}
 
 
-description, summary, ts = simulate("baseline", 42)
-st.title("Pipeline Twin: baseline")
-st.write(description)
-c1, c2, c3, c4 = st.columns(4)
-c1.metric("Customers answered", f"{100 * summary['availability']:.2f} %")
-c2.metric("Answered on time", f"{100 * summary['on_time_fraction']:.2f} %")
-c3.metric("Decisions per second", f"{summary['throughput_rps']:.1f}")
-c4.metric("Slowest 1 % wait longer than", f"{summary['latency_ms']['p99']:.0f} ms")
-fig = make_subplots(specs=[[{"secondary_y": True}]])
-fig.add_trace(go.Scatter(x=ts.t_s / 60, y=ts.throughput_rps, name="decisions per second"))
-fig.add_trace(go.Scatter(x=ts.t_s / 60, y=ts.latency_p99_ms, name="p99 latency (ms)"), secondary_y=True)
-fig.update_layout(title="Throughput and latency over the hour", xaxis_title="minutes")
-st.plotly_chart(fig)
+def main() -> None:
+    from dashboard import state, widgets
+
+    st.set_page_config(page_title="Pipeline Twin", page_icon="🛡️", layout="wide", initial_sidebar_state="expanded")
+    widgets.sidebar()
+    page = st.navigation(build_pages(state.presentation_mode()), position="sidebar")
+    widgets.page_css()
+    page.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -22,7 +22,8 @@ from simulator.viz.words import clock, human_duration, pct, short_ms, stage_name
 ON_TIME_GOOD, ON_TIME_FAIR = 0.99, 0.95
 UTIL_COMFORT, UTIL_BUSY = 0.70, 0.85
 NEAR_S = 300.0          # events closer than this to the previous one are told relative to it
-ALWAYS_GROUPED = {"scale_decision", "replica_ready", "canary_weight", "canary_check_failed", "breaker_half_opened"}
+ALWAYS_GROUPED = {"scale_decision", "replica_ready", "replica_started", "replica_stopped", "canary_weight",
+                  "canary_check_failed", "breaker_half_opened"}
 MAX_SINGLE = 3          # more events of one kind than this are summarised after the first
 
 REASON_WORDS = {
@@ -115,6 +116,9 @@ def capacity_paragraph(scenario: Scenario, summary: dict) -> str:
     stats = (summary.get("stages") or {}).get("feature_store" if stage == "feature_db" else stage) or {}
     wait = stats.get("wait_ms_mean")
     wait_txt = f" Requests waited {short_ms(wait)} on average before it could take them." if wait and wait >= 1 else ""
+    if wait and wait >= 100 and util < UTIL_COMFORT:
+        wait_txt += (" That wait did not come from steady load but from moments without enough ready servers "
+                     "(for example while new ones were starting or after a crash).")
     return f"The busiest part was {name}, at {100 * util:.0f} % of its capacity, {judgement}.{wait_txt}"
 
 
@@ -220,10 +224,14 @@ def _grouped(kind: str, group: pd.DataFrame) -> str:
     n = len(group)
     if kind == "scale_decision":
         nums = [x for d in group["detail"] for x in _numbers(d)[:2]]
-        end = f", ending at {nums[-1]:g} servers" if nums else ""
+        end = f", ending at {nums[-1]:g} server{'s' if nums[-1] != 1 else ''}" if nums else ""
         return f"the autoscaler changed the number of model servers {n} time{'s' if n != 1 else ''}{end}"
     if kind == "replica_ready":
         return f"{n} new model server{'s' if n != 1 else ''} came online"
+    if kind == "replica_started":
+        return f"{n} model server{'s' if n != 1 else ''} {'were' if n != 1 else 'was'} started"
+    if kind == "replica_stopped":
+        return f"{n} idle model server{'s' if n != 1 else ''} {'were' if n != 1 else 'was'} stopped to save money"
     if kind == "canary_weight":
         top = max((x for d in group["detail"] for x in _numbers(d)[:1]), default=None)
         return "the new version's share of traffic grew step by step" + (f" up to {top:g} %" if top else "")
@@ -275,7 +283,7 @@ def events_paragraph(scenario: Scenario, events: pd.DataFrame | None, ts: pd.Dat
     for it in told:
         gap = None if prev is None else it.t_s - prev
         if it.span:
-            sentences.append(_cap(f"{it.span} {it.text}."))
+            sentences.append(_cap(f"{it.span}, {it.text}."))
             continue
         if gap is not None and gap < 1:
             lead = "At the same moment"
@@ -377,8 +385,9 @@ def compare_paragraph(a: Scenario, sum_a: dict, b: Scenario, sum_b: dict,
     c_a, c_b = (sum_a.get("cost_usd") or {}), (sum_b.get("cost_usd") or {})
     if isinstance(c_a, dict) and isinstance(c_b, dict) and c_a.get("monthly_projection") is not None \
             and c_b.get("monthly_projection") is not None:
-        effects.append(f"the monthly cost went from {money(c_a['monthly_projection'])} to "
-                       f"{money(c_b['monthly_projection'])}")
+        before, after = money(c_a["monthly_projection"]), money(c_b["monthly_projection"])
+        effects.append(f"the monthly cost stayed at {after}" if before == after else
+                       f"the monthly cost went from {before} to {after}")
     if not effects:
         return what
     verdict = ""

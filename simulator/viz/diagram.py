@@ -306,7 +306,8 @@ def build_nodes(scenario: Scenario, summary: dict | None, snapshot: dict | None)
         db_health = worst(health_of_utilization(u), f_health)
         db_metric = ", ".join(x for x in (_util_text(u, q), f_text) if x)
         if fs.mode == "online_store":
-            nodes.append(Node("feature_store", "Customer profile", f"online feature store, {100 * fs.hit_ratio:.0f} % hits",
+            nodes.append(Node("feature_store", "Customer profile",
+                              f"online feature store, {100 * fs.hit_ratio:.0f} % hits",
                               HEALTH_OK, "",
                               "A fast lookup of precomputed customer features; a miss falls back to the database."))
             nodes.append(Node("feature_db", "Profile database", f"source DB, {fs.db_connections} connections",
@@ -357,16 +358,21 @@ def build_nodes(scenario: Scenario, summary: dict | None, snapshot: dict | None)
         replicas = (snapshot or {}).get("replicas")
         autoscaler = find_section(sc, "autoscaler")
         scaled = is_enabled(autoscaler)
+        used = (summary or {}).get("replicas")
         if replicas is not None:
             count = f"{replicas:.0f} replicas" if abs(replicas - round(replicas)) < 0.05 else f"{replicas:.1f} replicas"
+        elif scaled and isinstance(used, dict) and used.get("min") is not None and used.get("max") is not None:
+            count = f"{used['min']:g}-{used['max']:g} replicas"
         elif scaled:
-            count = f"{getattr(autoscaler, 'min_replicas', '?')}-{getattr(autoscaler, 'max_replicas', '?')} replicas, autoscaled"
+            count = f"{getattr(autoscaler, 'min_replicas', '?')}-{getattr(autoscaler, 'max_replicas', '?')} replicas"
         else:
             count = f"{inf.replicas} replicas"
-        tech = f"model servers, {count}" + (f" x {inf.concurrency}" if inf.concurrency > 1 else "")
+        tech = f"model servers, {count}" + (f" x {inf.concurrency}" if inf.concurrency > 1 else "") + \
+            (", autoscaled" if scaled else "")
         i_health, i_text = fault_health("inference")
         nodes.append(Node("inference", "Fraud model", tech, worst(health_of_utilization(u), i_health),
-                          ", ".join(x for x in (_util_text(u, q), i_text) if x), "The machine-learning model that scores each payment; requests "
+                          ", ".join(x for x in (_util_text(u, q), i_text) if x),
+                          "The machine-learning model that scores each payment; requests "
                           "queue when every server is busy."))
         guarded = locate_section(sc, "breaker")
         if guarded is not None and guarded[0] in ("", "inference") and is_enabled(guarded[1]):
@@ -381,7 +387,10 @@ def build_nodes(scenario: Scenario, summary: dict | None, snapshot: dict | None)
             outcome = (summary or {}).get("canary")
             phase = (outcome.get("outcome") or outcome.get("phase")) if isinstance(outcome, dict) else None
             phase = None if phase in ("none", None) else phase
-            metric = f"{weight:g} % of traffic" if weight is not None else (str(phase).replace("_", " ") if phase else "")
+            if weight is not None:
+                metric = f"{weight:g} % of traffic"
+            else:
+                metric = str(phase).replace("_", " ") if phase else ""
             health = HEALTH_BAD if phase and "roll" in str(phase).lower() else HEALTH_OK
             nodes.append(Node("canary", f"New model {getattr(canary, 'version', '')}".strip(),
                               "canary release", health, metric,

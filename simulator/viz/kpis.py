@@ -219,7 +219,8 @@ def snapshot_tiles(scenario: Scenario, snap: dict) -> list[Tile]:
                           "Replicas of the fraud model that were up and ready."))
     if snap.get("breaker_state") is not None:
         words = {"CLOSED": "Closed", "OPEN": "Open", "HALF_OPEN": "Testing"}
-        tiles.append(Tile("breaker_now", "Safety switch", words.get(str(snap["breaker_state"]), str(snap["breaker_state"])),
+        state = str(snap["breaker_state"])
+        tiles.append(Tile("breaker_now", "Safety switch", words.get(state, state),
                           "The circuit breaker. Closed: normal. Open: calls to the failing service are stopped "
                           "and a fallback answers instead. Testing (half-open): a few trial calls decide "
                           "whether to close again."))

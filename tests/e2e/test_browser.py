@@ -31,6 +31,18 @@ def wait_for_app(page, timeout: int = 90_000) -> None:
     page.wait_for_timeout(300)
 
 
+def screenshot(page, path) -> None:
+    """The whole page: Streamlit scrolls inside its own container, so grow the viewport to fit it."""
+    height = page.evaluate("""() => Math.max(...Array.from(document.querySelectorAll(
+        '[data-testid="stMain"], [data-testid="stAppViewContainer"], [data-testid="stSidebarContent"]'))
+        .map(e => e.scrollHeight), 800)""")
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": min(int(height) + 40, 12_000)})
+    page.wait_for_timeout(800)  # charts re-layout to the new size
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
+
+
 def check_page(page, charts: bool, diagram: bool) -> None:
     from playwright.sync_api import expect
 
@@ -44,16 +56,25 @@ def check_page(page, charts: bool, diagram: bool) -> None:
 
 
 def test_every_page_renders_with_charts_and_diagram(page, app_url, screenshots):
-    """Every menu page opens from the sidebar, finishes its run, raises nothing and draws its SVGs."""
+    """Every page in the menu (also those other features add) opens from the sidebar, finishes its
+    run and raises nothing; the dashboard's own pages draw their chart and diagram SVGs. The browser
+    never contacts another host (no fonts, icons or scripts from the internet)."""
+    hosts = set()
+    page.on("request", lambda request: hosts.add(re.sub(r"^\w+://([^/:]+).*$", r"\1", request.url)))
     page.goto(app_url + "/")
     wait_for_app(page)
-    for title, (path, charts, diagram) in PAGES.items():
-        if path:
-            page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+    titles = [t.strip().splitlines()[-1].strip() for t in page.get_by_test_id("stSidebarNavLink").all_inner_texts()]
+    assert set(PAGES) <= set(titles), titles
+    for title in titles:
+        path, charts, diagram = PAGES.get(title, (None, False, False))
+        page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+        if path is not None:
             page.wait_for_url(re.compile(rf".*/{path}(\?.*)?$"))
         wait_for_app(page)
         check_page(page, charts, diagram)
-        page.screenshot(path=str(screenshots / f"{path or 'overview'}.png"), full_page=True)
+        name = path if path is not None else re.sub(r"\W+", "-", title.lower()).strip("-")
+        screenshot(page, screenshots / f"{name or 'overview'}.png")
+    assert hosts <= {"127.0.0.1"}, hosts
 
 
 def test_slider_changes_the_diagram_and_the_url(page, app_url, screenshots):
@@ -63,7 +84,7 @@ def test_slider_changes_the_diagram_and_the_url(page, app_url, screenshots):
     page.goto(app_url + "/")
     wait_for_app(page)
     diagram = page.get_by_test_id("stGraphVizChart")
-    expect(diagram.get_by_text("model servers, 4 replicas", exact=False)).to_be_visible()
+    expect(diagram.get_by_text("model servers, 4 replicas", exact=False)).to_be_visible(timeout=60_000)
     thumb = page.get_by_role("slider", name="Model servers (% of the plan)")
     thumb.focus()
     thumb.press("ArrowRight")
@@ -74,7 +95,7 @@ def test_slider_changes_the_diagram_and_the_url(page, app_url, screenshots):
     wait_for_app(page)
     assert "capacity=150" in page.url
     check_page(page, True, True)
-    page.screenshot(path=str(screenshots / "overview-capacity-150.png"), full_page=True)
+    screenshot(page, screenshots / "overview-capacity-150.png")
 
 
 def test_deep_link_selects_scenario_and_presentation_mode(page, app_url, screenshots):
@@ -86,17 +107,49 @@ def test_deep_link_selects_scenario_and_presentation_mode(page, app_url, screens
     check_page(page, True, True)
     expect(page.get_by_text("weather service went down", exact=False).first).to_be_visible()
     expect(page.get_by_test_id("stSidebarNav").get_by_text("Scenario lab")).to_have_count(0)
-    page.screenshot(path=str(screenshots / "overview-presentation.png"), full_page=True)
+    screenshot(page, screenshots / "overview-presentation.png")
 
 
-def test_lab_runs_an_edited_scenario(page, app_url, screenshots):
-    """In the lab, an out-of-range value is explained under its field; a valid edit runs and charts."""
+def test_events_are_marked_on_the_charts(page, app_url, screenshots):
+    """The weather outage scenario's fault and breaker trips appear as labelled lines on the charts."""
+    from playwright.sync_api import expect
+
+    page.goto(app_url + "/throughput?scenario=weather_api_outage")
+    wait_for_app(page)
+    check_page(page, True, False)
+    charts = page.get_by_test_id("stPlotlyChart")
+    expect(charts.first.get_by_text("weather service outage", exact=True)).to_be_visible()
+    expect(charts.first.get_by_text("safety switch open", exact=True)).to_be_visible()
+    screenshot(page, screenshots / "throughput-weather-outage.png")
+    page.get_by_test_id("stSidebarNav").get_by_text("Replay", exact=True).click()
+    wait_for_app(page)
+    check_page(page, True, True)
+    moment = page.locator("[class*='st-key-replay_t_'] [data-testid='stSliderThumbValue']")
+    start = moment.inner_text()
+    assert start == "14:20"                      # the replay opens at the first event: the outage
+    expect(page.get_by_test_id("stGraphVizChart").get_by_text("State at 14:20")).to_be_visible()
+    screenshot(page, screenshots / "replay-weather-outage.png")
+    page.get_by_role("button", name="▶ Play").click()
+    expect(moment).not_to_have_text(start, timeout=30_000)   # the timer moves the moment on
+    page.get_by_role("button", name="⏸ Pause").click()
+    wait_for_app(page)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_lab_explains_a_bad_upload_and_runs_an_edited_scenario(page, app_url, screenshots):
+    """In the lab a broken YAML upload gets a friendly message (no traceback); a valid edit runs and charts."""
     from playwright.sync_api import expect
 
     page.goto(app_url + "/lab")
     wait_for_app(page)
+    page.get_by_text("Load a scenario file (YAML)").click()
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+        files=[{"name": "broken.yaml", "mimeType": "application/x-yaml", "buffer": b"inference:\n  replicas: [oops\n"}])
+    expect(page.get_by_text("This file is not a valid scenario", exact=False)).to_be_visible(timeout=30_000)
+    wait_for_app(page)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
     page.get_by_role("tab", name="Inference").click()
-    replicas = page.get_by_label("Replicas", exact=True)
+    replicas = page.get_by_role("tabpanel", name="Inference").get_by_label("Replicas", exact=True).first
     replicas.fill("6")
     replicas.press("Enter")
     wait_for_app(page)
@@ -106,16 +159,29 @@ def test_lab_runs_an_edited_scenario(page, app_url, screenshots):
     wait_for_app(page)
     check_page(page, True, True)
     expect(page.get_by_test_id("stGraphVizChart").get_by_text("6 replicas", exact=False)).to_be_visible()
-    page.screenshot(path=str(screenshots / "lab-after-run.png"), full_page=True)
+    screenshot(page, screenshots / "lab-after-run.png")
 
 
-def test_dark_theme_is_readable(dark_page, app_url, screenshots):
-    """With a dark system theme the diagram uses its dark palette (light text on dark boxes)."""
+def test_diagram_is_readable_with_a_dark_system_theme(dark_page, app_url, screenshots):
+    """With a dark system theme the diagram keeps dark text on pastel boxes (readable on any background)."""
     from playwright.sync_api import expect
 
     dark_page.goto(app_url + "/")
     wait_for_app(dark_page)
     check_page(dark_page, True, True)
     text = dark_page.get_by_test_id("stGraphVizChart").locator("svg g.node text").first
-    expect(text).to_have_attribute("fill", "#f1f3f5")
-    dark_page.screenshot(path=str(screenshots / "overview-dark.png"), full_page=True)
+    expect(text).to_have_attribute("fill", "#1b1b1b")
+    screenshot(dark_page, screenshots / "overview-dark.png")
+
+
+def test_progress_bar_advances_while_the_worker_runs(page, app_url):
+    """A run that is not cached yet shows a progress bar fed by the worker process, which moves past
+    0 % and disappears when the run is done (the page keeps its connection throughout)."""
+    from playwright.sync_api import expect
+
+    page.goto(app_url + "/?traffic=200&seed=90210")
+    bar = page.get_by_test_id("stProgress")
+    expect(bar).to_be_visible(timeout=30_000)
+    expect(bar).to_contain_text(re.compile(r"Simulating baseline: [1-9]\d? %"), timeout=30_000)
+    wait_for_app(page)
+    check_page(page, True, True)

@@ -1,0 +1,482 @@
+"""Reusable dashboard pieces: the sidebar, page headers, KPI rows, downloads, and the
+scenario editor whose widgets are generated from the pydantic scenario schema.
+
+The editor walks ``Scenario.model_fields`` recursively, so a field another engineer adds to
+the scenario model appears in the lab with its description, unit and range without any
+change here. Widget values live in session state only through widget keys; anything else
+goes through :mod:`dashboard.state`.
+"""
+from __future__ import annotations
+
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import streamlit as st
+import yaml
+from pydantic import BaseModel
+
+from dashboard import state
+from simulator.config import Scenario, ScenarioError, parse_scenario
+from simulator.results import RunResult
+from simulator.viz.kpis import Tile, delta_colour
+from simulator.viz.report import html_report
+
+TEXT_DIR = Path(__file__).resolve().parent / "text"
+JS_SAFE_INT = 2**53
+
+
+# --------------------------------------------------------------------------- text
+def help_text(name: str) -> str:
+    """A help file from ``dashboard/text/<name>.md`` ('' when it does not exist)."""
+    path = TEXT_DIR / f"{name}.md"
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+def page_css() -> None:
+    """Small CSS tweaks (plain CSS, no web fonts): KPI labels wrap instead of being cut off,
+    and presentation mode enlarges all type for projecting."""
+    css = """
+    [data-testid="stMetricLabel"] p, [data-testid="stMetricLabel"] div { white-space: normal !important;
+        overflow: visible !important; text-overflow: clip !important; }
+    """
+    if state.presentation_mode():
+        css += """
+        html { font-size: 20px !important; }
+        [data-testid="stMetricValue"] { font-size: 2.6rem !important; }
+        [data-testid="stMetricLabel"] p { font-size: 1.1rem !important; }
+        [data-testid="stMarkdownContainer"] p { font-size: 1.15rem; line-height: 1.6; }
+        [data-testid="stMetricValue"] p { font-size: inherit !important; line-height: 1.2; }
+        """
+    st.html(f"<style>{css}</style>")
+
+
+# --------------------------------------------------------------------------- sidebar
+def sidebar() -> None:
+    """Scenario picker with its plain-language description, what-if knobs, seed, presentation mode."""
+    scenarios = state.catalog()
+    names = list(scenarios)
+    sb = st.sidebar
+    sb.selectbox("Scenario", names, key=state.K_SCENARIO, bind="query-params",
+                 help="Each scenario is one story about the service, written in a YAML file. Pick one to "
+                      "see what happens.")
+    base = state.base_scenario()
+    if base.description.strip():
+        sb.caption(base.description.strip())
+    for line in state.catalog_problems():
+        sb.warning(f"Skipped a scenario file: {line}", icon="⚠️")
+    sb.markdown("**What if…**")
+    sb.slider("Traffic (% of normal)", min_value=25, max_value=400, value=100, step=25, key=state.K_TRAFFIC,
+              bind="query-params", help="Scales the scenario's arrival rate: 200 % means twice as many "
+                                        "payments per second.")
+    if base.inference.enabled:
+        sb.slider("Model servers (% of the plan)", min_value=25, max_value=400, value=100, step=25,
+                  key=state.K_CAPACITY, bind="query-params",
+                  help="Scales the number of fraud-model servers (replicas): 150 % of 4 servers is 6.")
+    sc = state.current_scenario()
+    sb.caption(f"= {sc.traffic.rate_per_s:,.0f} payments per second, {sc.inference.replicas} model server"
+               f"{'s' if sc.inference.replicas != 1 else ''}")
+    if not state.presentation_mode():
+        sb.number_input("Random seed", min_value=0, value=None, step=1, key=state.K_SEED, bind="query-params",
+                        placeholder=f"the scenario's own ({base.seed})",
+                        help="The same seed gives exactly the same run; change it to see another equally "
+                             "likely hour. Empty uses the scenario's own seed.")
+    sb.toggle("Presentation mode", key=state.K_PRESENT, bind="query-params",
+              help="Larger text for projecting in a workshop; hides the architect tools.")
+    sb.caption("The address bar holds the scenario and settings: copy it to share this exact view.")
+    notice = state.pop_notice()
+    if notice:
+        sb.warning(notice)
+
+
+# --------------------------------------------------------------------------- page parts
+def page_header(title: str, help_name: str, caption: str | None = None) -> None:
+    """Title, what is shown, and a short 'how to read this page' expander."""
+    st.title(title)
+    st.caption(caption if caption is not None else f"Scenario: {state.describe_current()}")
+    text = help_text(help_name)
+    if text:
+        with st.expander("How to read this page"):
+            st.markdown(text)
+
+
+def kpi_row(tiles: list[Tile], deltas: list[str | None] | None = None) -> None:
+    """KPI tiles with plain-language tooltips: one row of up to four, else rows of three."""
+    if not tiles:
+        return
+    per_row = len(tiles) if len(tiles) <= 4 else 3
+    for start in range(0, len(tiles), per_row):
+        cols = st.columns(per_row)
+        for i, (col, tile) in enumerate(zip(cols, tiles[start:start + per_row]), start=start):
+            delta = deltas[i] if deltas else None
+            col.metric(tile.label, tile.value, delta=delta, delta_color=delta_colour(tile) if delta else "normal",
+                       help=tile.help, border=True)
+
+
+def chart(fig, key: str) -> None:
+    st.plotly_chart(fig, key=key, width="stretch", config={"displaylogo": False})
+
+
+def diagram(dot: str) -> None:
+    st.graphviz_chart(dot, width="stretch")
+
+
+def downloads(result: RunResult, key: str, title: str, figures: list | None = None, tiles: list[Tile] | None = None,
+              paragraphs: list[str] | None = None, dot: str | None = None, include_requests: bool = True) -> None:
+    """Download buttons: the page as an HTML report, and the run's tables as CSV (built on click)."""
+    name = result.scenario.name
+    subtitle = f"Scenario {name}, seed {result.seed}"
+    with st.expander("Download", icon=":material/download:"):
+        cols = st.columns(4 if include_requests else 3)
+        cols[0].download_button(
+            "This page as an HTML report",
+            data=lambda: html_report(title, subtitle, tiles, paragraphs, figures, dot),
+            file_name=f"{name}-{key}.html", mime="text/html", key=f"dl_{key}_html", on_click="ignore",
+            help="One file with the charts and numbers that opens in any browser, without the app or the internet.")
+        cols[1].download_button(
+            "Time series (CSV)", data=lambda: result.timeseries.to_csv(index=False),
+            file_name=f"{name}-timeseries.csv", mime="text/csv", key=f"dl_{key}_ts", on_click="ignore",
+            help=f"One row per {result.scenario.timeseries_interval_s:g} s: arrivals, throughput, latency, queues.")
+        cols[2].download_button(
+            "Events (CSV)", data=lambda: result.events.to_csv(index=False),
+            file_name=f"{name}-events.csv", mime="text/csv", key=f"dl_{key}_ev", on_click="ignore",
+            help="Every event of the run: surges, faults, breaker trips, scaling, rollbacks.")
+        if include_requests:
+            cols[3].download_button(
+                "Every request (CSV)", data=lambda: result.requests.to_csv(index=False),
+                file_name=f"{name}-requests.csv", mime="text/csv", key=f"dl_{key}_req", on_click="ignore",
+                help=f"One row per request ({len(result.requests):,} rows): a large file.")
+
+
+def events_table(result: RunResult) -> None:
+    """The run's events with clock times, for the curious."""
+    from simulator.viz.charts import event_label
+    from simulator.viz.words import clock
+
+    ev = result.events
+    if ev is None or len(ev) == 0:
+        st.caption("No events in this run.")
+        return
+    table = pd.DataFrame({
+        "time": [clock(result.scenario, t) for t in ev["t_s"]],
+        "what": [event_label(k) for k in ev["kind"]],
+        "where": ev["component"].astype(str),
+        "detail": ev["detail"].astype(str),
+    })
+    st.dataframe(table, hide_index=True, width="stretch", height=min(400, 40 + 35 * len(table)))
+
+
+# --------------------------------------------------------------------------- schema
+def _num(x: float) -> str:
+    """12 -> '12', 2592000 -> '2,592,000', 0.05 -> '0.05'."""
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+
+@dataclass
+class FieldSpec:
+    """One editable leaf of the scenario schema."""
+
+    path: str
+    name: str
+    kind: str                  # bool | choice | int | float | text | yaml
+    description: str
+    unit: str
+    optional: bool = False
+    choices: list = field(default_factory=list)
+    lo: float | None = None
+    lo_incl: bool = True
+    hi: float | None = None
+    hi_incl: bool = True
+
+    def range_text(self) -> str:
+        parts = []
+        if self.lo is not None:
+            parts.append(f"{'≥' if self.lo_incl else '>'} {_num(self.lo)}")
+        if self.hi is not None and abs(self.hi) < JS_SAFE_INT:
+            parts.append(f"{'≤' if self.hi_incl else '<'} {_num(self.hi)}")
+        text = " and ".join(parts)
+        if self.choices:
+            text = "one of " + ", ".join(str(c) for c in self.choices)
+        if self.optional:
+            text = (text + "; " if text else "") + "empty = none"
+        return text
+
+
+@dataclass
+class Group:
+    """A section of the schema (a tab at the top level, a bordered box below)."""
+
+    path: str
+    title: str
+    doc: str
+    fields: list[FieldSpec] = field(default_factory=list)
+    groups: list["Group"] = field(default_factory=list)
+
+
+UNIT_SUFFIXES = [("_per_s", "per second"), ("_ms", "ms"), ("_s", "s"), ("_h", "hours"), ("_pct", "%"),
+                 ("_gib", "GiB"), ("_usd", "USD"), ("_cv", "ratio of spread to mean")]
+
+
+def unit_of(name: str) -> tuple[str, str]:
+    """(label words without the unit, unit) from a field name: 'timeout_ms' -> ('timeout', 'ms')."""
+    if "_usd_per_" in name:
+        head, rest = name.split("_usd_per_", 1)
+        return head, "USD per " + rest.replace("_", " ")
+    for suffix, unit in UNIT_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)], unit
+    return name, ""
+
+
+def _section_type(annotation: Any) -> type[BaseModel] | None:
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _leaf(path: str, name: str, info) -> FieldSpec:
+    ann = info.annotation
+    optional = False
+    origin = typing.get_origin(ann)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(ann) if a is not type(None)]
+        optional = len(args) < len(typing.get_args(ann))
+        ann = args[0] if len(args) == 1 else ann
+        origin = typing.get_origin(ann)
+    words, unit = unit_of(name)
+    spec = FieldSpec(path, name, "yaml", info.description or "", unit, optional)
+    if origin is Literal:
+        spec.kind, spec.choices = "choice", list(typing.get_args(ann))
+    elif ann is bool:
+        spec.kind = "bool"
+    elif ann is int:
+        spec.kind = "int"
+    elif ann is float:
+        spec.kind = "float"
+    elif ann is str:
+        spec.kind = "text"
+    for m in info.metadata:
+        for attr, incl in (("ge", True), ("gt", False)):
+            if getattr(m, attr, None) is not None:
+                spec.lo, spec.lo_incl = float(getattr(m, attr)), incl
+        for attr, incl in (("le", True), ("lt", False)):
+            if getattr(m, attr, None) is not None:
+                spec.hi, spec.hi_incl = float(getattr(m, attr)), incl
+    return spec
+
+
+def schema_groups(model: type[BaseModel] = Scenario, path: str = "", title: str = "General") -> Group:
+    """The schema as a tree of groups and editable fields (recursing into sections)."""
+    group = Group(path, title, (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else "")
+    for name, info in model.model_fields.items():
+        sub = _section_type(info.annotation)
+        full = f"{path}.{name}" if path else name
+        if sub is not None:
+            group.groups.append(schema_groups(sub, full, pretty(name)))
+        else:
+            group.fields.append(_leaf(full, name, info))
+    return group
+
+
+def pretty(name: str) -> str:
+    words = unit_of(name)[0].replace("_", " ")
+    fixes = {"api": "API", "db": "DB", "slo": "SLO", "cv": "CV", "p99": "p99", "ml": "ML"}
+    words = " ".join(fixes.get(w, w) for w in words.split())
+    return words[:1].upper() + words[1:]
+
+
+def all_fields(group: Group) -> list[FieldSpec]:
+    out = list(group.fields)
+    for g in group.groups:
+        out += all_fields(g)
+    return out
+
+
+def get_path(data: dict, path: str) -> Any:
+    node: Any = data
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def set_path(data: dict, path: str, value: Any) -> None:
+    parts = path.split(".")
+    node = data
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def place_errors(lines: list[str], known: set[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """Map ScenarioError lines to field paths (for showing them next to the field).
+
+    'inference.replicas: ...' goes to that field; 'traffic: segments: ...' (a section's own
+    check) to 'traffic.segments'; 'traffic.spikes.0.multiplier: ...' to 'traffic.spikes'.
+    Lines that match no field are returned separately.
+    """
+    placed: dict[str, list[str]] = {}
+    loose: list[str] = []
+    for line in lines:
+        head, sep, rest = line.partition(": ")
+        path = head.strip() if sep else ""
+        inner, sep2, _ = rest.partition(": ")
+        if sep2 and f"{path}.{inner.strip()}" in known:
+            path = f"{path}.{inner.strip()}"
+        parts = path.split(".") if path else []
+        while parts and ".".join(parts) not in known:
+            parts.pop()
+        if parts:
+            placed.setdefault(".".join(parts), []).append(line)
+        else:
+            loose.append(line)
+    return placed, loose
+
+
+def parse_uploaded(raw: bytes, filename: str) -> tuple[Scenario | None, list[str]]:
+    """An uploaded YAML file as a Scenario, or friendly lines saying what is wrong with it."""
+    stem = Path(filename or "uploaded").stem
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, [f"{filename}: this is not a text file; a scenario is a YAML text file."]
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        return None, [f"{filename}: the YAML could not be read{where}: {problem}."]
+    if data is None:
+        return None, [f"{filename}: the file is empty."]
+    if isinstance(data, dict):
+        data.setdefault("name", stem)
+    try:
+        return parse_scenario(data, source=filename), []
+    except ScenarioError as err:
+        return None, list(err.lines)
+
+
+# --------------------------------------------------------------------------- editor
+@dataclass
+class EditorResult:
+    data: dict
+    scenario: Scenario | None
+    errors: dict[str, list[str]]
+    loose_errors: list[str]
+    changed: list[str]
+
+
+def _step(value: float) -> float:
+    if not value:
+        return 0.1
+    return float(max(10.0 ** (math.floor(math.log10(abs(value))) - 1), 1e-4))
+
+
+def _field_widget(spec: FieldSpec, current: Any, key: str, disabled: bool = False) -> Any:
+    """One widget for one field; returns the value in scenario-JSON form."""
+    words, unit = unit_of(spec.name)
+    label = pretty(spec.name) + (f" ({unit})" if unit else "")
+    help_txt = spec.description + (f"  \nAllowed: {spec.range_text()}." if spec.range_text() else "")
+    common = dict(key=key, help=help_txt, persist_state="session", disabled=disabled)
+    if spec.kind == "bool":
+        return st.toggle(label, value=bool(current), **common)
+    if spec.kind == "choice":
+        idx = spec.choices.index(current) if current in spec.choices else 0
+        return st.selectbox(label, spec.choices, index=idx, **common)
+    if spec.kind in ("int", "float"):
+        is_int = spec.kind == "int"
+        lo = spec.lo if spec.lo is not None and spec.lo_incl else None
+        hi = spec.hi if spec.hi is not None and spec.hi_incl and abs(spec.hi) < JS_SAFE_INT else None
+        cast = int if is_int else float
+        kwargs = dict(min_value=None if lo is None else cast(lo), max_value=None if hi is None else cast(hi),
+                      step=1 if is_int else _step(float(current or 0)),
+                      placeholder="none" if spec.optional else None)
+        if not is_int:
+            kwargs["format"] = "%g"
+        value = None if current is None else cast(current)
+        if value is not None and lo is not None and value < lo:
+            kwargs["min_value"] = None
+        return st.number_input(label, value=value, **kwargs, **common)
+    if spec.kind == "text":
+        current = "" if current is None else str(current)
+        widget = st.text_area if spec.name == "description" or len(current) > 60 else st.text_input
+        text = widget(label, value=current, **common)
+        return None if spec.optional and text == "" else text
+    text = st.text_area(label, value=yaml.safe_dump(current, default_flow_style=True, sort_keys=False,
+                                                    allow_unicode=True, width=10_000).strip(),
+                        height=68, **common)
+    return ("__yaml__", text)
+
+
+def _field_caption(spec: FieldSpec) -> str:
+    parts = [spec.description.rstrip(".")] if spec.description else []
+    if spec.unit:
+        parts.append(f"unit: {spec.unit}")
+    if spec.range_text():
+        parts.append(f"allowed: {spec.range_text()}")
+    return " · ".join(parts)
+
+
+def _render_group(group: Group, base: dict, prefix: str, values: dict, slots: dict, columns: int = 3) -> None:
+    """The group's fields in a grid (caption and error slot under each), then its sub-groups."""
+    simple = [f for f in group.fields if f.kind not in ("yaml",) and f.name != "description"]
+    wide = [f for f in group.fields if f not in simple]
+    for start in range(0, len(simple), columns):
+        for col, spec in zip(st.columns(columns), simple[start:start + columns]):
+            with col:
+                values[spec.path] = _field_widget(spec, get_path(base, spec.path), f"{prefix}.{spec.path}")
+                st.caption(_field_caption(spec))
+                slots[spec.path] = st.empty()
+    for spec in wide:
+        values[spec.path] = _field_widget(spec, get_path(base, spec.path), f"{prefix}.{spec.path}")
+        st.caption(_field_caption(spec))
+        slots[spec.path] = st.empty()
+    for sub in group.groups:
+        with st.container(border=True):
+            st.markdown(f"**{sub.title}**")
+            if sub.doc:
+                st.caption(sub.doc)
+            _render_group(sub, base, prefix, values, slots, columns)
+
+
+def scenario_editor(base: Scenario, prefix: str) -> EditorResult:
+    """Every scenario field as a widget, one tab per stage; errors appear under their field."""
+    root = schema_groups()
+    base_data = base.model_dump(mode="json")
+    tab_groups = [Group("", "General", root.doc, root.fields)] + root.groups
+    tabs = st.tabs([g.title for g in tab_groups])
+    values: dict[str, Any] = {}
+    slots: dict[str, Any] = {}
+    for tab, g in zip(tabs, tab_groups):
+        with tab:
+            if g.doc and g.path:
+                st.caption(g.doc)
+            _render_group(g, base_data, prefix, values, slots)
+    data = yaml.safe_load(yaml.safe_dump(base_data))  # a deep copy
+    local: dict[str, list[str]] = {}
+    for path, value in values.items():
+        if isinstance(value, tuple) and len(value) == 2 and value[0] == "__yaml__":
+            try:
+                value = yaml.safe_load(value[1]) if value[1].strip() else None
+            except yaml.YAMLError as err:
+                problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+                local.setdefault(path, []).append(f"{path}: could not read this as YAML ({problem})")
+                continue
+        set_path(data, path, value)
+    known = {spec.path for spec in all_fields(root)}
+    scenario, lines = None, []
+    try:
+        scenario = parse_scenario(data)
+    except ScenarioError as err:
+        lines = err.lines
+    placed, loose = place_errors(lines, known)
+    for path, msgs in local.items():
+        placed.setdefault(path, []).extend(msgs)
+    if local:
+        scenario = None
+    for path, msgs in placed.items():
+        slots[path].error("\n\n".join(msgs), icon="🚫")
+    changed = [p for p in known if get_path(data, p) != get_path(base_data, p)]
+    return EditorResult(data, scenario, placed, loose, sorted(changed))

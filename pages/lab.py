@@ -1,0 +1,104 @@
+"""Scenario lab (architects): edit every scenario setting, check it, run it, save or load it as YAML."""
+import streamlit as st
+
+from dashboard import state, widgets
+from simulator.config import ScenarioError, parse_scenario, scenario_to_yaml
+from simulator.narrative import compare_paragraph
+from simulator.viz.charts import latency_figure, throughput_figure
+from simulator.viz.diagram import architecture_dot
+from simulator.viz.kpis import overview_tiles
+
+UPLOAD_KEY, UPLOAD_MSG, LAB_RUN = "lab_upload", "lab_upload_msg", "lab_run"
+
+widgets.page_header("Scenario lab", "lab")
+base = state.current_scenario()
+prefix = f"lab_{state.run_key(base, 0)[:8]}"
+
+
+def on_upload() -> None:
+    """Read the uploaded file; a good one becomes the sidebar's scenario, a bad one a message."""
+    file = state.recall(UPLOAD_KEY)
+    if file is None:
+        return
+    scenario, problems = widgets.parse_uploaded(file.getvalue(), file.name)
+    if scenario is None:
+        state.remember(UPLOAD_MSG, ("error", problems))
+        return
+    name = state.add_custom_scenario(f"{scenario.name} (uploaded)", scenario)
+    state.remember(UPLOAD_MSG, ("ok", [f"Loaded '{name}': it is now the sidebar's scenario on every page."]))
+
+
+def use_everywhere(data: dict) -> None:
+    scenario = parse_scenario(data)
+    name = state.add_custom_scenario(f"{scenario.name} (edited)", scenario)
+    state.remember(UPLOAD_MSG, ("ok", [f"'{name}' is now the sidebar's scenario on every page."]))
+
+
+def reset_form() -> None:
+    state.forget_prefix(prefix)
+
+
+with st.expander("Load a scenario file (YAML)", icon=":material/upload:"):
+    st.file_uploader("Scenario YAML", type=["yaml", "yml"], key=UPLOAD_KEY, on_change=on_upload,
+                     help="A file like those in scenarios/. Unknown or out-of-range fields are reported, "
+                          "nothing is run until the file is valid.")
+message = state.recall(UPLOAD_MSG)
+if message:
+    kind, lines = message
+    text = "\n".join(f"- {line}" for line in lines)
+    if kind == "ok":
+        st.success(text)
+    else:
+        st.error("This file is not a valid scenario:\n\n" + text)
+
+st.markdown(f"Editing a copy of **{state.describe_current()}**. Each setting shows its meaning, unit and "
+            f"allowed range; problems appear in red under the setting.")
+edit = widgets.scenario_editor(base, prefix)
+
+if edit.errors or edit.loose_errors:
+    n = sum(len(v) for v in edit.errors.values()) + len(edit.loose_errors)
+    st.error(f"{n} problem{'s' if n != 1 else ''} to fix before this scenario can run"
+             + (": " + "; ".join(edit.loose_errors) if edit.loose_errors else " (marked under the settings above)."))
+elif edit.changed:
+    changes = ", ".join(f"`{p}`" for p in edit.changed[:8]) + (" …" if len(edit.changed) > 8 else "")
+    st.info(f"You changed {len(edit.changed)} setting{'s' if len(edit.changed) != 1 else ''}: {changes}")
+
+valid = edit.scenario is not None
+c1, c2, c3, c4 = st.columns(4)
+if c1.button("Run the edited scenario", type="primary", disabled=not valid, key="lab_run_button"):
+    state.remember(LAB_RUN, edit.data)
+c2.button("Use it on every page", disabled=not valid, key="lab_use", on_click=use_everywhere, args=(edit.data,),
+          help="Adds the edited scenario to the sidebar's list for this session and selects it.")
+c3.download_button("Download as YAML", data=scenario_to_yaml(edit.scenario) if valid else "",
+                   file_name=f"{base.name}-edited.yaml", mime="application/x-yaml", disabled=not valid,
+                   key="lab_download", on_click="ignore", help="Every setting written out, ready for the CLI.")
+c4.button("Reset to the scenario's values", key="lab_reset", on_click=reset_form)
+
+saved = state.recall(LAB_RUN)
+if saved:
+    try:
+        scenario = parse_scenario(saved)
+        result = state.run_scenario(scenario, state.current_seed(), label="the edited scenario")
+    except ScenarioError as err:
+        st.error("The edited scenario cannot be run:\n\n" + "\n".join(f"- {line}" for line in err.lines))
+        st.stop()
+    st.subheader("Result of the last run")
+    size = state.font_size()
+    tiles = overview_tiles(scenario, result.summary)
+    widgets.kpi_row(tiles)
+    reference = state.cached_run(base, state.current_seed())
+    if reference is not None:
+        st.markdown(compare_paragraph(base, reference.summary, scenario, result.summary,
+                                      "the sidebar's scenario", "the edited scenario"))
+    figures = [throughput_figure(scenario, result.timeseries, result.events, size),
+               latency_figure(scenario, result.timeseries, result.events, size)]
+    picture, charts = st.columns([2, 3], gap="large")
+    with picture:
+        widgets.diagram(architecture_dot(scenario, result.summary, font_size=state.diagram_font_size()))
+    with charts:
+        widgets.chart(figures[0], key="lab_throughput")
+        widgets.chart(figures[1], key="lab_latency")
+    widgets.downloads(result, "lab", f"Scenario lab: {scenario.name}", figures=figures, tiles=tiles,
+                      dot=architecture_dot(scenario, result.summary))
+else:
+    st.caption("Press **Run the edited scenario** to simulate it with the sidebar's seed.")

@@ -50,7 +50,9 @@ def build_pages(presentation: bool) -> dict[str, list]:
 
 def main() -> None:
     from dashboard import state, widgets
+    from dashboard.frame import mark_frame
 
+    mark_frame()
     st.set_page_config(page_title="Pipeline Twin", page_icon="🛡️", layout="wide", initial_sidebar_state="expanded")
     widgets.sidebar()
     page = st.navigation(build_pages(state.presentation_mode()), position="sidebar")

@@ -7,6 +7,9 @@ from simulator.narrative import compare_paragraph
 from simulator.viz.charts import compare_figure
 from simulator.viz.diagram import architecture_dot
 from simulator.viz.kpis import delta_text, overview_tiles
+from dashboard.frame import ensure_frame
+
+ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 
 NATURAL = "its natural comparison"
 SAME = "the same scenario"

@@ -5,6 +5,9 @@ import streamlit as st
 from dashboard import state, widgets
 from simulator.config import ScenarioError, expected_arrivals, with_overrides
 from simulator.viz import feature_charts as fc
+from dashboard.frame import ensure_frame
+
+ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 
 HOW_TO_READ = """
 - **The tiles** are the money and capacity headlines of the measured period (the warm-up minutes are left out).

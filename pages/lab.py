@@ -7,6 +7,9 @@ from simulator.narrative import compare_paragraph
 from simulator.viz.charts import latency_figure, throughput_figure
 from simulator.viz.diagram import architecture_dot
 from simulator.viz.kpis import overview_tiles
+from dashboard.frame import ensure_frame
+
+ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 
 UPLOAD_KEY, UPLOAD_MSG, LAB_RUN = "lab_upload", "lab_upload_msg", "lab_run"
 

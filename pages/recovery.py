@@ -6,6 +6,9 @@ from dashboard import state, widgets
 from simulator.config import ScenarioError, with_overrides
 from simulator.viz import feature_charts as fc
 from simulator.viz.kpis import delta_text
+from dashboard.frame import ensure_frame
+
+ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 
 HOW_TO_READ = """
 - **From fault to recovery**: one row per fault. The coloured bars are the phases: *until the system noticed*

@@ -6,6 +6,9 @@ from simulator.viz.charts import add_time_cursor, event_label, throughput_figure
 from simulator.viz.diagram import architecture_dot, snapshot_at
 from simulator.viz.kpis import snapshot_tiles
 from simulator.viz.words import clock
+from dashboard.frame import ensure_frame
+
+ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 
 FRAMES = 40          # a full play-through takes about this many steps
 FRAME_S = 0.8        # seconds between steps while playing

@@ -5,6 +5,7 @@ The server uses the real scenarios and the worker-process runner, as a user woul
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -46,12 +47,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url():
-    """Start ``streamlit run app.py`` on a free port and wait for /_stcore/health."""
+@contextlib.contextmanager
+def streamlit_server(log_name: str = "streamlit-server.log"):
+    """Start ``streamlit run app.py`` on a free port; yield its URL once /_stcore/health is ok."""
     port = _free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / "streamlit-server.log", "w")
+    log = open(ARTIFACTS / log_name, "w")
     env = {k: v for k, v in os.environ.items() if k not in ("PIPELINE_TWIN_INPROCESS", "PIPELINE_TWIN_SCENARIOS")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
@@ -69,7 +70,7 @@ def app_url():
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start; see {ARTIFACTS / 'streamlit-server.log'}")
+                raise RuntimeError(f"streamlit did not start; see {ARTIFACTS / log_name}")
             time.sleep(0.3)
         yield url
     finally:
@@ -79,6 +80,13 @@ def app_url():
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """One server for the session's browser tests."""
+    with streamlit_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

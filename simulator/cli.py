@@ -95,12 +95,82 @@ def format_summary(summary: dict, scenario: Scenario) -> str:
         util = "-" if st["utilization"] is None else f"{100 * st['utilization']:.1f} %"
         lines.append(f"  {name:<15}{util:>12}{fmt_ms(st['wait_ms_mean']):>13}"
                      f"{fmt_ms(st['service_ms_mean']):>14}{_fmt_int(st['served']):>12}")
+    lines += _feature_lines(summary, scenario)
     wt = summary.get("where_time_went")
     if wt:
         lines += ["", f"  Where did the time go? {wt['finding']}"]
     if summary.get("events"):
         lines += ["", "  Events        " + ", ".join(f"{k} {v}" for k, v in summary["events"].items())]
     return "\n".join(lines)
+
+
+def _clock(scenario: Scenario, t_s) -> str:
+    if t_s is None:
+        return "-"
+    seconds = int(round(scenario.start_time_of_day_h * 3600 + t_s)) % 86_400
+    h, rem = divmod(seconds, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h:02d}:{m:02d}" + (f":{sec:02d}" if sec else "")
+
+
+def _feature_lines(summary: dict, sc: Scenario) -> list[str]:
+    """Money, model, resilience and fairness lines, each only when the run has something to say."""
+    lines: list[str] = []
+    cost, value, model = summary.get("cost_usd"), summary.get("value_usd"), summary.get("model")
+    if cost:
+        lines += ["", f"  Cost          ${cost['total']:,.2f} for the measured period "
+                      f"(${(cost['per_1k_requests'] or 0):.4f} per 1,000 decisions, about "
+                      f"${cost['monthly_projection']:,.0f} a month at this load); "
+                      f"{cost['node_hours']:.2f} node-hours of {cost['instance_type']}"]
+    if value:
+        lines.append(f"  Value         decisions worth ${value['gross_per_hour']:,.0f}/h against ${value['cost_per_hour']:,.2f}/h "
+                     f"of cost: net ${value['net_per_hour']:,.0f}/h (illustrative prices)")
+    if model:
+        lines.append(f"  Model         {model['version']} ({model['precision']}): accuracy {100 * model['accuracy']:.2f} % on "
+                     f"test data, {100 * (model.get('accuracy_online') or 0):.2f} % on the decisions served"
+                     + (f"; now serving {model['served_version']}" if model.get("served_version") not in
+                        (None, model["version"]) else ""))
+    rep = summary.get("replicas")
+    if rep and sc.autoscaler.enabled:
+        lines.append(f"  Replicas      {rep['min']} to {rep['max']} ready (mean {rep['mean']:.1f}), "
+                     f"{summary['events'].get('scale_decision', 0)} scaling decisions")
+    br = summary.get("breaker")
+    if br and br.get("enabled"):
+        fb = summary.get("fallbacks", {})
+        lines.append(f"  Breaker       opened {br['opened']} times, open {br['open_s_total']:.0f} s in all, "
+                     f"{br['rejected_calls']:,} calls skipped; fallback answers: {fb.get('cached', 0):,} cached, "
+                     f"{fb.get('default', 0):,} default")
+    retries = summary.get("retries")
+    if retries and retries.get("enabled"):
+        lines.append(f"  Retries       {retries['calls_made']:,} calls for {retries['calls_needed']:,} needed "
+                     f"(amplification {retries['amplification']:.2f})")
+    can = summary.get("canary")
+    if can and can.get("outcome") not in (None, "none"):
+        lines.append(f"  Canary        {can['outcome'].replace('_', ' ')} at {_clock(sc, can['decided_at_s'])}; "
+                     f"{can['requests_on_canary']:,} requests served by it, {can['bad_responses_on_canary']:,} bad")
+    for rec in summary.get("recovery") or []:
+        lines.append(f"  Fault         {rec['fault']}: started {_clock(sc, rec['started_s'])}, detected "
+                     f"{_clock(sc, rec['detected_s'])}, customers served again {_clock(sc, rec['mitigated_s'])}, "
+                     f"back to normal {_clock(sc, rec['recovered_s'])}")
+    fair = summary.get("fairness")
+    if fair and fair.get("enabled"):
+        lines.append(f"  Fairness      lowest approval ratio {fair['min_di']:.2f} (four-fifths rule: 0.80), "
+                     f"{fair['flagged_windows']} of {fair['windows']} windows flagged"
+                     + (f", first at {_clock(sc, fair['first_flag_s'])}" if fair.get("first_flag_s") else ""))
+        rv = summary.get("review", {})
+        if rv.get("cases"):
+            lines.append(f"  Review        {rv['cases']:,} cases (${rv['cost_usd']:,.0f}), backlog up to {rv['backlog_max']:,}, "
+                         f"95 % waited under {rv['wait_p95_min']:.0f} min; {rv['reviewers_needed']} reviewers needed "
+                         f"for the {rv['sla_min']:.0f}-min target, {rv['reviewers_on_duty_max']} on duty")
+    drift = summary.get("drift")
+    if drift and drift.get("detected_at_s") is not None:
+        lines.append(f"  Drift         detected {_clock(sc, drift['detected_at_s'])}, retrained model ready "
+                     f"{_clock(sc, drift['retrained_at_s'])}")
+    ex = summary.get("explanations")
+    if ex and ex.get("count"):
+        lines.append(f"  Explanations  {ex['count']:,} ({ex['method'].replace('_', ' ')}), "
+                     f"{ex['overhead_ms_mean']:.2f} ms of model time each")
+    return lines
 
 
 class ProgressBar:

@@ -12,11 +12,14 @@ seed alone fixes the random numbers (only ``wall_s``, the compute time, differs)
 - ``DaskBackend``: a Dask distributed cluster, chosen with ``--scheduler tcp://HOST:PORT``
   or the ``PIPELINE_TWIN_SCHEDULER`` environment variable. Start one with::
 
-      .venv/bin/dask scheduler                        # prints tcp://HOST:8786
-      .venv/bin/dask worker tcp://HOST:8786 --nthreads 1 --nworkers 2   # on each machine
+      cd /path/to/pipeline-twin
+      PYTHONPATH=. .venv/bin/dask scheduler                          # prints tcp://HOST:8786
+      PYTHONPATH=. .venv/bin/dask worker tcp://HOST:8786 --nthreads 1 --nworkers 2  # each machine
+      .venv/bin/python -m simulator sweep baseline --grid ... --scheduler tcp://HOST:8786
 
-  Start workers from the project root with this project's virtualenv so that they can
-  import ``simulator`` (and see any replay CSV at the same absolute path).
+  Both the scheduler and the workers must import ``simulator`` (recent Dask versions
+  deserialise the task graph on the scheduler), hence ``PYTHONPATH`` pointing at the project
+  root, with the same pinned packages; replay CSV files must exist at the same absolute path.
 """
 from __future__ import annotations
 
@@ -45,6 +48,10 @@ def simulate_summary(scenario_json: str, seed: int) -> dict:
     summary = dict(result.summary)
     summary["warmup_series"] = warmup_series(result.timeseries)
     return summary
+
+
+class BackendError(RuntimeError):
+    """The execution backend cannot run the work (e.g. a Dask cluster without the simulator code)."""
 
 
 class Backend(Protocol):
@@ -156,6 +163,22 @@ class DaskBackend(_Closing):
             self.client = scheduler
             self._owns_client = False
         self.address = getattr(self.client, "scheduler", None) and self.client.scheduler.address
+        self._check_workers(max(30.0, connect_timeout_s))
+
+    def _check_workers(self, timeout_s: float) -> None:
+        """Fail fast (instead of hanging) when no worker joins or the workers lack the simulator code."""
+        try:
+            self.client.wait_for_workers(1, timeout=timeout_s)
+        except Exception:  # distributed raises its own TimeoutError type here
+            self.close()
+            raise BackendError(f"no worker joined the Dask cluster at {self.address} within {timeout_s:g} s") from None
+        try:
+            self.client.submit(_import_simulator, 0, pure=False).result(timeout=timeout_s)
+        except Exception:  # a worker without the code dies on the task, or the scheduler refuses it
+            self.close()
+            raise BackendError(f"the Dask cluster at {self.address} cannot run the simulator; start its scheduler "
+                               f"and workers from the project root with PYTHONPATH=. (see simulator/backends.py)"
+                               ) from None
 
     @property
     def workers(self) -> int:
@@ -172,10 +195,17 @@ class DaskBackend(_Closing):
         futures = self.client.map(fn, *columns, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         out: list = [None] * len(tasks)
-        for done, fut in enumerate(dask_completed(futures), start=1):
-            out[index[fut.key]] = fut.result()
-            if progress is not None:
-                progress(done, len(tasks))
+        try:
+            for done, fut in enumerate(dask_completed(futures), start=1):
+                out[index[fut.key]] = fut.result()
+                if progress is not None:
+                    progress(done, len(tasks))
+        except (RuntimeError, ImportError) as err:
+            text = f"{err} {err.__cause__ or ''}"
+            if "No module named" in text or "deserializ" in text:
+                raise BackendError(f"the Dask cluster at {self.address} cannot import the simulator; start its "
+                                   f"scheduler and workers with PYTHONPATH set to the project root") from None
+            raise
         return out
 
     def close(self) -> None:

@@ -200,6 +200,13 @@ class ProgressBar:
 def cmd_run(args) -> int:
     from simulator.engine import run
 
+    if args.reps != 1 or args.precision:
+        if args.traces:
+            raise InputError("--traces: only with a single run (no --reps or --precision)")
+        from simulator.cli_experiments import cmd_replicate
+
+        return cmd_replicate(args)
+
     scenario = load_with_overrides(args.scenario, args.set)
     seed = scenario.seed if args.seed is None else args.seed
     if seed < 0:
@@ -271,6 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="write result tables to DIR")
     p.add_argument("--json", action="store_true", help="print only the summary JSON")
     p.add_argument("--traces", metavar="FILE", help="export sampled request traces as OTLP/JSON to FILE")
+    from simulator.cli_experiments import add_replication_options
+
+    add_replication_options(p)  # --reps, --precision, --max-reps, --scheduler, --workers
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a scenario file without running it")

@@ -8,13 +8,14 @@ exit code 2 with one line naming the option or field.
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sys
 import textwrap
 
 from simulator.cli import InputError, load_with_overrides
-from simulator.config import ScenarioError, parse_override
+from simulator.config import parse_override, with_overrides
 
 START_METHOD = "forkserver"  # never fork: the parent may hold threads (Dask, Streamlit)
 
@@ -38,6 +39,7 @@ def add_replication_options(p) -> None:
 
 
 def _backend(args):
+    """The backend the options ask for; it is a context manager that closes the pool or client."""
     from simulator.backends import make_backend
 
     workers = getattr(args, "workers", None)
@@ -60,6 +62,20 @@ def _positive(value: int, option: str, minimum: int = 1) -> int:
     if value is None or value < minimum:
         raise InputError(f"{option}: must be ≥ {minimum}; got {value}")
     return value
+
+
+def _backend_errors_as_input(command):
+    """A cluster that cannot run the work is bad input (the --scheduler option), not a bug."""
+    @functools.wraps(command)
+    def wrapped(args) -> int:
+        from simulator.backends import BackendError
+
+        try:
+            return command(args)
+        except BackendError as err:
+            raise InputError(f"--scheduler: {err}") from None
+
+    return wrapped
 
 
 class _Progress:
@@ -110,6 +126,7 @@ def _wrap(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- replicate
+@_backend_errors_as_input
 def cmd_replicate(args) -> int:
     """``replicate SCENARIO --reps N [--precision KPI=HW]``; also what ``run --reps N`` delegates to."""
     from simulator import experiments as ex
@@ -182,6 +199,7 @@ def format_replications(result, seed: int) -> str:
 
 
 # --------------------------------------------------------------------------- compare
+@_backend_errors_as_input
 def cmd_compare(args) -> int:
     from simulator import experiments as ex
 
@@ -234,6 +252,7 @@ def _signed(key: str, value: float) -> str:
 
 
 # --------------------------------------------------------------------------- sweep
+@_backend_errors_as_input
 def cmd_sweep(args) -> int:
     from simulator import experiments as ex
 
@@ -287,12 +306,19 @@ def format_sweep(sweep, reps: int) -> str:
         top = sweep.sensitivity[(sweep.sensitivity["kpi"] == key) & (sweep.sensitivity["rank"] == 1)]
         if len(top):
             t = top.iloc[0]
+            if t.swing <= 1e-3 * abs(t.overall_mean):
+                lines.append(f"    {ex.kpi_info(key).label}: no setting moves it by more than 0.1 %")
+                continue
             lines.append(f"    {ex.kpi_info(key).label}: {t.factor} ({ex.format_value(key, t.kpi_at_low)} at "
                          f"{t.low_setting}, {ex.format_value(key, t.kpi_at_high)} at {t.high_setting})")
-    late = sweep.summary[sweep.summary["warmup_detected_s"] > sweep.scenario.warmup_s]
+    late = sweep.summary[sweep.summary["warmup_too_short"]]
     if len(late):
-        lines.append(f"\n  Warm-up check (MSER-5): {len(late)} point(s) settle after the configured "
-                     f"{sweep.scenario.warmup_s:g} s (see warmup_detected_s in summary.csv).")
+        lines.append("\n" + _wrap(f"Warm-up check (MSER-5): at {len(late)} point(s) mean latency settles only "
+                                   f"after the configured {sweep.scenario.warmup_s:g} s (see warmup_detected_s in "
+                                   f"summary.csv)."))
+    else:
+        lines.append("\n" + _wrap(f"Warm-up check (MSER-5): the configured {sweep.scenario.warmup_s:g} s warm-up "
+                                   f"covers the start-up transient at every point."))
     return "\n".join(lines)
 
 
@@ -339,15 +365,16 @@ def _space(args, scenario) -> dict[str, list]:
         path, raw = text.split("=", 1)
         if pl.field_info(path.strip()) is None:
             raise InputError(f"--space {path.strip()}: unknown field")
+        if path.strip() == pl.replica_path(scenario):
+            raise InputError(f"--space {path.strip()}: give the replica range with --replicas LOW:HIGH")
         space[path.strip()] = _parse_values(raw, path.strip(), "--space")
     for path, values in space.items():  # validate every value once, before any simulation
         for v in values:
-            from simulator.config import with_overrides
-
             with_overrides(scenario, {path: v})
     return space
 
 
+@_backend_errors_as_input
 def cmd_plan(args) -> int:
     from simulator import planner as pl
 
@@ -369,7 +396,10 @@ def cmd_plan(args) -> int:
     constraints = [pl.p99_at_most(p99), pl.availability_at_least(args.availability)]
     if args.max_cost_usd is not None:
         constraints.append(pl.monthly_cost_at_most(args.max_cost_usd))
-    constraints.append(pl.disparate_impact_at_least(args.min_di, optional=args.min_di == 0.8))
+    if args.min_di is None:  # the default applies only where fairness is modelled
+        constraints.append(pl.disparate_impact_at_least(0.8, optional=True))
+    else:
+        constraints.append(pl.disparate_impact_at_least(args.min_di, optional=False))
     for text in args.max or []:
         key, value = _parse_bound(text, "--max")
         constraints.append(pl.Constraint(key, "<=", value, f"{key} ≤ {value:g}"))
@@ -425,6 +455,7 @@ def format_plan(result) -> str:
 
 
 # --------------------------------------------------------------------------- validate-model
+@_backend_errors_as_input
 def cmd_validate_model(args) -> int:
     from simulator.validation import run_validation, validation_sentence
 
@@ -440,9 +471,13 @@ def cmd_validate_model(args) -> int:
     if args.json:
         print(json.dumps(_clean(frame.to_dict("records")), indent=2))
     else:
-        rows = [[r.case, r.metric, f"{r.theory:.4g}", f"{r.preview:.4g}",
-                 f"{r.simulated:.4g} [{r.ci_lo:.4g}, {r.ci_hi:.4g}]", f"{r.error_pct:+.2f} %",
-                 f"±{r.tolerance_pct:g} %", "PASS" if r.passed else "FAIL"] for r in frame.itertuples()]
+        def num(kpi: str, x: float) -> str:
+            return f"{100 * x:.2f} %" if kpi.endswith("utilization") else f"{x:.2f}"
+
+        rows = [[r.case, r.metric, num(r.kpi, r.theory), num(r.kpi, r.preview),
+                 f"{num(r.kpi, r.simulated)} [{num(r.kpi, r.ci_lo)} to {num(r.kpi, r.ci_hi)}]",
+                 f"{r.error_pct:+.2f} %", f"±{r.tolerance_pct:g} %", "PASS" if r.passed else "FAIL"]
+                for r in frame.itertuples()]
         print(f"Model validation against queueing theory: {int(frame['customers'].iloc[0]):,} customers per case "
               f"in {reps} replications (seed {args.seed}), 95 % intervals\n")
         print(_table(["case", "metric", "theory", "preview", "simulated [95 % interval]", "error", "tolerance",
@@ -496,8 +531,8 @@ def add_commands(sub, scenario_args) -> None:
     p.add_argument("--p99-ms", type=float, help="p99 latency limit in ms (default: the scenario's slo_latency_ms)")
     p.add_argument("--availability", type=float, default=0.999, help="minimum availability (default 0.999)")
     p.add_argument("--max-cost-usd", type=float, help="maximum monthly cost in USD (cost_usd.monthly_projection)")
-    p.add_argument("--min-di", type=float, default=0.8,
-                   help="minimum disparate-impact ratio where fairness is modelled (default 0.8)")
+    p.add_argument("--min-di", type=float,
+                   help="minimum disparate-impact ratio (default: 0.8 where fairness is modelled)")
     p.add_argument("--max", action="append", metavar="KPI=VALUE", help="any KPI upper limit (repeatable)")
     p.add_argument("--min", action="append", metavar="KPI=VALUE", help="any KPI lower limit (repeatable)")
     p.add_argument("--replicas", default="1:16", metavar="LOW:HIGH", help="replica range to search (default 1:16)")

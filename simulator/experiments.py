@@ -65,19 +65,22 @@ HEADLINE_KPIS: tuple[Kpi, ...] = (
 _KNOWN = {k.key: k for k in HEADLINE_KPIS}
 
 
+_LOWER_WORDS = {"latency", "wait", "cost", "failed", "lag", "backlog", "rejected", "timeout"}
+_HIGHER_WORDS = {"availability", "time", "accuracy", "auc", "recall", "ok", "di", "value"}  # on_time, min_di
+
+
 def kpi_info(key: str) -> Kpi:
-    """Metadata for a KPI key; keys outside the headline list get a direction from their name."""
+    """Metadata for a KPI key; keys outside the headline list get a direction from the words in it."""
     if key in _KNOWN:
         return _KNOWN[key]
-    name = key.lower()
-    if any(w in name for w in ("latency", "wait", "cost", "failed", "lag", "backlog", "usd")):
-        lower: bool | None = True
-    elif any(w in name for w in ("availability", "on_time", "min_di", "ok")):
-        lower = False
+    words = set(key.lower().replace(".", "_").split("_"))
+    lower: bool | None = True if words & _LOWER_WORDS else False if words & _HIGHER_WORDS else None
+    if words & {"ms"}:
+        unit = "ms"
+    elif words & {"utilization", "fraction", "availability", "accuracy"}:
+        unit = "fraction"
     else:
-        lower = None
-    unit = "ms" if name.endswith("_ms") or "_ms." in name or name.endswith("_ms_mean") else (
-        "fraction" if name.endswith(("utilization", "fraction", "availability")) else "")
+        unit = "usd" if words & {"usd"} else ""
     return Kpi(key, key, lower, unit)
 
 
@@ -282,6 +285,7 @@ class ReplicationSet:
     confidence: float = CONFIDENCE
     warmup: WarmupEstimate | None = None
     precision: pd.DataFrame | None = None
+    series: pd.DataFrame | None = None  # t_s, replication, latency_mean_ms: per-bin mean latency of each run
 
     @property
     def warmup_sentence(self) -> str:
@@ -309,6 +313,18 @@ def _simulate(backend: Backend | None, tasks: list[tuple[str, int]],
     return (backend or SerialBackend()).map(simulate_summary, tasks, progress)
 
 
+def replication_set(scenario: Scenario, summaries: list[dict], seeds: list[int],
+                    confidence: float = CONFIDENCE, precision: pd.DataFrame | None = None) -> ReplicationSet:
+    """Frames, intervals, the ensemble warm-up check and the per-bin series from run summaries."""
+    runs = runs_frame(summaries, seeds, [{"scenario": scenario.name, "replication": i} for i in range(len(seeds))])
+    series = pd.concat([pd.DataFrame({"t_s": s["warmup_series"]["t_s"], "replication": i,
+                                      WARMUP_COLUMN: s["warmup_series"]["value"]})
+                        for i, s in enumerate(summaries) if s.get("warmup_series")] or [pd.DataFrame()],
+                       ignore_index=True)
+    return ReplicationSet(scenario, runs, kpi_table(runs, kpi_columns(runs), confidence), confidence,
+                          ensemble_warmup(summaries, scenario.warmup_s), precision, series)
+
+
 def run_replications(scenario: Scenario, reps: int, *, backend: Backend | None = None, seed: int | None = None,
                      confidence: float = CONFIDENCE,
                      progress: Callable[[int, int], None] | None = None) -> ReplicationSet:
@@ -319,9 +335,7 @@ def run_replications(scenario: Scenario, reps: int, *, backend: Backend | None =
     seeds = replication_seeds(scenario.seed if seed is None else seed, reps)
     payload = scenario.model_dump_json()
     summaries = _simulate(backend, [(payload, s) for s in seeds], progress)
-    runs = runs_frame(summaries, seeds, [{"scenario": scenario.name, "replication": i} for i in range(reps)])
-    return ReplicationSet(scenario, runs, kpi_table(runs, kpi_columns(runs), confidence), confidence,
-                          ensemble_warmup(summaries, scenario.warmup_s))
+    return replication_set(scenario, summaries, seeds, confidence)
 
 
 class UnknownKpi(ValueError):
@@ -403,7 +417,6 @@ def run_until_precise(scenario: Scenario, targets: list[PrecisionTarget], *, min
         if all(met) or n >= max_reps:
             break
         want = min(max_reps, max(max(needed), n + 1, n + min(workers, max_reps - n)))
-    table = kpi_table(runs, kpi_columns(runs), confidence)
     rows = []
     for t, ok in zip(targets, met):
         ci = stats.mean_ci(runs[t.kpi].dropna().to_numpy(), confidence)
@@ -411,8 +424,7 @@ def run_until_precise(scenario: Scenario, targets: list[PrecisionTarget], *, min
         rows.append({"kpi": t.kpi, "target_half_width": target,
                      "target": f"{100 * t.relative:g} % of the mean" if t.relative is not None else f"{t.half_width:g}",
                      "half_width": ci.half_width, "met": bool(ok), "n": ci.n})
-    warmup = ensemble_warmup(summaries, scenario.warmup_s)
-    return ReplicationSet(scenario, runs, table, confidence, warmup, pd.DataFrame(rows))
+    return replication_set(scenario, summaries, seeds_all, confidence, pd.DataFrame(rows))
 
 
 # --------------------------------------------------------------------------- comparisons
@@ -474,12 +486,9 @@ def compare(a: Scenario, b: Scenario, reps: int, *, backend: Backend | None = No
     seeds = replication_seeds(a.seed if seed is None else seed, reps)
     ja, jb = a.model_dump_json(), b.model_dump_json()
     summaries = _simulate(backend, [(ja, s) for s in seeds] + [(jb, s) for s in seeds], progress)
-    sets = []
-    for sc, part in ((a, summaries[:reps]), (b, summaries[reps:])):
-        runs = runs_frame(part, seeds, [{"scenario": sc.name, "replication": i} for i in range(reps)])
-        sets.append(ReplicationSet(sc, runs, kpi_table(runs, kpi_columns(runs), confidence), confidence,
-                                   ensemble_warmup(part, sc.warmup_s)))
-    return Comparison(sets[0], sets[1], compare_runs(sets[0], sets[1]))
+    set_a = replication_set(a, summaries[:reps], seeds, confidence)
+    set_b = replication_set(b, summaries[reps:], seeds, confidence)
+    return Comparison(set_a, set_b, compare_runs(set_a, set_b))
 
 
 # --------------------------------------------------------------------------- sweep designs
@@ -643,6 +652,9 @@ def run_sweep(scenario: Scenario, points: list[dict], reps: int, *, design: str 
     summary = sweep_summary(runs, factors, keys, confidence)
     warm = [ensemble_warmup(summaries[p * reps:(p + 1) * reps], sc.warmup_s) for p, sc in enumerate(scenarios)]
     summary["warmup_detected_s"] = [w.truncation_s if w else math.nan for w in warm]
+    # a later MSER-5 cut that moves mean latency by ≥ 1 %: the configured warm-up is too short there
+    summary["warmup_too_short"] = [bool(w and w.truncation_s > sc.warmup_s and abs(w.mean_shift) >= MATERIAL_SHIFT)
+                                   for w, sc in zip(warm, scenarios)]
     sens = sensitivity_table(runs, factors, keys, design, points)
     return Sweep(scenario, design, factors, points, runs, summary, sens, keys)
 
@@ -677,8 +689,8 @@ def sensitivity_table(runs: pd.DataFrame, factors: list[str], keys: list[str], d
             if design == "lhs" and numeric:
                 lo_cut, hi_cut = col.quantile(1 / 3), col.quantile(2 / 3)
                 low, high = runs[col <= lo_cut], runs[col >= hi_cut]
-                low_setting = f"{col.min():g} to {lo_cut:g}"
-                high_setting = f"{hi_cut:g} to {col.max():g}"
+                low_setting = f"{col.min():.4g} to {lo_cut:.4g}"
+                high_setting = f"{hi_cut:.4g} to {col.max():.4g}"
                 at_low, at_high = low[key].mean(), high[key].mean()
             else:
                 levels = sorted(col.unique()) if numeric else list(dict.fromkeys(p[f] for p in points))
@@ -729,3 +741,34 @@ def tornado_html(sensitivity: pd.DataFrame, scenario_name: str, design: str) -> 
             f"<title>Sensitivity: {scenario_name}</title></head><body style='font-family:sans-serif'>"
             f"<h1>Which knob matters most: {scenario_name}</h1><p>{how}.</p>"
             + "\n".join(parts) + "</body></html>")
+
+
+def warmup_figure(rs: ReplicationSet):
+    """Mean latency per time bin for every replication, their average, and the warm-up shaded.
+
+    The light band is the configured warm-up (excluded from every statistic); a hatched band
+    marks where MSER-5 would cut when that is later than the configured one.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    series = rs.series if rs.series is not None else pd.DataFrame()
+    if series.empty:
+        return fig
+    for rep, grp in series.groupby("replication"):
+        fig.add_trace(go.Scatter(x=grp["t_s"] / 60, y=grp[WARMUP_COLUMN], mode="lines", showlegend=rep == 0,
+                                 name="one replication", line={"color": "rgba(76,120,168,0.25)", "width": 1},
+                                 hoverinfo="skip"))
+    mean = series.groupby("t_s")[WARMUP_COLUMN].mean()
+    fig.add_trace(go.Scatter(x=mean.index / 60, y=mean.to_numpy(), mode="lines", name="average of replications",
+                             line={"color": "#4C78A8", "width": 2}))
+    if rs.scenario.warmup_s > 0:
+        fig.add_vrect(x0=0, x1=rs.scenario.warmup_s / 60, fillcolor="grey", opacity=0.15, line_width=0,
+                      annotation_text="warm-up (excluded)", annotation_position="top left")
+    if rs.warmup is not None and rs.warmup.truncation_s > rs.scenario.warmup_s:
+        fig.add_vrect(x0=rs.scenario.warmup_s / 60, x1=rs.warmup.truncation_s / 60, fillcolor="orange",
+                      opacity=0.15, line_width=0, annotation_text="MSER-5 would also cut",
+                      annotation_position="top right")
+    fig.update_layout(title="Mean latency over time in each replication", xaxis_title="minutes",
+                      yaxis_title="mean latency (ms)")
+    return fig

@@ -283,37 +283,57 @@ class _Search:
         if not scenarios:
             return None
         screen_on = not autoscaled(self.base)
-        scale = 1.0
-        pruned, guess = self._screen_all(scenarios, scale, config) if screen_on else (set(), min(scenarios))
+        pruned, guess = self._screen_all(scenarios, 1.0, config) if screen_on else (set(), min(scenarios))
         done: dict[int, dict] = {}
-        r = guess
         calibrated = not screen_on
-        while r in scenarios and r not in done:
+        r: int | None = guess
+        while r is not None:
             done[r] = self.evaluate(config, r, scenarios[r])
             if not calibrated:
                 calibrated = True
-                measured = done[r].get("stages.inference.service_ms_mean.mean", math.nan)
-                expected = _preview_service_ms(scenarios[r])
-                if expected and math.isfinite(measured) and abs(measured / expected - 1) > CALIBRATION_GAP:
-                    scale = measured / expected
-                    self.notes.append(f"{config_text(config, None)}: the simulated model is {measured:.1f} ms per "
-                                      f"request, not the {expected:.1f} ms the preview assumed; screen redone")
-                    self._drop_screen_rows(config)
-                    pruned, new_guess = self._screen_all(scenarios, scale, config)
-                    if new_guess not in done:
-                        r = new_guess
+                redone = self._calibrate(config, scenarios, done[r])
+                if redone is not None:
+                    pruned, guess = redone
+                    if guess not in done:
+                        r = guess
                         continue
-            if done[r]["feasible"]:
-                below = r - 1
-                if below not in scenarios or below in pruned or below in done:
-                    break
-                r = below
-            else:
-                r += 1
-                while r in pruned:  # pruned counts above a failing one: the preview was wrong, try them
-                    pruned.discard(r)
+            r = self._next_probe(scenarios, pruned, done, first=len(done) == 1)
         feasible = [row for row in done.values() if row["feasible"]]
         return min(feasible, key=lambda row: row["replicas"]) if feasible else None
+
+    @staticmethod
+    def _next_probe(scenarios: dict[int, Scenario], pruned: set[int], done: dict[int, dict],
+                    first: bool) -> int | None:
+        """Next replica count to simulate, or None when the boundary is found.
+
+        The boundary lies between the largest count known to fail (simulated, or ruled out below the
+        counts simulated so far) and the smallest known to pass. Right after the preview's guess the
+        neighbour is tried (the guess is usually right or off by one); after that, bisection.
+        """
+        ok = [r for r, row in done.items() if row["feasible"]]
+        bad = [r for r, row in done.items() if not row["feasible"]]
+        lowest_done = min(done)
+        bad += [r for r in pruned if r < lowest_done]
+        lo_bad = max(bad) if bad else None
+        hi_ok = min(ok) if ok else None
+        left = sorted(r for r in scenarios if r not in done and r not in pruned
+                      and (lo_bad is None or r > lo_bad) and (hi_ok is None or r < hi_ok))
+        if not left:
+            return None
+        if first:
+            return left[-1] if ok else left[0]
+        return left[len(left) // 2]
+
+    def _calibrate(self, config: dict, scenarios: dict[int, Scenario], row: dict) -> tuple[set[int], int] | None:
+        """Redo the screen with the simulated service time when the preview's differs by > 10 %."""
+        measured = row.get("stages.inference.service_ms_mean.mean", math.nan)
+        expected = _preview_service_ms(scenarios[row["replicas"]])
+        if not expected or not math.isfinite(measured) or abs(measured / expected - 1) <= CALIBRATION_GAP:
+            return None
+        self.notes.append(f"{config_text(config, None)}: the simulated model takes {measured:.1f} ms per request, "
+                          f"not the {expected:.1f} ms the preview assumed; the screen was redone")
+        self._drop_screen_rows(config)
+        return self._screen_all(scenarios, measured / expected, config)
 
     def _screen_all(self, scenarios: dict[int, Scenario], scale: float, config: dict) -> tuple[set[int], int]:
         pruned: set[int] = set()
@@ -447,9 +467,9 @@ def explain(p: Plan) -> str:
     screened = ev[ev["stage"] == "screened out"]
     limits = "; ".join(c.label for c in p.constraints)
     if p.recommendation is None:
-        return (f"No configuration in the search space meets every constraint ({limits}) with 95 % confidence. "
-                f"{len(simulated)} configurations were simulated and {len(screened)} ruled out by the analytic "
-                f"preview; widen the replica range, relax a constraint, or change the architecture.")
+        return (f"No configuration in the search space meets every constraint ({limits}) with 95 % confidence: "
+                f"{_count(len(simulated), 'configuration')} simulated and {len(screened)} ruled out by the analytic "
+                f"preview. Widen the replica range, relax a constraint, or change the architecture.")
     rec = p.recommendation
     what = config_text({k: rec[k] for k in p.knobs}, int(rec["replicas"]))
     evidence = []
@@ -472,9 +492,14 @@ def explain(p: Plan) -> str:
         alt = p.family_answers[1]
         text += (f" The best alternative, {config_text({k: alt[k] for k in p.knobs}, int(alt['replicas']))}, "
                  f"also meets them for {_cost_text(p, alt).split(' (')[0]}.")
-    text += (f" In all, {len(simulated)} configurations were simulated and {len(screened)} ruled out by the "
-             f"instant queueing-theory preview without simulating.")
+    text += (f" In all, {_count(len(simulated), 'configuration')} simulated and {len(screened)} ruled out by "
+             f"the instant queueing-theory preview without simulating.")
     return text
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 configuration was' / '3 configurations were'."""
+    return f"{n} {noun} was" if n == 1 else f"{n} {noun}s were"
 
 
 def _same(frame: pd.DataFrame, config: dict) -> pd.Series:

@@ -224,7 +224,11 @@ def preview_scenario(sc: Scenario) -> dict:
                      f"for as long as the run lasts")
     elif peak["overloaded"]:
         notes.append(f"{peak['stage']} falls behind during the peaks: up to {peak['max_backlog']:,.0f} requests "
-                     f"waiting, about {peak['max_wait_ms']:,.0f} ms extra wait (fluid approximation)")
+                     f"waiting, about {_duration_text(peak['max_wait_ms'])} extra wait (fluid approximation)")
+    auto = getattr(sc, "autoscaler", None)
+    if auto is not None and getattr(auto, "enabled", False):
+        notes.append(f"autoscaling is on: this estimate keeps the starting {sc.inference.replicas} replicas; "
+                     f"the simulation adds and removes them")
     if sc.traffic.kind == "replay":
         notes.append("replayed arrivals are treated as Poisson at their mean rate")
     if sc.ingestion.mode == "batch":
@@ -242,6 +246,14 @@ def preview_scenario(sc: Scenario) -> dict:
         "notes": notes,
         "elapsed_ms": 1000 * (time.perf_counter() - t0),
     }
+
+
+def _duration_text(ms: float) -> str:
+    if ms < 10_000:
+        return f"{ms:,.0f} ms"
+    if ms < 120_000:
+        return f"{ms / 1000:,.0f} s"
+    return f"{ms / 60_000:,.0f} min"
 
 
 class PreviewCheck(NamedTuple):
@@ -281,8 +293,9 @@ def compare_preview(pv: dict, summary: dict) -> PreviewCheck:
         sentence = ("The instant estimate said this configuration cannot keep up; the simulation shows how far "
                     "behind it falls within the simulated window.")
     else:
+        pre, sim = pv["latency_ms"], summary["latency_ms"]
         sentence = (f"The instant estimate was {abs(mean_err):.0f} % {'above' if mean_err > 0 else 'below'} the "
-                    f"simulated mean latency ({pv['latency_ms']['mean']:,.1f} vs {summary['latency_ms']['mean']:,.1f} ms)"
-                    f" and {abs(p99_err):.0f} % {'above' if p99_err > 0 else 'below'} its p99 "
-                    f"({pv['latency_ms']['p99']:,.1f} vs {summary['latency_ms']['p99']:,.1f} ms).")
+                    f"simulated mean latency ({pre['mean']:,.1f} vs {sim['mean']:,.1f} ms) and "
+                    f"{abs(p99_err):.0f} % {'above' if p99_err > 0 else 'below'} its p99 "
+                    f"({pre['p99']:,.1f} vs {sim['p99']:,.1f} ms).")
     return PreviewCheck(table, sentence)

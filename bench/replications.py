@@ -1,0 +1,71 @@
+"""Speed-up of replications from one worker process to two (the local process-pool backend).
+
+Runs the same replications of the baseline scenario (a full simulated hour each, a couple of
+seconds of computing) on a pool of one worker and on a pool of two. Each pool is started and
+warmed up first (workers started, the simulator imported, one short simulation per worker to
+load the model cache), so the timing covers the replications themselves, which is what a sweep
+or a plan spends its time on. The two pools must give identical summaries (apart from the
+compute time ``wall_s``) for the same seeds.
+
+    python bench/replications.py [--reps 8] [--duration-s 3600]
+
+The last line is ``speedup_2_workers=<x>`` (wall time with one worker / with two).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def timed(workers: int, tasks: list[tuple[str, int]], warm: list[tuple[str, int]]) -> tuple[float, list[dict]]:
+    from simulator.backends import LocalBackend, simulate_summary
+
+    with LocalBackend(workers, start_method="forkserver") as backend:
+        backend.warm_up()
+        backend.map(simulate_summary, warm)
+        t0 = time.perf_counter()
+        out = backend.map(simulate_summary, tasks)
+        return time.perf_counter() - t0, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=8, help="replications (even, so two workers split evenly)")
+    parser.add_argument("--duration-s", type=float, default=3600.0, help="simulated seconds per replication")
+    args = parser.parse_args()
+
+    from simulator.config import load_scenario, with_overrides
+    from simulator.experiments import flatten_summary, replication_seeds
+
+    scenario = with_overrides(load_scenario(ROOT / "scenarios" / "baseline.yaml"),
+                              {"duration_s": args.duration_s, "warmup_s": min(300.0, args.duration_s / 10)})
+    payload = scenario.model_dump_json()
+    tasks = [(payload, s) for s in replication_seeds(scenario.seed, args.reps)]
+    short = with_overrides(scenario, {"duration_s": 60.0, "warmup_s": 6.0}).model_dump_json()
+    warm = [(short, s) for s in range(4)]
+
+    wall_1, out_1 = timed(1, tasks, warm)
+    wall_2, out_2 = timed(2, tasks, warm)
+
+    def comparable(summary: dict) -> dict:
+        return {k: v for k, v in flatten_summary(summary).items() if k != "wall_s"}
+
+    identical = all(comparable(a) == comparable(b) for a, b in zip(out_1, out_2))
+    per_rep = sum(s["wall_s"] for s in out_1) / len(out_1)
+    print(f"machine: {os.cpu_count()} cores; {args.reps} replications of baseline "
+          f"({args.duration_s:g} simulated s, about {per_rep:.2f} s of computing each)")
+    print(f"{'workers':>8} {'wall s':>8} {'reps per wall s':>16}")
+    for workers, wall in ((1, wall_1), (2, wall_2)):
+        print(f"{workers:>8} {wall:>8.2f} {args.reps / wall:>16.3f}")
+    print(f"identical_results={identical}")
+    print(f"speedup_2_workers={wall_1 / wall_2:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Capacity planner: known optimum, confidence rule, Pareto frontier, and the CLI."""
+import math
+import subprocess
+import sys
+
+import pytest
+
+from simulator import planner as pl
+from simulator.config import with_overrides
+from simulator.stats import MeanCI
+from tests.conftest import ROOT, only_inference
+
+
+def erlang_c_wait_ms(lam: float, service_s: float, c: int) -> float:
+    """Textbook M/M/c mean wait (written here, independent of the code)."""
+    a = lam * service_s
+    if a >= c:
+        return math.inf
+    top = a**c / math.factorial(c) * c / (c - a)
+    p_wait = top / (sum(a**k / math.factorial(k) for k in range(c)) + top)
+    return 1000 * p_wait / (c / service_s - lam)
+
+
+def test_planner_finds_the_smallest_replica_count_meeting_an_erlang_c_wait_target():
+    """λ = 100/s, S = 30 ms, mean-wait target 8 ms: Erlang C gives 15.3 ms at 4 replicas and 3.5 ms
+    at 5, so the answer is 5; 1-3 replicas are unstable and need no simulation."""
+    lam, service_s, target_ms = 100.0, 0.030, 8.0
+    expected = min(c for c in range(1, 20) if erlang_c_wait_ms(lam, service_s, c) <= target_ms)
+    assert expected == 5
+    sc = with_overrides(only_inference(replicas=4, service_ms=30),
+                        {"traffic.rate_per_s": lam, "duration_s": 330, "warmup_s": 30})
+    wait = pl.Constraint("stages.inference.wait_ms_mean", "<=", target_ms, "mean wait ≤ 8 ms")
+    plan = pl.plan(sc, [wait], replicas=(1, 10), reps=4, max_reps=8)
+    assert plan.recommendation is not None and plan.recommendation["replicas"] == expected
+    ev = plan.evaluations.set_index(["replicas", "stage"])
+    assert ev.loc[(expected, "simulated"), "feasible"]
+    # one fewer was simulated and failed with confidence: its whole interval is above the target
+    assert ev.loc[(expected - 1, "simulated"), "stages.inference.wait_ms_mean.lo"] > target_ms
+    # unstable counts (λS = 3 Erlangs) were ruled out by the preview, not simulated
+    assert {(c, "screened out") for c in (1, 2, 3)} <= set(ev.index)
+    assert "Recommended: 5 replicas" in plan.explanation
+
+
+@pytest.mark.parametrize("sense,limit,ci,status", [
+    ("<=", 100, MeanCI(90, 5, 85, 95, 5), "met"),          # whole interval below
+    ("<=", 100, MeanCI(98, 5, 93, 103, 5), "uncertain"),   # mean below, upper end above: not proven
+    ("<=", 100, MeanCI(110, 5, 105, 115, 5), "failed"),
+    (">=", 0.999, MeanCI(0.9995, 0.0002, 0.9993, 0.9997, 5), "met"),
+    (">=", 0.999, MeanCI(0.9992, 0.0005, 0.9987, 0.9997, 5), "uncertain"),
+])
+def test_a_constraint_is_met_only_when_the_whole_interval_meets_it(sense, limit, ci, status):
+    """Statistical confidence: the unfavourable end of the 95 % interval must meet the limit."""
+    assert pl.Constraint("k", sense, limit, "label").status(ci) == status
+
+
+def test_pareto_frontier_keeps_only_undominated_points():
+    """(cost, p99): (1, 300), (2, 200), (3, 100) trade off; (2, 250) and (3, 200) are dominated."""
+    cost = [1, 2, 3, 2, 3]
+    p99 = [300, 200, 100, 250, 200]
+    assert pl.pareto_mask(cost, p99) == [True, True, True, False, False]
+
+
+def test_optional_fairness_constraint_is_dropped_when_not_reported_and_a_required_one_is_an_error():
+    """DI ≥ 0.8 applies only where fairness is modelled; an unknown required KPI is refused by name."""
+    sc = with_overrides(only_inference(replicas=4), {"duration_s": 60, "warmup_s": 5})
+    missing = pl.Constraint("no_such.kpi", ">=", 1.0, "no_such.kpi ≥ 1", optional=True)
+    plan = pl.plan(sc, [pl.p99_at_most(1000), missing], replicas=(4, 4), reps=2, max_reps=2)
+    assert [c.kpi for c in plan.constraints] == ["latency_ms.p99"]
+    assert any("no_such.kpi" in n for n in plan.notes)
+    with pytest.raises(pl.MissingKpi, match="no_such.kpi"):
+        pl.plan(sc, [missing._replace(optional=False)], replicas=(4, 4), reps=2, max_reps=2)
+
+
+def test_search_knobs_follow_the_scenario_model():
+    """Knobs resolve to fields that exist; choices come from the model (Literal values)."""
+    path = pl.knob_path("precision")
+    if path is not None:
+        assert set(pl.allowed_values(path)) >= {"fp32", "int8"}
+    assert pl.field_info("inference.replicas") is not None
+    assert pl.field_info("inference.no_such_field") is None
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "simulator", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+
+
+def test_plan_cli_prints_a_recommendation_and_writes_the_frontier(tmp_path):
+    """`plan mmc` prints the table and one-paragraph explanation, and writes the frontier chart."""
+    p = cli("plan", "mmc", "--set", "duration_s=200", "--set", "warmup_s=20", "--p99-ms", "150",
+            "--replicas", "3:8", "--reps", "2", "--max-reps", "4", "--workers", "1", "--out", str(tmp_path))
+    assert p.returncode == 0, p.stderr
+    assert "Recommended:" in p.stdout and "95 %" in p.stdout
+    assert (tmp_path / "frontier.html").exists() and (tmp_path / "evaluations.csv").exists()
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["plan", "mmc", "--replicas", "8:2"], "--replicas"),
+    (["plan", "mmc", "--replicas", "two"], "--replicas"),
+    (["plan", "mmc", "--availability", "99.9"], "--availability"),
+    (["plan", "mmc", "--reps", "1"], "--reps"),
+    (["plan", "mmc", "--space", "inference.nope=1,2"], "inference.nope"),
+    (["plan", "mmc", "--precisions", "fp99"], "inference.precision"),
+    (["plan", "mmc", "--max", "latency_ms.p99"], "--max"),
+])
+def test_bad_plan_input_exits_2_naming_the_option(args, needle):
+    """Each mistake: exit 2, the option or field named, no traceback."""
+    p = cli(*args)
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert needle in p.stderr and "Traceback" not in p.stderr

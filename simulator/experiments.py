@@ -60,7 +60,9 @@ HEADLINE_KPIS: tuple[Kpi, ...] = (
     Kpi("cost_usd.total", "cost of the simulated window", True, "usd"),
     Kpi("cost_usd.monthly_projection", "monthly cost", True, "usd"),
     Kpi("fairness.min_di", "lowest disparate-impact ratio", False, ""),
-    Kpi("model.accuracy", "model accuracy", False, "fraction"),
+    Kpi("model.accuracy", "model accuracy on test data", False, "fraction"),
+    Kpi("model.accuracy_online", "accuracy on decisions served", False, "fraction"),
+    Kpi("value_usd.net_per_hour", "net value per hour", False, "usd"),
 )
 _KNOWN = {k.key: k for k in HEADLINE_KPIS}
 

@@ -214,7 +214,7 @@ class Group:
     title: str
     doc: str
     fields: list[FieldSpec] = field(default_factory=list)
-    groups: list["Group"] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
 
 
 UNIT_SUFFIXES = [("_per_s", "per second"), ("_ms", "ms"), ("_s", "s"), ("_h", "hours"), ("_pct", "%"),

@@ -3,9 +3,9 @@ compressed (int8) model is good enough, in words an executive reads."""
 import streamlit as st
 
 from dashboard import state, widgets
+from dashboard.frame import ensure_frame
 from simulator.config import ScenarioError, expected_arrivals, with_overrides
 from simulator.viz import feature_charts as fc
-from dashboard.frame import ensure_frame
 
 ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 

@@ -3,9 +3,9 @@ review costs, how good the model is on live traffic, why it decided, and who did
 import streamlit as st
 
 from dashboard import state, widgets
+from dashboard.frame import ensure_frame
 from simulator.config import ScenarioError, expected_arrivals, with_overrides
 from simulator.viz import feature_charts as fc
-from dashboard.frame import ensure_frame
 
 ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 

@@ -2,12 +2,12 @@
 import streamlit as st
 
 from dashboard import state, widgets
+from dashboard.frame import ensure_frame
 from simulator.config import ScenarioError, parse_scenario, scenario_to_yaml
 from simulator.narrative import compare_paragraph
 from simulator.viz.charts import latency_figure, throughput_figure
 from simulator.viz.diagram import architecture_dot
 from simulator.viz.kpis import overview_tiles
-from dashboard.frame import ensure_frame
 
 ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 

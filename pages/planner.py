@@ -4,12 +4,12 @@ import os
 import streamlit as st
 
 from dashboard import state, widgets
+from dashboard.frame import ensure_frame
 from simulator import planner as pl
 from simulator.backends import SerialBackend, make_backend
 from simulator.config import ScenarioError, with_overrides
 from simulator.experiments import format_value
 from simulator.preview import compare_preview, preview_scenario
-from dashboard.frame import ensure_frame
 
 ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 

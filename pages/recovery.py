@@ -3,10 +3,10 @@ careful release of a new model, and what each protection is worth (the same run 
 import streamlit as st
 
 from dashboard import state, widgets
+from dashboard.frame import ensure_frame
 from simulator.config import ScenarioError, with_overrides
 from simulator.viz import feature_charts as fc
 from simulator.viz.kpis import delta_text
-from dashboard.frame import ensure_frame
 
 ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 

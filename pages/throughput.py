@@ -2,8 +2,8 @@
 import streamlit as st
 
 from dashboard import state, widgets
-from simulator.viz.charts import latency_figure, queue_figure, throughput_figure, utilization_figure
 from dashboard.frame import ensure_frame
+from simulator.viz.charts import latency_figure, queue_figure, throughput_figure, utilization_figure
 
 ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 

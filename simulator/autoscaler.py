@@ -16,7 +16,8 @@ HPA order per sync (``horizontal.go`` ``reconcileAutoscaler``):
 from __future__ import annotations
 
 import math
-from typing import Iterable, Literal
+from collections.abc import Iterable
+from typing import Literal
 
 from pydantic import Field, model_validator
 

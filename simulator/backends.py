@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 SCHEDULER_ENV = "PIPELINE_TWIN_SCHEDULER"
 

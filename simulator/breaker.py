@@ -85,7 +85,7 @@ class BreakerConfig(Section):
 class _CountWindow:
     """Outcomes of the last N calls in a circular buffer, with running totals."""
 
-    __slots__ = ("_codes", "_size", "_next", "total", "failed", "slow")
+    __slots__ = ("_codes", "_next", "_size", "failed", "slow", "total")
 
     def __init__(self, size: int):
         self._codes = bytearray(size)  # bit 0 = failed, bit 1 = slow
@@ -115,7 +115,7 @@ class _CountWindow:
 class _TimeWindow:
     """N one-second buckets keyed by epoch second; evicted buckets are subtracted."""
 
-    __slots__ = ("_size", "_totals", "_faileds", "_slows", "_head_s", "total", "failed", "slow")
+    __slots__ = ("_faileds", "_head_s", "_size", "_slows", "_totals", "failed", "slow", "total")
 
     def __init__(self, size_s: int):
         self._size = size_s

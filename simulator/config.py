@@ -79,7 +79,7 @@ class TrafficConfig(Section):
         description="Customer regions and their shares of traffic")
 
     @model_validator(mode="after")
-    def _check(self) -> "TrafficConfig":
+    def _check(self) -> TrafficConfig:
         for name, shares in (("segments", self.segments), ("regions", self.regions)):
             if not shares:
                 raise ValueError(f"{name}: give at least one entry")
@@ -227,7 +227,7 @@ class Scenario(Section):
         {}, description="Dotted overrides that give the comparison (e.g. {inference.precision: fp32})")
 
     @model_validator(mode="after")
-    def _check(self) -> "Scenario":
+    def _check(self) -> Scenario:
         if self.warmup_s >= self.duration_s:
             raise ValueError(f"warmup_s: must be less than duration_s ({self.duration_s:g}), got {self.warmup_s:g}")
         if self.inference.enabled and self.inference.replicas == 0 and not (
@@ -286,8 +286,7 @@ def format_validation_error(err: ValidationError, model: type[Section] = Scenari
         loc = tuple(p for p in e["loc"] if not isinstance(p, int) or True)
         path = ".".join(str(p) for p in loc) or "(scenario)"
         msg = e["msg"]
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
+        msg = msg.removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = "unknown field (check the spelling; `python -m simulator schema` lists every field)"
         rng = _field_range(model, tuple(p for p in loc if isinstance(p, str)))

@@ -13,7 +13,7 @@ with your own rates.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from pydantic import Field, field_validator
 

@@ -22,8 +22,17 @@ import numpy as np
 from pydantic import Field
 
 from simulator.ml.model import ModelConfig, TrainedModel, linear_shap, quantize, score, train_model
-from simulator.ml.population import (FEATURES, ConceptDriftSpec, DriftSpec, PopulationConfig, SkewConfig,
-                                     active_drifts, apply_skew, apply_staleness, sample_for_groups)
+from simulator.ml.population import (
+    FEATURES,
+    ConceptDriftSpec,
+    DriftSpec,
+    PopulationConfig,
+    SkewConfig,
+    active_drifts,
+    apply_skew,
+    apply_staleness,
+    sample_for_groups,
+)
 from simulator.section import Section
 
 PSI_BINS = 10

@@ -15,7 +15,7 @@ and is not older than ``cache_max_staleness_s``), ``default`` (a constant), or `
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -117,8 +117,7 @@ class ExternalApi:
                 self.attempts[rid] = attempt + 1
                 self.status[rid] = CALL_OK
                 region = self.sim.region[rid]
-                if t > self.last_ok_s[region]:
-                    self.last_ok_s[region] = t
+                self.last_ok_s[region] = max(self.last_ok_s[region], t)
                 self.sim.api_s[rid] = t - t_s
                 self.proceed(rid, t)
                 return

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import bisect
 import math
-from heapq import heappush
 import time
 from array import array
-from typing import Callable
+from collections.abc import Callable
+from heapq import heappush
 
 import numpy as np
 import simpy
@@ -36,10 +36,10 @@ from simulator.canary import CanaryAnalysis
 from simulator.config import Scenario, check_size
 from simulator.decisions import Decisions
 from simulator.dependency import NOT_CALLED, ExternalApi
-from simulator.governance import Governance
-from simulator.loop import run_until
 from simulator.elastic import Elastic, initial_replicas
 from simulator.faults import Timeline, build_windows
+from simulator.governance import Governance
+from simulator.loop import run_until
 from simulator.pool import NORMAL, READY, Hop, Pool
 from simulator.results import RunResult, Trace, build_result
 from simulator.rng import RandomStreams, categorical, draw
@@ -294,8 +294,7 @@ class Simulation:
                     rid = first + i
                     c = owner[part[i]]
                     start = free[c]
-                    if start < t:
-                        start = t
+                    start = max(start, t)
                     s = proc[i]
                     end = start + s
                     free[c] = end
@@ -362,8 +361,7 @@ class Simulation:
             t += lat
             last = self._last_ok_s
             region = self.region[rid]
-            if t > last[region]:
-                last[region] = t
+            last[region] = max(last[region], t)
             self._to_inference(rid, t)
         else:
             api.start(rid, t)
@@ -378,7 +376,7 @@ class Simulation:
         hop.rid = rid
         hop.callbacks = [self._route if self.canary_pool is not None else self._pool_enter]
         now = self.env._now
-        heappush(self._heap, (t if t > now else now, NORMAL, next(self._eid), hop))
+        heappush(self._heap, (max(now, t), NORMAL, next(self._eid), hop))
 
     def _route(self, hop: Hop) -> None:
         rid = hop.rid

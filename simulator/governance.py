@@ -39,7 +39,7 @@ class ReviewConfig(Section):
     reviewer_accuracy: float = Field(0.95, ge=0, le=1, description="Chance a reviewer reaches the right decision")
 
     @model_validator(mode="after")
-    def _check(self) -> "ReviewConfig":
+    def _check(self) -> ReviewConfig:
         for start, end, heads in self.shifts:
             if not (0 <= start < end <= 24) or heads < 0:
                 raise ValueError(f"shifts: each shift needs 0 <= start < end <= 24 and headcount >= 0, got "

@@ -98,8 +98,9 @@ def decision_stats(sc: Scenario, cols: dict, after: np.ndarray, trace) -> dict:
         start = np.array(gov.case_start)
         waits_min = (np.where(np.isnan(start), sc.duration_s, start) - enter) / 60.0
         backlog_max = _backlog_max(enter, start)
-        busy = sum(min(e if e == e else sc.duration_s, sc.duration_s) - s
-                   for s, e in zip(gov.case_start, gov.case_end) if s == s)
+        picked = ~np.isnan(start)
+        busy = float((np.minimum(np.nan_to_num(np.array(gov.case_end), nan=sc.duration_s), sc.duration_s)
+                      - start)[picked].sum())
         staffed = sum((min(t1, sc.duration_s) - t0) * h for (t0, h), (t1, _) in
                       zip(gov.headcount, gov.headcount[1:] + [(sc.duration_s, 0)]))
         out["review"] = {"cases": len(gov.case_rid), "done": int(np.sum(~np.isnan(np.array(gov.case_end)))),

@@ -16,8 +16,8 @@ integrals of busy slots and queue length so controllers can read averages over a
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from heapq import heappush
-from typing import Callable
 
 import simpy
 
@@ -28,7 +28,7 @@ STARTING, READY, DRAINING, STOPPED, CRASHED = 0, 1, 2, 3, 4
 class Hop:
     """The smallest object SimPy's event loop can process: one callback, one request id."""
 
-    __slots__ = ("callbacks", "_ok", "rid", "unit")
+    __slots__ = ("_ok", "callbacks", "rid", "unit")
 
 
 class Pool:

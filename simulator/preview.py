@@ -191,8 +191,7 @@ def _peak_check(specs: list[StageSpec], rates: np.ndarray, dt_s: float) -> dict:
         peak_util = float(flow.max() / capacity) if flow.size else 0.0
         fluid = fluid_queue(flow, dt_s, capacity)
         backlog = float(fluid.backlog.max()) if flow.size else 0.0
-        if peak_util > worst["peak_utilization"]:
-            worst["peak_utilization"] = peak_util
+        worst["peak_utilization"] = max(worst["peak_utilization"], peak_util)
         if backlog > worst["max_backlog"]:
             worst.update(stage=spec.name.split(".")[0], max_backlog=backlog,
                          max_wait_ms=1000 * float(fluid.wait_s.max()))

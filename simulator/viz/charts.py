@@ -7,7 +7,7 @@ all of them as markers on a strip along the top with the detail on hover.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd

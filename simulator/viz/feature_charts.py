@@ -21,8 +21,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from simulator.config import Scenario
-from simulator.viz.charts import EVENT_STYLE, PALETTE, clock_axis, event_windows, latency_unit
-from simulator.viz.charts import _base_figure
+from simulator.viz.charts import EVENT_STYLE, PALETTE, _base_figure, clock_axis, event_windows, latency_unit
 from simulator.viz.kpis import Tile, money
 from simulator.viz.words import clock, human_duration, pct, short_ms, stage_name, stage_title
 
@@ -1112,7 +1111,7 @@ def fairness_paragraph(scenario: Scenario, summary: dict, events: pd.DataFrame |
              f"region. If the lowest rate falls below {cfg.threshold:g} times the highest"
              + (" and the whole confidence interval is below that line (so it is not just chance)"
                 if cfg.require_significance else "")
-             + f", it raises a flag and sends that region's "
+             + ", it raises a flag and sends that region's "
              + ("rejections" if cfg.review_mode == "rejections" else "decisions") + " to human reviewers."]
     ev = events if events is not None else pd.DataFrame(columns=["t_s", "kind", "component", "detail"])
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from simulator.config import Scenario
 
+
 def locate_section(scenario: Scenario, name: str) -> tuple[str, Any] | None:
     """``(parent, section)`` for a feature section composed at the top level (parent '') or
     inside a stage (e.g. ``external_api.breaker`` -> ('external_api', ...)); None if absent.

@@ -3,7 +3,6 @@ import numpy as np
 import pydantic
 import pytest
 
-from simulator.ml import model as model_module
 from simulator.ml import (
     FEATURES,
     ConceptDriftSpec,
@@ -25,6 +24,7 @@ from simulator.ml import (
     shap_base_logit,
     train_model,
 )
+from simulator.ml import model as model_module
 from simulator.ml.population import SkewConfig
 
 SEED = 11

@@ -128,11 +128,11 @@ def test_compare_overlays_one_trace_per_run():
 
 # --------------------------------------------------------------------------- diagram
 def nodes_of(dot: str) -> dict[str, str]:
-    return dict(re.findall(r'^  (\w+) \[label="([^"]*)"', dot, flags=re.M))
+    return dict(re.findall(r'^  (\w+) \[label="([^"]*)"', dot, flags=re.MULTILINE))
 
 
 def fill_of(dot: str, node: str) -> str:
-    return re.search(rf'^  {node} \[.*fillcolor="([^"]+)"', dot, flags=re.M).group(1)
+    return re.search(rf'^  {node} \[.*fillcolor="([^"]+)"', dot, flags=re.MULTILINE).group(1)
 
 
 def test_diagram_is_built_from_the_scenario():

@@ -9,27 +9,8 @@ from simulator.viz import feature_charts as fc
 
 ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 
-HOW_TO_READ = """
-- **The tiles** are the money and capacity headlines of the measured period (the warm-up minutes are left out).
-  Prices are **illustrative** list prices: the shape of the answer matters more than the cents. Hover the **?**.
-- **Model servers and load**: orange is payments arriving per second; the blue step line is the number of model
-  servers (replicas) ready to work. A dotted line above it means servers that were still starting (a *cold
-  start*: machine, image and model must be loaded before a server can answer). Green triangles are the
-  *autoscaler* adding servers, red ones removing them.
-- **Where the money went**: each part of the service over the measured period. *Idle* server time is paid for
-  but not used: it is the price of short waits.
-- **Value and cost per hour**: the top panel is what the fraud decisions were worth (fraud stopped minus the
-  goodwill lost to false alarms); the bottom panel is what the service cost. They are drawn separately because
-  the value is usually thousands of times larger.
-- **Compressed or full-precision model**: the same customers (same random seed) served once by the full-precision
-  (*fp32*) model and once by the compressed (*int8*) one. Compression stores the model's numbers with fewer bits:
-  less memory and faster answers, with accuracy *measured* on the same test payments, not assumed.
-"""
 
 widgets.page_header("Cost & capacity", "cost")
-if not widgets.help_text("cost"):
-    with st.expander("How to read this page"):
-        st.markdown(HOW_TO_READ)
 
 result = state.current_run()
 sc, summary, ts, ev = result.scenario, result.summary, result.timeseries, result.events

@@ -9,27 +9,8 @@ from simulator.viz import feature_charts as fc
 
 ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 
-HOW_TO_READ = """
-- **Disparate impact** compares the share of applicants approved in each region: the lowest rate divided by the
-  highest. 1.0 is equal treatment. Below **0.8** (the *four-fifths rule* used by US regulators) the gap is
-  flagged. The shaded band is the **95 % confidence interval**: with few applicants per window part of a gap can
-  be chance, and the band shows how much.
-- A **flag** sends the affected region's decisions to **human reviewers**. The backlog chart shows cases waiting
-  for a reviewer against the reviewers on duty; the staffing hint uses *Erlang-C*, the queueing formula call
-  centres use to plan staff.
-- **Drift** means the incoming data no longer looks like the data the model learned from; the drift detector
-  (population stability index) then starts **retraining**, and the new version is released carefully.
-- **Accuracy on live traffic** is measured on this run's own decisions against the true outcomes. It can differ
-  from the test accuracy, for example when features are computed differently in production than in training
-  (*training-serving skew*).
-- **Explanations** list the two facts that pushed a decision most (from exact SHAP attributions of the model).
-- **The audit log** records every deploy, rollback, retraining, flag and review decision with who did it.
-"""
 
 widgets.page_header("Fairness & governance", "fairness")
-if not widgets.help_text("fairness"):
-    with st.expander("How to read this page"):
-        st.markdown(HOW_TO_READ)
 
 result = state.current_run()
 sc, summary, ev = result.scenario, result.summary, result.events

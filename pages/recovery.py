@@ -10,31 +10,12 @@ from simulator.viz.kpis import delta_text
 
 ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 
-HOW_TO_READ = """
-- **From fault to recovery**: one row per fault. The coloured bars are the phases: *until the system noticed*
-  (detection), *until customers were served again* (mitigation), *fault continues, customers served*, and
-  *returning to normal* (recovery). Hover a bar for its clock times.
-- **Customer wait, with the safety switch's state**: the *safety switch* is a circuit breaker. When the service
-  it guards keeps failing it **opens** (red band): calls stop and a *fallback answer* (for example the last
-  known weather report) is used instead. Now and then it lets a few test calls through (**testing**, amber) and
-  closes again when they succeed. *p50* is the typical customer, *p99* the slowest 1 %.
-- **Where did the time go**: how long a request spends in each stage, stacked. The stage that grows in the slow
-  period is where the problem is.
-- **Canary release**: a new model version first gets a small share of customers while automatic checks watch its
-  errors and speed; failed checks lead to an automatic *rollback*. The *blast radius* is how many customers saw
-  it before the decision.
-- **What is the protection worth?** reruns exactly the same customers (same random seed) without the safety
-  switch, or without fallback answers, and counts the difference.
-"""
 NOTHING = ("This scenario injects no faults and releases no new model version, so there is nothing to recover "
            "from. Pick **weather_api_outage** (the weather service goes down), **bad_canary** (a faulty model "
            "release), **db_contention** (the database locks up) or **replica_crash** (model servers crash) in the "
            "sidebar.")
 
 widgets.page_header("Failure recovery", "recovery")
-if not widgets.help_text("recovery"):
-    with st.expander("How to read this page"):
-        st.markdown(HOW_TO_READ)
 
 result = state.current_run()
 sc, summary, ts, ev = result.scenario, result.summary, result.timeseries, result.events

@@ -480,3 +480,39 @@ def scenario_editor(base: Scenario, prefix: str) -> EditorResult:
         slots[path].error("\n\n".join(msgs), icon="🚫")
     changed = [p for p in known if get_path(data, p) != get_path(base_data, p)]
     return EditorResult(data, scenario, placed, loose, sorted(changed))
+
+
+def uncertainty(result, key: str, reps: int = 5) -> None:
+    """'How sure are these numbers?': rerun with other equally likely random seeds and show each
+    headline KPI's mean with its 95 % confidence interval (Student t over the replications)."""
+    from simulator.experiments import format_value, headline, kpi_table, replication_seeds, runs_frame
+
+    st.subheader("How sure are these numbers?")
+    on = st.toggle(f"Check with {reps} equally likely runs", value=False, key=f"{key}_uncertainty",
+                   help="One simulated hour is one roll of the dice. This reruns the same scenario with "
+                        f"{reps} other random seeds (other customers, same settings) and shows, for each "
+                        "number, the range that contains the true long-run value with 95 % confidence.")
+    if not on:
+        st.caption("Off: the numbers above come from one run.")
+        return
+    sc = result.scenario
+    seeds = replication_seeds(sc.seed, reps)
+    runs = state.run_many([(sc, s) for s in seeds], label=f"{reps} replications")
+    frame = runs_frame([r.summary for r in runs], seeds)
+    table = kpi_table(frame, headline(frame))
+    rows = [{"number": row.label, "this run": format_value(row.kpi, _get(result.summary, row.kpi)),
+             f"average of {reps} runs": format_value(row.kpi, row.mean),
+             "95 % confidence interval": f"{format_value(row.kpi, row.lo)} to {format_value(row.kpi, row.hi)}"}
+            for row in table.itertuples()]
+    st.dataframe(rows, hide_index=True, width="stretch")
+    st.caption(f"Seeds spawned from the scenario's seed {sc.seed}; the same seeds every time, so this table is "
+               "reproducible. A narrow interval means luck hardly moves that number.")
+
+
+def _get(summary: dict, dotted: str):
+    node = summary
+    for part in dotted.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node

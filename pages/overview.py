@@ -31,5 +31,7 @@ with picture:
                "failing or late. Thicker arrows carry more payments per second.")
     widgets.diagram(architecture_dot(sc, summary, font_size=state.diagram_font_size()))
 
+widgets.uncertainty(result, "overview")
+
 widgets.downloads(result, "overview", f"Pipeline Twin: {sc.name}", figures=[fig], tiles=tiles,
                   paragraphs=paragraphs, dot=architecture_dot(sc, summary))

@@ -378,3 +378,18 @@ def test_every_page_file_is_in_the_navigation():
     known = set(re.findall(r'"(\w+\.py)": \(', source))
     assert {"overview.py", "throughput.py", "compare.py", "replay.py", "lab.py", "glossary.py",
             "cost.py", "recovery.py", "fairness.py", "planner.py", "validation.py"} <= known
+
+
+def test_overview_uncertainty_toggle_shows_confidence_intervals():
+    """'How sure are these numbers?' reruns with 5 spawned seeds and lists mean and 95 % interval
+    per headline KPI; the interval contains the average of the five runs."""
+    at = ok(make().run())
+    assert not at.dataframe or all("95 % confidence interval" not in df.value.columns for df in at.dataframe)
+    at.toggle(key="overview_uncertainty").set_value(True).run()
+    ok(at)
+    table = next(df.value for df in at.dataframe if "95 % confidence interval" in df.value.columns)
+    assert "p99 latency" in set(table["number"])
+    assert "average of 5 runs" in table.columns
+    row = table.set_index("number").loc["mean latency"]
+    lo, hi = (float(x.split()[0]) for x in row["95 % confidence interval"].split(" to "))
+    assert lo <= float(row["average of 5 runs"].split()[0]) <= hi

@@ -205,9 +205,19 @@ def test_fairness_page_shows_review_backlog_when_cases_were_sent():
 
 
 def test_fairness_explanations_in_plain_words():
-    """Explanations are off in the scenario; the toggle reruns with sampled explanations and lists
-    decisions with 'mainly because of' reasons."""
+    """fairness_drift explains a sample of its decisions: the page lists decisions with 'mainly
+    because of' reasons, without a toggle."""
     at = open_page("fairness", scenario="fairness_drift")
+    assert not [t for t in at.toggle if t.key == "fair_explain"]
+    examples = next(d.value for d in at.dataframe if "why" in d.value.columns)
+    assert len(examples) > 0
+    assert examples["why"].str.startswith("mainly because of:").all()
+    assert set(examples["decision"]) <= {"approved", "rejected"}
+
+
+def test_fairness_explanations_toggle_reruns_with_sampled_explanations():
+    """Explanations are off in no_feature_store; the toggle reruns with sampled explanations."""
+    at = open_page("fairness", scenario="no_feature_store")
     ok(at.toggle(key="fair_explain").set_value(True).run())
     examples = next(d.value for d in at.dataframe if "why" in d.value.columns)
     assert len(examples) > 0

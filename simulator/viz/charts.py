@@ -331,3 +331,20 @@ def run_figures(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame | Non
         "queues": queue_figure(scenario, ts, events, font_size),
         "utilization": utilization_figure(scenario, ts, events, font_size),
     }
+
+
+def add_warmup_band(fig: go.Figure, scenario: Scenario, detected_s: float | None = None) -> go.Figure:
+    """Shade the warm-up: the configured one (excluded from every number) and, when MSER-5 finds
+    the start-up transient lasting longer, the extra stretch it flags."""
+    grey = "#9aa0a6"
+    if scenario.warmup_s > 0:
+        x0, x1 = clock_axis(scenario, [0.0, scenario.warmup_s])
+        fig.add_vrect(x0=x0, x1=x1, fillcolor=grey, opacity=0.18, line_width=0, layer="below",
+                      annotation_text="warm-up (not counted)", annotation_position="bottom left",
+                      annotation_font_color=grey)
+    if detected_s is not None and detected_s > scenario.warmup_s:
+        x0, x1 = clock_axis(scenario, [scenario.warmup_s, detected_s])
+        fig.add_vrect(x0=x0, x1=x1, fillcolor=grey, opacity=0.08, line_width=0, layer="below",
+                      annotation_text="still settling (MSER-5)", annotation_position="bottom left",
+                      annotation_font_color=grey)
+    return fig

@@ -260,3 +260,19 @@ def test_report_is_self_contained():
     assert len(html) > 1_000_000                      # plotly.js itself is inline
     assert "Answered on time" in html and "At 14:05 the weather service went down." in html
     assert "<svg" in html or "digraph pipeline" in html
+
+
+def test_warmup_band_shades_the_configured_and_the_detected_warmup():
+    """Two grey bands: [0, warmup_s] and, when MSER-5 finds a longer transient, [warmup_s, detected]."""
+    from simulator.config import Scenario
+    import plotly.graph_objects as go
+
+    from simulator.viz.charts import add_warmup_band
+
+    sc = Scenario(duration_s=3600, warmup_s=300, start_time_of_day_h=10)
+    fig = add_warmup_band(go.Figure(), sc, detected_s=600)
+    shapes = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert len(shapes) == 2
+    assert "10:00" in str(shapes[0].x0)
+    assert "10:05" in str(shapes[0].x1) and "10:10" in str(shapes[1].x1)
+    assert len([s for s in add_warmup_band(go.Figure(), sc, detected_s=100).layout.shapes]) == 1

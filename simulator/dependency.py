@@ -51,9 +51,6 @@ class ExternalApi:
         self._extra_err: list[float] = []
         self._jitter: list[float] = []
         self.last_ok_s: list[float] = []  # per region; the engine shares its list
-        self.calls = 0
-        self.needed = 0
-        self.rejected = 0
         self._n_transitions = 0
         self._timer_armed_s = math.nan
         # per-request columns
@@ -101,7 +98,6 @@ class ExternalApi:
     # ------------------------------------------------------------------ entry
     def start(self, rid: int, t_s: float) -> None:
         """The request reaches the API at ``t_s`` (>= now)."""
-        self.needed += 1
         self.sim.api_start_s[rid] = t_s
         if self.event_driven:
             self._schedule(self._on_call_start, rid, t_s - self.env._now, 0)
@@ -111,7 +107,6 @@ class ExternalApi:
         attempt = 0
         while True:
             d, status = self.call_outcome(rid, t, attempt)
-            self.calls += 1
             t += d
             if status == CALL_OK:
                 self.attempts[rid] = attempt + 1
@@ -147,13 +142,11 @@ class ExternalApi:
         permitted = br.try_acquire(now)
         self._transitions(now)
         if not permitted:
-            self.rejected += 1
             self.attempts[rid] = attempt
             self.status[rid] = CALL_REJECTED
             self.sim.api_s[rid] = now - self.sim.api_start_s[rid]
             self._fallback(rid, now)
             return
-        self.calls += 1
         d, status = self.call_outcome(rid, now, attempt)
         self.status[rid] = status
         self.call_t0_s[rid] = now

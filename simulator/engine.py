@@ -564,8 +564,6 @@ class Simulation:
             decisions=self.decisions,
             audit=self.audit,
             counters={
-                "api_calls": self.api.calls if self.api else 0,
-                "api_calls_needed": self.api.needed if self.api else 0,
                 "breaker_rejected_calls": self.api.breaker.not_permitted_calls if self.api and self.api.breaker else 0,
                 "canary_outcome": self.canary.phase if self.canary else "none",
                 "canary_decided_at_s": self.canary.decided_at_s if self.canary else None,

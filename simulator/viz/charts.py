@@ -271,7 +271,8 @@ def utilization_figure(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFram
         fig.add_trace(go.Scatter(x=x, y=ts["replicas"], name="model servers (right axis)", mode="lines",
                                  line={"color": "#444", "shape": "hv", "dash": "dot"}, yaxis="y2"))
         fig.update_layout(yaxis2={"title": {"text": "model servers"}, "overlaying": "y", "side": "right",
-                                  "rangemode": "tozero", "showgrid": False})
+                                  "rangemode": "tozero", "showgrid": False, "tickformat": "d",
+                                  "dtick": max(1, int(np.ceil(float(ts["replicas"].max()) / 5)))})
     fig.add_hline(y=100, line={"color": "#d62728", "width": 1, "dash": "dot"})
     return add_events(fig, scenario, events, 108.0, font_size)
 

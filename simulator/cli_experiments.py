@@ -58,10 +58,28 @@ def _seed(args, scenario) -> int:
     return seed
 
 
-def _positive(value: int, option: str, minimum: int = 1) -> int:
-    if value is None or value < minimum:
-        raise InputError(f"{option}: must be ≥ {minimum}; got {value}")
+MAX_REPS = 1000
+TOTAL_REQUESTS_FACTOR = 10  # a batch of runs may simulate at most 10 x the per-run cap in all
+
+
+def _positive(value: int, option: str, minimum: int = 1, maximum: int | None = None) -> int:
+    if value is None or value < minimum or (maximum is not None and value > maximum):
+        allowed = f"≥ {minimum}" + (f" and ≤ {maximum:,}" if maximum is not None else "")
+        raise InputError(f"{option}: must be {allowed}; got {value}")
     return value
+
+
+def _check_total(scenario, runs: int) -> None:
+    """Refuse at once a batch of runs whose total size is absurd (the per-run cap still applies)."""
+    from simulator.config import check_size, expected_arrivals
+
+    check_size(scenario)
+    total = expected_arrivals(scenario) * runs
+    cap = scenario.max_requests * TOTAL_REQUESTS_FACTOR
+    if total > cap:
+        raise InputError(f"--reps: {runs:,} runs of about {expected_arrivals(scenario):,.0f} requests each would "
+                         f"simulate {total:,.0f} requests, more than {cap:,} (10 x max_requests); use fewer "
+                         "replications or a shorter duration_s")
 
 
 def _backend_errors_as_input(command):
@@ -134,10 +152,11 @@ def cmd_replicate(args) -> int:
     scenario = load_with_overrides(args.scenario, args.set)
     seed = _seed(args, scenario)
     targets = [ex.parse_precision(t) for t in (args.precision or [])]
-    max_reps = _positive(args.max_reps, "--max-reps", 2)
-    reps = _positive(args.reps, "--reps")
+    max_reps = _positive(args.max_reps, "--max-reps", 2, MAX_REPS)
+    reps = _positive(args.reps, "--reps", 1, MAX_REPS)
     if targets and reps > max_reps:
         raise InputError(f"--reps: must not exceed --max-reps ({max_reps}); got {reps}")
+    _check_total(scenario, max(reps, max_reps) if targets else reps)
     bar = _Progress()
     try:
         with _backend(args) as backend:
@@ -205,7 +224,9 @@ def cmd_compare(args) -> int:
 
     a = load_with_overrides(args.a, (args.set or []) + (args.set_a or []))
     b = load_with_overrides(args.b, (args.set or []) + (args.set_b or []))
-    reps = _positive(args.reps, "--reps", 2)
+    reps = _positive(args.reps, "--reps", 2, MAX_REPS)
+    _check_total(a, reps)
+    _check_total(b, reps)
     seed = _seed(args, a)
     bar = _Progress()
     try:
@@ -260,7 +281,7 @@ def cmd_sweep(args) -> int:
     if bool(args.grid) == bool(args.lhs):
         raise InputError("--grid/--lhs: give either --grid PATH=V1,V2,... or --lhs PATH=LOW:HIGH (repeatable), "
                          "not both and not neither")
-    reps = _positive(args.reps, "--reps")
+    reps = _positive(args.reps, "--reps", 1, MAX_REPS)
     seed = _seed(args, scenario)
     if args.grid:
         design, points = "grid", ex.grid_points(ex.parse_grid(args.grid))
@@ -270,7 +291,8 @@ def cmd_sweep(args) -> int:
     if len(points) * reps > args.max_runs:
         raise InputError(f"--max-runs: this sweep needs {len(points)} points x {reps} replications = "
                          f"{len(points) * reps} runs, more than {args.max_runs}")
-    ex.point_scenarios(scenario, points)  # every point valid before any work starts
+    for point in ex.point_scenarios(scenario, points):  # every point valid and sized before any work starts
+        _check_total(point, len(points) * reps)
     bar = _Progress()
     try:
         with _backend(args) as backend:
@@ -386,8 +408,9 @@ def cmd_plan(args) -> int:
         raise InputError(f"--replicas: expected LOW:HIGH, e.g. 2:12; got {args.replicas!r}") from None
     if not 1 <= lo <= hi:
         raise InputError(f"--replicas: need 1 ≤ LOW ≤ HIGH; got {args.replicas}")
-    reps = _positive(args.reps, "--reps", 2)
-    max_reps = _positive(args.max_reps, "--max-reps", reps)
+    reps = _positive(args.reps, "--reps", 2, MAX_REPS)
+    max_reps = _positive(args.max_reps, "--max-reps", reps, MAX_REPS)
+    _check_total(scenario, max_reps * (hi - lo + 1))
     p99 = scenario.slo_latency_ms if args.p99_ms is None else args.p99_ms
     if not p99 > 0:
         raise InputError(f"--p99-ms: must be > 0; got {p99:g}")
@@ -460,7 +483,7 @@ def cmd_validate_model(args) -> int:
     from simulator.validation import run_validation, validation_sentence
 
     scale = 0.25 if args.quick else 1.0
-    reps = _positive(args.reps, "--reps", 2)
+    reps = _positive(args.reps, "--reps", 2, MAX_REPS)
     with _backend(args) as backend:
         frame = run_validation(scale, reps, backend=backend, seed=args.seed)
     if args.out:

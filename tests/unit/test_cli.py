@@ -45,6 +45,8 @@ def test_json_prints_only_the_summary_and_out_writes_the_tables(tmp_path):
     (["run", "baseline", "--set", "novalue"], "novalue"),
     (["run", "baseline", "--set", "duration_s=2000000"], "max_requests"),
     (["validate", "baseline", "--set", "warmup_s=99999"], "warmup_s"),
+    (["replicate", "baseline", "--reps", "1000000"], "--reps"),
+    (["replicate", "baseline", "--reps", "900"], "10 x max_requests"),
 ])
 def test_bad_input_exits_2_with_a_line_naming_the_field(args, field):
     """Each kind of bad input: exit code 2, a line naming the field, no traceback."""

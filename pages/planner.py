@@ -47,7 +47,8 @@ with st.form("planner_form"):
     availability = b.selectbox("Availability at least", [0.99, 0.999, 0.9999], index=1,
                                format_func=lambda x: f"{100 * x:g} %")
     max_cost = c.number_input("Monthly cost at most (USD, 0 = no limit)", min_value=0.0, value=0.0, step=100.0)
-    lo, hi = a.slider("Replicas to consider", 1, 32, (1, max(8, scenario.inference.replicas * 2)))
+    top = max(8, scenario.inference.replicas * 2)
+    lo, hi = a.slider("Replicas to consider", 1, max(32, top), (1, top))
     space = {}
     for knob, label in (("precision", "Model precisions to try"), ("instance_type", "Instance types to try")):
         path = pl.knob_path(knob)
@@ -60,9 +61,13 @@ with st.form("planner_form"):
             if picked and picked != [current]:
                 space[path] = picked
     fairness = b.checkbox("Disparate impact at least 0.8 (where fairness is modelled)", value=True)
-    minutes = c.slider("Simulated minutes per run", 5, max(5, int(scenario.duration_s // 60)),
-                       min(15, max(5, int(scenario.duration_s // 60))),
-                       help="Shorter runs answer sooner; the intervals account for the extra noise.")
+    run_minutes = int(scenario.duration_s // 60)
+    if run_minutes > 5:
+        minutes = c.slider("Simulated minutes per run", 5, run_minutes, min(15, run_minutes),
+                           help="Shorter runs answer sooner; the intervals account for the extra noise.")
+    else:  # a short scenario is simulated whole
+        minutes = max(1, run_minutes)
+        c.caption(f"Each run simulates the whole scenario ({scenario.duration_s:g} s).")
     reps = c.slider("Replications per configuration", 2, 10, 4)
     submitted = st.form_submit_button("Find the cheapest plan", type="primary")
 

@@ -393,3 +393,12 @@ def test_overview_uncertainty_toggle_shows_confidence_intervals():
     row = table.set_index("number").loc["mean latency"]
     lo, hi = (float(x.split()[0]) for x in row["95 % confidence interval"].split(" to "))
     assert lo <= float(row["average of 5 runs"].split()[0]) <= hi
+
+
+def test_planner_page_renders_for_a_short_scenario():
+    """A scenario of four simulated minutes has no 'minutes per run' range to choose from: no exception."""
+    at = ok(make(scenario="baseline").run())
+    at.switch_page("pages/planner.py").run()
+    ok(at)
+    assert at.title[0].value == "Capacity planner"
+    assert any("whole scenario" in c.value for c in at.caption)

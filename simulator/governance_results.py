@@ -1,19 +1,11 @@
 """Result tables and summary sections for fairness, review, explanations, drift and the audit log."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
 from simulator.config import Scenario
-
-
-def _num(x):
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
+from simulator.summary import finite_or_none
 
 
 def fairness_frame(gov) -> pd.DataFrame:
@@ -71,11 +63,11 @@ def decision_stats(sc: Scenario, cols: dict, after: np.ndarray, trace) -> dict:
     online = float((decision[answered] == cols["label"][answered]).mean()) if answered.any() else None
     groups = list(sc.traffic.regions)
     region = cols["region"]
-    rates = {g: _num(decision[answered & (region == i)].mean()) if (answered & (region == i)).any() else None
+    rates = {g: finite_or_none(decision[answered & (region == i)].mean()) if (answered & (region == i)).any() else None
              for i, g in enumerate(groups)}
     valid = [r for r in rates.values() if r is not None]
     di_overall = (min(valid) / max(valid)) if valid and max(valid) > 0 else None
-    out["accuracy_online"] = _num(online)
+    out["accuracy_online"] = finite_or_none(online)
     out["approval_rate_by_group"] = rates
     gov = trace.gov
     fair = sc.fairness
@@ -84,13 +76,13 @@ def decision_stats(sc: Scenario, cols: dict, after: np.ndarray, trace) -> dict:
     flags = [w for w in windows if w["event"] == "fairness_flagged"]
     out["fairness"] = {
         "enabled": fair.enabled,
-        "min_di": _num(min(ratios)) if ratios else _num(di_overall),
-        "di_overall": _num(di_overall),
-        "di_by_group": {g: (_num(r / max(valid)) if r is not None and valid and max(valid) > 0 else None)
+        "min_di": finite_or_none(min(ratios)) if ratios else finite_or_none(di_overall),
+        "di_overall": finite_or_none(di_overall),
+        "di_by_group": {g: (finite_or_none(r / max(valid)) if r is not None and valid and max(valid) > 0 else None)
                         for g, r in rates.items()},
         "flagged_windows": int(sum(1 for w in windows if w["flagged"])),
         "windows": len(windows),
-        "first_flag_s": _num(flags[0]["t_s"]) if flags else None,
+        "first_flag_s": finite_or_none(flags[0]["t_s"]) if flags else None,
         "status": ("flagged" if gov is not None and gov.flag_group >= 0 else "ok") if fair.enabled else "not monitored",
     }
     if gov is not None and gov.case_rid:
@@ -104,12 +96,12 @@ def decision_stats(sc: Scenario, cols: dict, after: np.ndarray, trace) -> dict:
         staffed = sum((min(t1, sc.duration_s) - t0) * h for (t0, h), (t1, _) in
                       zip(gov.headcount, gov.headcount[1:] + [(sc.duration_s, 0)]))
         out["review"] = {"cases": len(gov.case_rid), "done": int(np.sum(~np.isnan(np.array(gov.case_end)))),
-                         "backlog_max": int(backlog_max), "wait_p95_min": _num(np.percentile(waits_min, 95)),
-                         "wait_mean_min": _num(waits_min.mean()),
+                         "backlog_max": int(backlog_max), "wait_p95_min": finite_or_none(np.percentile(waits_min, 95)),
+                         "wait_mean_min": finite_or_none(waits_min.mean()),
                          "cost_usd": round(len(gov.case_rid) * sc.cost.review_usd_per_case, 2),
-                         "reviewer_utilization": _num(busy / staffed) if staffed > 0 else None,
+                         "reviewer_utilization": finite_or_none(busy / staffed) if staffed > 0 else None,
                          "reviewers_needed": gov.staffing_hint(),
-                         "case_rate_per_h_flagged": _num(len(gov.case_rid) / gov.flagged_seconds() * 3600)
+                         "case_rate_per_h_flagged": finite_or_none(len(gov.case_rid) / gov.flagged_seconds() * 3600)
                          if gov.flagged_seconds() > 0 else None,
                          "reviewers_on_duty_max": max((h for _, h in gov.headcount), default=0),
                          "sla_min": fair.review_sla_s / 60.0}
@@ -120,10 +112,10 @@ def decision_stats(sc: Scenario, cols: dict, after: np.ndarray, trace) -> dict:
     dec = trace.decisions
     count = dec.explain_count if dec is not None else 0
     out["explanations"] = {"mode": sc.explanations.mode, "method": sc.explanations.method, "count": int(count),
-                           "overhead_ms_mean": _num(dec.explain_cost_s * 1000.0) if count else 0.0,
-                           "overhead_s_total": _num(dec.explain_overhead_s) if dec is not None else 0.0}
-    out["drift"] = {"detected_at_s": _num(gov.drift_detected_s) if gov is not None else None,
-                    "retrained_at_s": _num(gov.retrained_s) if gov is not None else None,
+                           "overhead_ms_mean": finite_or_none(dec.explain_cost_s * 1000.0) if count else 0.0,
+                           "overhead_s_total": finite_or_none(dec.explain_overhead_s) if dec is not None else 0.0}
+    out["drift"] = {"detected_at_s": finite_or_none(gov.drift_detected_s) if gov is not None else None,
+                    "retrained_at_s": finite_or_none(gov.retrained_s) if gov is not None else None,
                     "retraining_cost_usd": gov.retrain_cost if gov is not None else 0.0}
     return out
 

@@ -17,7 +17,7 @@ from simulator.results import capacity_integral, span_overlap
 STAGES = ("ingestion", "feature_store", "external_api", "inference")
 
 
-def _num(x) -> float | None:
+def finite_or_none(x) -> float | None:
     """JSON-friendly float: NaN/inf become None."""
     if x is None:
         return None
@@ -30,7 +30,7 @@ def latency_stats(latency_ms: np.ndarray) -> dict:
     if len(latency_ms) == 0:
         return {"mean": None, "p50": None, "p95": None, "p99": None}
     p50, p95, p99 = np.percentile(latency_ms, [50, 95, 99])
-    return {"mean": _num(latency_ms.mean()), "p50": _num(p50), "p95": _num(p95), "p99": _num(p99)}
+    return {"mean": finite_or_none(latency_ms.mean()), "p50": finite_or_none(p50), "p95": finite_or_none(p95), "p99": finite_or_none(p99)}
 
 
 def stage_stats(sc: Scenario, req: pd.DataFrame, cols: dict, capacity: dict, after: np.ndarray) -> dict:
@@ -41,7 +41,7 @@ def stage_stats(sc: Scenario, req: pd.DataFrame, cols: dict, capacity: dict, aft
     arrival = cols["arrival_s"]
 
     def pack(util, wait_ms, svc_ms, served):
-        return {"utilization": _num(util), "wait_ms_mean": _num(wait_ms), "service_ms_mean": _num(svc_ms),
+        return {"utilization": finite_or_none(util), "wait_ms_mean": finite_or_none(wait_ms), "service_ms_mean": finite_or_none(svc_ms),
                 "served": int(served)}
 
     # ingestion
@@ -120,14 +120,14 @@ def resilience_stats(sc: Scenario, req: pd.DataFrame, ts: pd.DataFrame, events: 
     needed = int(reached.sum())
     made = int(cols["api_calls"][reached].sum())
     out["retries"] = {"enabled": sc.external_api.retry.enabled, "calls_made": made, "calls_needed": needed,
-                      "amplification": _num(made / needed) if needed else None}
+                      "amplification": finite_or_none(made / needed) if needed else None}
     version = cols["version"]
     on_canary = version == 2
     bad = on_canary & ((cols["outcome"] == 2) | (((cols["end_s"] - cols["inf_enter_s"]) * 1000.0)
                                                  > sc.canary.max_p99_latency_ms))
     out["canary"] = {"outcome": c.get("canary_outcome", "none"),
-                     "decided_at_s": _num(c.get("canary_decided_at_s")),
-                     "time_to_decision_s": _num(c["canary_decided_at_s"] - c.get("canary_started_s", 0.0))
+                     "decided_at_s": finite_or_none(c.get("canary_decided_at_s")),
+                     "time_to_decision_s": finite_or_none(c["canary_decided_at_s"] - c.get("canary_started_s", 0.0))
                      if c.get("canary_decided_at_s") is not None else None,
                      "requests_on_canary": int(on_canary.sum()),
                      "bad_responses_on_canary": int(bad.sum())}
@@ -178,8 +178,8 @@ def where_time_went(sc: Scenario, req: pd.DataFrame, ts: pd.DataFrame, events: p
     if not base_ms or slow_ms < 1.2 * base_ms:
         return None
     top = table.iloc[0]
-    return {"baseline_window_s": [lo, t0], "slow_window_s": [t0, t1], "baseline_ms": _num(base_ms),
-            "slow_ms": _num(slow_ms), "stage": str(top["stage"]), "component": str(top["component"]),
+    return {"baseline_window_s": [lo, t0], "slow_window_s": [t0, t1], "baseline_ms": finite_or_none(base_ms),
+            "slow_ms": finite_or_none(slow_ms), "stage": str(top["stage"]), "component": str(top["component"]),
             "finding": table.attrs.get("finding", "")}
 
 
@@ -204,10 +204,10 @@ def summarize(sc: Scenario, seed: int, req: pd.DataFrame, ts: pd.DataFrame, even
         "warmup_s": float(sc.warmup_s),
         "wall_s": round(float(wall_s), 3),
         "requests": {"arrived": arrived, "ok": ok, "degraded": degraded, "failed": failed, "in_flight": in_flight},
-        "throughput_rps": _num(served / measured_s),
+        "throughput_rps": finite_or_none(served / measured_s),
         "latency_ms": latency_stats(lat),
-        "availability": _num(served / finished) if finished else None,
-        "on_time_fraction": _num(in_slo / finished) if finished else None,
+        "availability": finite_or_none(served / finished) if finished else None,
+        "on_time_fraction": finite_or_none(in_slo / finished) if finished else None,
         "slo_latency_ms": float(sc.slo_latency_ms),
         "failures_by_reason": {str(k): int(v) for k, v in
                                req.loc[after & (cols["outcome"] == 2), "reason"].value_counts().items() if v},

@@ -283,7 +283,7 @@ def format_validation_error(err: ValidationError, model: type[Section] = Scenari
     """One line per problem: field path, what is wrong, the allowed range and the value given."""
     lines = []
     for e in err.errors():
-        loc = tuple(p for p in e["loc"] if not isinstance(p, int) or True)
+        loc = tuple(e["loc"])
         path = ".".join(str(p) for p in loc) or "(scenario)"
         msg = e["msg"]
         msg = msg.removeprefix("Value error, ")

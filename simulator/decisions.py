@@ -125,21 +125,23 @@ class Decisions:
         X, y = sample_for_groups(region, self.region_names, self.pop, self._rng_pop, drifts)
         served = X
         mode = self.sc.feature_store.mode
-        if mode != "off":
-            skewed = apply_skew(X, 1.0, self._rng_skew, self.skew_cfg)
-            if mode == "online_store":
-                age = self._rng_stale.random(k) * self.sc.feature_store.materialization_interval_s
-                stale = apply_staleness(X, age, self._rng_stale, self.skew_cfg)
-                served = np.where((fs_hit == 1)[:, None], stale, skewed)
-            else:
-                served = skewed
+        if mode == "compute":
+            served = apply_skew(X, 1.0, self._rng_skew, self.skew_cfg)
+        elif mode == "online_store":
+            # hits are served stale features, misses the request path's recomputation (skew)
+            age = self._rng_stale.random(k) * self.sc.feature_store.materialization_interval_s
+            served = apply_staleness(X, age, self._rng_stale, self.skew_cfg)
+            miss = fs_hit != 1
+            if miss.any():
+                served[miss] = apply_skew(X[miss], 1.0, self._rng_skew, self.skew_cfg)
         p = score(self.primary, served)
         approve = p >= self.threshold
         alt = approve if self.candidate is None else score(self.candidate, served) >= self.threshold
         sim.approve.frombytes(approve.astype(np.int64).tobytes())
         sim.approve_alt.frombytes(np.asarray(alt).astype(np.int64).tobytes())
         sim.label.frombytes(y.astype(np.int64).tobytes())
-        self._psi_add(times, served)
+        if self.sc.retraining.enabled:  # PSI feeds only the drift detector
+            self._psi_add(times, served)
         if self.explain.mode != "off":
             self._explain(first, served, approve, service_s)
 

@@ -112,7 +112,8 @@ class ExternalApi:
                 self.attempts[rid] = attempt + 1
                 self.status[rid] = CALL_OK
                 region = self.sim.region[rid]
-                self.last_ok_s[region] = max(self.last_ok_s[region], t)
+                if t > self.last_ok_s[region]:
+                    self.last_ok_s[region] = t
                 self.sim.api_s[rid] = t - t_s
                 self.proceed(rid, t)
                 return

@@ -136,12 +136,10 @@ def economics(sc: Scenario, cols: dict, capacity: dict, cold_spans: list[tuple[f
              "false_alarm_rate": round(q["false_alarm_rate"], 5),
              "fraud_recall_online": round(recall, 5), "false_alarm_rate_online": round(false_alarms, 5)}
     ready = capacity.get("replicas") or [(0.0, 0.0)]
-    vals = [val for t, val in ready if t <= hi]
     in_window = [val for t, val in ready if lo <= t <= hi] + [_value_at(ready, lo)]
     replicas = {"min": int(min(in_window)), "max": int(max(in_window)),
                 "mean": round(capacity_integral(ready, lo, hi) / span, 3) if span > 0 else None,
                 "memory_gib_per_replica": round(mem, 3)}
-    del vals
     return {"cost_usd": cost, "value_usd": value, "model": model, "replicas": replicas}
 
 

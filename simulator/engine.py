@@ -44,7 +44,7 @@ from simulator.pool import NORMAL, READY, Hop, Pool
 from simulator.results import RunResult, Trace, build_result
 from simulator.rng import RandomStreams, categorical, draw
 from simulator.serving import service_factor
-from simulator.traffic import ArrivalSource, expected_count
+from simulator.traffic import ArrivalSource
 
 # outcome codes (requests.outcome)
 OK, DEGRADED, FAILED, IN_FLIGHT = 0, 1, 2, 3
@@ -234,7 +234,7 @@ class Simulation:
         # Requests are generated (and their decisions scored) at most one horizon ahead of the
         # clock: about 1,000 arrivals, and never more than a minute, so model switches and
         # drift take effect within a minute even at low traffic.
-        mean_rate = max(1e-9, expected_count(sc) / sc.duration_s)
+        mean_rate = max(1e-9, source.expected_total / sc.duration_s)
         horizon_s = min(60.0, max(0.05, 1000.0 / mean_rate))
         while True:
             times = source.take_until(env.now + horizon_s)
@@ -294,7 +294,8 @@ class Simulation:
                     rid = first + i
                     c = owner[part[i]]
                     start = free[c]
-                    start = max(start, t)
+                    if start < t:  # a comparison, not max(): this line runs once per request
+                        start = t
                     s = proc[i]
                     end = start + s
                     free[c] = end
@@ -361,7 +362,8 @@ class Simulation:
             t += lat
             last = self._last_ok_s
             region = self.region[rid]
-            last[region] = max(last[region], t)
+            if t > last[region]:  # not max(): per-request path
+                last[region] = t
             self._to_inference(rid, t)
         else:
             api.start(rid, t)
@@ -376,7 +378,7 @@ class Simulation:
         hop.rid = rid
         hop.callbacks = [self._route if self.canary_pool is not None else self._pool_enter]
         now = self.env._now
-        heappush(self._heap, (max(now, t), NORMAL, next(self._eid), hop))
+        heappush(self._heap, (t if t > now else now, NORMAL, next(self._eid), hop))  # not max(): per request
 
     def _route(self, hop: Hop) -> None:
         rid = hop.rid

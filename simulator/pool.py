@@ -63,6 +63,7 @@ class Pool:
         self.state: list[int] = []
         self.inflight: list[set] = []
         self.busy = 0
+        self.ready_units = 0  # units in READY (kept as a counter: routing reads it per request)
         # finished parts of the busy and queued integrals; the open parts are added on demand
         self.done_service_s = 0.0
         self.done_wait_s = 0.0
@@ -86,10 +87,6 @@ class Pool:
         return sum(1 for s in self.state if s == state)
 
     @property
-    def ready_units(self) -> int:
-        return self.count(READY)
-
-    @property
     def capacity(self) -> int:
         return self.ready_units * self.slots_per_unit
 
@@ -110,6 +107,7 @@ class Pool:
         if self.state[unit] != STARTING:
             return
         self.state[unit] = READY
+        self.ready_units += 1
         now = self.env._now
         for _ in range(self.slots_per_unit):
             self._release(unit, now)
@@ -123,6 +121,7 @@ class Pool:
         elif self.state[unit] == READY:
             self.free = [u for u in self.free if u != unit]
             self.state[unit] = DRAINING if self.inflight[unit] else STOPPED
+            self.ready_units -= 1
         if self.on_unit_change:
             self.on_unit_change(self.env._now)
 
@@ -132,6 +131,7 @@ class Pool:
         lost = sorted(self.inflight[unit])
         if self.state[unit] in (READY, DRAINING, STARTING):
             self.free = [u for u in self.free if u != unit]
+            self.ready_units -= self.state[unit] == READY
             self.state[unit] = CRASHED
             for rid in lost:
                 self.busy -= 1
@@ -145,14 +145,14 @@ class Pool:
 
     # ------------------------------------------------------------------ hot path
     def enter(self, hop: Hop) -> None:
-        """Callback: request ``hop.rid`` arrives at the station now."""
-        self.enter_rid(hop.rid)
+        """Callback: request ``hop.rid`` arrives at the station now (its hop is reused for the service)."""
+        self.enter_rid(hop.rid, hop)
 
-    def enter_rid(self, rid: int) -> None:
+    def enter_rid(self, rid: int, hop: Hop | None = None) -> None:
         now = self.env._now
         self.enter_s[rid] = now
         if self.free:
-            self._start(rid, self.free.pop(), now)
+            self._start(rid, self.free.pop(), now, hop)
         elif self.queue_limit is not None and len(self.queue) >= self.queue_limit:
             self.start_s[rid] = now
             self.end_s[rid] = now
@@ -160,15 +160,16 @@ class Pool:
         else:
             self.queue.append(rid)
 
-    def _start(self, rid: int, unit: int, now: float) -> None:
+    def _start(self, rid: int, unit: int, now: float, hop: Hop | None = None) -> None:
         self.done_wait_s += now - self.enter_s[rid]
         self.start_s[rid] = now
         self.busy += 1
         self.inflight[unit].add(rid)
-        hop = Hop()
+        if hop is None:  # a request taken from the queue; otherwise its arrival hop is reused
+            hop = Hop()
+            hop._ok = True
+            hop.rid = rid
         hop.callbacks = [self._done]
-        hop._ok = True
-        hop.rid = rid
         hop.unit = unit
         # same as env.schedule(hop, NORMAL, delay), without the method call
         heappush(self._heap, (now + self.service_s[rid] * self.slowdown[unit] * self.speed_factor,
@@ -191,7 +192,10 @@ class Pool:
         else:
             self.on_done(rid, now)
         if state == READY:
-            self._release(unit, now)
+            if self.queue:
+                self._release(unit, now)
+            else:
+                self.free.append(unit)
         elif state == DRAINING and not self.inflight[unit]:
             self.state[unit] = STOPPED
             if self.on_unit_change:

@@ -100,6 +100,7 @@ class ArrivalSource:
         if scenario.traffic.kind == "replay":
             self._buffer = load_replay(scenario)
             self._exhausted = True
+            self.expected_total = float(len(self._buffer))
         else:
             edges, rate = rate_grid(scenario)
             cum = np.concatenate([[0.0], np.cumsum(rate * np.diff(edges))])
@@ -108,6 +109,7 @@ class ArrivalSource:
             self._edges = edges
             self._epoch = 0.0
             self._total = self._cum[-1]
+            self.expected_total = float(cum[-1])
 
     @property
     def done(self) -> bool:

@@ -15,11 +15,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.widgets import all_fields, parse_uploaded, place_errors, schema_groups, unit_of
-from simulator.config import Scenario, load_scenario, scenario_to_yaml, with_overrides
+from simulator.config import Scenario
+from tests.app.conftest import ROOT, SMALL, write_scenarios
 
-ROOT = Path(__file__).resolve().parents[2]
 APP = "../../app.py"          # AppTest resolves paths against this test file
-SMALL = {"duration_s": 240, "warmup_s": 20, "traffic.rate_per_s": 40}
 
 
 @pytest.fixture(scope="module")
@@ -28,16 +27,7 @@ def small_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("scenarios")
     outage = {"faults.external_api": [{"name": "weather service outage", "kind": "outage_timeouts",
                                        "start_s": 60, "duration_s": 60}]}
-    for name, extra in (("baseline", {}), ("mmc", {}), ("weather_api_outage", outage)):
-        sc = with_overrides(load_scenario(ROOT / "scenarios" / f"{name}.yaml"), {**SMALL, **extra})
-        (folder / f"{name}.yaml").write_text(scenario_to_yaml(sc), encoding="utf-8")
-    return folder
-
-
-@pytest.fixture(autouse=True)
-def small_env(monkeypatch, small_dir):
-    monkeypatch.setenv("PIPELINE_TWIN_INPROCESS", "1")
-    monkeypatch.setenv("PIPELINE_TWIN_SCENARIOS", str(small_dir))
+    return write_scenarios(folder, {"baseline": SMALL, "mmc": SMALL, "weather_api_outage": {**SMALL, **outage}})
 
 
 def make(**query) -> AppTest:

@@ -13,11 +13,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from simulator.config import load_scenario, scenario_to_yaml, with_overrides
+from tests.app.conftest import SMALL, write_scenarios
 
-ROOT = Path(__file__).resolve().parents[2]
 APP = "../../app.py"          # AppTest resolves paths against this test file
-SMALL = {"duration_s": 240, "warmup_s": 20, "traffic.rate_per_s": 40}
 SHORT = {
     "baseline": {},
     "no_feature_store": {},
@@ -39,17 +37,8 @@ SHORT = {
 def small_dir(tmp_path_factory) -> Path:
     """Short versions of the scenarios these pages are about (faults moved into the short window)."""
     folder = tmp_path_factory.mktemp("feature_scenarios")
-    for name, extra in SHORT.items():
-        small = SMALL if name != "fairness_drift" else {}
-        sc = with_overrides(load_scenario(ROOT / "scenarios" / f"{name}.yaml"), {**small, **extra})
-        (folder / f"{name}.yaml").write_text(scenario_to_yaml(sc), encoding="utf-8")
-    return folder
-
-
-@pytest.fixture(autouse=True)
-def small_env(monkeypatch, small_dir):
-    monkeypatch.setenv("PIPELINE_TWIN_INPROCESS", "1")
-    monkeypatch.setenv("PIPELINE_TWIN_SCENARIOS", str(small_dir))
+    return write_scenarios(folder, {name: {**(SMALL if name != "fairness_drift" else {}), **extra}
+                                    for name, extra in SHORT.items()})
 
 
 def open_page(page: str, **query) -> AppTest:

@@ -264,9 +264,9 @@ def test_report_is_self_contained():
 
 def test_warmup_band_shades_the_configured_and_the_detected_warmup():
     """Two grey bands: [0, warmup_s] and, when MSER-5 finds a longer transient, [warmup_s, detected]."""
-    from simulator.config import Scenario
     import plotly.graph_objects as go
 
+    from simulator.config import Scenario
     from simulator.viz.charts import add_warmup_band
 
     sc = Scenario(duration_s=3600, warmup_s=300, start_time_of_day_h=10)

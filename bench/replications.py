@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def timed(workers: int, tasks: list[tuple[str, int]], warm: list[tuple[str, int]]) -> tuple[float, list[dict]]:
-    from simulator.backends import LocalBackend, simulate_summary
+    from simulator.analysis.backends import LocalBackend, simulate_summary
 
     with LocalBackend(workers, start_method="forkserver") as backend:
         backend.warm_up()
@@ -40,8 +40,8 @@ def main() -> None:
     parser.add_argument("--duration-s", type=float, default=3600.0, help="simulated seconds per replication")
     args = parser.parse_args()
 
-    from simulator.config import load_scenario, with_overrides
-    from simulator.experiments import flatten_summary, replication_seeds
+    from simulator.analysis.experiments import flatten_summary, replication_seeds
+    from simulator.scenario.config import load_scenario, with_overrides
 
     scenario = with_overrides(load_scenario(ROOT / "scenarios" / "baseline.yaml"),
                               {"duration_s": args.duration_s, "warmup_s": min(300.0, args.duration_s / 10)})

@@ -63,9 +63,9 @@ def plain_simpy(n_requests: int, rate_per_s: float, seed: int = 1) -> float:
 
 def twin(name: str, n_requests: int | None) -> tuple[float, int]:
     """Run a bundled scenario, stretched to about ``n_requests`` arrivals (None: as it is)."""
-    from simulator.config import load_scenario, with_overrides
-    from simulator.engine import run
-    from simulator.traffic import expected_count
+    from simulator.runner import run
+    from simulator.scenario.config import load_scenario, with_overrides
+    from simulator.scenario.rates import expected_count
 
     sc = load_scenario(ROOT / "scenarios" / SCENARIOS[name])
     if n_requests is not None:

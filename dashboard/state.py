@@ -22,9 +22,10 @@ from typing import Any
 
 import streamlit as st
 
-from simulator.cli import SCENARIO_DIR
-from simulator.config import Scenario, ScenarioError, check_size, load_scenario, parse_scenario, with_overrides
-from simulator.results import RunResult
+from simulator.cli.main import SCENARIO_DIR
+from simulator.report.results import RunResult
+from simulator.scenario.config import Scenario, ScenarioError, load_scenario, parse_scenario, with_overrides
+from simulator.scenario.rates import check_size
 
 INPROCESS_ENV = "PIPELINE_TWIN_INPROCESS"
 SCENARIO_DIR_ENV = "PIPELINE_TWIN_SCENARIOS"
@@ -236,7 +237,7 @@ def _run_here(jobs: list[tuple[str, Scenario, int]], bar, label: str) -> dict[st
 
 
 def _engine_run(scenario: Scenario, seed: int, progress) -> RunResult:
-    from simulator.engine import run
+    from simulator.runner import run
 
     return run(scenario, seed, progress=progress)
 

@@ -21,8 +21,8 @@ import yaml
 from pydantic import BaseModel
 
 from dashboard import state
-from simulator.config import Scenario, ScenarioError, parse_scenario
-from simulator.results import RunResult
+from simulator.report.results import RunResult
+from simulator.scenario.config import Scenario, ScenarioError, parse_scenario
 from simulator.viz.kpis import Tile, delta_colour
 from simulator.viz.report import html_report
 
@@ -154,8 +154,8 @@ def downloads(result: RunResult, key: str, title: str, figures: list | None = No
 
 def events_table(result: RunResult) -> None:
     """The run's events with clock times, for the curious."""
+    from simulator.report.words import clock
     from simulator.viz.charts import event_label
-    from simulator.viz.words import clock
 
     ev = result.events
     if ev is None or len(ev) == 0:
@@ -485,7 +485,7 @@ def scenario_editor(base: Scenario, prefix: str) -> EditorResult:
 def uncertainty(result, key: str, reps: int = 5) -> None:
     """'How sure are these numbers?': rerun with other equally likely random seeds and show each
     headline KPI's mean with its 95 % confidence interval (Student t over the replications)."""
-    from simulator.experiments import format_value, headline, kpi_table, replication_seeds, runs_frame
+    from simulator.analysis.experiments import format_value, headline, kpi_table, replication_seeds, runs_frame
 
     st.subheader("How sure are these numbers?")
     on = st.toggle(f"Check with {reps} equally likely runs", value=False, key=f"{key}_uncertainty",

@@ -15,9 +15,9 @@ import queue
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 
-from simulator.config import Scenario, ScenarioError
-from simulator.engine import run
-from simulator.results import RunResult
+from simulator.report.results import RunResult
+from simulator.runner import run
+from simulator.scenario.config import Scenario, ScenarioError
 
 _progress_queue = None
 

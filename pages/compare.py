@@ -3,8 +3,8 @@ import streamlit as st
 
 from dashboard import state, widgets
 from dashboard.frame import ensure_frame
-from simulator.config import ScenarioError, with_overrides
-from simulator.narrative import compare_paragraph
+from simulator.report.narrative import compare_paragraph
+from simulator.scenario.config import ScenarioError, with_overrides
 from simulator.viz.charts import compare_figure
 from simulator.viz.diagram import architecture_dot
 from simulator.viz.kpis import delta_text, overview_tiles

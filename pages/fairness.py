@@ -4,7 +4,8 @@ import streamlit as st
 
 from dashboard import state, widgets
 from dashboard.frame import ensure_frame
-from simulator.config import ScenarioError, expected_arrivals, with_overrides
+from simulator.scenario.config import ScenarioError, with_overrides
+from simulator.scenario.rates import expected_arrivals
 from simulator.viz import feature_charts as fc
 
 ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu

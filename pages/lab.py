@@ -3,8 +3,8 @@ import streamlit as st
 
 from dashboard import state, widgets
 from dashboard.frame import ensure_frame
-from simulator.config import ScenarioError, parse_scenario, scenario_to_yaml
-from simulator.narrative import compare_paragraph
+from simulator.report.narrative import compare_paragraph
+from simulator.scenario.config import ScenarioError, parse_scenario, scenario_to_yaml
 from simulator.viz.charts import latency_figure, throughput_figure
 from simulator.viz.diagram import architecture_dot
 from simulator.viz.kpis import overview_tiles

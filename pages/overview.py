@@ -3,7 +3,7 @@ import streamlit as st
 
 from dashboard import state, widgets
 from dashboard.frame import ensure_frame
-from simulator.narrative import narrate
+from simulator.report.narrative import narrate
 from simulator.viz.charts import throughput_figure
 from simulator.viz.diagram import architecture_dot
 from simulator.viz.kpis import overview_tiles

@@ -5,11 +5,11 @@ import streamlit as st
 
 from dashboard import state, widgets
 from dashboard.frame import ensure_frame
-from simulator import planner as pl
-from simulator.backends import SerialBackend, make_backend
-from simulator.config import ScenarioError, with_overrides
-from simulator.experiments import format_value
-from simulator.preview import compare_preview, preview_scenario
+from simulator.analysis import planner as pl
+from simulator.analysis.backends import SerialBackend, make_backend
+from simulator.analysis.experiments import format_value
+from simulator.analysis.preview import compare_preview, preview_scenario
+from simulator.scenario.config import ScenarioError, with_overrides
 
 ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard import state, widgets
 from dashboard.frame import ensure_frame
-from simulator.config import ScenarioError, with_overrides
+from simulator.scenario.config import ScenarioError, with_overrides
 from simulator.viz import feature_charts as fc
 from simulator.viz.kpis import delta_text
 

@@ -3,10 +3,10 @@ import streamlit as st
 
 from dashboard import state, widgets
 from dashboard.frame import ensure_frame
+from simulator.report.words import clock
 from simulator.viz.charts import add_time_cursor, event_label, throughput_figure
 from simulator.viz.diagram import architecture_dot, snapshot_at
 from simulator.viz.kpis import snapshot_tiles
-from simulator.viz.words import clock
 
 ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 

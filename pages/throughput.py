@@ -3,9 +3,9 @@ import streamlit as st
 
 from dashboard import state, widgets
 from dashboard.frame import ensure_frame
-from simulator.experiments import detect_warmup
+from simulator.analysis.experiments import detect_warmup
+from simulator.report.words import clock
 from simulator.viz.charts import add_warmup_band, latency_figure, queue_figure, throughput_figure, utilization_figure
-from simulator.viz.words import clock
 
 ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 

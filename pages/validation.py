@@ -7,10 +7,10 @@ import streamlit as st
 
 from dashboard import state, widgets
 from dashboard.frame import ensure_frame
-from simulator.backends import SerialBackend, make_backend
-from simulator.config import ScenarioError
-from simulator.experiments import format_value, headline, kpi_info, run_replications, warmup_figure
-from simulator.validation import cases, run_validation, validation_sentence
+from simulator.analysis.backends import SerialBackend, make_backend
+from simulator.analysis.experiments import format_value, headline, kpi_info, run_replications, warmup_figure
+from simulator.analysis.validation import cases, run_validation, validation_sentence
+from simulator.scenario.config import ScenarioError
 
 ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 

@@ -1,6 +1,6 @@
-"""``python -m simulator``: see simulator.cli."""
+"""``python -m simulator``: see simulator.cli.main."""
 import sys
 
-from simulator.cli import main
+from simulator.cli.main import main
 
 sys.exit(main())

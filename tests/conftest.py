@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.config import Scenario, load_scenario, with_overrides
+from simulator.scenario.config import Scenario, load_scenario, with_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"

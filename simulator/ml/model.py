@@ -35,8 +35,8 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from simulator.common.section import Section
 from simulator.ml.population import FEATURES, PopulationConfig, sample_population
-from simulator.section import Section
 
 Precision = Literal["fp32", "fp16", "int8"]
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8")

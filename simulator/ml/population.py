@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import Field, model_validator
 
-from simulator.section import Section
+from simulator.common.section import Section
 
 FEATURES: tuple[str, ...] = (
     "income_k_usd",

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from simulator.config import Scenario
-from simulator.viz.words import clock, stage_title
+from simulator.report.words import clock, stage_title
+from simulator.scenario.config import Scenario
 
 # A Monday; only the clock time is shown, the date keeps multi-day runs in order.
 BASE_DATE = pd.Timestamp("2026-01-05")

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from simulator.config import Scenario
-from simulator.viz.words import clock, find_section, is_enabled, locate_section, pct, short_ms
+from simulator.report.words import clock, find_section, is_enabled, locate_section, pct, short_ms
+from simulator.scenario.config import Scenario
 
 HEALTH_OK, HEALTH_WARN, HEALTH_BAD, HEALTH_NONE = "ok", "warn", "bad", "none"
 UTIL_WARN, UTIL_BAD = 0.7, 0.9

@@ -20,10 +20,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from simulator.config import Scenario
+from simulator.report.words import clock, human_duration, money, pct, short_ms, stage_name, stage_title
+from simulator.scenario.config import Scenario
 from simulator.viz.charts import EVENT_STYLE, PALETTE, _base_figure, clock_axis, event_windows, latency_unit
-from simulator.viz.kpis import Tile, money
-from simulator.viz.words import clock, human_duration, pct, short_ms, stage_name, stage_title
+from simulator.viz.kpis import Tile
 
 GREEN, RED, AMBER, GREY, BLUE = "#2ca02c", "#d62728", "#ff7f0e", "#7f7f7f", "#0B5FFF"
 

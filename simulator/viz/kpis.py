@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from simulator.config import Scenario
-from simulator.viz.words import find_section, is_enabled, pct, short_ms, stage_title
+from simulator.report.words import busiest_stage, find_section, is_enabled, money, pct, short_ms, stage_title
+from simulator.scenario.config import Scenario
 
 HELP = {
     "on_time": "Share of payments that got their fraud decision within the promised time ({slo}), the "
@@ -56,22 +56,6 @@ def _f(x) -> float | None:
     except (TypeError, ValueError):
         return None
     return x if math.isfinite(x) else None
-
-
-def money(x: float | None) -> str:
-    """$0.042 / $12.30 / $1,234 / $1.2 M: as many digits as a person needs."""
-    if x is None:
-        return "-"
-    a = abs(x)
-    if a >= 1e6:
-        return f"${x / 1e6:,.1f} M"
-    if a >= 1000:
-        return f"${x:,.0f}"
-    if a >= 1:
-        return f"${x:,.2f}"
-    if a >= 0.001 or a == 0:
-        return f"${x:.2g}"
-    return f"${x:.4f}" if a >= 0.0001 else "< $0.0001"
 
 
 def _cost(summary: dict) -> dict:
@@ -158,18 +142,6 @@ def overview_tiles(scenario: Scenario, summary: dict, max_tiles: int = 6) -> lis
             tiles.append(Tile("busiest", f"Busiest: {stage_title(scenario, stage)}", f"{100 * util:.0f} % busy",
                               HELP["busiest"], util, "lower", "pct"))
     return tiles[:max_tiles]
-
-
-def busiest_stage(scenario: Scenario, summary: dict) -> tuple[str, float] | None:
-    """(stage, utilization) of the stage with the highest utilization, if any stage reports one."""
-    best = None
-    for stage, stats in (summary.get("stages") or {}).items():
-        util = _f((stats or {}).get("utilization"))
-        if util is not None and (best is None or util > best[1]):
-            best = (stage, util)
-    if best and best[0] == "feature_store":
-        best = ("feature_db", best[1])
-    return best
 
 
 def delta_text(a: Tile, b: Tile) -> str | None:

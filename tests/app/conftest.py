@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.config import load_scenario, scenario_to_yaml, with_overrides
+from simulator.scenario.config import load_scenario, scenario_to_yaml, with_overrides
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = {"duration_s": 240, "warmup_s": 20, "traffic.rate_per_s": 40}

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator.config import with_overrides
-from simulator.engine import run
+from simulator.runner import run
+from simulator.scenario.config import with_overrides
 
 
 def hpa(tiny, **over):

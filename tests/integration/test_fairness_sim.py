@@ -4,13 +4,13 @@ import math
 import numpy as np
 import pytest
 
-from simulator.config import load_scenario, with_overrides
-from simulator.engine import run
+from simulator.runner import run
+from simulator.scenario.config import load_scenario, with_overrides
 from tests.conftest import SCENARIOS
 
 
 def erlang_c_wait_s(lam: float, service_s: float, c: int) -> float:
-    """Textbook M/M/c mean wait (independent of simulator.queueing)."""
+    """Textbook M/M/c mean wait (independent of simulator.common.queueing)."""
     a = lam * service_s
     top = a**c / math.factorial(c) * c / (c - a)
     return top / (sum(a**k / math.factorial(k) for k in range(c)) + top) / (c / service_s - lam)

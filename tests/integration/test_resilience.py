@@ -5,9 +5,9 @@ import re
 import numpy as np
 import pytest
 
-from simulator.config import with_overrides
-from simulator.engine import run
-from simulator.tracing import to_otlp_json, validate_otlp
+from simulator.report.tracing import to_otlp_json, validate_otlp
+from simulator.runner import run
+from simulator.scenario.config import with_overrides
 
 OUTAGE_START, OUTAGE_S = 200.0, 300.0
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from simulator.config import with_overrides
-from simulator.engine import run
+from simulator.runner import run
+from simulator.scenario.config import with_overrides
 
 
 def test_conservation_of_requests(tiny):

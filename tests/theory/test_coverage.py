@@ -12,10 +12,10 @@ slightly less than nominal). Measured while building this test on 400 experiment
 """
 import numpy as np
 
-from simulator import experiments as ex
-from simulator.backends import LocalBackend
-from simulator.config import Scenario, with_overrides
-from simulator.engine import run
+from simulator.analysis import experiments as ex
+from simulator.analysis.backends import LocalBackend
+from simulator.runner import run
+from simulator.scenario.config import Scenario, with_overrides
 from tests.conftest import only_inference
 
 EXPERIMENTS, BATCHES, PER_BATCH, WARMUP_CUSTOMERS = 200, 20, 500, 200

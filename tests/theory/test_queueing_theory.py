@@ -3,8 +3,8 @@ import math
 
 import pytest
 
-from simulator.config import load_scenario, with_overrides
-from simulator.engine import run
+from simulator.runner import run
+from simulator.scenario.config import load_scenario, with_overrides
 from tests.conftest import SCENARIOS
 
 

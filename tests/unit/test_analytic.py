@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from simulator.analytic import (
+from simulator.analysis.analytic import (
     StageSpec,
     allen_cunneen_wait_s,
     departure_scv,

@@ -5,7 +5,7 @@ Every expected number is computed by hand in the test's docstring from the docum
 import pytest
 from pydantic import ValidationError
 
-from simulator.autoscaler import (
+from simulator.mechanisms.autoscaler import (
     AutoscalerConfig,
     HpaController,
     KpaController,

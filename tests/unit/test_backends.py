@@ -1,9 +1,16 @@
 """Execution backends: the same seeds give the same summaries in-process, on a local pool and on Dask."""
 import pytest
 
-from simulator.backends import SCHEDULER_ENV, DaskBackend, LocalBackend, SerialBackend, make_backend, simulate_summary
-from simulator.config import with_overrides
-from simulator.experiments import flatten_summary, run_replications
+from simulator.analysis.backends import (
+    SCHEDULER_ENV,
+    DaskBackend,
+    LocalBackend,
+    SerialBackend,
+    make_backend,
+    simulate_summary,
+)
+from simulator.analysis.experiments import flatten_summary, run_replications
+from simulator.scenario.config import with_overrides
 from tests.conftest import only_inference
 
 

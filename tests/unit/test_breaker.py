@@ -6,7 +6,7 @@ examples 1.3) and from hand computation, never from running the code.
 import pytest
 from pydantic import ValidationError
 
-from simulator.breaker import (
+from simulator.mechanisms.breaker import (
     CLOSED,
     HALF_OPEN,
     OPEN,

@@ -8,7 +8,7 @@ import math
 import pytest
 from pydantic import ValidationError
 
-from simulator.canary import (
+from simulator.mechanisms.canary import (
     PROGRESSING,
     PROMOTED,
     ROLLED_BACK,

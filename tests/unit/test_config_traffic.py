@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from simulator.config import Scenario, ScenarioError, load_scenario, parse_override, with_overrides
-from simulator.engine import run
-from simulator.traffic import expected_count, rate_at
+from simulator.runner import run
+from simulator.scenario.config import Scenario, ScenarioError, load_scenario, parse_override, with_overrides
+from simulator.scenario.rates import expected_count, rate_at
 from tests.conftest import SCENARIOS
 
 

@@ -4,7 +4,7 @@ import math
 import pytest
 from pydantic import ValidationError
 
-from simulator.cost import (
+from simulator.mechanisms.cost import (
     CATALOG,
     CostConfig,
     InstanceType,

@@ -5,8 +5,8 @@ import sys
 import numpy as np
 import pytest
 
-from simulator import experiments as ex
-from simulator.config import ScenarioError, with_overrides
+from simulator.analysis import experiments as ex
+from simulator.scenario.config import ScenarioError, with_overrides
 from tests.conftest import ROOT, only_inference
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pydantic
 import pytest
 
-from simulator.fairness import (
+from simulator.mechanisms.fairness import (
     FairnessConfig,
     FairnessMonitor,
     disparate_impact,

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator.config import Scenario, with_overrides
+from simulator.scenario.config import Scenario, with_overrides
 from simulator.viz import feature_charts as fc
 
 

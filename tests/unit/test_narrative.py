@@ -10,9 +10,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from simulator.config import Scenario, with_overrides
-from simulator.narrative import changed_fields, compare_paragraph, events_paragraph, narrate, outcome_paragraph
-from simulator.viz.words import clock, human_duration, pct
+from simulator.report.narrative import changed_fields, compare_paragraph, events_paragraph, narrate, outcome_paragraph
+from simulator.report.words import clock, human_duration, pct
+from simulator.scenario.config import Scenario, with_overrides
 
 
 def scenario(**overrides) -> Scenario:

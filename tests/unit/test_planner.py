@@ -5,9 +5,9 @@ import sys
 
 import pytest
 
-from simulator import planner as pl
-from simulator.config import with_overrides
-from simulator.stats import MeanCI
+from simulator.analysis import planner as pl
+from simulator.analysis.stats import MeanCI
+from simulator.scenario.config import with_overrides
 from tests.conftest import ROOT, only_inference
 
 

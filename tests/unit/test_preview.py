@@ -8,10 +8,10 @@ import math
 
 import pytest
 
-from simulator.config import with_overrides
-from simulator.engine import run
-from simulator.preview import compare_preview, consumer_shares, preview_scenario, stage_specs
-from simulator.validation import cases
+from simulator.analysis.preview import compare_preview, consumer_shares, preview_scenario, stage_specs
+from simulator.analysis.validation import cases
+from simulator.runner import run
+from simulator.scenario.config import with_overrides
 from tests.conftest import only_inference
 
 MEAN_TOL, UTIL_TOL, P99_TOL = 0.05, 0.02, 0.20

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from simulator.queueing import (
+from simulator.common.queueing import (
     erlang_b,
     erlang_c_wait_probability,
     mmc_mean_queue_length,

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from simulator.stats import (
+from simulator.analysis.stats import (
     is_precise,
     mean_ci,
     mser5,

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator.tracing import time_attribution, to_otlp_json, validate_otlp, write_otlp_json
+from simulator.report.tracing import time_attribution, to_otlp_json, validate_otlp, write_otlp_json
 
 EPOCH_S = 1_700_000_000
 

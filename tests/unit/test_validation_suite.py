@@ -6,12 +6,12 @@ import sys
 
 import pytest
 
-from simulator.validation import cases, validation_sentence
+from simulator.analysis.validation import cases, validation_sentence
 from tests.conftest import ROOT
 
 
 def erlang_c_wait_s(lam: float, s: float, c: int) -> float:
-    """Textbook Erlang-C mean wait (written here, independent of simulator.queueing)."""
+    """Textbook Erlang-C mean wait (written here, independent of simulator.common.queueing)."""
     a = lam * s
     top = a**c / math.factorial(c) * c / (c - a)
     return top / (sum(a**k / math.factorial(k) for k in range(c)) + top) / (c / s - lam)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator.config import Scenario, with_overrides
+from simulator.scenario.config import Scenario, with_overrides
 from simulator.viz import charts, diagram, kpis, report
 
 
@@ -266,7 +266,7 @@ def test_warmup_band_shades_the_configured_and_the_detected_warmup():
     """Two grey bands: [0, warmup_s] and, when MSER-5 finds a longer transient, [warmup_s, detected]."""
     import plotly.graph_objects as go
 
-    from simulator.config import Scenario
+    from simulator.scenario.config import Scenario
     from simulator.viz.charts import add_warmup_band
 
     sc = Scenario(duration_s=3600, warmup_s=300, start_time_of_day_h=10)

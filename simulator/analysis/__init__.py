@@ -1,0 +1,1 @@
+"""Many runs: replications and intervals, sweeps, the planner, closed forms and validation."""

@@ -1,0 +1,298 @@
+"""Command line: ``python -m simulator run|validate|list|schema``.
+
+Exit codes: 0 success; 2 invalid input (one line per problem on stderr, no traceback);
+1 an internal bug.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from simulator.cli.common import SCENARIO_DIR, InputError, load_with_overrides
+from simulator.scenario.config import Scenario, ScenarioError, load_scenario
+from simulator.scenario.rates import check_size
+
+
+def _fmt_int(x) -> str:
+    return f"{x:,}" if x is not None else "-"
+
+
+def _fmt(x, spec=".1f", suffix="") -> str:
+    return "-" if x is None else f"{x:{spec}}{suffix}"
+
+
+def fmt_ms(ms) -> str:
+    """A latency in the unit a person reads best: ms, s, min or h."""
+    if ms is None:
+        return "-"
+    if ms < 10_000:
+        return f"{ms:.1f} ms"
+    if ms < 120_000:
+        return f"{ms / 1000:.1f} s"
+    if ms < 7_200_000:
+        return f"{ms / 60_000:.1f} min"
+    return f"{ms / 3_600_000:.1f} h"
+
+
+def _duration_text(seconds: float) -> str:
+    h, rem = divmod(int(round(seconds)), 3600)
+    m, s = divmod(rem, 60)
+    if h:
+        return f"{h} h {m:02d} min"
+    if m:
+        return f"{m} min {s:02d} s"
+    return f"{seconds:g} s"
+
+
+def format_summary(summary: dict, scenario: Scenario) -> str:
+    """A readable table of the summary for a terminal."""
+    r = summary["requests"]
+    lat = summary["latency_ms"]
+    arrived = r["arrived"] or 1
+    lines = [
+        f"Pipeline Twin: {scenario.name}",
+        *([f"  {scenario.description.strip()}"] if scenario.description.strip() else []),
+        f"  simulated {_duration_text(summary['sim_duration_s'])} (first {_duration_text(summary['warmup_s'])} "
+        f"excluded as warm-up), seed {summary['seed']}, {summary['wall_s']:.2f} s of computing",
+        "",
+        f"  Requests      {_fmt_int(r['arrived'])} arrived: {_fmt_int(r['ok'])} ok ({100 * r['ok'] / arrived:.2f} %), "
+        f"{_fmt_int(r['degraded'])} degraded, {_fmt_int(r['failed'])} failed, {_fmt_int(r['in_flight'])} still in flight",
+        f"  Availability  {_fmt(None if summary['availability'] is None else 100 * summary['availability'], '.3f', ' %')}"
+        f"   (answered / finished)",
+        f"  Throughput    {_fmt(summary['throughput_rps'], '.1f', ' decisions per second')}",
+        f"  Latency       mean {fmt_ms(lat['mean'])}, p50 {fmt_ms(lat['p50'])}, "
+        f"p95 {fmt_ms(lat['p95'])}, p99 {fmt_ms(lat['p99'])}",
+        f"  On time       {_fmt(None if summary['on_time_fraction'] is None else 100 * summary['on_time_fraction'], '.2f', ' %')}"
+        f" answered within {summary['slo_latency_ms']:g} ms",
+    ]
+    if summary.get("failures_by_reason"):
+        lines.append("  Failures      " + ", ".join(f"{k} {v:,}" for k, v in summary["failures_by_reason"].items()))
+    lines += ["", f"  {'stage':<15}{'utilization':>12}{'mean wait':>13}{'mean service':>14}{'served':>12}"]
+    for name, st in summary["stages"].items():
+        util = "-" if st["utilization"] is None else f"{100 * st['utilization']:.1f} %"
+        lines.append(f"  {name:<15}{util:>12}{fmt_ms(st['wait_ms_mean']):>13}"
+                     f"{fmt_ms(st['service_ms_mean']):>14}{_fmt_int(st['served']):>12}")
+    lines += _feature_lines(summary, scenario)
+    wt = summary.get("where_time_went")
+    if wt:
+        lines += ["", f"  Where did the time go? {wt['finding']}"]
+    if summary.get("events"):
+        lines += ["", "  Events        " + ", ".join(f"{k} {v}" for k, v in summary["events"].items())]
+    return "\n".join(lines)
+
+
+def _clock(scenario: Scenario, t_s) -> str:
+    if t_s is None:
+        return "-"
+    seconds = int(round(scenario.start_time_of_day_h * 3600 + t_s)) % 86_400
+    h, rem = divmod(seconds, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h:02d}:{m:02d}" + (f":{sec:02d}" if sec else "")
+
+
+def _feature_lines(summary: dict, sc: Scenario) -> list[str]:
+    """Money, model, resilience and fairness lines, each only when the run has something to say."""
+    lines: list[str] = []
+    cost, value, model = summary.get("cost_usd"), summary.get("value_usd"), summary.get("model")
+    if cost:
+        lines += ["", f"  Cost          ${cost['total']:,.2f} for the measured period "
+                      f"(${(cost['per_1k_requests'] or 0):.4f} per 1,000 decisions, about "
+                      f"${cost['monthly_projection']:,.0f} a month at this load); "
+                      f"{cost['node_hours']:.2f} node-hours of {cost['instance_type']}"]
+    if value:
+        lines.append(f"  Value         decisions worth ${value['gross_per_hour']:,.0f}/h against ${value['cost_per_hour']:,.2f}/h "
+                     f"of cost: net ${value['net_per_hour']:,.0f}/h (illustrative prices)")
+    if model:
+        lines.append(f"  Model         {model['version']} ({model['precision']}): accuracy {100 * model['accuracy']:.2f} % on "
+                     f"test data, {100 * (model.get('accuracy_online') or 0):.2f} % on the decisions served"
+                     + (f"; now serving {model['served_version']}" if model.get("served_version") not in
+                        (None, model["version"]) else ""))
+    rep = summary.get("replicas")
+    if rep and sc.autoscaler.enabled:
+        lines.append(f"  Replicas      {rep['min']} to {rep['max']} ready (mean {rep['mean']:.1f}), "
+                     f"{summary['events'].get('scale_decision', 0)} scaling decisions")
+    br = summary.get("breaker")
+    if br and br.get("enabled"):
+        fb = summary.get("fallbacks", {})
+        lines.append(f"  Breaker       opened {br['opened']} times, open {br['open_s_total']:.0f} s in all, "
+                     f"{br['rejected_calls']:,} calls skipped; fallback answers: {fb.get('cached', 0):,} cached, "
+                     f"{fb.get('default', 0):,} default")
+    retries = summary.get("retries")
+    if retries and retries.get("enabled"):
+        lines.append(f"  Retries       {retries['calls_made']:,} calls for {retries['calls_needed']:,} needed "
+                     f"(amplification {retries['amplification']:.2f})")
+    can = summary.get("canary")
+    if can and can.get("outcome") not in (None, "none"):
+        lines.append(f"  Canary        {can['outcome'].replace('_', ' ')} at {_clock(sc, can['decided_at_s'])}; "
+                     f"{can['requests_on_canary']:,} requests served by it, {can['bad_responses_on_canary']:,} bad")
+    for rec in summary.get("recovery") or []:
+        lines.append(f"  Fault         {rec['fault']}: started {_clock(sc, rec['started_s'])}, detected "
+                     f"{_clock(sc, rec['detected_s'])}, customers served again {_clock(sc, rec['mitigated_s'])}, "
+                     f"back to normal {_clock(sc, rec['recovered_s'])}")
+    fair = summary.get("fairness")
+    if fair and fair.get("enabled"):
+        lines.append(f"  Fairness      lowest approval ratio {fair['min_di']:.2f} (four-fifths rule: 0.80), "
+                     f"{fair['flagged_windows']} of {fair['windows']} windows flagged"
+                     + (f", first at {_clock(sc, fair['first_flag_s'])}" if fair.get("first_flag_s") else ""))
+        rv = summary.get("review", {})
+        if rv.get("cases"):
+            lines.append(f"  Review        {rv['cases']:,} cases (${rv['cost_usd']:,.0f}), backlog up to {rv['backlog_max']:,}, "
+                         f"95 % waited under {rv['wait_p95_min']:.0f} min; {rv['reviewers_needed']} reviewers needed "
+                         f"for the {rv['sla_min']:.0f}-min target, {rv['reviewers_on_duty_max']} on duty")
+    drift = summary.get("drift")
+    if drift and drift.get("detected_at_s") is not None:
+        lines.append(f"  Drift         detected {_clock(sc, drift['detected_at_s'])}, retrained model ready "
+                     f"{_clock(sc, drift['retrained_at_s'])}")
+    ex = summary.get("explanations")
+    if ex and ex.get("count"):
+        lines.append(f"  Explanations  {ex['count']:,} ({ex['method'].replace('_', ' ')}), "
+                     f"{ex['overhead_ms_mean']:.2f} ms of model time each")
+    return lines
+
+
+class ProgressBar:
+    """A stderr progress bar that appears only when a run takes more than ``after_s``."""
+
+    def __init__(self, after_s: float = 2.0, enabled: bool = True):
+        self.t0 = time.perf_counter()
+        self.after_s = after_s
+        self.enabled = enabled
+        self.shown = False
+
+    def __call__(self, fraction: float) -> None:
+        if not self.enabled or time.perf_counter() - self.t0 < self.after_s:
+            return
+        self.shown = True
+        width = 30
+        filled = int(round(fraction * width))
+        sys.stderr.write(f"\r  simulating [{'#' * filled}{'.' * (width - filled)}] {100 * fraction:5.1f} %")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_run(args) -> int:
+    from simulator.runner import run
+
+    if args.reps != 1 or args.precision:
+        if args.traces:
+            raise InputError("--traces: only with a single run (no --reps or --precision)")
+        from simulator.cli.experiments import cmd_replicate
+
+        return cmd_replicate(args)
+
+    scenario = load_with_overrides(args.scenario, args.set)
+    seed = scenario.seed if args.seed is None else args.seed
+    if seed < 0:
+        raise InputError(f"--seed: must be ≥ 0; got {seed}")
+    check_size(scenario)
+    bar = ProgressBar(enabled=not args.json and sys.stderr.isatty())
+    try:
+        result = run(scenario, seed, progress=bar)
+    finally:
+        bar.close()
+    if args.out:
+        result.write(args.out)
+    if args.traces:
+        from simulator.report.tracing import write_otlp_json
+
+        epoch = 1_767_225_600 + scenario.start_time_of_day_h * 3600  # 2026-01-01 + clock time at t=0
+        write_otlp_json(args.traces, result.spans, scenario.tracing.service_name, epoch, seed)
+    if args.json:
+        print(json.dumps(result.summary, indent=2))
+    else:
+        print(format_summary(result.summary, scenario))
+        if args.out:
+            print(f"\n  wrote summary.json, requests.parquet, timeseries.csv, events.csv, scenario.resolved.yaml to {args.out}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    scenario = load_with_overrides(args.scenario, args.set)
+    check_size(scenario)
+    from simulator.scenario.rates import expected_arrivals
+
+    print(f"{args.scenario}: valid ({scenario.name}: about {expected_arrivals(scenario):,.0f} requests "
+          f"over {_duration_text(scenario.duration_s)})")
+    return 0
+
+
+def cmd_list(args) -> int:
+    for path in sorted(SCENARIO_DIR.glob("*.yaml")):
+        try:
+            sc = load_scenario(path)
+            first = sc.description.strip().split(". ")[0].rstrip(".")
+            print(f"{path.stem:<22} {first}.")
+        except ScenarioError as err:
+            print(f"{path.stem:<22} (invalid: {err.lines[0]})")
+    return 0
+
+
+def cmd_schema(args) -> int:
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Pipeline Twin scenario"
+    print(json.dumps(schema, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m simulator",
+                                     description="Pipeline Twin: simulate an ML prediction service.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def scenario_args(p):
+        p.add_argument("scenario", help="scenario YAML file, or a name from scenarios/ (e.g. baseline)")
+        p.add_argument("--set", action="append", metavar="PATH=VALUE",
+                       help="override a field, e.g. --set inference.replicas=6 (repeatable)")
+
+    p = sub.add_parser("run", help="simulate a scenario and print its summary")
+    scenario_args(p)
+    p.add_argument("--seed", type=int, help="random seed (default: the scenario's seed)")
+    p.add_argument("--out", metavar="DIR", help="write result tables to DIR")
+    p.add_argument("--json", action="store_true", help="print only the summary JSON")
+    p.add_argument("--traces", metavar="FILE", help="export sampled request traces as OTLP/JSON to FILE")
+    from simulator.cli.experiments import add_replication_options
+
+    add_replication_options(p)  # --reps, --precision, --max-reps, --scheduler, --workers
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("validate", help="check a scenario file without running it")
+    scenario_args(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("list", help="list the bundled scenarios")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("schema", help="print the scenario JSON Schema (for editor completion)")
+    p.set_defaults(func=cmd_schema)
+
+    # replications, comparisons, sweeps, planner and model validation live in their own module
+    from simulator.cli.experiments import add_commands
+
+    add_commands(sub, scenario_args)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ScenarioError as err:
+        for line in err.lines:
+            print(f"error: {line}", file=sys.stderr)
+        return 2
+    except InputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,1 @@
+"""Helpers every layer may use: the scenario-section base, queueing formulas, numbers."""

@@ -1,0 +1,1 @@
+"""How requests move: arrivals, stations, the event loop and the random streams."""

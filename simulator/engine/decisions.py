@@ -1,0 +1,178 @@
+"""Real model decisions for every request, scored in vectorised chunks ahead of the hot path.
+
+Each chunk of arrivals gets a feature vector per request from the synthetic population (by
+the request's region, with any active drift), a true outcome (label), and the *served*
+features: exactly the true ones when the feature stage is off, stale ones for an online-store
+hit (as old as the last materialization), or the request path's recomputation (training-serving
+skew) for a miss or with the store switched off. The quantized model scores the served features;
+its decision is the model's actual output. The label depends on the true features, so accuracy
+lost to skew and staleness is measured, not assumed.
+
+Explanations are exact SHAP values of the logistic model in log-odds space
+(phi_j = w_j (x_j - E[x_j]) on standardised inputs): exact and cheap for a linear model, which
+is why this twin serves one. The compute overhead charged to the inference stage follows the
+chosen method's cost model (mechanisms.md section 9), so architects can see what KernelSHAP in
+every response would cost.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from simulator.ml.model import ModelConfig, TrainedModel, linear_shap, quantize, score, train_model
+from simulator.ml.population import (
+    FEATURES,
+    PopulationConfig,
+    SkewConfig,
+    active_drifts,
+    apply_skew,
+    apply_staleness,
+    sample_for_groups,
+)
+
+PSI_BINS = 10
+
+
+class Decisions:
+    """Per-chunk scoring for one run; holds the primary and (during a rollout) candidate models."""
+
+    def __init__(self, sim):
+        self.sim = sim
+        sc = sim.sc
+        self.sc = sc
+        self.pop: PopulationConfig = sc.population
+        self.region_names = tuple(sc.traffic.regions)
+        self.model_cfg = ModelConfig(decision_threshold=sc.model.decision_threshold)
+        self.threshold = sc.model.decision_threshold
+        base = train_model(sc.model.training_seed, self.pop, self.model_cfg)
+        self.primary: TrainedModel = quantize(base, sc.inference.precision)
+        self.primary_version = sc.model.version
+        self.candidate: TrainedModel | None = None
+        self.candidate_version: str | None = None
+        self.drifts = tuple(sc.drift.covariate) + tuple(sc.drift.concept)
+        r = sim.rng.get
+        self._rng_pop, self._rng_skew, self._rng_stale = r("population.features"), r("population.skew"), r("population.stale")
+        self._rng_explain = r("explanations.sample")
+        self.skew_cfg: SkewConfig = sc.skew
+        self.explain = sc.explanations
+        self.explain_cost_s = self.explain.cost_ms(len(FEATURES)) / 1000.0
+        self.explained: list[tuple] = []  # (request_id, approved, attributions..., text)
+        self.explain_count = 0
+        self.explain_overhead_s = 0.0
+        # PSI: decile edges of the training distribution per feature, counts per window
+        ref, _ = sample_for_groups(np.zeros(20_000, dtype=np.int16), ("reference",), self.pop,
+                                   np.random.default_rng(sc.model.training_seed + 1))
+        qs = np.linspace(0, 1, PSI_BINS + 1)[1:-1]
+        self.psi_edges = [np.unique(np.quantile(ref[:, j], qs)) for j in range(len(FEATURES))]
+        self.psi_ref = [np.bincount(np.searchsorted(e, ref[:, j], side="right"), minlength=len(e) + 1) / len(ref)
+                        for j, e in enumerate(self.psi_edges)]
+        self.psi_window_s = sc.retraining.psi_window_s
+        self.psi_counts: dict[int, list[np.ndarray]] = {}
+
+    # ------------------------------------------------------------------ models
+    def set_candidate(self, model: TrainedModel | None, version: str | None) -> None:
+        self.candidate, self.candidate_version = model, version
+
+    def promote_candidate(self) -> None:
+        if self.candidate is not None:
+            self.primary, self.primary_version = self.candidate, self.candidate_version
+        self.candidate, self.candidate_version = None, None
+
+    # ------------------------------------------------------------------ per chunk
+    def chunk(self, first: int, times: np.ndarray, region: np.ndarray, fs_hit: np.ndarray,
+              service_s: np.ndarray) -> None:
+        """Score one chunk; writes approve/approve_alt/label columns; adds explanation time to service."""
+        sim = self.sim
+        k = len(times)
+        t_mid = float(times[0])
+        drifts = active_drifts(self.drifts, t_mid) if self.drifts else ()
+        X, y = sample_for_groups(region, self.region_names, self.pop, self._rng_pop, drifts)
+        served = X
+        mode = self.sc.feature_store.mode
+        if mode == "compute":
+            served = apply_skew(X, 1.0, self._rng_skew, self.skew_cfg)
+        elif mode == "online_store":
+            # hits are served stale features, misses the request path's recomputation (skew)
+            age = self._rng_stale.random(k) * self.sc.feature_store.materialization_interval_s
+            served = apply_staleness(X, age, self._rng_stale, self.skew_cfg)
+            miss = fs_hit != 1
+            if miss.any():
+                served[miss] = apply_skew(X[miss], 1.0, self._rng_skew, self.skew_cfg)
+        p = score(self.primary, served)
+        approve = p >= self.threshold
+        alt = approve if self.candidate is None else score(self.candidate, served) >= self.threshold
+        sim.approve.frombytes(approve.astype(np.int64).tobytes())
+        sim.approve_alt.frombytes(np.asarray(alt).astype(np.int64).tobytes())
+        sim.label.frombytes(y.astype(np.int64).tobytes())
+        if self.sc.retraining.enabled:  # PSI feeds only the drift detector
+            self._psi_add(times, served)
+        if self.explain.mode != "off":
+            self._explain(first, served, approve, service_s)
+
+    def _explain(self, first: int, served: np.ndarray, approve: np.ndarray, service_s: np.ndarray) -> None:
+        mode = self.explain.mode
+        if mode == "all":
+            pick = np.ones(len(approve), bool)
+        elif mode == "rejections":
+            pick = ~approve
+        else:
+            pick = self._rng_explain.random(len(approve)) < self.explain.sample_rate
+        idx = np.nonzero(pick)[0]
+        if not len(idx):
+            return
+        service_s[idx] += self.explain_cost_s  # the explainer runs on the model replica
+        self.explain_count += len(idx)
+        self.explain_overhead_s += len(idx) * self.explain_cost_s
+        room = self.explain.keep_max - len(self.explained)
+        if room > 0:
+            keep = idx[:room]
+            phi = linear_shap(self.primary, served[keep])
+            for j, i in enumerate(keep.tolist()):
+                self.explained.append((first + i, bool(approve[i]), *phi[j].tolist()))
+
+    def _psi_add(self, times: np.ndarray, served: np.ndarray) -> None:
+        w = (times // self.psi_window_s).astype(np.int64)
+        for win in np.unique(w).tolist():
+            rows = served[w == win]
+            acc = self.psi_counts.setdefault(win, [np.zeros(len(e) + 1) for e in self.psi_edges])
+            for j, e in enumerate(self.psi_edges):
+                acc[j] += np.bincount(np.searchsorted(e, rows[:, j], side="right"), minlength=len(e) + 1)
+
+    def psi(self, window: int) -> tuple[float, str, int]:
+        """(max PSI over features, that feature, rows) for a finished window of arrivals."""
+        acc = self.psi_counts.get(window)
+        if acc is None:
+            return 0.0, "", 0
+        n = int(acc[0].sum())
+        best, name = 0.0, ""
+        for j, counts in enumerate(acc):
+            p = np.maximum(counts / max(n, 1), 1e-4)
+            q = np.maximum(self.psi_ref[j], 1e-4)
+            value = float(np.sum((p - q) * np.log(p / q)))
+            if value > best:
+                best, name = value, FEATURES[j]
+        return best, name, n
+
+
+def population_stability_index(expected: np.ndarray, actual: np.ndarray) -> float:
+    """PSI = sum (a - e) ln(a / e) over bins of two share vectors (floored at 1e-4)."""
+    e = np.maximum(np.asarray(expected, float), 1e-4)
+    a = np.maximum(np.asarray(actual, float), 1e-4)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def explanation_frame(rows: list[tuple]):
+    """Explanations as a tidy frame with a plain-language reason per decision."""
+    import pandas as pd
+
+    from simulator.ml.model import explain_text
+
+    cols = ["request_id", "approved", *[f"shap_{f}" for f in FEATURES]]
+    frame = pd.DataFrame(rows, columns=cols)
+    if len(frame):
+        phi = frame[[f"shap_{f}" for f in FEATURES]].to_numpy()
+        frame["reason"] = [explain_text(phi[i], FEATURES, top=2, approved=bool(a))
+                           for i, a in enumerate(frame["approved"])]
+    else:
+        frame["reason"] = []
+    return frame
+

@@ -1,0 +1,578 @@
+"""The simulation engine: Scenario + seed -> RunResult.
+
+How a request moves (each stage can be switched off):
+
+1. **arrival** (open loop, generated in chunks of a few hundred);
+2. **ingestion**: ``direct`` (no stage), ``stream`` (a Kafka-like topic: each partition
+   belongs to exactly one consumer, each consumer is a FIFO single server) or ``batch``
+   (requests wait for the next job trigger, then flow at the job's throughput);
+3. **feature store**: an online lookup (a fixed-latency call, no contention); a miss, or
+   ``mode: compute``, takes a connection from the source-database pool;
+4. **external API**: see :mod:`simulator.engine.dependency` (faults, timeout, retries, breaker,
+   fallbacks);
+5. **inference**: a pool of replicas x concurrency slots behind a FIFO queue with an optional
+   queue limit and request deadline; during a canary release a share of requests goes to
+   the canary's own pool.
+
+Speed: only contended stations (DB pool, inference pool, batch job) and stateful decision
+points (the breaker) create SimPy events. A stream consumer is a FIFO single server fed by
+exogenous arrivals, so its departure time follows from Lindley's recursion when the message
+is produced; uncontended delays (lookups, API calls) are added arithmetically. A request
+with a feature-store hit thus costs two events: entering the inference pool and leaving it.
+"""
+from __future__ import annotations
+
+import bisect
+import math
+import time
+from array import array
+from collections.abc import Callable
+from heapq import heappush
+
+import numpy as np
+import simpy
+
+from simulator.engine.decisions import Decisions
+from simulator.engine.dependency import NOT_CALLED, ExternalApi
+from simulator.engine.elastic import Elastic, initial_replicas
+from simulator.engine.faults import Timeline, build_windows
+from simulator.engine.governance import Governance
+from simulator.engine.loop import run_until
+from simulator.engine.pool import NORMAL, READY, Hop, Pool
+from simulator.engine.rng import RandomStreams, categorical, draw
+from simulator.engine.trace import Trace
+from simulator.engine.traffic import ArrivalSource
+from simulator.mechanisms.canary import CanaryAnalysis
+from simulator.scenario.config import Scenario
+from simulator.scenario.serving import service_factor
+
+# outcome codes (requests.outcome)
+OK, DEGRADED, FAILED, IN_FLIGHT = 0, 1, 2, 3
+# failure reasons (requests.reason); names in results.REASONS
+R_NONE, R_REJECTED, R_TIMEOUT, R_API, R_DB, R_CRASH, R_MODEL = 0, 1, 2, 3, 4, 5, 6
+# which model served a request (requests.version)
+V_NONE, V_PRIMARY, V_CANARY = 0, 1, 2
+
+NAN = math.nan
+
+
+def _f64(values: np.ndarray) -> bytes:
+    return np.ascontiguousarray(values, dtype=np.float64).tobytes()
+
+
+def _i64(values: np.ndarray) -> bytes:
+    return np.ascontiguousarray(values, dtype=np.int64).tobytes()
+
+
+class Simulation:
+    """Builds the stations for one scenario and runs them on one SimPy environment."""
+
+    def __init__(self, scenario: Scenario, seed: int, progress: Callable[[float], None] | None = None):
+        self.sc = scenario
+        self.seed = int(seed)
+        self.progress = progress
+        self.env = simpy.Environment()
+        self.rng = RandomStreams(self.seed)
+        self.events: list[tuple[float, str, str, str]] = []
+        self.capacity: dict[str, list[tuple[float, float]]] = {
+            "inference": [], "replicas": [], "replicas_total": [], "canary_replicas": []}
+        self.breaker_states: list[tuple[float, str]] = [(0.0, "CLOSED")]
+        self.canary_weights: list[tuple[float, float]] = [(0.0, 0.0)]
+        self.audit: list[tuple[float, str, str, str]] = []
+        self.served_version = scenario.model.version
+        self.n = 0
+        self._make_columns()
+        windows = build_windows(scenario.faults, scenario.duration_s, self.rng.get("faults.flapping"))
+        self.fault_windows = windows
+        self.api_faults = Timeline([w for w in windows if w.target == "external_api"])
+        self.db_faults = Timeline([w for w in windows if w.target == "feature_db"])
+        self._build_stations()
+
+    # ------------------------------------------------------------------ setup
+    def _make_columns(self) -> None:
+        """Columnar per-request records: one typed array per column (8 bytes a value)."""
+        f64 = ("arrival_s", "ing_wait_s", "ing_svc_s", "fs_lookup_s", "db_enter_s", "db_start_s", "db_end_s",
+               "db_svc_s", "api_s", "api_lat_s", "api_err_u", "api_start_s", "api_call_t0_s", "staleness_s",
+               "inf_enter_s", "inf_start_s", "inf_end_s", "inf_svc_s", "end_s", "route_u", "model_err_u")
+        i64 = ("segment", "region", "fs_hit", "api_status", "api_calls", "fallback", "outcome", "reason", "version",
+               "approve", "approve_alt", "label")
+        for name in f64:
+            setattr(self, name, array("d"))
+        for name in i64:
+            setattr(self, name, array("q"))
+        self._fill = [(getattr(self, n), NAN) for n in (
+            "db_enter_s", "db_start_s", "db_end_s", "api_start_s", "api_call_t0_s", "staleness_s", "inf_enter_s",
+            "inf_start_s", "inf_end_s", "end_s")]
+        self._fill += [(getattr(self, n), 0.0) for n in ("ing_wait_s", "ing_svc_s", "api_s")]
+        self._fill += [(self.api_status, NOT_CALLED), (self.api_calls, 0), (self.fallback, 0),
+                       (self.outcome, IN_FLIGHT), (self.reason, R_NONE), (self.version, V_NONE)]
+
+    def _build_stations(self) -> None:
+        sc, env = self.sc, self.env
+        fs, inf = sc.feature_store, sc.inference
+        self.db = None
+        if fs.mode != "off":
+            self.db = Pool(env, fs.db_connections, 1, self.db_svc_s, self.db_enter_s, self.db_start_s,
+                           self.db_end_s, on_done=self._after_db, on_fail=self._fail)
+        self.pool = None
+        self.elastic = None
+        self.canary_pool = None
+        self.canary = None
+        self.model_error_rate = 0.0
+        timeout_s = None if inf.timeout_ms is None else inf.timeout_ms / 1000.0
+        if inf.enabled:
+            self.pool = Pool(env, 0, inf.concurrency, self.inf_svc_s, self.inf_enter_s,
+                             self.inf_start_s, self.inf_end_s, on_done=self._complete_primary, on_fail=self._fail,
+                             queue_limit=inf.queue_limit, timeout_s=timeout_s,
+                             reject_reason=R_REJECTED, timeout_reason=R_TIMEOUT, crash_reason=R_CRASH,
+                             on_unit_change=self._record_capacity)
+            # the precision's speed factor scales every replica's work (same draws, so CRN holds)
+            self.pool.speed_factor = service_factor(sc.model, inf.precision)
+            for _ in range(initial_replicas(sc)):
+                self.pool.add_unit()
+            self.elastic = Elastic(self) if sc.autoscaler.enabled else None
+            if sc.canary.enabled:
+                self.canary = CanaryAnalysis(sc.canary)
+                self.canary_pool = Pool(env, 0, inf.concurrency, self.inf_svc_s, self.inf_enter_s,
+                                        self.inf_start_s, self.inf_end_s, on_done=self._complete_canary,
+                                        on_fail=self._fail, queue_limit=inf.queue_limit, timeout_s=timeout_s,
+                                        reject_reason=R_REJECTED, timeout_reason=R_TIMEOUT, crash_reason=R_CRASH,
+                                        on_unit_change=self._record_capacity)
+                self.canary_pool.speed_factor = sc.canary.latency_factor * service_factor(sc.model, inf.precision)
+                self.canary_stats: list[tuple[float, bool]] = []  # (latency_s, success) this interval
+        self._record_capacity(0.0)
+        self.canary_cfg = sc.canary
+        self.decisions = Decisions(self) if inf.enabled else None
+        self.gov = Governance(self) if inf.enabled and (sc.fairness.enabled or sc.retraining.enabled) else None
+        self.api = None
+        if sc.external_api.enabled:
+            self.api = ExternalApi(self, self.api_faults, self.rng.get("external_api.retry_latency"),
+                                   self.rng.get("external_api.retry_error"), self.rng.get("external_api.jitter"),
+                                   proceed=self._to_inference, fail=self._fail, fail_reason=R_API)
+        self._pool_enter = self.pool.enter if self.pool is not None else None
+        self._heap, self._eid = self.env._queue, self.env._eid
+        api = self.api
+        self._api_fast = bool(api is not None and not api.event_driven and not api.faults.active
+                              and api.retry is None and not api.cfg.error_rate)
+        self._api_timeout_s = sc.external_api.timeout_ms / 1000.0
+        # last good API answer per region (for the cached fallback), shared with the call site
+        self._last_ok_s = [-1.0] * len(sc.traffic.regions)
+        if api is not None:
+            api.last_ok_s = self._last_ok_s
+        st = sc.ingestion.stream
+        self.partition_owner = [p % st.consumers for p in range(st.partitions)]
+        self.consumer_free_s = [0.0] * st.consumers
+        self.batch_pending: list[int] = []
+
+    def _record_capacity(self, now: float) -> None:
+        """Step functions of ready capacity and replica counts (for charts, cost, summary)."""
+        cap = self.capacity
+        pools = [p for p in (self.pool, getattr(self, "canary_pool", None)) if p is not None]
+        ready = sum(p.ready_units for p in pools)
+        total = sum(sum(1 for s in p.state if s <= 2) for p in pools)  # starting, ready, draining
+        slots = sum(p.capacity for p in pools)
+        canary = self.canary_pool.ready_units if getattr(self, "canary_pool", None) is not None else 0
+        for key, value in (("inference", slots), ("replicas", ready), ("replicas_total", total),
+                           ("canary_replicas", canary)):
+            series = cap[key]
+            if series and series[-1][0] == now:
+                series[-1] = (now, value)
+            elif not series or series[-1][1] != value:
+                series.append((now, value))
+
+    # ------------------------------------------------------------------ outcomes
+    def _complete(self, rid: int, t_s: float) -> None:
+        self.end_s[rid] = t_s
+        self.outcome[rid] = DEGRADED if self.fallback[rid] else OK
+        gov = self.gov
+        if gov is not None and gov.flag_group >= 0:
+            gov.maybe_review(rid, self.approve_alt[rid] if self.version[rid] == V_CANARY else self.approve[rid])
+
+    def _complete_primary(self, rid: int, now: float) -> None:
+        self.version[rid] = V_PRIMARY
+        if self.model_error_rate and self.model_err_u[rid] < self.model_error_rate:
+            self._fail(rid, now, R_MODEL)
+            return
+        # _complete, inlined: this runs once per request
+        self.end_s[rid] = now
+        self.outcome[rid] = DEGRADED if self.fallback[rid] else OK
+        gov = self.gov
+        if gov is not None and gov.flag_group >= 0:
+            gov.maybe_review(rid, self.approve[rid])
+
+    def _complete_canary(self, rid: int, now: float) -> None:
+        self.version[rid] = V_CANARY
+        ok = self.model_err_u[rid] >= self.canary_cfg.error_rate
+        self.canary_stats.append((now - self.inf_enter_s[rid], ok))
+        if ok:
+            self._complete(rid, now)
+        else:
+            self._fail(rid, now, R_MODEL)
+
+    def _fail(self, rid: int, t_s: float, reason: int) -> None:
+        self.end_s[rid] = t_s
+        self.outcome[rid] = FAILED
+        self.reason[rid] = reason
+
+    # ------------------------------------------------------------------ arrivals
+    def _arrivals(self):
+        """Generate arrivals chunk by chunk and send each request into the pipeline."""
+        sc, env = self.sc, self.env
+        source = ArrivalSource(sc, self.rng.get("traffic.arrivals"))
+        st = sc.ingestion.stream
+        fs = sc.feature_store
+        api = sc.external_api
+        inf = sc.inference
+        mode = sc.ingestion.mode
+        r = self.rng.get
+        g_seg, g_reg = r("traffic.segment"), r("traffic.region")
+        g_proc, g_part = r("ingestion.process"), r("ingestion.partition")
+        g_hit, g_look = r("feature_store.hit"), r("feature_store.lookup")
+        g_db, g_api, g_api_err = r("feature_store.db_query"), r("external_api.latency"), r("external_api.error")
+        g_inf, g_route, g_model = r("inference.service"), r("canary.route"), r("inference.model_error")
+        next_report = time.perf_counter() + 0.25
+        # Requests are generated (and their decisions scored) at most one horizon ahead of the
+        # clock: about 1,000 arrivals, and never more than a minute, so model switches and
+        # drift take effect within a minute even at low traffic.
+        mean_rate = max(1e-9, source.expected_total / sc.duration_s)
+        horizon_s = min(60.0, max(0.05, 1000.0 / mean_rate))
+        while True:
+            times = source.take_until(env.now + horizon_s)
+            k = len(times)
+            if k == 0:
+                if source.done:
+                    return
+                yield env.timeout(horizon_s)
+                continue
+            first = self.n
+            self.n += k
+            # per-request variates for the whole chunk, each from its own named stream
+            self.arrival_s.frombytes(_f64(times))
+            self.segment.frombytes(_i64(categorical(g_seg, sc.traffic.segments, k)))
+            region = categorical(g_reg, sc.traffic.regions, k)
+            self.region.frombytes(_i64(region))
+            proc = (draw(g_proc, st.process_dist, st.process_ms / 1000, st.process_cv, k).tolist()
+                    if mode == "stream" else None)
+            part = g_part.integers(0, st.partitions, k).tolist() if mode == "stream" else None
+            hit_u = g_hit.random(k)
+            lookup = draw(g_look, fs.lookup_dist, fs.lookup_ms / 1000, fs.lookup_cv, k)
+            if fs.mode == "off":
+                fs_hit = np.full(k, -1)
+                lookup = np.zeros(k)
+            elif fs.mode == "compute":
+                fs_hit = np.zeros(k, dtype=np.int64)
+                lookup = np.zeros(k)
+            else:
+                fs_hit = (hit_u < fs.hit_ratio).astype(np.int64)
+            self.fs_hit.frombytes(_i64(fs_hit))
+            self.fs_lookup_s.frombytes(_f64(lookup))
+            self.db_svc_s.frombytes(_f64(draw(g_db, fs.db_query_dist, fs.db_query_ms / 1000, fs.db_query_cv, k)))
+            self.api_lat_s.frombytes(_f64(draw(g_api, api.latency_dist, api.latency_ms / 1000, api.latency_cv, k)))
+            self.api_err_u.frombytes(_f64(g_api_err.random(k)))
+            svc = draw(g_inf, inf.service_dist, inf.service_ms / 1000, inf.service_cv, k)
+            if self.decisions is not None:
+                self.decisions.chunk(first, times, region, fs_hit, svc)  # real model decisions
+            else:
+                self.approve.frombytes(_i64(np.ones(k)))
+                self.approve_alt.frombytes(_i64(np.ones(k)))
+                self.label.frombytes(_i64(np.full(k, -1)))
+            self.inf_svc_s.frombytes(_f64(svc))
+            self.route_u.frombytes(_f64(g_route.random(k)))
+            self.model_err_u.frombytes(_f64(g_model.random(k)))
+            for col, value in self._fill:
+                col.frombytes((np.full(k, value, dtype=np.float64 if col.typecode == "d" else np.int64)).tobytes())
+
+            if mode == "direct":
+                after = self._after_ingestion
+                for i, t in enumerate(times.tolist()):
+                    after(first + i, t)
+            elif mode == "stream":
+                owner, free = self.partition_owner, self.consumer_free_s
+                wait, svc = self.ing_wait_s, self.ing_svc_s
+                after = self._after_ingestion
+                for i, t in enumerate(times.tolist()):
+                    rid = first + i
+                    c = owner[part[i]]
+                    start = free[c]
+                    if start < t:  # a comparison, not max(): this line runs once per request
+                        start = t
+                    s = proc[i]
+                    end = start + s
+                    free[c] = end
+                    wait[rid] = start - t
+                    svc[rid] = s
+                    after(rid, end)
+            else:
+                self.batch_pending.extend(range(first, first + k))
+
+            if self.progress is not None:
+                now_wall = time.perf_counter()
+                if now_wall >= next_report:
+                    next_report = now_wall + 0.25
+                    self.progress(min(1.0, float(times[-1]) / sc.duration_s))
+            yield env.timeout(horizon_s)
+
+    # ------------------------------------------------------------------ stages
+    def _after_ingestion(self, rid: int, t: float) -> None:
+        """Feature lookup: a hit adds its latency; a miss goes to the DB pool."""
+        hit = self.fs_hit[rid]
+        if hit == 1:
+            self._after_features(rid, t + self.fs_lookup_s[rid])
+        elif hit == -1:
+            self._after_features(rid, t)
+        else:
+            hop = Hop()
+            hop.callbacks = [self._db_enter]
+            hop._ok = True
+            hop.rid = rid
+            self.env.schedule(hop, NORMAL, t + self.fs_lookup_s[rid] - self.env._now)
+
+    def _db_enter(self, hop: Hop) -> None:
+        """A feature computation needs a DB connection; during an outage it fails at once."""
+        if self.db_faults.active:
+            w = self.db_faults.at(self.env._now)
+            if w is not None and w.kind == "outage":
+                rid = hop.rid
+                now = self.env._now
+                self.db_enter_s[rid] = self.db_start_s[rid] = self.db_end_s[rid] = now
+                self._fail(rid, now, R_DB)
+                return
+        self.db.enter_rid(hop.rid)
+
+    def _after_db(self, rid: int, now: float) -> None:
+        self._after_features(rid, now)
+
+    def _after_features(self, rid: int, t: float) -> None:
+        """External API call (arithmetic unless a breaker needs events), then the model."""
+        api = self.api
+        if api is None:
+            self._to_inference(rid, t)
+        elif self._api_fast:
+            # fast path: a healthy dependency with no resilience features
+            lat = self.api_lat_s[rid]
+            self.api_start_s[rid] = t
+            self.api_calls[rid] = 1
+            if lat > self._api_timeout_s:
+                self.api_status[rid] = 2
+                self.api_s[rid] = self._api_timeout_s
+                api._fallback(rid, t + self._api_timeout_s)
+                return
+            self.api_status[rid] = 0
+            self.api_s[rid] = lat
+            t += lat
+            last = self._last_ok_s
+            region = self.region[rid]
+            if t > last[region]:  # not max(): per-request path
+                last[region] = t
+            self._to_inference(rid, t)
+        else:
+            api.start(rid, t)
+
+    def _to_inference(self, rid: int, t: float) -> None:
+        """Route to the primary or (during a canary release) the canary pool at time ``t``."""
+        if self.pool is None:
+            self._complete(rid, t)
+            return
+        hop = Hop()
+        hop._ok = True
+        hop.rid = rid
+        hop.callbacks = [self._route if self.canary_pool is not None else self._pool_enter]
+        now = self.env._now
+        heappush(self._heap, (t if t > now else now, NORMAL, next(self._eid), hop))  # not max(): per request
+
+    def _route(self, hop: Hop) -> None:
+        rid = hop.rid
+        if self.route_u[rid] * 100.0 < self.canary.weight_pct and self.canary_pool.ready_units:
+            self.canary_pool.enter_rid(rid)
+        else:
+            self.pool.enter_rid(rid)
+
+    # ------------------------------------------------------------------ batch
+    def _batch_jobs(self):
+        """Spark-style trigger: a job at each interval boundary, or right after an overrun."""
+        sc, env = self.sc, self.env
+        b = sc.ingestion.batch
+        next_trigger = b.interval_s
+        while next_trigger < sc.duration_s:
+            yield env.timeout(next_trigger - env.now)
+            now = env.now
+            arr = self.arrival_s
+            pending = self.batch_pending  # consecutive request ids, oldest first
+            cut = bisect.bisect_right(arr, now, lo=pending[0], hi=self.n) if pending else 0
+            take = pending[:max(0, cut - pending[0])] if pending else []
+            if not take:
+                next_trigger += b.interval_s
+                continue
+            del pending[:len(take)]
+            job_end = now + b.startup_s + len(take) / b.throughput_per_s
+            self.events.append((now, "batch_job_started", "ingestion", f"{len(take)} records"))
+            self.events.append((job_end, "batch_job_finished", "ingestion", f"{len(take)} records"))
+            for j, rid in enumerate(take):
+                release = now + b.startup_s + (j + 1) / b.throughput_per_s
+                self.ing_wait_s[rid] = now - arr[rid]
+                self.ing_svc_s[rid] = release - now
+                self._after_ingestion(rid, release)
+            # next job: the next boundary, or at once when this one overran it
+            boundary = (math.floor(now / b.interval_s) + 1) * b.interval_s
+            next_trigger = max(boundary, job_end)
+
+    # ------------------------------------------------------------------ faults
+    def _fault_process(self, w):
+        """Apply one fault window to the pools at its start and undo it at its end."""
+        env = self.env
+        yield env.timeout(w.start_s)
+        if w.target == "feature_db" and w.kind == "lock_contention" and self.db is not None:
+            self.db.speed_factor *= w.factor
+            yield env.timeout(w.end_s - w.start_s)
+            self.db.speed_factor /= w.factor
+        elif w.target == "inference" and self.pool is not None:
+            cfg = next(f for f in self.sc.faults.inference if f.name == w.name and f.start_s == w.start_s)
+            victims = [u for u, s in enumerate(self.pool.state) if s == READY][:cfg.replicas]
+            if w.kind == "crash":
+                lost = 0
+                for u in victims:
+                    lost += len(self.pool.crash(u))
+                self.events.append((env.now, "replica_crashed", "inference",
+                                    f"{len(victims)} replica(s) crashed, {lost} request(s) in flight lost"))
+                replacements = [self.pool.add_unit(ready=False) for _ in victims]
+                yield env.timeout(cfg.restart_s)
+                for u in replacements:
+                    self.pool.make_ready(u)
+                if replacements:
+                    self.events.append((env.now, "replica_ready", "inference",
+                                        f"{len(replacements)} replacement replica(s) ready"))
+            else:  # memory pressure
+                for u in victims:
+                    self.pool.slowdown[u] *= w.factor
+                yield env.timeout(w.end_s - w.start_s)
+                for u in victims:
+                    self.pool.slowdown[u] /= w.factor
+
+    # ------------------------------------------------------------------ canary
+    def _canary_loop(self):
+        """Flagger's analysis loop: one tick per interval, on the canary's own traffic."""
+        cfg, env = self.canary_cfg, self.env
+        yield env.timeout(max(0.0, cfg.start_s - env.now))
+        for _ in range(cfg.replicas):
+            self.canary_pool.add_unit()
+        while True:
+            stats = self.canary_stats
+            self.canary_stats = []
+            n = len(stats)
+            ok = sum(1 for _, good in stats if good)
+            p99_ms = float(np.percentile([lat for lat, _ in stats], 99)) * 1000 if n else math.nan
+            before = self.canary.weight_pct
+            for kind, detail in self.canary.tick(env.now, n, ok, p99_ms):
+                text = ", ".join(f"{k} {v}" for k, v in detail.items())
+                self.events.append((env.now, kind, "canary", text))
+            phase = self.canary.phase
+            if self.canary.weight_pct != before or phase in ("promoted", "rolled_back"):
+                self.canary_weights.append((env.now, float(self.canary.new_version_share_pct)))
+            if phase == "promoted":
+                # the primary now runs the new version; the canary deployment goes away
+                self.pool.speed_factor = cfg.latency_factor * service_factor(self.sc.model, self.sc.inference.precision)
+                self.model_error_rate = cfg.error_rate
+                self.decisions.promote_candidate()
+                self.served_version = cfg.version
+                self._audit(env.now, "promote", "automation", f"canary {cfg.version} promoted to primary")
+                self._retire_canary()
+                return
+            if phase == "rolled_back":
+                self.decisions.set_candidate(None, None)
+                self._audit(env.now, "rollback", "automation", f"canary {cfg.version} rolled back")
+                self._retire_canary()
+                return
+            yield env.timeout(cfg.interval_s)
+
+    def _audit(self, t: float, action: str, role: str, detail: str) -> None:
+        if self.gov is not None:
+            self.gov.audit.append((t, action, role, detail))
+        else:
+            self.audit.append((t, action, role, detail))
+
+    def deploy_new_version(self, model, version: str, via_canary: bool) -> None:
+        """A retrained model goes live: through a canary analysis, or straight to the primary."""
+        now = self.env.now
+        if via_canary:
+            self.canary_cfg = self.sc.canary.model_copy(update={
+                "enabled": True, "start_s": now, "version": version, "latency_factor": 1.0, "error_rate": 0.0,
+                "accuracy_delta": 0.0})
+            self.canary = CanaryAnalysis(self.canary_cfg)
+            if self.canary_pool is None:
+                inf = self.sc.inference
+                self.canary_pool = Pool(self.env, 0, inf.concurrency, self.inf_svc_s, self.inf_enter_s,
+                                        self.inf_start_s, self.inf_end_s, on_done=self._complete_canary,
+                                        on_fail=self._fail, queue_limit=inf.queue_limit, timeout_s=self.pool.timeout_s,
+                                        reject_reason=R_REJECTED, timeout_reason=R_TIMEOUT, crash_reason=R_CRASH,
+                                        on_unit_change=self._record_capacity)
+                self.canary_stats = []
+            self.canary_pool.speed_factor = service_factor(self.sc.model, self.sc.inference.precision)
+            self.decisions.set_candidate(model, version)
+            self._audit(now, "deploy_canary", "automation", f"{version} released as a canary")
+            self.env.process(self._canary_loop())
+        else:
+            self.decisions.set_candidate(model, version)
+            self.decisions.promote_candidate()
+            self.served_version = version
+            self.events.append((now, "model_deployed", "model", f"{version} now serves all traffic"))
+            self._audit(now, "deploy", "automation", f"{version} deployed to all replicas")
+
+    def _retire_canary(self) -> None:
+        for u, s in enumerate(self.canary_pool.state):
+            if s <= READY:
+                self.canary_pool.drain(u)
+        # anything still queued for the canary goes back to the primary
+        while self.canary_pool.queue:
+            self.pool.enter_rid(self.canary_pool.queue.popleft())
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> Trace:
+        wall0 = time.perf_counter()
+        sc, env = self.sc, self.env
+        for sp in sc.traffic.spikes:
+            self.events.append((sp.start_s, "spike_started", "traffic", f"{sp.name}: up to {sp.multiplier:g}x"))
+            self.events.append((sp.start_s + 2 * sp.ramp_s + sp.duration_s, "spike_ended", "traffic", sp.name))
+        for w in self.fault_windows:
+            self.events.append((w.start_s, "fault_started", w.target, f"{w.name} ({w.kind.replace('_', ' ')})"))
+            if w.end_s <= sc.duration_s:
+                self.events.append((w.end_s, "fault_ended", w.target, w.name))
+            if w.target in ("feature_db", "inference"):
+                env.process(self._fault_process(w))
+        env.process(self._arrivals())
+        if sc.ingestion.mode == "batch":
+            env.process(self._batch_jobs())
+        if self.canary is not None:
+            env.process(self._canary_loop())
+        if self.elastic is not None:
+            self.elastic.start()
+        if self.gov is not None:
+            self.gov.start()
+        run_until(env, sc.duration_s)
+        if self.progress is not None:
+            self.progress(1.0)
+        trace = Trace(
+            n=self.n,
+            columns={name: getattr(self, name) for name in (
+                "arrival_s", "segment", "region", "ing_wait_s", "ing_svc_s", "fs_hit", "fs_lookup_s",
+                "db_enter_s", "db_start_s", "db_end_s", "api_s", "api_start_s", "api_status", "api_calls",
+                "fallback", "staleness_s", "inf_enter_s", "inf_start_s", "inf_end_s", "end_s", "outcome",
+                "reason", "version", "approve", "approve_alt", "label")},
+            events=[e for e in self.events if e[0] <= sc.duration_s],
+            capacity=self.capacity,
+            breaker_states=self.breaker_states,
+            canary_weights=self.canary_weights,
+            cold_spans=self.elastic.cold_spans if self.elastic else [],
+            gov=self.gov,
+            decisions=self.decisions,
+            audit=self.audit,
+            counters={
+                "breaker_rejected_calls": self.api.breaker.not_permitted_calls if self.api and self.api.breaker else 0,
+                "canary_outcome": self.canary.phase if self.canary else "none",
+                "canary_decided_at_s": self.canary.decided_at_s if self.canary else None,
+                "canary_started_s": self.canary_cfg.start_s,
+                "served_version": self.served_version,
+            },
+        )
+        trace.wall_s = time.perf_counter() - wall0
+        return trace
+

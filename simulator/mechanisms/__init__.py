@@ -1,0 +1,1 @@
+"""Pure decision rules of real systems (HPA/KPA, resilience4j, Flagger, four-fifths, prices), with public inputs."""

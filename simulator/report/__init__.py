@@ -1,0 +1,1 @@
+"""One run told: tidy frames, the summary, narrative, recovery, traces."""

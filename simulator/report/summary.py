@@ -1,0 +1,227 @@
+"""The summary contract: headline KPIs that the CLI, dashboard, sweeps and tests rely on.
+
+Counts and latencies cover requests that arrived after warm-up; utilizations cover the
+time window [warmup_s, duration_s]. ``arrived = ok + degraded + failed + in_flight`` and
+``availability = (ok + degraded) / (arrived - in_flight)``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from simulator.common.numbers import finite_or_none
+from simulator.report.levels import capacity_integral, span_overlap
+from simulator.scenario.config import Scenario
+
+STAGES = ("ingestion", "feature_store", "external_api", "inference")
+
+
+def latency_stats(latency_ms: np.ndarray) -> dict:
+    """Mean and percentiles (ms) of successful requests' end-to-end latency."""
+    if len(latency_ms) == 0:
+        return {"mean": None, "p50": None, "p95": None, "p99": None}
+    p50, p95, p99 = np.percentile(latency_ms, [50, 95, 99])
+    return {"mean": finite_or_none(latency_ms.mean()), "p50": finite_or_none(p50), "p95": finite_or_none(p95), "p99": finite_or_none(p99)}
+
+
+def stage_stats(sc: Scenario, req: pd.DataFrame, cols: dict, capacity: dict, after: np.ndarray) -> dict:
+    """Per stage: utilization, mean wait and service (ms) and how many requests it served."""
+    lo, hi = sc.warmup_s, sc.duration_s
+    span = hi - lo
+    out = {}
+    arrival = cols["arrival_s"]
+
+    def pack(util, wait_ms, svc_ms, served):
+        return {"utilization": finite_or_none(util), "wait_ms_mean": finite_or_none(wait_ms), "service_ms_mean": finite_or_none(svc_ms),
+                "served": int(served)}
+
+    # ingestion
+    mode = sc.ingestion.mode
+    if mode == "direct":
+        out["ingestion"] = pack(None, 0.0, 0.0, 0)
+    else:
+        start = arrival + cols["ing_wait_s"]
+        end = start + cols["ing_svc_s"]
+        done = after & (end <= hi)
+        if mode == "stream":
+            st = sc.ingestion.stream
+            busy = span_overlap(start[end <= hi], end[end <= hi], lo, hi)
+            util = busy / (min(st.consumers, st.partitions) * span)
+        else:
+            util = None
+        out["ingestion"] = pack(util, req["ingestion_wait_ms"].to_numpy()[done].mean() if done.any() else None,
+                                req["ingestion_service_ms"].to_numpy()[done].mean() if done.any() else None,
+                                done.sum())
+    # feature store
+    if sc.feature_store.mode == "off":
+        out["feature_store"] = pack(None, 0.0, 0.0, 0)
+    else:
+        db_start, db_end = cols["db_start_s"], cols["db_end_s"]
+        ok_db = ~np.isnan(db_start)
+        busy = span_overlap(db_start[ok_db], np.where(np.isnan(db_end[ok_db]), hi, db_end[ok_db]), lo, hi)
+        util = busy / capacity_integral(capacity["feature_store"], lo, hi)
+        hit = cols["fs_hit"]
+        passed = after & ((hit == 1) | ~np.isnan(db_end))
+        wait = req["feature_store_wait_ms"].to_numpy()[passed]
+        svc = req["feature_store_service_ms"].to_numpy()[passed]
+        out["feature_store"] = pack(util, wait.mean() if len(wait) else None,
+                                    svc.mean() if len(svc) else None, passed.sum())
+    # external API (no capacity limit, so no utilization)
+    if not sc.external_api.enabled:
+        out["external_api"] = pack(None, 0.0, 0.0, 0)
+    else:
+        called = after & (req["external_api_service_ms"].to_numpy() > 0)
+        svc = req["external_api_service_ms"].to_numpy()[called]
+        out["external_api"] = pack(None, 0.0, svc.mean() if len(svc) else None, called.sum())
+    # inference
+    if not sc.inference.enabled:
+        out["inference"] = pack(None, 0.0, 0.0, 0)
+    else:
+        s, e = cols["inf_start_s"], cols["inf_end_s"]
+        started = ~np.isnan(s)
+        busy = span_overlap(s[started], np.where(np.isnan(e[started]), hi, e[started]), lo, hi)
+        cap = capacity_integral(capacity["inference"], lo, hi)
+        util = busy / cap if cap > 0 else None
+        served = after & ~np.isnan(e) & (e > s)
+        waited = after & started
+        wait = req["inference_wait_ms"].to_numpy()[waited]
+        svc = req["inference_service_ms"].to_numpy()[served]
+        out["inference"] = pack(util, wait.mean() if len(wait) else None,
+                                svc.mean() if len(svc) else None, served.sum())
+    return out
+
+
+def resilience_stats(sc: Scenario, req: pd.DataFrame, ts: pd.DataFrame, events: pd.DataFrame,
+                     cols: dict, trace, after: np.ndarray) -> dict:
+    """Breaker, fallbacks, retries and canary KPIs (summary keys of the resilience issue)."""
+    out: dict = {}
+    open_s = 0.0
+    states = trace.breaker_states + [(sc.duration_s, "END")]
+    for (t0, st), (t1, _) in zip(states, states[1:]):
+        if st == "OPEN":
+            open_s += max(0.0, min(t1, sc.duration_s) - t0)
+    c = trace.counters
+    out["breaker"] = {"enabled": sc.external_api.breaker.enabled,
+                      "opened": int((events["kind"] == "breaker_opened").sum()),
+                      "open_s_total": round(open_s, 3),
+                      "rejected_calls": int(c.get("breaker_rejected_calls", 0))}
+    fb = cols["fallback"][after]
+    out["fallbacks"] = {"cached": int((fb == 1).sum()), "default": int((fb == 2).sum())}
+    reached = after & (cols["api_status"] != 4)
+    needed = int(reached.sum())
+    made = int(cols["api_calls"][reached].sum())
+    out["retries"] = {"enabled": sc.external_api.retry.enabled, "calls_made": made, "calls_needed": needed,
+                      "amplification": finite_or_none(made / needed) if needed else None}
+    version = cols["version"]
+    on_canary = version == 2
+    bad = on_canary & ((cols["outcome"] == 2) | (((cols["end_s"] - cols["inf_enter_s"]) * 1000.0)
+                                                 > sc.canary.max_p99_latency_ms))
+    out["canary"] = {"outcome": c.get("canary_outcome", "none"),
+                     "decided_at_s": finite_or_none(c.get("canary_decided_at_s")),
+                     "time_to_decision_s": finite_or_none(c["canary_decided_at_s"] - c.get("canary_started_s", 0.0))
+                     if c.get("canary_decided_at_s") is not None else None,
+                     "requests_on_canary": int(on_canary.sum()),
+                     "bad_responses_on_canary": int(bad.sum())}
+    if out["canary"]["outcome"] == "progressing":
+        out["canary"]["outcome"] = "in_progress"
+    if out["canary"]["outcome"] == "initializing":
+        out["canary"]["outcome"] = "in_progress"
+    from simulator.report.recovery import recovery_timeline
+
+    out["recovery"] = recovery_timeline(sc, ts, events)
+    out["where_time_went"] = where_time_went(sc, req, ts, events)
+    return out
+
+
+def where_time_went(sc: Scenario, req: pd.DataFrame, ts: pd.DataFrame, events: pd.DataFrame) -> dict | None:
+    """Compare the slowest stretch of the run with a calm one and name the stage whose time grew.
+
+    The slow window is the fault window when a fault was injected, otherwise the 5-minute
+    stretch with the highest mean latency; the baseline window is the stretch before it
+    (after warm-up). Reported only when latency grew by more than 20 %.
+    """
+    from simulator.report.tracing import time_attribution
+
+    lo = sc.warmup_s
+    faults = events[events["kind"] == "fault_started"]
+    if len(faults):
+        t0 = float(faults["t_s"].iloc[0])
+        ends = events[(events["kind"] == "fault_ended") & (events["t_s"] > t0)]
+        t1 = float(ends["t_s"].iloc[0]) if len(ends) else sc.duration_s
+    else:
+        width = float(ts["t_end_s"].iloc[0] - ts["t_s"].iloc[0])
+        k = max(1, int(round(300 / width)))
+        lat = ts["latency_mean_ms"].where(ts["t_s"] >= lo).rolling(k, min_periods=1).mean()
+        if lat.notna().sum() == 0:
+            return None
+        i = int(lat.idxmax())
+        t1 = float(ts["t_end_s"].iloc[i])
+        t0 = max(lo, t1 - k * width)
+    if t0 - lo < 60 or t1 <= t0:
+        return None
+    answered = req[req["outcome"].isin(["ok", "degraded"])]
+    arr = answered["arrival_s"]
+    if not ((arr >= lo) & (arr < t0)).any() or not ((arr >= t0) & (arr < t1)).any():
+        return None  # nobody was answered in one of the windows: nothing to attribute
+    table = time_attribution(answered, (lo, t0), (t0, t1))
+    base_ms = float(table["baseline_ms"].sum())
+    slow_ms = float(table["slow_ms"].sum())
+    if not base_ms or slow_ms < 1.2 * base_ms:
+        return None
+    top = table.iloc[0]
+    return {"baseline_window_s": [lo, t0], "slow_window_s": [t0, t1], "baseline_ms": finite_or_none(base_ms),
+            "slow_ms": finite_or_none(slow_ms), "stage": str(top["stage"]), "component": str(top["component"]),
+            "finding": table.attrs.get("finding", "")}
+
+
+def summarize(sc: Scenario, seed: int, req: pd.DataFrame, ts: pd.DataFrame, events: pd.DataFrame,
+              cols: dict, capacity: dict, wall_s: float, trace=None) -> dict:
+    """Build the summary dict (see the module docstring for the counting rules)."""
+    after = cols["arrival_s"] >= sc.warmup_s
+    outcome = cols["outcome"][after]
+    counts = np.bincount(outcome, minlength=4)
+    ok, degraded, failed, in_flight = (int(x) for x in counts[:4])
+    arrived = int(after.sum())
+    served = ok + degraded
+    finished = arrived - in_flight
+    succ = after & (cols["outcome"] <= 1)
+    lat = (cols["end_s"][succ] - cols["arrival_s"][succ]) * 1000.0
+    measured_s = sc.duration_s - sc.warmup_s
+    in_slo = int((lat <= sc.slo_latency_ms).sum())
+    return {
+        "scenario": sc.name,
+        "seed": int(seed),
+        "sim_duration_s": float(sc.duration_s),
+        "warmup_s": float(sc.warmup_s),
+        "wall_s": round(float(wall_s), 3),
+        "requests": {"arrived": arrived, "ok": ok, "degraded": degraded, "failed": failed, "in_flight": in_flight},
+        "throughput_rps": finite_or_none(served / measured_s),
+        "latency_ms": latency_stats(lat),
+        "availability": finite_or_none(served / finished) if finished else None,
+        "on_time_fraction": finite_or_none(in_slo / finished) if finished else None,
+        "slo_latency_ms": float(sc.slo_latency_ms),
+        "failures_by_reason": {str(k): int(v) for k, v in
+                               req.loc[after & (cols["outcome"] == 2), "reason"].value_counts().items() if v},
+        "stages": stage_stats(sc, req, cols, capacity, after),
+        "events": {str(k): int(v) for k, v in events["kind"].value_counts().sort_index().items()},
+        **(resilience_stats(sc, req, ts, events, cols, trace, after) if trace is not None else {}),
+        **(_economics(sc, cols, capacity, trace, after) if trace is not None and sc.inference.enabled else {}),
+    }
+
+
+def _economics(sc, cols, capacity, trace, after) -> dict:
+    from simulator.report.economics import economics
+    from simulator.report.governance_results import decision_stats
+
+    stats = decision_stats(sc, cols, after, trace)
+    gov = trace.gov
+    counters = dict(trace.counters)
+    counters["review_cases"] = len(gov.case_rid) if gov is not None else 0
+    econ = economics(sc, cols, capacity, trace.cold_spans, after, counters)
+    if gov is not None and gov.retrain_cost:
+        econ["cost_usd"]["retraining"] = gov.retrain_cost
+        econ["cost_usd"]["total"] = (econ["cost_usd"]["total"] or 0.0) + gov.retrain_cost
+    econ["model"]["accuracy_online"] = stats.pop("accuracy_online")
+    econ["model"]["served_version"] = trace.counters.get("served_version", sc.model.version)
+    econ["model"]["approval_rate_by_group"] = stats.pop("approval_rate_by_group")
+    return {**econ, **stats}

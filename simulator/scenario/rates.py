@@ -1,0 +1,95 @@
+"""The arrival rate a scenario describes (profile x daily curve x spikes) and replayed timestamps."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from simulator.scenario.config import Scenario, ScenarioError, TrafficConfig
+
+GRID_STEPS_MAX = 2_000_000
+
+
+def rate_multiplier(traffic: TrafficConfig, t_s: np.ndarray, start_time_of_day_h: float) -> np.ndarray:
+    """The multiplier m(t) applied to ``rate_per_s``: profile x daily x spikes."""
+    t_s = np.asarray(t_s, dtype=float)
+    m = np.ones_like(t_s)
+    if traffic.profile_points:
+        xs = [p[0] for p in traffic.profile_points]
+        ys = [p[1] for p in traffic.profile_points]
+        m = m * np.interp(t_s, xs, ys)
+    if traffic.daily.enabled:
+        hour = (start_time_of_day_h + t_s / 3600.0) % 24.0
+        m = m * (1.0 + traffic.daily.amplitude * np.cos(2 * np.pi * (hour - traffic.daily.peak_hour) / 24.0))
+    for sp in traffic.spikes:
+        m = m * spike_factor(sp.start_s, sp.ramp_s, sp.duration_s, sp.multiplier, t_s)
+    return np.maximum(m, 0.0)
+
+
+def spike_factor(start_s, ramp_s, duration_s, multiplier, t_s):
+    """1 outside the spike, a linear ramp to ``multiplier``, a plateau, a linear ramp back."""
+    up_end = start_s + ramp_s
+    down_start = up_end + duration_s
+    end = down_start + ramp_s
+    frac = np.zeros_like(t_s)
+    if ramp_s > 0:
+        frac = np.where((t_s >= start_s) & (t_s < up_end), (t_s - start_s) / ramp_s, frac)
+        frac = np.where((t_s >= down_start) & (t_s < end), 1.0 - (t_s - down_start) / ramp_s, frac)
+    frac = np.where((t_s >= up_end) & (t_s < down_start), 1.0, frac)
+    return 1.0 + (multiplier - 1.0) * frac
+
+
+def rate_grid(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Grid edges (s) and the rate (per s) in each grid step, evaluated at step midpoints."""
+    duration = scenario.duration_s
+    steps = int(min(GRID_STEPS_MAX, max(1, math.ceil(duration))))
+    edges = np.linspace(0.0, duration, steps + 1)
+    mids = (edges[:-1] + edges[1:]) / 2
+    rate = scenario.traffic.rate_per_s * rate_multiplier(scenario.traffic, mids, scenario.start_time_of_day_h)
+    return edges, rate
+
+
+def rate_at(scenario: Scenario, t_s: np.ndarray) -> np.ndarray:
+    """The arrival rate (per s) at the given times."""
+    return scenario.traffic.rate_per_s * rate_multiplier(scenario.traffic, t_s, scenario.start_time_of_day_h)
+
+
+def expected_count(scenario: Scenario) -> float:
+    """Expected number of arrivals over the run."""
+    if scenario.traffic.kind == "replay":
+        return float(len(load_replay(scenario)))
+    edges, rate = rate_grid(scenario)
+    return float(np.sum(rate * np.diff(edges)))
+
+
+def load_replay(scenario: Scenario) -> np.ndarray:
+    """Sorted arrival times (s) from the replay CSV, within [0, duration)."""
+    import pandas as pd
+
+    path = scenario.traffic.replay_csv
+    try:
+        frame = pd.read_csv(path)
+    except FileNotFoundError:
+        raise ScenarioError([f"traffic.replay_csv: file not found: {path}"]) from None
+    except Exception as err:  # pandas raises many parser errors; all mean "unreadable CSV"
+        raise ScenarioError([f"traffic.replay_csv: could not read {path}: {err}"]) from None
+    col = "t_s" if "t_s" in frame.columns else frame.columns[0]
+    t = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
+    if np.isnan(t).any():
+        raise ScenarioError([f"traffic.replay_csv: column {col!r} has non-numeric values"])
+    t = np.sort(t)
+    return t[(t >= 0) & (t < scenario.duration_s)]
+
+
+def expected_arrivals(scenario: Scenario) -> float:
+    """Expected number of arrivals, used to refuse absurd sizes before any work starts."""
+    return expected_count(scenario)
+
+
+def check_size(scenario: Scenario) -> None:
+    """Refuse at once a run that would simulate more than ``max_requests`` arrivals."""
+    n = expected_arrivals(scenario)
+    if not math.isfinite(n) or n > scenario.max_requests:
+        raise ScenarioError([
+            f"max_requests: this scenario would simulate about {n:,.0f} requests, more than the cap of "
+            f"{scenario.max_requests:,} (lower traffic.rate_per_s or duration_s, or raise max_requests)"])

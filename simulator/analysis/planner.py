@@ -387,11 +387,11 @@ def pareto_mask(cost: list[float], latency: list[float]) -> list[bool]:
     """True for points no other point beats on both cost and latency (ties kept)."""
     pts = list(zip(cost, latency))
     out = []
-    for i, (c, l) in enumerate(pts):
-        if math.isnan(c) or math.isnan(l):
+    for i, (c, lat) in enumerate(pts):
+        if math.isnan(c) or math.isnan(lat):
             out.append(False)
             continue
-        out.append(not any((c2 <= c and l2 <= l) and (c2 < c or l2 < l)
+        out.append(not any((c2 <= c and l2 <= lat) and (c2 < c or l2 < lat)
                            for j, (c2, l2) in enumerate(pts) if j != i and not (math.isnan(c2) or math.isnan(l2))))
     return out
 

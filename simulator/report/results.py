@@ -122,7 +122,7 @@ def _timeseries(sc: Scenario, c: dict[str, np.ndarray], capacity: dict, edges: n
     ts["throughput_rps"] = ts["completions"] / width
     lat_ms = (end[done] - arrival[done]) * 1000.0
     b = np.clip(np.searchsorted(edges, end[done], side="right") - 1, 0, len(width) - 1)
-    for q, name in ((0.5, "latency_p50_ms"), (0.95, "latency_p95_ms"), (0.99, "latency_p99_ms")):
+    for name in ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms"):
         ts[name] = np.nan
     if len(lat_ms):
         grp = pd.DataFrame({"b": b, "lat": lat_ms}).groupby("b")["lat"]

@@ -307,7 +307,7 @@ def compare_figure(runs: list[tuple[str, Scenario, pd.DataFrame]], column: str, 
                                  line={"color": PALETTE[i % len(PALETTE)], "dash": dashes[i % len(dashes)]}))
     if events and runs:
         ys = [ts[column].to_numpy() / scale for _, _, ts in runs if column in ts]
-        for (label, sc, _), ev in zip(runs, events):
+        for (_label, sc, _), ev in zip(runs, events):
             if ev is not None and len(ev):
                 add_events(fig, sc, ev, _top(ys), font_size)
     return fig

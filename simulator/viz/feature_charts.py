@@ -940,7 +940,7 @@ def mark_events(fig: go.Figure, scenario: Scenario, events: pd.DataFrame | None,
     if events is None or len(events) == 0:
         return fig
     marks = []
-    for start, end, kind, _, label in event_windows(events, scenario.duration_s):
+    for start, end, kind, _, _label in event_windows(events, scenario.duration_s):
         if kind == "fairness_flagged":
             x0, x1 = clock_axis(scenario, [start, end])
             colour = EVENT_STYLE.get(kind, (RED,))[0]

@@ -1,6 +1,7 @@
 """Scenario model, overrides and the arrival process."""
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from simulator.runner import run
 from simulator.scenario.config import Scenario, ScenarioError, load_scenario, parse_override, with_overrides
@@ -34,7 +35,7 @@ def test_scenario_is_frozen_and_rejects_unknown_keys():
     with pytest.raises(ScenarioError):
         with_overrides(Scenario(), {"inference.replica": 2})
     sc = Scenario()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         sc.duration_s = 5  # type: ignore[misc]
 
 

@@ -79,9 +79,8 @@ class Decisions:
 
     # ------------------------------------------------------------------ per chunk
     def chunk(self, first: int, times: np.ndarray, region: np.ndarray, fs_hit: np.ndarray,
-              service_s: np.ndarray) -> None:
-        """Score one chunk; writes approve/approve_alt/label columns; adds explanation time to service."""
-        sim = self.sim
+              service_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Score one chunk: (approve, approve_alt, label) as int64; adds explanation time to service."""
         k = len(times)
         t_mid = float(times[0])
         drifts = active_drifts(self.drifts, t_mid) if self.drifts else ()
@@ -100,13 +99,11 @@ class Decisions:
         p = score(self.primary, served)
         approve = p >= self.threshold
         alt = approve if self.candidate is None else score(self.candidate, served) >= self.threshold
-        sim.approve.frombytes(approve.astype(np.int64).tobytes())
-        sim.approve_alt.frombytes(np.asarray(alt).astype(np.int64).tobytes())
-        sim.label.frombytes(y.astype(np.int64).tobytes())
         if self.sc.retraining.enabled:  # PSI feeds only the drift detector
             self._psi_add(times, served)
         if self.explain.mode != "off":
             self._explain(first, served, approve, service_s)
+        return approve.astype(np.int64), np.asarray(alt).astype(np.int64), y.astype(np.int64)
 
     def _explain(self, first: int, served: np.ndarray, approve: np.ndarray, service_s: np.ndarray) -> None:
         mode = self.explain.mode

@@ -15,6 +15,7 @@ integrals of busy slots and queue length so controllers can read averages over a
 """
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 from heapq import heappush
@@ -29,6 +30,16 @@ class Hop:
     """The smallest object SimPy's event loop can process: one callback, one request id."""
 
     __slots__ = ("_ok", "callbacks", "rid", "unit")
+
+
+def schedule_at(env: simpy.Environment, event, t_s: float) -> None:
+    """Put ``event`` on SimPy's heap at the absolute time ``t_s`` (not before now).
+
+    ``env.schedule`` takes a delay and adds it to now, which can land an ulp away from ``t_s``;
+    scheduling at the time itself keeps every engine on exactly the same clock values.
+    """
+    now = env._now
+    heappush(env._queue, (t_s if t_s > now else now, NORMAL, next(env._eid), event))
 
 
 class Pool:
@@ -76,10 +87,12 @@ class Pool:
 
         Finished services and waits are summed as they end (one addition each on the hot
         path); the requests still in service or queued are added here, when a controller asks.
+        The requests in service are summed exactly (``math.fsum``), so the result does not
+        depend on the order in which the units' sets list them.
         """
         now = self.env._now
         start, enter = self.start_s, self.enter_s
-        busy = self.done_service_s + sum(now - start[r] for units in self.inflight for r in units)
+        busy = self.done_service_s + math.fsum(now - start[r] for units in self.inflight for r in units)
         queued = self.done_wait_s + sum(now - enter[r] for r in self.queue)
         return busy, queued
 

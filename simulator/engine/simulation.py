@@ -34,12 +34,13 @@ import simpy
 
 from simulator.engine.decisions import Decisions
 from simulator.engine.dependency import NOT_CALLED, ExternalApi
+from simulator.engine.draws import RequestDraws
 from simulator.engine.elastic import Elastic, initial_replicas
 from simulator.engine.faults import Timeline, build_windows
 from simulator.engine.governance import Governance
 from simulator.engine.loop import run_until
-from simulator.engine.pool import NORMAL, READY, Hop, Pool
-from simulator.engine.rng import RandomStreams, categorical, draw
+from simulator.engine.pool import NORMAL, READY, Hop, Pool, schedule_at
+from simulator.engine.rng import RandomStreams
 from simulator.engine.trace import Trace
 from simulator.engine.traffic import ArrivalSource
 from simulator.mechanisms.canary import CanaryAnalysis
@@ -93,7 +94,8 @@ class Simulation:
         """Columnar per-request records: one typed array per column (8 bytes a value)."""
         f64 = ("arrival_s", "ing_wait_s", "ing_svc_s", "fs_lookup_s", "db_enter_s", "db_start_s", "db_end_s",
                "db_svc_s", "api_s", "api_lat_s", "api_err_u", "api_start_s", "api_call_t0_s", "staleness_s",
-               "inf_enter_s", "inf_start_s", "inf_end_s", "inf_svc_s", "end_s", "route_u", "model_err_u")
+               "inf_enter_s", "inf_start_s", "inf_end_s", "inf_svc_s", "end_s", "route_u", "model_err_u",
+               "retry_lat_s", "retry_err_u", "jitter_u")
         i64 = ("segment", "region", "fs_hit", "api_status", "api_calls", "fallback", "outcome", "reason", "version",
                "approve", "approve_alt", "label")
         for name in f64:
@@ -146,9 +148,8 @@ class Simulation:
         self.gov = Governance(self) if inf.enabled and (sc.fairness.enabled or sc.retraining.enabled) else None
         self.api = None
         if sc.external_api.enabled:
-            self.api = ExternalApi(self, self.api_faults, self.rng.get("external_api.retry_latency"),
-                                   self.rng.get("external_api.retry_error"), self.rng.get("external_api.jitter"),
-                                   proceed=self._to_inference, fail=self._fail, fail_reason=R_API)
+            self.api = ExternalApi(self, self.api_faults, proceed=self._to_inference, fail=self._fail,
+                                   fail_reason=R_API)
         self._pool_enter = self.pool.enter if self.pool is not None else None
         self._heap, self._eid = self.env._queue, self.env._eid
         api = self.api
@@ -219,17 +220,8 @@ class Simulation:
         """Generate arrivals chunk by chunk and send each request into the pipeline."""
         sc, env = self.sc, self.env
         source = ArrivalSource(sc, self.rng.get("traffic.arrivals"))
-        st = sc.ingestion.stream
-        fs = sc.feature_store
-        api = sc.external_api
-        inf = sc.inference
+        draws = RequestDraws(sc, self.rng)
         mode = sc.ingestion.mode
-        r = self.rng.get
-        g_seg, g_reg = r("traffic.segment"), r("traffic.region")
-        g_proc, g_part = r("ingestion.process"), r("ingestion.partition")
-        g_hit, g_look = r("feature_store.hit"), r("feature_store.lookup")
-        g_db, g_api, g_api_err = r("feature_store.db_query"), r("external_api.latency"), r("external_api.error")
-        g_inf, g_route, g_model = r("inference.service"), r("canary.route"), r("inference.model_error")
         next_report = time.perf_counter() + 0.25
         # Requests are generated (and their decisions scored) at most one horizon ahead of the
         # clock: about 1,000 arrivals, and never more than a minute, so model switches and
@@ -247,40 +239,25 @@ class Simulation:
             first = self.n
             self.n += k
             # per-request variates for the whole chunk, each from its own named stream
-            self.arrival_s.frombytes(_f64(times))
-            self.segment.frombytes(_i64(categorical(g_seg, sc.traffic.segments, k)))
-            region = categorical(g_reg, sc.traffic.regions, k)
-            self.region.frombytes(_i64(region))
-            proc = (draw(g_proc, st.process_dist, st.process_ms / 1000, st.process_cv, k).tolist()
-                    if mode == "stream" else None)
-            part = g_part.integers(0, st.partitions, k).tolist() if mode == "stream" else None
-            hit_u = g_hit.random(k)
-            lookup = draw(g_look, fs.lookup_dist, fs.lookup_ms / 1000, fs.lookup_cv, k)
-            if fs.mode == "off":
-                fs_hit = np.full(k, -1)
-                lookup = np.zeros(k)
-            elif fs.mode == "compute":
-                fs_hit = np.zeros(k, dtype=np.int64)
-                lookup = np.zeros(k)
-            else:
-                fs_hit = (hit_u < fs.hit_ratio).astype(np.int64)
-            self.fs_hit.frombytes(_i64(fs_hit))
-            self.fs_lookup_s.frombytes(_f64(lookup))
-            self.db_svc_s.frombytes(_f64(draw(g_db, fs.db_query_dist, fs.db_query_ms / 1000, fs.db_query_cv, k)))
-            self.api_lat_s.frombytes(_f64(draw(g_api, api.latency_dist, api.latency_ms / 1000, api.latency_cv, k)))
-            self.api_err_u.frombytes(_f64(g_api_err.random(k)))
-            svc = draw(g_inf, inf.service_dist, inf.service_ms / 1000, inf.service_cv, k)
+            chunk = draws.chunk(times)
+            region, fs_hit, svc = chunk["region"], chunk["fs_hit"], chunk["inf_svc_s"]
             if self.decisions is not None:
-                self.decisions.chunk(first, times, region, fs_hit, svc)  # real model decisions
+                approve, alt, label = self.decisions.chunk(first, times, region, fs_hit, svc)  # real model decisions
             else:
-                self.approve.frombytes(_i64(np.ones(k)))
-                self.approve_alt.frombytes(_i64(np.ones(k)))
-                self.label.frombytes(_i64(np.full(k, -1)))
-            self.inf_svc_s.frombytes(_f64(svc))
-            self.route_u.frombytes(_f64(g_route.random(k)))
-            self.model_err_u.frombytes(_f64(g_model.random(k)))
+                approve = alt = np.ones(k, dtype=np.int64)
+                label = np.full(k, -1, dtype=np.int64)
+            self.arrival_s.frombytes(_f64(times))
+            for name in ("segment", "region", "fs_hit", "approve", "approve_alt", "label"):
+                values = {"approve": approve, "approve_alt": alt, "label": label}.get(name, chunk.get(name))
+                getattr(self, name).frombytes(_i64(values))
+            for name in ("fs_lookup_s", "db_svc_s", "api_lat_s", "api_err_u", "inf_svc_s", "route_u", "model_err_u",
+                         "retry_lat_s", "retry_err_u", "jitter_u"):
+                if name in chunk:
+                    getattr(self, name).frombytes(_f64(chunk[name]))
             for col, value in self._fill:
                 col.frombytes((np.full(k, value, dtype=np.float64 if col.typecode == "d" else np.int64)).tobytes())
+            proc = chunk["proc"].tolist() if mode == "stream" else None
+            part = chunk["part"].tolist() if mode == "stream" else None
 
             if mode == "direct":
                 after = self._after_ingestion
@@ -325,7 +302,7 @@ class Simulation:
             hop.callbacks = [self._db_enter]
             hop._ok = True
             hop.rid = rid
-            self.env.schedule(hop, NORMAL, t + self.fs_lookup_s[rid] - self.env._now)
+            schedule_at(self.env, hop, t + self.fs_lookup_s[rid])
 
     def _db_enter(self, hop: Hop) -> None:
         """A feature computation needs a DB connection; during an outage it fails at once."""
@@ -407,14 +384,19 @@ class Simulation:
             job_end = now + b.startup_s + len(take) / b.throughput_per_s
             self.events.append((now, "batch_job_started", "ingestion", f"{len(take)} records"))
             self.events.append((job_end, "batch_job_finished", "ingestion", f"{len(take)} records"))
-            for j, rid in enumerate(take):
-                release = now + b.startup_s + (j + 1) / b.throughput_per_s
-                self.ing_wait_s[rid] = now - arr[rid]
-                self.ing_svc_s[rid] = release - now
-                self._after_ingestion(rid, release)
+            self._release_batch(take[0], now + b.startup_s + np.arange(1, len(take) + 1) / b.throughput_per_s, now)
             # next job: the next boundary, or at once when this one overran it
             boundary = (math.floor(now / b.interval_s) + 1) * b.interval_s
             next_trigger = max(boundary, job_end)
+
+    def _release_batch(self, first: int, release_s: np.ndarray, now: float) -> None:
+        """Records ``first, first + 1, ...`` leave the job started at ``now`` at ``release_s``."""
+        arr = self.arrival_s
+        for j, release in enumerate(release_s.tolist()):
+            rid = first + j
+            self.ing_wait_s[rid] = now - arr[rid]
+            self.ing_svc_s[rid] = release - now
+            self._after_ingestion(rid, release)
 
     # ------------------------------------------------------------------ faults
     def _fault_process(self, w):

@@ -46,7 +46,7 @@ class Elastic:
                              self.sc.inference.service_ms, needs_node)
         unit = self.pool.add_unit(ready=False)
         self.requested_at[unit] = now
-        self.sim.events.append((now, "replica_started", "inference",
+        self.sim.events.append((now, "replica_started", self.sim.component,
                                 f"replica {unit} starting, ready in {delay:.0f} s"
                                 + (" (needs a new node)" if needs_node else "")))
         self.env.process(self._become_ready(unit, delay))
@@ -57,7 +57,7 @@ class Elastic:
             self.pool.make_ready(unit)
             now = self.env.now
             self.cold_spans.append((self.requested_at[unit], now))
-            self.sim.events.append((now, "replica_ready", "inference", f"replica {unit} ready"))
+            self.sim.events.append((now, "replica_ready", self.sim.component, f"replica {unit} ready"))
 
     def stop_replica(self, now: float) -> None:
         """Remove one replica: a still-starting one first (newest), else the least busy ready one."""
@@ -72,7 +72,7 @@ class Elastic:
                 return
             unit = min(ready, key=lambda u: len(self.pool.inflight[u]))
         self.pool.drain(unit)
-        self.sim.events.append((now, "replica_stopped", "inference", f"replica {unit} stopped"))
+        self.sim.events.append((now, "replica_stopped", self.sim.component, f"replica {unit} stopped"))
 
     def scale_to(self, desired: int, now: float) -> None:
         current = self.provisioned()
@@ -108,7 +108,7 @@ class Elastic:
             unready = current - ready if current > ready else 0
             desired, detail = ctrl.decide(now, current, ready, metric, unready)
             if desired != current:
-                self.sim.events.append((now, "scale_decision", "inference",
+                self.sim.events.append((now, "scale_decision", self.sim.component,
                                         f"{'up' if desired > current else 'down'} from {current} to {desired} "
                                         f"({cfg.metric.replace('_', ' ')} {metric:.2f}, target {cfg.target:g})"))
                 self.scale_to(desired, now)
@@ -143,7 +143,7 @@ class Elastic:
             if cold_demand and desired == 0:
                 desired = 1
             if desired != current:
-                self.sim.events.append((now, "scale_decision", "inference",
+                self.sim.events.append((now, "scale_decision", self.sim.component,
                                         f"{'up' if desired > current else 'down'} from {current} to {desired} "
                                         f"(concurrency {stable:.1f} stable, {panic:.1f} panic; "
                                         f"target {cfg.target_concurrency_per_replica:g} per replica"

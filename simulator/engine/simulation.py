@@ -22,7 +22,6 @@ with a feature-store hit thus costs two events: entering the inference pool and 
 """
 from __future__ import annotations
 
-import bisect
 import math
 import time
 from array import array
@@ -32,6 +31,7 @@ from heapq import heappush
 import numpy as np
 import simpy
 
+from simulator.engine.control import ModelControl, PipelineControl
 from simulator.engine.decisions import Decisions
 from simulator.engine.dependency import NOT_CALLED, ExternalApi
 from simulator.engine.draws import RequestDraws
@@ -39,7 +39,7 @@ from simulator.engine.elastic import Elastic, initial_replicas
 from simulator.engine.faults import Timeline, build_windows
 from simulator.engine.governance import Governance
 from simulator.engine.loop import run_until
-from simulator.engine.pool import NORMAL, READY, Hop, Pool, schedule_at
+from simulator.engine.pool import NORMAL, Hop, Pool, schedule_at
 from simulator.engine.rng import RandomStreams
 from simulator.engine.trace import Trace
 from simulator.engine.traffic import ArrivalSource
@@ -65,8 +65,10 @@ def _i64(values: np.ndarray) -> bytes:
     return np.ascontiguousarray(values, dtype=np.int64).tobytes()
 
 
-class Simulation:
+class Simulation(PipelineControl, ModelControl):
     """Builds the stations for one scenario and runs them on one SimPy environment."""
+
+    component = "inference"  # the model pool's name in events
 
     def __init__(self, scenario: Scenario, seed: int, progress: Callable[[float], None] | None = None):
         self.sc = scenario
@@ -80,7 +82,6 @@ class Simulation:
         self.breaker_states: list[tuple[float, str]] = [(0.0, "CLOSED")]
         self.canary_weights: list[tuple[float, float]] = [(0.0, 0.0)]
         self.audit: list[tuple[float, str, str, str]] = []
-        self.served_version = scenario.model.version
         self.n = 0
         self._make_columns()
         windows = build_windows(scenario.faults, scenario.duration_s, self.rng.get("faults.flapping"))
@@ -135,15 +136,12 @@ class Simulation:
             self.elastic = Elastic(self) if sc.autoscaler.enabled else None
             if sc.canary.enabled:
                 self.canary = CanaryAnalysis(sc.canary)
-                self.canary_pool = Pool(env, 0, inf.concurrency, self.inf_svc_s, self.inf_enter_s,
-                                        self.inf_start_s, self.inf_end_s, on_done=self._complete_canary,
-                                        on_fail=self._fail, queue_limit=inf.queue_limit, timeout_s=timeout_s,
-                                        reject_reason=R_REJECTED, timeout_reason=R_TIMEOUT, crash_reason=R_CRASH,
-                                        on_unit_change=self._record_capacity)
+                self.canary_pool = self._new_canary_pool()
                 self.canary_pool.speed_factor = sc.canary.latency_factor * service_factor(sc.model, inf.precision)
                 self.canary_stats: list[tuple[float, bool]] = []  # (latency_s, success) this interval
         self._record_capacity(0.0)
         self.canary_cfg = sc.canary
+        self.served_version = sc.model.version
         self.decisions = Decisions(self) if inf.enabled else None
         self.gov = Governance(self) if inf.enabled and (sc.fairness.enabled or sc.retraining.enabled) else None
         self.api = None
@@ -165,21 +163,13 @@ class Simulation:
         self.consumer_free_s = [0.0] * st.consumers
         self.batch_pending: list[int] = []
 
-    def _record_capacity(self, now: float) -> None:
-        """Step functions of ready capacity and replica counts (for charts, cost, summary)."""
-        cap = self.capacity
-        pools = [p for p in (self.pool, getattr(self, "canary_pool", None)) if p is not None]
-        ready = sum(p.ready_units for p in pools)
-        total = sum(sum(1 for s in p.state if s <= 2) for p in pools)  # starting, ready, draining
-        slots = sum(p.capacity for p in pools)
-        canary = self.canary_pool.ready_units if getattr(self, "canary_pool", None) is not None else 0
-        for key, value in (("inference", slots), ("replicas", ready), ("replicas_total", total),
-                           ("canary_replicas", canary)):
-            series = cap[key]
-            if series and series[-1][0] == now:
-                series[-1] = (now, value)
-            elif not series or series[-1][1] != value:
-                series.append((now, value))
+    def _new_canary_pool(self) -> Pool:
+        inf = self.sc.inference
+        return Pool(self.env, 0, inf.concurrency, self.inf_svc_s, self.inf_enter_s, self.inf_start_s, self.inf_end_s,
+                    on_done=self._complete_canary, on_fail=self._fail, queue_limit=inf.queue_limit,
+                    timeout_s=None if inf.timeout_ms is None else inf.timeout_ms / 1000.0,
+                    reject_reason=R_REJECTED, timeout_reason=R_TIMEOUT, crash_reason=R_CRASH,
+                    on_unit_change=self._record_capacity)
 
     # ------------------------------------------------------------------ outcomes
     def _complete(self, rid: int, t_s: float) -> None:
@@ -364,31 +354,6 @@ class Simulation:
         else:
             self.pool.enter_rid(rid)
 
-    # ------------------------------------------------------------------ batch
-    def _batch_jobs(self):
-        """Spark-style trigger: a job at each interval boundary, or right after an overrun."""
-        sc, env = self.sc, self.env
-        b = sc.ingestion.batch
-        next_trigger = b.interval_s
-        while next_trigger < sc.duration_s:
-            yield env.timeout(next_trigger - env.now)
-            now = env.now
-            arr = self.arrival_s
-            pending = self.batch_pending  # consecutive request ids, oldest first
-            cut = bisect.bisect_right(arr, now, lo=pending[0], hi=self.n) if pending else 0
-            take = pending[:max(0, cut - pending[0])] if pending else []
-            if not take:
-                next_trigger += b.interval_s
-                continue
-            del pending[:len(take)]
-            job_end = now + b.startup_s + len(take) / b.throughput_per_s
-            self.events.append((now, "batch_job_started", "ingestion", f"{len(take)} records"))
-            self.events.append((job_end, "batch_job_finished", "ingestion", f"{len(take)} records"))
-            self._release_batch(take[0], now + b.startup_s + np.arange(1, len(take) + 1) / b.throughput_per_s, now)
-            # next job: the next boundary, or at once when this one overran it
-            boundary = (math.floor(now / b.interval_s) + 1) * b.interval_s
-            next_trigger = max(boundary, job_end)
-
     def _release_batch(self, first: int, release_s: np.ndarray, now: float) -> None:
         """Records ``first, first + 1, ...`` leave the job started at ``now`` at ``release_s``."""
         arr = self.arrival_s
@@ -398,128 +363,15 @@ class Simulation:
             self.ing_svc_s[rid] = release - now
             self._after_ingestion(rid, release)
 
-    # ------------------------------------------------------------------ faults
-    def _fault_process(self, w):
-        """Apply one fault window to the pools at its start and undo it at its end."""
-        env = self.env
-        yield env.timeout(w.start_s)
-        if w.target == "feature_db" and w.kind == "lock_contention" and self.db is not None:
-            self.db.speed_factor *= w.factor
-            yield env.timeout(w.end_s - w.start_s)
-            self.db.speed_factor /= w.factor
-        elif w.target == "inference" and self.pool is not None:
-            cfg = next(f for f in self.sc.faults.inference if f.name == w.name and f.start_s == w.start_s)
-            victims = [u for u, s in enumerate(self.pool.state) if s == READY][:cfg.replicas]
-            if w.kind == "crash":
-                lost = 0
-                for u in victims:
-                    lost += len(self.pool.crash(u))
-                self.events.append((env.now, "replica_crashed", "inference",
-                                    f"{len(victims)} replica(s) crashed, {lost} request(s) in flight lost"))
-                replacements = [self.pool.add_unit(ready=False) for _ in victims]
-                yield env.timeout(cfg.restart_s)
-                for u in replacements:
-                    self.pool.make_ready(u)
-                if replacements:
-                    self.events.append((env.now, "replica_ready", "inference",
-                                        f"{len(replacements)} replacement replica(s) ready"))
-            else:  # memory pressure
-                for u in victims:
-                    self.pool.slowdown[u] *= w.factor
-                yield env.timeout(w.end_s - w.start_s)
-                for u in victims:
-                    self.pool.slowdown[u] /= w.factor
-
-    # ------------------------------------------------------------------ canary
-    def _canary_loop(self):
-        """Flagger's analysis loop: one tick per interval, on the canary's own traffic."""
-        cfg, env = self.canary_cfg, self.env
-        yield env.timeout(max(0.0, cfg.start_s - env.now))
-        for _ in range(cfg.replicas):
-            self.canary_pool.add_unit()
-        while True:
-            stats = self.canary_stats
-            self.canary_stats = []
-            n = len(stats)
-            ok = sum(1 for _, good in stats if good)
-            p99_ms = float(np.percentile([lat for lat, _ in stats], 99)) * 1000 if n else math.nan
-            before = self.canary.weight_pct
-            for kind, detail in self.canary.tick(env.now, n, ok, p99_ms):
-                text = ", ".join(f"{k} {v}" for k, v in detail.items())
-                self.events.append((env.now, kind, "canary", text))
-            phase = self.canary.phase
-            if self.canary.weight_pct != before or phase in ("promoted", "rolled_back"):
-                self.canary_weights.append((env.now, float(self.canary.new_version_share_pct)))
-            if phase == "promoted":
-                # the primary now runs the new version; the canary deployment goes away
-                self.pool.speed_factor = cfg.latency_factor * service_factor(self.sc.model, self.sc.inference.precision)
-                self.model_error_rate = cfg.error_rate
-                self.decisions.promote_candidate()
-                self.served_version = cfg.version
-                self._audit(env.now, "promote", "automation", f"canary {cfg.version} promoted to primary")
-                self._retire_canary()
-                return
-            if phase == "rolled_back":
-                self.decisions.set_candidate(None, None)
-                self._audit(env.now, "rollback", "automation", f"canary {cfg.version} rolled back")
-                self._retire_canary()
-                return
-            yield env.timeout(cfg.interval_s)
-
-    def _audit(self, t: float, action: str, role: str, detail: str) -> None:
-        if self.gov is not None:
-            self.gov.audit.append((t, action, role, detail))
-        else:
-            self.audit.append((t, action, role, detail))
-
-    def deploy_new_version(self, model, version: str, via_canary: bool) -> None:
-        """A retrained model goes live: through a canary analysis, or straight to the primary."""
-        now = self.env.now
-        if via_canary:
-            self.canary_cfg = self.sc.canary.model_copy(update={
-                "enabled": True, "start_s": now, "version": version, "latency_factor": 1.0, "error_rate": 0.0,
-                "accuracy_delta": 0.0})
-            self.canary = CanaryAnalysis(self.canary_cfg)
-            if self.canary_pool is None:
-                inf = self.sc.inference
-                self.canary_pool = Pool(self.env, 0, inf.concurrency, self.inf_svc_s, self.inf_enter_s,
-                                        self.inf_start_s, self.inf_end_s, on_done=self._complete_canary,
-                                        on_fail=self._fail, queue_limit=inf.queue_limit, timeout_s=self.pool.timeout_s,
-                                        reject_reason=R_REJECTED, timeout_reason=R_TIMEOUT, crash_reason=R_CRASH,
-                                        on_unit_change=self._record_capacity)
-                self.canary_stats = []
-            self.canary_pool.speed_factor = service_factor(self.sc.model, self.sc.inference.precision)
-            self.decisions.set_candidate(model, version)
-            self._audit(now, "deploy_canary", "automation", f"{version} released as a canary")
-            self.env.process(self._canary_loop())
-        else:
-            self.decisions.set_candidate(model, version)
-            self.decisions.promote_candidate()
-            self.served_version = version
-            self.events.append((now, "model_deployed", "model", f"{version} now serves all traffic"))
-            self._audit(now, "deploy", "automation", f"{version} deployed to all replicas")
-
-    def _retire_canary(self) -> None:
-        for u, s in enumerate(self.canary_pool.state):
-            if s <= READY:
-                self.canary_pool.drain(u)
-        # anything still queued for the canary goes back to the primary
-        while self.canary_pool.queue:
-            self.pool.enter_rid(self.canary_pool.queue.popleft())
+    def _model_at_fault(self, w):
+        """The model pool a replica fault hits (None: no model stage)."""
+        return self if self.pool is not None else None
 
     # ------------------------------------------------------------------ run
     def run(self) -> Trace:
         wall0 = time.perf_counter()
         sc, env = self.sc, self.env
-        for sp in sc.traffic.spikes:
-            self.events.append((sp.start_s, "spike_started", "traffic", f"{sp.name}: up to {sp.multiplier:g}x"))
-            self.events.append((sp.start_s + 2 * sp.ramp_s + sp.duration_s, "spike_ended", "traffic", sp.name))
-        for w in self.fault_windows:
-            self.events.append((w.start_s, "fault_started", w.target, f"{w.name} ({w.kind.replace('_', ' ')})"))
-            if w.end_s <= sc.duration_s:
-                self.events.append((w.end_s, "fault_ended", w.target, w.name))
-            if w.target in ("feature_db", "inference"):
-                env.process(self._fault_process(w))
+        self._start_static(env)
         env.process(self._arrivals())
         if sc.ingestion.mode == "batch":
             env.process(self._batch_jobs())

@@ -1,0 +1,197 @@
+"""Control loops of one model pool, shared by both engines: capacity record, replica faults, canary, releases.
+
+The event path's :class:`~simulator.engine.simulation.Simulation` is one model pool with these
+loops; the kernel engine has one per model component. A class using the mixin provides ``env``,
+``sc`` (with the model's ``inference``, ``canary`` and ``model`` sections), ``events``, ``audit``,
+``gov``, ``capacity``, ``canary_weights``, ``pool``, ``canary_pool``, ``canary``, ``canary_cfg``,
+``canary_stats``, ``decisions``, ``model_error_rate``, ``served_version``, ``component`` and
+``_new_canary_pool()``; the pools are :class:`~simulator.engine.pool.Pool` or the kernel engine's
+:class:`~simulator.engine.stations.pool.PoolStation`, which share one interface.
+"""
+from __future__ import annotations
+
+import bisect
+import math
+
+import numpy as np
+
+from simulator.engine.pool import READY
+from simulator.mechanisms.canary import CanaryAnalysis
+from simulator.scenario.serving import service_factor
+
+
+class PipelineControl:
+    """Control processes of the pipeline itself: fault windows, batch triggers, the events known up front.
+
+    A class using it provides ``env``, ``sc``, ``events``, ``fault_windows``, ``db`` (the feature
+    store's database pool or None), ``arrival_s``, ``n``, ``batch_pending`` (ids waiting for the
+    next batch job, oldest first), ``_release_batch(first, release_s, now)`` and
+    ``_model_at_fault(window)`` (the model pool a replica fault hits).
+    """
+
+    def _start_static(self, env) -> None:
+        """Events known before the run (spikes, fault windows) and the processes that apply faults."""
+        sc = self.sc
+        for sp in sc.traffic.spikes:
+            self.events.append((sp.start_s, "spike_started", "traffic", f"{sp.name}: up to {sp.multiplier:g}x"))
+            self.events.append((sp.start_s + 2 * sp.ramp_s + sp.duration_s, "spike_ended", "traffic", sp.name))
+        for w in self.fault_windows:
+            self.events.append((w.start_s, "fault_started", w.target, f"{w.name} ({w.kind.replace('_', ' ')})"))
+            if w.end_s <= sc.duration_s:
+                self.events.append((w.end_s, "fault_ended", w.target, w.name))
+            if w.target in ("feature_db", "inference"):
+                env.process(self._fault_process(w))
+
+    def _batch_jobs(self):
+        """Spark-style trigger: a job at each interval boundary, or right after an overrun."""
+        sc, env = self.sc, self.env
+        b = sc.ingestion.batch
+        next_trigger = b.interval_s
+        while next_trigger < sc.duration_s:
+            yield env.timeout(next_trigger - env.now)
+            now = env.now
+            arr = self.arrival_s
+            pending = self.batch_pending  # consecutive request ids, oldest first
+            cut = bisect.bisect_right(arr, now, lo=pending[0], hi=self.n) if pending else 0
+            take = pending[:max(0, cut - pending[0])] if pending else []
+            if not take:
+                next_trigger += b.interval_s
+                continue
+            del pending[:len(take)]
+            job_end = now + b.startup_s + len(take) / b.throughput_per_s
+            self.events.append((now, "batch_job_started", "ingestion", f"{len(take)} records"))
+            self.events.append((job_end, "batch_job_finished", "ingestion", f"{len(take)} records"))
+            self._release_batch(take[0], now + b.startup_s + np.arange(1, len(take) + 1) / b.throughput_per_s, now)
+            # next job: the next boundary, or at once when this one overran it
+            boundary = (math.floor(now / b.interval_s) + 1) * b.interval_s
+            next_trigger = max(boundary, job_end)
+
+    def _fault_process(self, w):
+        """Apply one fault window to the pools at its start and undo it at its end."""
+        env = self.env
+        yield env.timeout(w.start_s)
+        if w.target == "feature_db" and w.kind == "lock_contention" and self.db is not None:
+            self.db.speed_factor *= w.factor
+            yield env.timeout(w.end_s - w.start_s)
+            self.db.speed_factor /= w.factor
+        elif w.target == "inference" and self._model_at_fault(w) is not None:
+            yield from self._model_at_fault(w)._replica_fault(w)
+
+
+class ModelControl:
+    """The control side of a model pool: what happens at control events, never per request."""
+
+    def _record_capacity(self, now: float) -> None:
+        """Step functions of ready capacity and replica counts (for charts, cost, summary)."""
+        cap = self.capacity
+        pools = [p for p in (self.pool, getattr(self, "canary_pool", None)) if p is not None]
+        ready = sum(p.ready_units for p in pools)
+        total = sum(sum(1 for s in p.state if s <= 2) for p in pools)  # starting, ready, draining
+        slots = sum(p.capacity for p in pools)
+        canary = self.canary_pool.ready_units if getattr(self, "canary_pool", None) is not None else 0
+        for key, value in (("inference", slots), ("replicas", ready), ("replicas_total", total),
+                           ("canary_replicas", canary)):
+            series = cap[key]
+            if series and series[-1][0] == now:
+                series[-1] = (now, value)
+            elif not series or series[-1][1] != value:
+                series.append((now, value))
+
+    # ------------------------------------------------------------------ faults
+    def _replica_fault(self, w):
+        """Crash or slow down replicas for one fault window (a generator run as a SimPy process)."""
+        env = self.env
+        cfg = next(f for f in self.sc.faults.inference if f.name == w.name and f.start_s == w.start_s)
+        victims = [u for u, s in enumerate(self.pool.state) if s == READY][:cfg.replicas]
+        if w.kind == "crash":
+            lost = 0
+            for u in victims:
+                lost += len(self.pool.crash(u))
+            self.events.append((env.now, "replica_crashed", self.component,
+                                f"{len(victims)} replica(s) crashed, {lost} request(s) in flight lost"))
+            replacements = [self.pool.add_unit(ready=False) for _ in victims]
+            yield env.timeout(cfg.restart_s)
+            for u in replacements:
+                self.pool.make_ready(u)
+            if replacements:
+                self.events.append((env.now, "replica_ready", self.component,
+                                    f"{len(replacements)} replacement replica(s) ready"))
+        else:  # memory pressure
+            for u in victims:
+                self.pool.slowdown[u] *= w.factor
+            yield env.timeout(w.end_s - w.start_s)
+            for u in victims:
+                self.pool.slowdown[u] /= w.factor
+
+    # ------------------------------------------------------------------ canary
+    def _canary_loop(self):
+        """Flagger's analysis loop: one tick per interval, on the canary's own traffic."""
+        cfg, env = self.canary_cfg, self.env
+        yield env.timeout(max(0.0, cfg.start_s - env.now))
+        for _ in range(cfg.replicas):
+            self.canary_pool.add_unit()
+        while True:
+            stats = self.canary_stats
+            self.canary_stats = []
+            n = len(stats)
+            ok = sum(1 for _, good in stats if good)
+            p99_ms = float(np.percentile([lat for lat, _ in stats], 99)) * 1000 if n else math.nan
+            before = self.canary.weight_pct
+            for kind, detail in self.canary.tick(env.now, n, ok, p99_ms):
+                text = ", ".join(f"{k} {v}" for k, v in detail.items())
+                self.events.append((env.now, kind, "canary", text))
+            phase = self.canary.phase
+            if self.canary.weight_pct != before or phase in ("promoted", "rolled_back"):
+                self.canary_weights.append((env.now, float(self.canary.new_version_share_pct)))
+            if phase == "promoted":
+                # the primary now runs the new version; the canary deployment goes away
+                self.pool.speed_factor = cfg.latency_factor * service_factor(self.sc.model, self.sc.inference.precision)
+                self.model_error_rate = cfg.error_rate
+                self.decisions.promote_candidate()
+                self.served_version = cfg.version
+                self._audit(env.now, "promote", "automation", f"canary {cfg.version} promoted to primary")
+                self._retire_canary()
+                return
+            if phase == "rolled_back":
+                self.decisions.set_candidate(None, None)
+                self._audit(env.now, "rollback", "automation", f"canary {cfg.version} rolled back")
+                self._retire_canary()
+                return
+            yield env.timeout(cfg.interval_s)
+
+    def _audit(self, t: float, action: str, role: str, detail: str) -> None:
+        if self.gov is not None:
+            self.gov.audit.append((t, action, role, detail))
+        else:
+            self.audit.append((t, action, role, detail))
+
+    def deploy_new_version(self, model, version: str, via_canary: bool) -> None:
+        """A retrained model goes live: through a canary analysis, or straight to the primary."""
+        now = self.env.now
+        if via_canary:
+            self.canary_cfg = self.sc.canary.model_copy(update={
+                "enabled": True, "start_s": now, "version": version, "latency_factor": 1.0, "error_rate": 0.0,
+                "accuracy_delta": 0.0})
+            self.canary = CanaryAnalysis(self.canary_cfg)
+            if self.canary_pool is None:
+                self.canary_pool = self._new_canary_pool()
+                self.canary_stats = []
+            self.canary_pool.speed_factor = service_factor(self.sc.model, self.sc.inference.precision)
+            self.decisions.set_candidate(model, version)
+            self._audit(now, "deploy_canary", "automation", f"{version} released as a canary")
+            self.env.process(self._canary_loop())
+        else:
+            self.decisions.set_candidate(model, version)
+            self.decisions.promote_candidate()
+            self.served_version = version
+            self.events.append((now, "model_deployed", "model", f"{version} now serves all traffic"))
+            self._audit(now, "deploy", "automation", f"{version} deployed to all replicas")
+
+    def _retire_canary(self) -> None:
+        for u, s in enumerate(self.canary_pool.state):
+            if s <= READY:
+                self.canary_pool.drain(u)
+        # anything still queued for the canary goes back to the primary
+        while self.canary_pool.queue:
+            self.pool.enter_rid(self.canary_pool.queue.popleft())
+

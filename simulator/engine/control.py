@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import bisect
 import math
+import time
 
 import numpy as np
 
+from simulator.engine.draws import RequestDraws
 from simulator.engine.pool import READY
+from simulator.engine.traffic import ArrivalSource
 from simulator.mechanisms.canary import CanaryAnalysis
 from simulator.scenario.serving import service_factor
 
@@ -23,11 +26,50 @@ from simulator.scenario.serving import service_factor
 class PipelineControl:
     """Control processes of the pipeline itself: fault windows, batch triggers, the events known up front.
 
-    A class using it provides ``env``, ``sc``, ``events``, ``fault_windows``, ``db`` (the feature
-    store's database pool or None), ``arrival_s``, ``n``, ``batch_pending`` (ids waiting for the
-    next batch job, oldest first), ``_release_batch(first, release_s, now)`` and
-    ``_model_at_fault(window)`` (the model pool a replica fault hits).
+    A class using it provides ``env``, ``sc``, ``rng``, ``progress``, ``decisions``, ``events``,
+    ``fault_windows``, ``db`` (the feature store's database pool or None), ``arrival_s``, ``n``,
+    ``batch_pending`` (ids waiting for the next batch job, oldest first),
+    ``_new_requests(first, times, chunk)`` (store a chunk's columns and send it on),
+    ``_release_batch(first, release_s, now)`` and ``_model_at_fault(window)`` (the model pool a
+    replica fault hits).
     """
+
+    def _arrivals(self):
+        """Generate arrivals chunk by chunk, with every per-request draw and decision, and hand them on."""
+        sc, env = self.sc, self.env
+        source = ArrivalSource(sc, self.rng.get("traffic.arrivals"))
+        draws = RequestDraws(sc, self.rng)
+        next_report = time.perf_counter() + 0.25
+        # Requests are generated (and their decisions scored) at most one horizon ahead of the
+        # clock: about 1,000 arrivals, and never more than a minute, so model switches and
+        # drift take effect within a minute even at low traffic.
+        mean_rate = max(1e-9, source.expected_total / sc.duration_s)
+        horizon_s = min(60.0, max(0.05, 1000.0 / mean_rate))
+        while True:
+            times = source.take_until(env.now + horizon_s)
+            k = len(times)
+            if k == 0:
+                if source.done:
+                    return
+                yield env.timeout(horizon_s)
+                continue
+            first = self.n
+            self.n += k
+            # per-request variates for the whole chunk, each from its own named stream
+            chunk = draws.chunk(times)
+            if self.decisions is not None:  # real model decisions (explanations add to the service time)
+                chunk["approve"], chunk["approve_alt"], chunk["label"] = self.decisions.chunk(
+                    first, times, chunk["region"], chunk["fs_hit"], chunk["inf_svc_s"])
+            else:
+                chunk["approve"] = chunk["approve_alt"] = np.ones(k, dtype=np.int64)
+                chunk["label"] = np.full(k, -1, dtype=np.int64)
+            self._new_requests(first, times, chunk)
+            if self.progress is not None:
+                now_wall = time.perf_counter()
+                if now_wall >= next_report:
+                    next_report = now_wall + 0.25
+                    self.progress(min(1.0, float(times[-1]) / sc.duration_s))
+            yield env.timeout(horizon_s)
 
     def _start_static(self, env) -> None:
         """Events known before the run (spikes, fault windows) and the processes that apply faults."""

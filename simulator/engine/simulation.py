@@ -34,7 +34,6 @@ import simpy
 from simulator.engine.control import ModelControl, PipelineControl
 from simulator.engine.decisions import Decisions
 from simulator.engine.dependency import NOT_CALLED, ExternalApi
-from simulator.engine.draws import RequestDraws
 from simulator.engine.elastic import Elastic, initial_replicas
 from simulator.engine.faults import Timeline, build_windows
 from simulator.engine.governance import Governance
@@ -42,7 +41,6 @@ from simulator.engine.loop import run_until
 from simulator.engine.pool import NORMAL, Hop, Pool, schedule_at
 from simulator.engine.rng import RandomStreams
 from simulator.engine.trace import Trace
-from simulator.engine.traffic import ArrivalSource
 from simulator.mechanisms.canary import CanaryAnalysis
 from simulator.scenario.config import Scenario
 from simulator.scenario.serving import service_factor
@@ -206,78 +204,43 @@ class Simulation(PipelineControl, ModelControl):
         self.reason[rid] = reason
 
     # ------------------------------------------------------------------ arrivals
-    def _arrivals(self):
-        """Generate arrivals chunk by chunk and send each request into the pipeline."""
-        sc, env = self.sc, self.env
-        source = ArrivalSource(sc, self.rng.get("traffic.arrivals"))
-        draws = RequestDraws(sc, self.rng)
-        mode = sc.ingestion.mode
-        next_report = time.perf_counter() + 0.25
-        # Requests are generated (and their decisions scored) at most one horizon ahead of the
-        # clock: about 1,000 arrivals, and never more than a minute, so model switches and
-        # drift take effect within a minute even at low traffic.
-        mean_rate = max(1e-9, source.expected_total / sc.duration_s)
-        horizon_s = min(60.0, max(0.05, 1000.0 / mean_rate))
-        while True:
-            times = source.take_until(env.now + horizon_s)
-            k = len(times)
-            if k == 0:
-                if source.done:
-                    return
-                yield env.timeout(horizon_s)
-                continue
-            first = self.n
-            self.n += k
-            # per-request variates for the whole chunk, each from its own named stream
-            chunk = draws.chunk(times)
-            region, fs_hit, svc = chunk["region"], chunk["fs_hit"], chunk["inf_svc_s"]
-            if self.decisions is not None:
-                approve, alt, label = self.decisions.chunk(first, times, region, fs_hit, svc)  # real model decisions
-            else:
-                approve = alt = np.ones(k, dtype=np.int64)
-                label = np.full(k, -1, dtype=np.int64)
-            self.arrival_s.frombytes(_f64(times))
-            for name in ("segment", "region", "fs_hit", "approve", "approve_alt", "label"):
-                values = {"approve": approve, "approve_alt": alt, "label": label}.get(name, chunk.get(name))
-                getattr(self, name).frombytes(_i64(values))
-            for name in ("fs_lookup_s", "db_svc_s", "api_lat_s", "api_err_u", "inf_svc_s", "route_u", "model_err_u",
-                         "retry_lat_s", "retry_err_u", "jitter_u"):
-                if name in chunk:
-                    getattr(self, name).frombytes(_f64(chunk[name]))
-            for col, value in self._fill:
-                col.frombytes((np.full(k, value, dtype=np.float64 if col.typecode == "d" else np.int64)).tobytes())
-            proc = chunk["proc"].tolist() if mode == "stream" else None
-            part = chunk["part"].tolist() if mode == "stream" else None
-
-            if mode == "direct":
-                after = self._after_ingestion
-                for i, t in enumerate(times.tolist()):
-                    after(first + i, t)
-            elif mode == "stream":
-                owner, free = self.partition_owner, self.consumer_free_s
-                wait, svc = self.ing_wait_s, self.ing_svc_s
-                after = self._after_ingestion
-                for i, t in enumerate(times.tolist()):
-                    rid = first + i
-                    c = owner[part[i]]
-                    start = free[c]
-                    if start < t:  # a comparison, not max(): this line runs once per request
-                        start = t
-                    s = proc[i]
-                    end = start + s
-                    free[c] = end
-                    wait[rid] = start - t
-                    svc[rid] = s
-                    after(rid, end)
-            else:
-                self.batch_pending.extend(range(first, first + k))
-
-            if self.progress is not None:
-                now_wall = time.perf_counter()
-                if now_wall >= next_report:
-                    next_report = now_wall + 0.25
-                    self.progress(min(1.0, float(times[-1]) / sc.duration_s))
-            yield env.timeout(horizon_s)
+    def _new_requests(self, first: int, times: np.ndarray, chunk: dict[str, np.ndarray]) -> None:
+        """Store a chunk's columns and send each request into the pipeline (event by event)."""
+        k = len(times)
+        mode = self.sc.ingestion.mode
+        self.arrival_s.frombytes(_f64(times))
+        for name in ("segment", "region", "fs_hit", "approve", "approve_alt", "label"):
+            getattr(self, name).frombytes(_i64(chunk[name]))
+        for name in ("fs_lookup_s", "db_svc_s", "api_lat_s", "api_err_u", "inf_svc_s", "route_u", "model_err_u",
+                     "retry_lat_s", "retry_err_u", "jitter_u"):
+            if name in chunk:
+                getattr(self, name).frombytes(_f64(chunk[name]))
+        for col, value in self._fill:
+            col.frombytes((np.full(k, value, dtype=np.float64 if col.typecode == "d" else np.int64)).tobytes())
+        if mode == "direct":
+            after = self._after_ingestion
+            for i, t in enumerate(times.tolist()):
+                after(first + i, t)
+        elif mode == "stream":
+            proc = chunk["proc"].tolist()
+            part = chunk["part"].tolist()
+            owner, free = self.partition_owner, self.consumer_free_s
+            wait, svc = self.ing_wait_s, self.ing_svc_s
+            after = self._after_ingestion
+            for i, t in enumerate(times.tolist()):
+                rid = first + i
+                c = owner[part[i]]
+                start = free[c]
+                if start < t:  # a comparison, not max(): this line runs once per request
+                    start = t
+                s = proc[i]
+                end = start + s
+                free[c] = end
+                wait[rid] = start - t
+                svc[rid] = s
+                after(rid, end)
+        else:
+            self.batch_pending.extend(range(first, first + k))
 
     # ------------------------------------------------------------------ stages
     def _after_ingestion(self, rid: int, t: float) -> None:

@@ -26,6 +26,7 @@ import numpy as np
 from numba import njit
 
 from simulator.engine.pool import CRASHED, DRAINING, READY, STARTING, STOPPED
+from simulator.engine.stations.pending import Pending
 
 # integer state (one int64 array per pool)
 I_BUSY, I_READY, I_FREE_N, I_Q_HEAD, I_Q_LEN, I_HEAP_N, I_SEQ, I_Q_LIMIT, I_N_OUT, I_N_STOP, I_SLOTS = range(11)
@@ -246,7 +247,7 @@ class QueueView:
         return int(self._pool.iv[I_Q_LEN])
 
     def __bool__(self) -> bool:
-        return self._pool.iv[I_Q_LEN] > 0
+        return bool(self._pool.iv[I_Q_LEN] > 0)
 
     def __iter__(self):
         iv = self._pool.iv
@@ -295,10 +296,7 @@ class PoolStation:
         self.free_buf = np.zeros(0, np.int64)
         self.heap = (np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
         self.queue_buf = np.zeros(1024, np.int64)
-        self.in_rid = np.zeros(1024, np.int64)
-        self.in_t = np.zeros(1024, np.float64)
-        self.n_in = 0
-        self._sorted = True
+        self.pending = Pending()
         self.stops: list[tuple[float, int]] = []  # (t_s, unit) of draining units that stopped, not yet applied
         self.out = (np.zeros(1024, np.int64), np.zeros(1024), np.zeros(1024, np.int64))
         self.queue = QueueView(self)
@@ -347,12 +345,12 @@ class PoolStation:
     def areas(self) -> tuple[float, float]:
         """(busy slot-seconds, queued request-seconds) since the start, up to now (as Pool.areas)."""
         now = self.env._now
-        start = self.columns[self.names[2]]
-        enter = self.columns[self.names[1]]
-        n = int(self.iv[I_HEAP_N])
-        busy = float(self.fv[F_DONE_SVC]) + math.fsum((now - start[self.heap[2][:n]]).tolist())
-        h, q = int(self.iv[I_Q_HEAD]), int(self.iv[I_Q_LEN])
-        queued = float(self.fv[F_DONE_WAIT]) + sum((now - enter[self.queue_buf[h:h + q]]).tolist())
+        n, h, q = int(self.iv[I_HEAP_N]), int(self.iv[I_Q_HEAD]), int(self.iv[I_Q_LEN])
+        busy, queued = float(self.fv[F_DONE_SVC]), float(self.fv[F_DONE_WAIT])
+        if n:
+            busy += math.fsum((now - self.columns[self.names[2]][self.heap[2][:n]]).tolist())
+        if q:
+            queued += sum((now - self.columns[self.names[1]][self.queue_buf[h:h + q]]).tolist())
         return busy, queued
 
     # ------------------------------------------------------------------ buffers
@@ -458,19 +456,7 @@ class PoolStation:
     # ------------------------------------------------------------------ requests
     def push(self, rids: np.ndarray, times: np.ndarray) -> None:
         """Requests that will reach the station at ``times`` (processed when the clock gets there)."""
-        k = len(rids)
-        if not k:
-            return
-        n = self.n_in
-        if n + k > len(self.in_rid):
-            size = max(2 * len(self.in_rid), n + k)
-            self.in_rid = np.concatenate([self.in_rid[:n], np.zeros(size - n, np.int64)])
-            self.in_t = np.concatenate([self.in_t[:n], np.zeros(size - n)])
-        self.in_rid[n:n + k] = rids
-        self.in_t[n:n + k] = times
-        if self._sorted and ((n and times[0] < self.in_t[n - 1]) or (k > 1 and np.any(times[1:] < times[:-1]))):
-            self._sorted = False
-        self.n_in = n + k
+        self.pending.push(rids, times)
 
     def enter_rid(self, rid: int) -> None:
         """Request ``rid`` reaches the station now (a control loop moving it, e.g. off a retired canary)."""
@@ -483,27 +469,17 @@ class PoolStation:
 
     def advance(self, t_end: float) -> None:
         """Process everything that happens at the station strictly before ``t_end``."""
-        n = self.n_in
+        in_rid, in_t, _ = self.pending.take_before(t_end)
+        n = len(in_rid)
         if n == 0 and self.iv[I_HEAP_N] == 0:
             return
-        if not self._sorted:
-            order = np.argsort(self.in_t[:n], kind="stable")
-            self.in_rid[:n] = self.in_rid[:n][order]
-            self.in_t[:n] = self.in_t[:n][order]
-            self._sorted = True
         self._reserve_out(n + int(self.iv[I_HEAP_N]) + int(self.iv[I_Q_LEN]))
         self._reserve_queue(n)
         stops = np.zeros(self.n_units), np.zeros(self.n_units, np.int64)
         self.iv[I_N_STOP] = 0
         service, enter, start, end = self._cols()
-        taken = pool_advance(self.iv, self.fv, self._state, self._slowdown, self._inflight, self.free_buf,
-                             self.queue_buf, *self.heap, self.in_rid, self.in_t, n, t_end, service, enter, start, end,
-                             *self.out, *stops)
-        if taken:
-            rest = n - taken
-            self.in_rid[:rest] = self.in_rid[taken:n]
-            self.in_t[:rest] = self.in_t[taken:n]
-            self.n_in = rest
+        pool_advance(self.iv, self.fv, self._state, self._slowdown, self._inflight, self.free_buf, self.queue_buf,
+                     *self.heap, in_rid, in_t, n, t_end, service, enter, start, end, *self.out, *stops)
         self._flush()
         k = int(self.iv[I_N_STOP])
         if k:

@@ -2,7 +2,8 @@
 
 Kernels write into the arrays by request id, so a column is always the whole allocation
 (``columns[name]``); ``trimmed()`` gives the first ``n`` rows of every column at the end. No
-per-request Python objects: a request is an integer id into these arrays.
+per-request Python objects: a request is an integer id into these arrays. Allocations are
+``np.empty`` and only the rows in use are filled, so memory is committed as requests arrive.
 """
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ class Columns:
         """A new column, filled with ``fill`` for the requests that exist already."""
         if name in self._arrays:
             raise ValueError(f"column {name} exists")
-        self._arrays[name] = np.full(self.capacity, fill, dtype=dtype)
+        arr = np.empty(self.capacity, dtype=dtype)
+        arr[:self.n] = fill
+        self._arrays[name] = arr
         self._fill[name] = fill
 
     def __contains__(self, name: str) -> bool:
@@ -43,9 +46,10 @@ class Columns:
             for name, old in self._arrays.items():
                 new = np.empty(size, dtype=old.dtype)
                 new[:first] = old[:first]
-                new[first:] = self._fill[name]
                 self._arrays[name] = new
             self.capacity = size
+        for name, arr in self._arrays.items():
+            arr[first:need] = self._fill[name]
         self.n = need
         return slice(first, need)
 

@@ -56,6 +56,7 @@ from simulator.engine.stations.model import ModelService, Outcomes
 from simulator.engine.trace import Trace
 from simulator.scenario.config import Scenario
 from simulator.scenario.graph import build_graph
+from simulator.scenario.rates import expected_count
 
 NAN = math.nan
 F8, I8 = np.float64, np.int64
@@ -112,7 +113,7 @@ class KernelSimulation(PipelineControl):
         self.breaker_states: list[tuple[float, str]] = [(0.0, "CLOSED")]
         self.audit: list[tuple[float, str, str, str]] = []
         self.n = 0
-        self.columns = Columns()
+        self.columns = Columns(capacity=int(expected_count(scenario) * 1.05) + 4096)
         for name, (dtype, fill) in CHAIN_COLUMNS.items():
             self.columns.add(name, dtype, fill)
         api = scenario.external_api

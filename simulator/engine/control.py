@@ -189,13 +189,15 @@ class ModelControl:
                 # the primary now runs the new version; the canary deployment goes away
                 self.pool.speed_factor = cfg.latency_factor * service_factor(self.sc.model, self.sc.inference.precision)
                 self.model_error_rate = cfg.error_rate
-                self.decisions.promote_candidate()
+                if self.decisions is not None:
+                    self.decisions.promote_candidate()
                 self.served_version = cfg.version
                 self._audit(env.now, "promote", "automation", f"canary {cfg.version} promoted to primary")
                 self._retire_canary()
                 return
             if phase == "rolled_back":
-                self.decisions.set_candidate(None, None)
+                if self.decisions is not None:
+                    self.decisions.set_candidate(None, None)
                 self._audit(env.now, "rollback", "automation", f"canary {cfg.version} rolled back")
                 self._retire_canary()
                 return

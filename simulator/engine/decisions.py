@@ -97,6 +97,7 @@ class Decisions:
             if miss.any():
                 served[miss] = apply_skew(X[miss], 1.0, self._rng_skew, self.skew_cfg)
         p = score(self.primary, served)
+        self.last_served, self.last_p = served, p  # other models of a graph score the same applications
         approve = p >= self.threshold
         alt = approve if self.candidate is None else score(self.candidate, served) >= self.threshold
         if self.sc.retraining.enabled:  # PSI feeds only the drift detector

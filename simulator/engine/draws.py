@@ -71,3 +71,60 @@ class RequestDraws:
             out["retry_err_u"] = self.g_retry_err.random(m)
             out["jitter_u"] = self.g_jitter.random(m)
         return out
+
+
+class ComponentDraws:
+    """Per-request variates of a graph's components beyond the first dependency and model.
+
+    Each component draws from streams named after its id (``"bureau.latency"``), so adding a
+    component never shifts another's numbers. ``add_*`` declare what a component needs; ``chunk``
+    draws it for a chunk of requests: per-request columns, and per-retry blocks (``retries``
+    values per request, row-major) under the component's own retry store.
+    """
+
+    def __init__(self, rng: RandomStreams):
+        self.rng = rng
+        self._per_request: list[tuple[str, np.random.Generator, tuple]] = []
+        self._per_retry: list[tuple[str, str, int, np.random.Generator, tuple]] = []
+
+    def _add(self, column: str, stream: str, how: tuple) -> None:
+        self._per_request.append((column, self.rng.get(stream), how))
+
+    def add_dependency(self, cid: str, cfg) -> None:
+        lat = ("draw", cfg.latency_dist, cfg.latency_ms / 1000, cfg.latency_cv)
+        self._add(f"{cid}.lat_s", f"{cid}.latency", lat)
+        self._add(f"{cid}.err_u", f"{cid}.error", ("uniform",))
+        if cfg.retry.enabled and cfg.retry.max_attempts > 1:
+            r = cfg.retry.max_attempts - 1
+            for column, stream, how in ((f"{cid}.retry_lat_s", f"{cid}.retry_latency", lat),
+                                        (f"{cid}.retry_err_u", f"{cid}.retry_error", ("uniform",)),
+                                        (f"{cid}.jitter_u", f"{cid}.jitter", ("uniform",))):
+                self._per_retry.append((cid, column, r, self.rng.get(stream), how))
+
+    def add_model(self, cid: str, cfg) -> None:
+        self._add(f"{cid}.svc_s", f"{cid}.service", ("draw", cfg.service_dist, cfg.service_ms / 1000, cfg.service_cv))
+        self._add(f"{cid}.route_u", f"{cid}.canary_route", ("uniform",))
+        self._add(f"{cid}.err_u", f"{cid}.model_error", ("uniform",))
+
+    def add_rules(self, cid: str) -> None:
+        self._add(f"{cid}.settle_u", f"{cid}.settle", ("uniform",))
+        self._add(f"{cid}.right_u", f"{cid}.right", ("uniform",))
+
+    def add_review(self, cid: str, review, mean_s: float) -> None:
+        self._add(f"{cid}.svc_s", f"{cid}.review_time", ("draw", review.review_time_dist, mean_s, review.review_time_cv))
+        self._add(f"{cid}.correct_u", f"{cid}.correct", ("uniform",))
+
+    def add_route(self, source: str) -> None:
+        self._add(f"route.{source}.u", f"route.{source}", ("uniform",))
+
+    @staticmethod
+    def _draw(g: np.random.Generator, how: tuple, n: int) -> np.ndarray:
+        return g.random(n) if how[0] == "uniform" else draw(g, *how[1:], n)
+
+    def chunk(self, k: int) -> tuple[dict[str, np.ndarray], dict[str, dict[str, np.ndarray]]]:
+        """(per-request columns, {component: per-retry columns}) for ``k`` new requests."""
+        columns = {name: self._draw(g, how, k) for name, g, how in self._per_request}
+        retries: dict[str, dict[str, np.ndarray]] = {}
+        for cid, name, r, g, how in self._per_retry:
+            retries.setdefault(cid, {})[name] = self._draw(g, how, k * r)
+        return columns, retries

@@ -28,9 +28,10 @@ import simpy
 
 from simulator.engine.columns import Columns
 from simulator.engine.control import PipelineControl
+from simulator.engine.dataplane import GraphPlane
 from simulator.engine.decisions import Decisions
 from simulator.engine.dependency import NOT_CALLED
-from simulator.engine.faults import Timeline, build_windows
+from simulator.engine.faults import Window, build_windows
 from simulator.engine.governance import Governance
 from simulator.engine.rng import RandomStreams
 from simulator.engine.simulation import (
@@ -43,19 +44,17 @@ from simulator.engine.simulation import (
     R_DB,
     R_MODEL,
     R_NONE,
+    R_OUTAGE,
     R_REJECTED,
     R_TIMEOUT,
     V_CANARY,
     V_NONE,
     V_PRIMARY,
 )
-from simulator.engine.stations.dependency import DependencyStation
-from simulator.engine.stations.features import FeatureStoreStation
-from simulator.engine.stations.ingestion import IngestionStation
-from simulator.engine.stations.model import ModelService, Outcomes
+from simulator.engine.stations.model import Outcomes
 from simulator.engine.trace import Trace
 from simulator.scenario.config import Scenario
-from simulator.scenario.graph import build_graph
+from simulator.scenario.graph import build_graph, effective_scenario
 from simulator.scenario.rates import expected_count
 
 NAN = math.nan
@@ -81,14 +80,8 @@ TRACE_COLUMNS = ("arrival_s", "segment", "region", "ing_wait_s", "ing_svc_s", "f
                  "approve", "approve_alt", "label")
 CHUNK_FLOATS = ("fs_lookup_s", "db_svc_s", "api_lat_s", "api_err_u", "inf_svc_s", "route_u", "model_err_u")
 CHUNK_INTS = ("segment", "region", "fs_hit", "approve", "approve_alt", "label")
-API_NAMES = {"start": "api_start_s", "dur": "api_s", "status": "api_status", "calls": "api_calls",
-             "fallback": "fallback", "staleness": "staleness_s", "lat": "api_lat_s", "err": "api_err_u",
-             "retry_lat": "retry_lat_s", "retry_err": "retry_err_u", "jitter": "jitter_u", "call_t0": "api_call_t0_s"}
-MODEL_NAMES = {"service": "inf_svc_s", "enter": "inf_enter_s", "start": "inf_start_s", "end": "inf_end_s",
-               "route_u": "route_u", "err_u": "model_err_u", "version": "version", "approve": "approve",
-               "approve_alt": "approve_alt"}
 MODEL_CODES = Outcomes(rejected=R_REJECTED, timeout=R_TIMEOUT, crash=R_CRASH, model_error=R_MODEL,
-                       v_primary=V_PRIMARY, v_canary=V_CANARY)
+                       v_primary=V_PRIMARY, v_canary=V_CANARY, outage=R_OUTAGE)
 
 
 def _column(name: str):
@@ -103,8 +96,12 @@ class KernelSimulation(PipelineControl):
         _column(n) for n in ("arrival_s", "region", "label", "end_s", "outcome", "version", "approve",
                              "approve_alt"))
 
+    R_API, R_DB, R_OUTAGE = R_API, R_DB, R_OUTAGE
+    MODEL_CODES = MODEL_CODES
+
     def __init__(self, scenario: Scenario, seed: int, progress: Callable[[float], None] | None = None):
-        self.sc = scenario
+        self.scenario = scenario
+        self.sc = effective_scenario(scenario)  # the graph's stations as the top-level sections
         self.seed = int(seed)
         self.progress = progress
         self.env = simpy.Environment()
@@ -116,48 +113,43 @@ class KernelSimulation(PipelineControl):
         self.columns = Columns(capacity=int(expected_count(scenario) * 1.05) + 4096)
         for name, (dtype, fill) in CHAIN_COLUMNS.items():
             self.columns.add(name, dtype, fill)
-        api = scenario.external_api
+        api = self.sc.external_api
         self.retries = api.retry.max_attempts - 1 if api.retry.enabled else 0
         self.retry_columns = Columns()
         for name in ("retry_lat_s", "retry_err_u", "jitter_u"):
             self.retry_columns.add(name, F8, 0.0)
-        windows = build_windows(scenario.faults, scenario.duration_s, self.rng.get("faults.flapping"))
-        self.fault_windows = windows
+        self.fault_windows = build_windows(self.sc.faults, scenario.duration_s, self.rng.get("faults.flapping"))
+        windows = self.fault_windows + [
+            Window(f.name, f"component:{f.component}", "outage", f.start_s, f.start_s + f.duration_s)
+            for f in scenario.faults.components if f.start_s < scenario.duration_s]
         self.graph = build_graph(scenario)
-        self._build_chain(windows)
-
-    # ------------------------------------------------------------------ setup
-    def _build_chain(self, windows) -> None:
-        sc, g = self.sc, self.graph
-        kinds = {node: g.nodes[node]["kind"] for node in g}
-        self.decisions = Decisions(self) if sc.inference.enabled else None
-        self.model = None
-        emit: Callable = self._complete
-        if "inference" in kinds:
-            self.model = ModelService(self, sc, "inference", MODEL_NAMES, MODEL_CODES, self._complete, self._fail,
-                                      self.decisions)
-            emit = self.model.push
-        self.api = None
-        if "external_api" in kinds:
-            cols = _Both(self.columns, self.retry_columns)
-            self.api = DependencyStation(sc.external_api, cols, API_NAMES,
-                                         Timeline([w for w in windows if w.target == "external_api"]), emit,
-                                         self._fail, R_API, len(sc.traffic.regions), self.events,
-                                         self.breaker_states, "external_api")
-            emit = self.api.push
-        self.features = None
-        self.db = None
-        if "feature_store" in kinds:
-            self.features = FeatureStoreStation(self.env, sc, self.columns, emit, self._fail, R_DB,
-                                                Timeline([w for w in windows if w.target == "feature_db"]))
-            self.db = self.features.db
-            emit = self.features.push
-        self.ingestion = IngestionStation(sc, self.columns, emit)
+        self.decisions = Decisions(self) if self.sc.inference.enabled else None
+        if scenario.topology is not None and self.sc.inference.enabled:
+            self.columns.add("p", F8, 0.5)
+        self._scorers: dict[tuple[str, str], Callable] = {}
+        self.plane = GraphPlane(self, windows)
+        first = self.plane.first
+        self.model = self.plane.models.get(first["model"]) if "model" in first else None
+        self.api = self.plane.dependencies.get(first["dependency"]) if "dependency" in first else None
+        self.features = getattr(self.plane, "features", None)
+        self.db = self.features.db if self.features is not None else None
+        self.ingestion = self.plane.ingestion
         self.batch_pending = self.ingestion.batch_pending
-        self.gov = Governance(self) if sc.inference.enabled and (sc.fairness.enabled or sc.retraining.enabled) else None
+        self.gov = Governance(self) if self.sc.inference.enabled and (
+            self.sc.fairness.enabled or self.sc.retraining.enabled) else None
         if self.model is not None:
             self.model.gov = self.gov
-        self.stations = [s for s in (self.features, self.api, self.model) if s is not None]
+
+    def scorer(self, architecture: str, precision: str) -> Callable[[np.ndarray], np.ndarray]:
+        """P(good) of a graph's other model (trained once per run from the scenario's training seed)."""
+        key = (architecture, precision)
+        if key not in self._scorers:
+            from simulator.ml.model import ModelConfig, quantize, score, train_model
+
+            cfg = ModelConfig(decision_threshold=self.sc.model.decision_threshold, architecture=architecture)
+            model = quantize(train_model(self.sc.model.training_seed, self.sc.population, cfg), precision)
+            self._scorers[key] = lambda X, m=model: score(m, X)
+        return self._scorers[key]
 
     @property
     def pool(self):
@@ -193,6 +185,7 @@ class KernelSimulation(PipelineControl):
             r = self.retry_columns.extend(len(times) * self.retries)
             for name in ("retry_lat_s", "retry_err_u", "jitter_u"):
                 self.retry_columns[name][r] = chunk[name]
+        self.plane.new_requests(rows, len(times))
         self.ingestion.push_chunk(rows, times, chunk)
 
     def _release_batch(self, first: int, release_s: np.ndarray, now: float) -> None:
@@ -200,10 +193,7 @@ class KernelSimulation(PipelineControl):
 
     # ------------------------------------------------------------------ run
     def _advance(self, t_end: float) -> None:
-        for station in self.stations:
-            station.advance(t_end)
-        if self.model is not None:
-            self.model.apply_stops()
+        self.plane.advance(t_end)
 
     def run(self) -> Trace:
         wall0 = time.perf_counter()
@@ -212,8 +202,7 @@ class KernelSimulation(PipelineControl):
         env.process(self._arrivals())
         if sc.ingestion.mode == "batch":
             env.process(self._batch_jobs())
-        if self.model is not None:
-            self.model.start()
+        self.plane.start()
         if self.gov is not None:
             self.gov.start()
         until = sc.duration_s
@@ -272,13 +261,3 @@ class KernelSimulation(PipelineControl):
         )
         trace.wall_s = wall_s
         return trace
-
-
-class _Both:
-    """Per-request columns and per-retry columns behind one lookup by name."""
-
-    def __init__(self, columns: Columns, retry_columns: Columns):
-        self.columns, self.retry_columns = columns, retry_columns
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.retry_columns[name] if name in self.retry_columns else self.columns[name]

@@ -48,7 +48,7 @@ from simulator.scenario.serving import service_factor
 # outcome codes (requests.outcome)
 OK, DEGRADED, FAILED, IN_FLIGHT = 0, 1, 2, 3
 # failure reasons (requests.reason); names in results.REASONS
-R_NONE, R_REJECTED, R_TIMEOUT, R_API, R_DB, R_CRASH, R_MODEL = 0, 1, 2, 3, 4, 5, 6
+R_NONE, R_REJECTED, R_TIMEOUT, R_API, R_DB, R_CRASH, R_MODEL, R_OUTAGE = 0, 1, 2, 3, 4, 5, 6, 7
 # which model served a request (requests.version)
 V_NONE, V_PRIMARY, V_CANARY = 0, 1, 2
 

@@ -19,9 +19,10 @@ from simulator.report.levels import capacity_per_bin, level_per_bin, step_max_pe
 from simulator.scenario.config import Scenario, scenario_to_yaml
 
 OUTCOMES = ["ok", "degraded", "failed", "in_flight"]
-REASONS = ["none", "rejected", "timeout", "api_error", "feature_db_error", "replica_crash", "model_error"]
+REASONS = ["none", "rejected", "timeout", "api_error", "feature_db_error", "replica_crash", "model_error",
+           "component_outage"]
 API_STATUS = ["ok", "error", "timeout", "rejected_by_breaker", "not_called"]
-FALLBACKS = ["none", "cached", "default"]
+FALLBACKS = ["none", "cached", "default", "component"]
 BREAKER_LEVEL = {"CLOSED": 0.0, "HALF_OPEN": 1.0, "OPEN": 2.0}
 MAX_BINS = 5000
 

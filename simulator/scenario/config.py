@@ -99,7 +99,11 @@ class Scenario(Section):
         from simulator.mechanisms.cost import replicas_per_node
         from simulator.scenario.serving import replica_memory_gib
 
-        problems = graph_problems(self, topology_of(self))
+        topology = topology_of(self)
+        problems = graph_problems(self, topology)
+        ids = {c.id for c in topology.components}
+        problems += [f"faults.components: {f.name!r} names {f.component}, which is not a component "
+                     f"(components: {', '.join(sorted(ids))})" for f in self.faults.components if f.component not in ids]
         if problems:
             raise ValueError("\n".join(problems))
         mem = replica_memory_gib(self.model, self.inference.precision)

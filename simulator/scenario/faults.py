@@ -62,6 +62,19 @@ class ReplicaFault(Section):
     factor: float = Field(3.0, ge=1, le=1000, description="Service-time multiplier (memory_pressure)")
 
 
+class ComponentFault(Section):
+    """An outage of one component of the topology: every request reaching it in the window fails there.
+
+    A dependency's calls fail at once (its fallback, or a fallback edge, then applies); any other
+    component fails the requests that reach it (a fallback edge from a model still applies).
+    """
+
+    name: str = Field("outage", description="Name shown on charts and in the narrative")
+    component: str = Field(..., pattern=r"^[a-z][a-z0-9_]{0,39}$", description="Id of the component that is down")
+    start_s: float = Field(0.0, ge=0, description="Start of the outage (s)")
+    duration_s: float = Field(600.0, gt=0, description="Length of the outage (s)")
+
+
 class FaultsConfig(Section):
     """Every injected fault of a scenario."""
 
@@ -69,3 +82,5 @@ class FaultsConfig(Section):
     external_api_flapping: ApiFlapping = ApiFlapping()
     feature_db: tuple[DbFault, ...] = Field((), description="Scheduled database fault windows")
     inference: tuple[ReplicaFault, ...] = Field((), description="Replica crashes and memory pressure")
+    components: tuple[ComponentFault, ...] = Field(
+        (), description="Outages of any component of the topology, by id (to see its blast radius happen)")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from simulator.scenario.topology import DECIDING_KINDS, Component, Condition, Edge, Topology
+from simulator.scenario.topology import DECIDING_KINDS, Component, Condition, Edge, RulesConfig, Topology
 
 KIND_LABELS = {"ingestion": "Ingestion", "feature_store": "Feature store", "dependency": "Dependency",
                "rules": "Rules engine", "model": "Model", "review": "Human review"}
@@ -227,13 +227,19 @@ def condition_share(scenario, cond: Condition | None, confidence_share: Callable
     return share
 
 
+def rules_of(graph: nx.DiGraph, node: str) -> RulesConfig:
+    """A rules component's settings (its own, or the defaults)."""
+    return graph.nodes[node]["settings"] or RulesConfig()
+
+
 def flows(scenario, graph: nx.DiGraph,
           confidence_share: Callable[[str, float], float] | None = None) -> list[Flow]:
     """Every way a request can take through the graph (fallback edges not taken), with its share.
 
     Conditional branches are tried in order, so a later branch gets only the requests the earlier
     ones did not take; the conditions are treated as independent (segment and region are drawn
-    independently; confidence is a property of the decision).
+    independently; confidence is a property of the decision). A rules engine with components after
+    it decides its ``settle_share`` itself: those requests end there.
     """
     entry = next(n for n in graph if graph.in_degree(n) == 0)
     out: list[Flow] = []
@@ -245,6 +251,13 @@ def flows(scenario, graph: nx.DiGraph,
         if not nxt:
             out.append(Flow(steps, share))
             return
+        if graph.nodes[node]["kind"] == "rules":
+            settled = share * rules_of(graph, node).settle_share
+            if settled > 0:
+                out.append(Flow(steps, settled))
+            share -= settled
+            if share <= 0:
+                return
         form = nxt[0][1]["form"]
         if form == "sequence":
             v = nxt[0][0]
@@ -334,3 +347,48 @@ def blast_radius(scenario, graph: nx.DiGraph, component: str, flow_list: list[Fl
 def single_points_of_failure(blasts: list[Blast]) -> list[str]:
     """Components whose failure stops every decision."""
     return [b.component for b in blasts if b.fails >= 1 - 1e-9]
+
+
+# --------------------------------------------------------------------------- the graph as the old sections
+def primary_components(graph: nx.DiGraph) -> dict[str, str]:
+    """The first component of each kind in topological order (``{"model": "fraud", ...}``).
+
+    The first model is the one the scenario's top-level sections for the served model describe:
+    its autoscaler and canary default to them, and fairness, review, retraining and explanations
+    watch it. The first dependency reports as the "external API" in the chain's columns.
+    """
+    out: dict[str, str] = {}
+    for node in nx.topological_sort(graph):
+        out.setdefault(graph.nodes[node]["kind"], node)
+    return out
+
+
+def effective_scenario(scenario):
+    """The scenario with its station sections taken from the graph (the scenario itself for old files).
+
+    ``ingestion`` and ``feature_store`` are the graph's (at most one each); ``external_api`` and
+    ``inference`` are its first dependency and first model; a stage the graph does not have is
+    switched off; ``autoscaler`` and ``canary`` are the first model's own when it sets them.
+    """
+    if scenario.topology is None:
+        return scenario
+    g = build_graph(scenario)
+    first = primary_components(g)
+
+    def settings(kind: str):
+        return g.nodes[first[kind]]["settings"] if kind in first else None
+
+    update = {
+        "ingestion": settings("ingestion") or scenario.ingestion.model_copy(update={"mode": "direct"}),
+        "feature_store": settings("feature_store") or scenario.feature_store.model_copy(update={"mode": "off"}),
+        "external_api": (settings("dependency") or scenario.external_api).model_copy(
+            update={"enabled": "dependency" in first}),
+        "inference": (settings("model") or scenario.inference).model_copy(update={"enabled": "model" in first}),
+    }
+    if "model" in first:
+        comp = g.nodes[first["model"]]["component"]
+        if comp.autoscaler is not None:
+            update["autoscaler"] = comp.autoscaler
+        if comp.canary is not None:
+            update["canary"] = comp.canary
+    return scenario.model_copy(update=update)

@@ -27,6 +27,7 @@ from pydantic import Field, model_validator
 from simulator.common.section import Section
 from simulator.mechanisms.autoscaler import AutoscalerConfig
 from simulator.mechanisms.canary import CanaryConfig
+from simulator.ml.model import Architecture
 from simulator.scenario.stages import ExternalApiConfig, FeatureStoreConfig, InferenceConfig, IngestionConfig
 
 ComponentKind = Literal["ingestion", "feature_store", "dependency", "rules", "model", "review"]
@@ -44,8 +45,9 @@ class RulesConfig(Section):
     cost_ms: float = Field(1.0, ge=0, le=60_000, description="Time the rules take per request (ms)")
     settle_share: float = Field(
         0.3, ge=0, le=1, description="Share of the requests it sees that the rules decide on their own")
-    approve_share: float = Field(
-        0.5, ge=0, le=1, description="Of the requests the rules decide, the share they approve")
+    accuracy: float = Field(
+        0.97, ge=0, le=1, description="Of the requests the rules decide, the share decided right (they are the "
+                                      "obvious cases)")
 
 
 class Condition(Section):
@@ -136,6 +138,9 @@ class Component(Section):
     model: InferenceConfig | None = Field(None, description="Model-pool settings (as the inference section)")
     autoscaler: AutoscalerConfig | None = Field(None, description="This model pool's autoscaler (models only)")
     canary: CanaryConfig | None = Field(None, description="This model's canary release (models only)")
+    architecture: Architecture | None = Field(
+        None, description="The model's inputs: compact (4 raw features, cheap), standard (all 7 raw, the "
+                          "default) or large (7 raw plus 3 logged: fits the true relation better); models only")
 
     @model_validator(mode="after")
     def _settings_match_kind(self) -> Component:
@@ -144,8 +149,10 @@ class Component(Section):
         wrong = [name for name in given if name != self.kind]
         if wrong:
             raise ValueError(f"component {self.id}: a {self.kind} component cannot have {', '.join(wrong)} settings")
-        if self.kind != "model" and (self.autoscaler is not None or self.canary is not None):
-            raise ValueError(f"component {self.id}: only a model component has an autoscaler or a canary")
+        if self.kind != "model" and (self.autoscaler is not None or self.canary is not None
+                                     or self.architecture is not None):
+            raise ValueError(f"component {self.id}: only a model component has an autoscaler, a canary or an "
+                             f"architecture")
         return self
 
 

@@ -18,6 +18,7 @@ from simulator.engine.elastic import Elastic, initial_replicas
 from simulator.engine.pool import Hop, schedule_at
 from simulator.engine.stations.pending import Pending
 from simulator.engine.stations.pool import PoolStation
+from simulator.engine.stations.windows import windows_at
 from simulator.mechanisms.canary import CanaryAnalysis
 from simulator.scenario.serving import service_factor
 
@@ -32,6 +33,7 @@ class Outcomes:
     model_error: int
     v_primary: int
     v_canary: int
+    outage: int
 
 
 class ModelService(ModelControl):
@@ -79,6 +81,7 @@ class ModelService(ModelControl):
         self.served_version = sc.model.version
         # requests on their way, flagged when a canary pool existed as they were sent
         self.pending = Pending()
+        self.outage: tuple[np.ndarray, np.ndarray] | None = None  # (starts, ends) of the component's outages
         self._reviews: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     # ------------------------------------------------------------------ pools
@@ -106,6 +109,11 @@ class ModelService(ModelControl):
 
     def advance(self, t_end: float) -> None:
         rids, times, routable = self.pending.take_before(t_end)
+        if self.outage is not None and len(rids):  # a component outage fails what reaches the model
+            down = windows_at(*self.outage, times) >= 0
+            if down.any():
+                self.fail_requests(rids[down], times[down], self.codes.outage)
+                rids, times, routable = rids[~down], times[~down], routable[~down]
         if len(rids):
             canary = self.canary_pool
             if canary is not None and canary.ready_units:

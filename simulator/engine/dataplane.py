@@ -161,7 +161,7 @@ class GraphPlane:
                 return join
         degraded = [dependency_names(b, b == self.first.get("dependency"), self.chain)["fallback"] for b in branches]
         join = Join(f"join.{source}", branches, data["k"], self.columns, degraded, self._push_of(target), self.fail,
-                    self.engine.R_API, self.mark_fallback(None))
+                    self.engine.R_API, self.mark_fallback)
         self._add_columns(join.column_specs())
         self.joins.setdefault(target, []).append(join)
         return join
@@ -203,13 +203,12 @@ class GraphPlane:
         principal = self._stand_in_for(cid)
         if principal is not None:
             join = self._branch_join(principal)
-            mark = self.mark_fallback(FB_COMPONENT)
             nxt = (join.answer(join.branches.index(principal), via_fallback=True) if join is not None
                    else self._edge_out(principal))
 
             def answered_by_fallback(rids, times):
                 if join is None:
-                    mark(rids)
+                    self.mark_fallback(rids, FB_COMPONENT)
                 nxt(rids, times)
             return answered_by_fallback
         join = self._branch_join(cid)
@@ -343,12 +342,10 @@ class GraphPlane:
             emit(rids, times)
         return marked
 
-    def mark_fallback(self, code: int | None):
+    def mark_fallback(self, rids: np.ndarray, codes) -> None:
+        """The request was answered with a fallback (1 cached, 2 default, 3 a fallback component)."""
         c = self.columns
-
-        def mark(rids):
-            c["fallback"][rids] = np.maximum(c["fallback"][rids], code if code is not None else 1)
-        return mark
+        c["fallback"][rids] = np.maximum(c["fallback"][rids], codes)
 
     def decider(self, cid: str):
         c = self.columns
@@ -431,3 +428,63 @@ class _Both:
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.retry_columns[name] if name in self.retry_columns else self.columns[name]
+
+
+def component_columns(scenario) -> dict[str, dict]:
+    """Each component's kind, label and the columns that record a request's passage through it.
+
+    Roles: ``enter``/``start``/``end`` (pools: arrival, service start, leaving), ``start``/``dur``/
+    ``status``/``fallback`` (dependencies), ``enter`` plus ``cost_s`` (rules), ``wait``/``service``
+    (ingestion), ``hit``/``lookup`` and the database pool's ``enter``/``start``/``end`` (feature
+    store). Joins are listed under ``"joins"``: source, branches, k and per-branch answer time and
+    state columns. The same for both engines: it follows from the scenario alone.
+    """
+    from simulator.scenario.graph import build_graph
+
+    g = build_graph(scenario)
+    first = primary_components(g)
+    chain = scenario.topology is None
+    out: dict[str, dict] = {}
+    for cid in nx.topological_sort(g):
+        kind, label = g.nodes[cid]["kind"], g.nodes[cid]["label"]
+        if kind == "ingestion":
+            cols = {"wait": "ing_wait_s", "service": "ing_svc_s"}
+        elif kind == "feature_store":
+            cols = {"hit": "fs_hit", "lookup": "fs_lookup_s", "enter": "db_enter_s", "start": "db_start_s",
+                    "end": "db_end_s"}
+        elif kind == "dependency":
+            names = dependency_names(cid, cid == first.get("dependency"), chain)
+            cols = {role: names[role] for role in ("start", "dur", "status", "calls", "fallback")}
+        elif kind == "rules":
+            cols = {"enter": f"{cid}.enter_s"}
+        elif kind == "model":
+            names = model_names(cid, cid == first.get("model"))
+            cols = {role: names[role] for role in ("enter", "start", "end", "version")}
+        else:
+            cols = {role: f"{cid}.{role}_s" for role in ("enter", "start", "end")}
+        entry = {"kind": kind, "label": label, "columns": cols}
+        if kind == "rules":
+            entry["cost_s"] = rules_of(g, cid).cost_ms / 1000.0
+        out[cid] = entry
+    joins = []
+    for u, _, d in g.edges(data=True):
+        if d["form"] == "branch" and not any(j["source"] == u for j in joins):
+            branches = [b for _, b, e in g.out_edges(u, data=True) if e["form"] == "branch"]
+            target, k = next((w, e["k"]) for _, w, e in g.out_edges(branches[0], data=True) if e["form"] == "join")
+            joins.append({"source": u, "branches": branches, "k": k, "target": target,
+                          "t": [f"join.{u}.{b}.t_s" for b in branches],
+                          "state": [f"join.{u}.{b}.state" for b in branches]})
+    return {"components": out, "joins": joins}
+
+
+def trace_column_names(scenario) -> list[str]:
+    """Every per-component column a graph scenario's trace carries, besides the chain's."""
+    spec = component_columns(scenario)
+    names = ["decision", "decided_by"]
+    for cid, entry in spec["components"].items():
+        names += list(entry["columns"].values())
+        if entry["kind"] == "model":  # its score: routes by confidence read it
+            names.append("p" if entry["columns"]["enter"] == "inf_enter_s" else f"{cid}.p")
+    for join in spec["joins"]:
+        names += join["t"] + join["state"]
+    return list(dict.fromkeys(names))

@@ -35,13 +35,13 @@ PSI_BINS = 10
 class Decisions:
     """Per-chunk scoring for one run; holds the primary and (during a rollout) candidate models."""
 
-    def __init__(self, sim):
+    def __init__(self, sim, architecture: str = "standard"):
         self.sim = sim
         sc = sim.sc
         self.sc = sc
         self.pop: PopulationConfig = sc.population
         self.region_names = tuple(sc.traffic.regions)
-        self.model_cfg = ModelConfig(decision_threshold=sc.model.decision_threshold)
+        self.model_cfg = ModelConfig(decision_threshold=sc.model.decision_threshold, architecture=architecture)
         self.threshold = sc.model.decision_threshold
         base = train_model(sc.model.training_seed, self.pop, self.model_cfg)
         self.primary: TrainedModel = quantize(base, sc.inference.precision)
@@ -158,17 +158,17 @@ def population_stability_index(expected: np.ndarray, actual: np.ndarray) -> floa
     return float(np.sum((a - e) * np.log(a / e)))
 
 
-def explanation_frame(rows: list[tuple]):
+def explanation_frame(rows: list[tuple], feature_names: tuple[str, ...] = FEATURES):
     """Explanations as a tidy frame with a plain-language reason per decision."""
     import pandas as pd
 
     from simulator.ml.model import explain_text
 
-    cols = ["request_id", "approved", *[f"shap_{f}" for f in FEATURES]]
+    cols = ["request_id", "approved", *[f"shap_{f}" for f in feature_names]]
     frame = pd.DataFrame(rows, columns=cols)
     if len(frame):
-        phi = frame[[f"shap_{f}" for f in FEATURES]].to_numpy()
-        frame["reason"] = [explain_text(phi[i], FEATURES, top=2, approved=bool(a))
+        phi = frame[[f"shap_{f}" for f in feature_names]].to_numpy()
+        frame["reason"] = [explain_text(phi[i], feature_names, top=2, approved=bool(a))
                            for i, a in enumerate(frame["approved"])]
     else:
         frame["reason"] = []

@@ -28,7 +28,7 @@ import simpy
 
 from simulator.engine.columns import Columns
 from simulator.engine.control import PipelineControl
-from simulator.engine.dataplane import GraphPlane
+from simulator.engine.dataplane import GraphPlane, trace_column_names
 from simulator.engine.decisions import Decisions
 from simulator.engine.dependency import NOT_CALLED
 from simulator.engine.faults import Window, build_windows
@@ -54,7 +54,7 @@ from simulator.engine.simulation import (
 from simulator.engine.stations.model import Outcomes
 from simulator.engine.trace import Trace
 from simulator.scenario.config import Scenario
-from simulator.scenario.graph import build_graph, effective_scenario
+from simulator.scenario.graph import build_graph, effective_scenario, primary_components
 from simulator.scenario.rates import expected_count
 
 NAN = math.nan
@@ -123,7 +123,9 @@ class KernelSimulation(PipelineControl):
             Window(f.name, f"component:{f.component}", "outage", f.start_s, f.start_s + f.duration_s)
             for f in scenario.faults.components if f.start_s < scenario.duration_s]
         self.graph = build_graph(scenario)
-        self.decisions = Decisions(self) if self.sc.inference.enabled else None
+        first_model = primary_components(self.graph).get("model")
+        architecture = (self.graph.nodes[first_model]["component"].architecture if first_model else None) or "standard"
+        self.decisions = Decisions(self, architecture) if self.sc.inference.enabled else None
         if scenario.topology is not None and self.sc.inference.enabled:
             self.columns.add("p", F8, 0.5)
         self._scorers: dict[tuple[str, str], Callable] = {}
@@ -235,6 +237,12 @@ class KernelSimulation(PipelineControl):
             self.progress(1.0)
         return self._trace(time.perf_counter() - wall0)
 
+    def _trace_columns(self) -> list[str]:
+        if self.scenario.topology is None:
+            return list(TRACE_COLUMNS)
+        extra = [n for n in trace_column_names(self.scenario) if n in self.columns and n not in TRACE_COLUMNS]
+        return [*TRACE_COLUMNS, *extra]
+
     def _trace(self, wall_s: float) -> Trace:
         sc, m = self.sc, self.model
         capacity = m.capacity if m is not None else {k: [(0.0, 0)] for k in (
@@ -242,11 +250,13 @@ class KernelSimulation(PipelineControl):
         api = self.api
         trace = Trace(
             n=self.n,
-            columns=self.columns.trimmed(TRACE_COLUMNS),
+            columns=self.columns.trimmed(self._trace_columns()),
             events=[e for e in self.events if e[0] <= sc.duration_s],
             capacity=capacity,
             breaker_states=self.breaker_states,
             canary_weights=m.canary_weights if m is not None else [(0.0, 0.0)],
+            component_capacity={cid: s.capacity["inference"] for cid, s in self.plane.models.items()}
+            | {cid: s.headcount for cid, s in self.plane.reviews.items()},
             cold_spans=m.elastic.cold_spans if m is not None and m.elastic else [],
             gov=self.gov,
             decisions=self.decisions,

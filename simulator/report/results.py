@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 
 from simulator.engine.trace import Trace
+from simulator.report.components import final_decision
 from simulator.report.levels import capacity_per_bin, level_per_bin, step_max_per_bin, step_value_at
 from simulator.scenario.config import Scenario, scenario_to_yaml
+from simulator.scenario.graph import effective_scenario
 
 OUTCOMES = ["ok", "degraded", "failed", "in_flight"]
 REASONS = ["none", "rejected", "timeout", "api_error", "feature_db_error", "replica_crash", "model_error",
@@ -90,8 +92,7 @@ def _requests_frame(sc: Scenario, cols: dict[str, np.ndarray], n: int) -> pd.Dat
         "external_api_calls": c["api_calls"].astype(np.int16),
         "fallback": pd.Categorical.from_codes(c["fallback"].astype(np.int8), FALLBACKS),
         "fallback_staleness_s": c["staleness_s"],
-        "decision": pd.Categorical.from_codes(
-            np.where(c["version"] == 2, c["approve_alt"], c["approve"]).astype(np.int8), ["reject", "approve"]),
+        "decision": pd.Categorical.from_codes(final_decision(c), ["reject", "approve"]),
         "true_outcome": pd.Categorical.from_codes(c["label"].astype(np.int8), ["bad", "good"]),
         "model_version": pd.Categorical.from_codes(
             c["version"].astype(np.int8), ["none", "v1", sc.canary.version if sc.canary.version != "v1" else "v1-canary"]),
@@ -186,9 +187,14 @@ def _timeseries(sc: Scenario, c: dict[str, np.ndarray], capacity: dict, edges: n
     return ts
 
 
-def build_result(sc: Scenario, seed: int, trace: Trace, wall_s: float) -> RunResult:
+def build_result(scenario: Scenario, seed: int, trace: Trace, wall_s: float) -> RunResult:
+    from simulator.engine.dataplane import component_columns
+    from simulator.report.components import architecture_summary
     from simulator.report.summary import summarize
 
+    # the graph's stations as the top-level sections (the scenario itself for old files)
+    sc = effective_scenario(scenario)
+    spec = component_columns(sc)
     n = trace.n
     cols = {}
     for name, values in trace.columns.items():
@@ -200,7 +206,11 @@ def build_result(sc: Scenario, seed: int, trace: Trace, wall_s: float) -> RunRes
     cols["outcome"] = np.where(late, 3, cols["outcome"]).astype(np.int8)
     cols["reason"] = np.where(late, 0, cols["reason"]).astype(np.int8)
     cols["end_s"] = np.where(late, np.nan, cols["end_s"])
-    for key in ("inf_start_s", "inf_end_s", "db_start_s", "db_end_s"):
+    pool_times = {"inf_start_s", "inf_end_s", "db_start_s", "db_end_s"}
+    for entry in spec["components"].values():
+        if entry["kind"] in ("model", "review"):
+            pool_times |= {entry["columns"]["start"], entry["columns"]["end"]}
+    for key in sorted(pool_times):
         cols[key] = np.where(cols[key] > dur, np.nan, cols[key])
     capacity = dict(trace.capacity)
     capacity.setdefault("inference", [(0.0, sc.inference.replicas * sc.inference.concurrency)])
@@ -208,6 +218,9 @@ def build_result(sc: Scenario, seed: int, trace: Trace, wall_s: float) -> RunRes
     capacity.setdefault("feature_store", [(0.0, sc.feature_store.db_connections)])
     edges = _bins(sc)
     requests = _requests_frame(sc, cols, n)
+    if "decided_by" in cols:
+        requests["decided_by"] = pd.Categorical.from_codes(cols["decided_by"].astype(np.int16),
+                                                           _node_ids(sc))
     timeseries = _timeseries(sc, cols, capacity, edges)
     breaker = [(t, BREAKER_LEVEL[state]) for t, state in trace.breaker_states]
     timeseries["breaker_state"] = step_max_per_bin(breaker, edges)  # 0 closed, 1 half-open, 2 open
@@ -222,13 +235,22 @@ def build_result(sc: Scenario, seed: int, trace: Trace, wall_s: float) -> RunRes
             timeseries[name] = values
     events = pd.DataFrame(sorted(trace.events), columns=["t_s", "kind", "component", "detail"])
     summary = summarize(sc, seed, requests, timeseries, events, cols, capacity, wall_s, trace)
+    summary["architecture"] = architecture_summary(sc, spec, cols, capacity, trace.component_capacity,
+                                                   cols["arrival_s"] >= sc.warmup_s)
     from simulator.report.spans import build_spans
 
-    spans = build_spans(sc, seed, cols)
+    spans = build_spans(sc, seed, cols, spec)
     from simulator.report.governance_results import extra_frames
 
     extra = extra_frames(sc, trace, cols)
-    return RunResult(sc, seed, requests, timeseries, events, summary, spans, extra)
+    return RunResult(scenario, seed, requests, timeseries, events, summary, spans, extra)
+
+
+def _node_ids(sc: Scenario) -> list[str]:
+    """Component ids in the order the engine numbers them (``decided_by`` codes)."""
+    from simulator.scenario.graph import build_graph
+
+    return list(build_graph(sc).nodes)
 
 
 STAGE_COLUMNS = {

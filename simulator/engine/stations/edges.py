@@ -7,12 +7,11 @@ takes the request (segment and region from the request; confidence ``max(p, 1 - 
 source model's own score).
 
 *Fan-out and join*: the request calls every branch at once; the join continues it at the ``k``-th
-answer (``k`` = all branches for ``join: all``) and fails it at the failure that leaves fewer than
-``k`` possible answers. A branch answers when its call (or its own cached/default fallback, or
-its fallback component) answers. The join decides once the outcome cannot change any more: all
-branches have reported, or the deciding time lies before the end of the interval just processed
-(every branch has reported whatever happens before that). The answer is degraded when one of the
-``k`` answers it used was a fallback.
+real answer (``k`` = all branches for ``join: all``), uses fallback answers only when ``k`` real
+ones have become impossible (the answer is then degraded), and fails it when not even ``k``
+answers are possible. The join decides once the outcome cannot change any more: all branches
+have reported, or the deciding time lies before the end of the interval just processed (every
+branch has reported whatever happens before that).
 """
 from __future__ import annotations
 
@@ -75,11 +74,25 @@ def condition(when, columns, segments: list[str], regions: list[str], confidence
     return holds
 
 
-PENDING, ANSWERED, FAILED = 0, 1, 2
+PENDING, ANSWERED, FAILED, DEGRADED = 0, 1, 2, 3
+
+
+def _kth(values: np.ndarray, k: int) -> np.ndarray:
+    """The k-th smallest value per row (inf where a row has fewer than k finite values)."""
+    if k > values.shape[1]:
+        return np.full(values.shape[0], np.inf)
+    return np.sort(values, axis=1)[:, k - 1]
 
 
 class Join:
-    """A fan-out to ``branches`` joined by the first ``k`` answers; per-branch state lives in columns."""
+    """A fan-out to ``branches`` joined by the first ``k`` answers; per-branch state lives in columns.
+
+    Real answers come first: the join continues at the ``k``-th real answer. Only when ``k`` real
+    answers have become impossible (more than ``n - k`` branches failed) does it use the fallback
+    answers of failed branches (a cached or default answer, or a fallback component): it then
+    continues, degraded, once ``k`` answers of either kind are in; with fewer than ``k`` possible
+    it fails the request at the failure that made it so.
+    """
 
     def __init__(self, name: str, branches: list[str], k: int, columns, degraded_columns: list[str | None],
                  go_on, fail, fail_reason: int, mark_degraded):
@@ -89,15 +102,13 @@ class Join:
         self.columns = columns
         self.t_cols = [f"{name}.{b}.t_s" for b in branches]
         self.state_cols = [f"{name}.{b}.state" for b in branches]
-        self.via_cols = [f"{name}.{b}.via_fallback" for b in branches]
         self.degraded_columns = degraded_columns  # each branch dependency's own fallback column
         self.go_on, self.fail, self.fail_reason, self.mark_degraded = go_on, fail, fail_reason, mark_degraded
         self.pending = np.zeros(0, np.int64)
         self.branch_push: list = []
 
     def column_specs(self) -> list[tuple[str, type, float]]:
-        return ([(c, np.float64, np.nan) for c in self.t_cols] + [(c, np.int8, PENDING) for c in self.state_cols]
-                + [(c, np.int8, 0) for c in self.via_cols])
+        return [(c, np.float64, np.nan) for c in self.t_cols] + [(c, np.int8, PENDING) for c in self.state_cols]
 
     def fan_out(self, rids: np.ndarray, times: np.ndarray) -> None:
         self.pending = np.concatenate([self.pending, rids])
@@ -105,13 +116,16 @@ class Join:
             push(rids, times)
 
     def answer(self, i: int, via_fallback: bool = False):
-        t_col, s_col, v_col = self.t_cols[i], self.state_cols[i], self.via_cols[i]
+        """A branch's answers: real, or (own cached/default fallback, fallback component) degraded."""
+        t_col, s_col, fb_col = self.t_cols[i], self.state_cols[i], self.degraded_columns[i]
 
         def record(rids: np.ndarray, times: np.ndarray) -> None:
-            self.columns[t_col][rids] = times
-            self.columns[s_col][rids] = ANSWERED
+            c = self.columns
+            c[t_col][rids] = times
             if via_fallback:
-                self.columns[v_col][rids] = 1
+                c[s_col][rids] = DEGRADED
+            else:
+                c[s_col][rids] = np.where(c[fb_col][rids] != 0, DEGRADED, ANSWERED)
         return record
 
     def failure(self, i: int):
@@ -129,28 +143,31 @@ class Join:
         c = self.columns
         t = np.column_stack([c[col][rids] for col in self.t_cols])
         state = np.column_stack([c[col][rids] for col in self.state_cols])
-        n = len(self.branches)
-        ans = np.where(state == ANSWERED, t, np.inf)
-        order = np.argsort(ans, axis=1, kind="stable")
-        ans_sorted = np.take_along_axis(ans, order, axis=1)
-        t_ok = ans_sorted[:, self.k - 1]
-        fails = np.sort(np.where(state == FAILED, t, np.inf), axis=1)
-        t_fail = fails[:, n - self.k]
-        all_reported = (state != PENDING).all(axis=1)
-        ok = (t_ok <= t_fail) & ((t_ok < t_end) | all_reported) & np.isfinite(t_ok)
-        bad = (t_fail < t_ok) & ((t_fail < t_end) | all_reported)
-        if ok.any():
-            used = order[ok, :self.k]  # the branches whose answers the join used
-            deg = np.zeros((int(ok.sum()), n), np.bool_)
-            for i, col in enumerate(self.degraded_columns):
-                deg[:, i] = c[self.via_cols[i]][rids[ok]] != 0
-                if col is not None:
-                    deg[:, i] |= c[col][rids[ok]] != 0
-            degraded = np.take_along_axis(deg, used, axis=1).any(axis=1)
-            if degraded.any():
-                self.mark_degraded(rids[ok][degraded])
-            go = np.argsort(t_ok[ok], kind="stable")
-            self.go_on(rids[ok][go], t_ok[ok][go])
+        n, k = len(self.branches), self.k
+        real = np.where(state == ANSWERED, t, np.inf)
+        not_real = np.where((state == FAILED) | (state == DEGRADED), t, np.inf)
+        answers = np.where((state == ANSWERED) | (state == DEGRADED), t, np.inf)
+        failed = np.where(state == FAILED, t, np.inf)
+        t_real = _kth(real, k)                      # k real answers
+        t_impossible = _kth(not_real, n - k + 1)    # k real answers can no longer happen
+        t_degraded = np.maximum(t_impossible, _kth(answers, k))
+        t_fail = _kth(failed, n - k + 1)            # not even k answers with fallbacks
+        ok = np.isfinite(t_real)
+        deg = ~ok & np.isfinite(t_impossible) & np.isfinite(t_degraded)
+        bad = ~ok & ~deg & np.isfinite(t_fail)
+        when = np.where(ok, t_real, np.where(deg, t_degraded, t_fail))
+        final = (when < t_end) | (state != PENDING).all(axis=1)
+        ok, deg, bad = ok & final, deg & final, bad & final
+        if deg.any():  # the request's fallback: cached (1), default (2) or a fallback component (3)
+            d_rids = rids[deg]
+            codes = np.column_stack([np.where(state[deg, i] == DEGRADED, np.where(c[col][d_rids] != 0,
+                                                                                 c[col][d_rids], 3), 0)
+                                     for i, col in enumerate(self.degraded_columns)])
+            self.mark_degraded(d_rids, codes.max(axis=1))
+        go = ok | deg
+        if go.any():
+            order = np.argsort(when[go], kind="stable")
+            self.go_on(rids[go][order], when[go][order])
         if bad.any():
-            self.fail(rids[bad], t_fail[bad], self.fail_reason)
-        self.pending = rids[~(ok | bad)]
+            self.fail(rids[bad], when[bad], self.fail_reason)
+        self.pending = rids[~(go | bad)]

@@ -255,8 +255,8 @@ class KernelSimulation(PipelineControl):
             capacity=capacity,
             breaker_states=self.breaker_states,
             canary_weights=m.canary_weights if m is not None else [(0.0, 0.0)],
-            component_capacity={cid: s.capacity["inference"] for cid, s in self.plane.models.items()}
-            | {cid: s.headcount for cid, s in self.plane.reviews.items()},
+            component_capacity={cid: s.capacity for cid, s in self.plane.models.items()}
+            | {cid: {"inference": s.headcount} for cid, s in self.plane.reviews.items()},
             cold_spans=m.elastic.cold_spans if m is not None and m.elastic else [],
             gov=self.gov,
             decisions=self.decisions,

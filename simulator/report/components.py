@@ -100,7 +100,7 @@ def component_stats(sc, spec: dict, c: dict[str, np.ndarray], capacity: dict[str
 
 def capacities(sc, spec: dict, trace_capacity: dict, component_capacity: dict) -> dict[str, list]:
     """Slots over time per pool component (model replicas x concurrency, reviewers, DB connections)."""
-    out = dict(component_capacity)
+    out = {cid: series["inference"] for cid, series in component_capacity.items()}
     for cid, entry in spec["components"].items():
         if entry["kind"] == "feature_store":
             out[cid] = [(0.0, sc.feature_store.db_connections)]

@@ -79,3 +79,18 @@ def step_max_per_bin(steps: list[tuple[float, float]], edges: np.ndarray) -> np.
         if 0 <= i < len(out):
             out[i] = max(out[i], v)
     return out
+
+
+def sum_steps(series: list[list[tuple[float, float]]]) -> list[tuple[float, float]]:
+    """The sum of step functions (each a list of (t, value) changes, 0 before its first change)."""
+    times = sorted({t for steps in series for t, _ in steps})
+    out: list[tuple[float, float]] = []
+    for t in times:
+        value = 0.0
+        for steps in series:
+            i = np.searchsorted([s[0] for s in steps], t, side="right") - 1
+            if i >= 0:
+                value += steps[i][1]
+        if not out or out[-1][1] != value:
+            out.append((t, value))
+    return out

@@ -16,7 +16,7 @@ import pandas as pd
 
 from simulator.engine.trace import Trace
 from simulator.report.components import final_decision
-from simulator.report.levels import capacity_per_bin, level_per_bin, step_max_per_bin, step_value_at
+from simulator.report.levels import capacity_per_bin, level_per_bin, step_max_per_bin, step_value_at, sum_steps
 from simulator.scenario.config import Scenario, scenario_to_yaml
 from simulator.scenario.graph import effective_scenario
 
@@ -213,6 +213,10 @@ def build_result(scenario: Scenario, seed: int, trace: Trace, wall_s: float) -> 
     for key in sorted(pool_times):
         cols[key] = np.where(cols[key] > dur, np.nan, cols[key])
     capacity = dict(trace.capacity)
+    models = [series for cid, series in trace.component_capacity.items() if "replicas" in series]
+    if len(models) > 1:  # a graph's model servers, all of them (charts and cost count every pool)
+        for key in ("replicas", "replicas_total"):
+            capacity[key] = sum_steps([series[key] for series in models])
     capacity.setdefault("inference", [(0.0, sc.inference.replicas * sc.inference.concurrency)])
     capacity.setdefault("replicas", [(0.0, sc.inference.replicas)])
     capacity.setdefault("feature_store", [(0.0, sc.feature_store.db_connections)])

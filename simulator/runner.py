@@ -17,6 +17,10 @@ def simulate(scenario: Scenario, seed: int, progress: Callable[[float], None] | 
     if engine == "event":
         from simulator.engine.simulation import Simulation
 
+        if scenario.topology is not None or scenario.faults.components:
+            raise ValueError("engine 'event' (the reference path) runs only the default chain without component "
+                             "outages; this scenario has a topology or component outages: use engine 'kernel'")
+
         return Simulation(scenario, seed, progress).run()
     if engine != "kernel":
         raise ValueError(f"engine: expected 'kernel' or 'event', got {engine!r}")

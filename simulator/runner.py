@@ -30,13 +30,14 @@ def simulate(scenario: Scenario, seed: int, progress: Callable[[float], None] | 
 
 
 def run(scenario: Scenario, seed: int | None = None,
-        progress: Callable[[float], None] | None = None, engine: Engine = "kernel") -> RunResult:
+        progress: Callable[[float], None] | None = None, engine: Engine = "kernel", frames: bool = True) -> RunResult:
     """Simulate ``scenario`` once. Deterministic for a seed (default: the scenario's seed).
 
     ``engine="event"`` runs the event-driven reference path instead of the station kernels; both
-    give bit-identical results for the default chain.
+    give bit-identical results for the default chain. ``frames=False`` is the summary-only path:
+    the same summary, timeseries and events, without the requests frame and the spans.
     """
     check_size(scenario)
     seed = scenario.seed if seed is None else int(seed)
     trace = simulate(scenario, seed, progress, engine)
-    return build_result(scenario, seed, trace, wall_s=trace.wall_s)
+    return build_result(scenario, seed, trace, wall_s=trace.wall_s, frames=frames)

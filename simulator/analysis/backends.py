@@ -45,7 +45,7 @@ def simulate_summary(scenario_json: str, seed: int) -> dict:
     from simulator.scenario.config import Scenario
 
     scenario = Scenario.model_validate_json(scenario_json)
-    result = run(scenario, seed)
+    result = run(scenario, seed, frames=False)  # the summary-only path: no requests frame, no spans
     summary = dict(result.summary)
     summary["warmup_series"] = warmup_series(result.timeseries)
     return summary

@@ -33,7 +33,7 @@ from simulator.engine.stations.rules import RulesStation
 from simulator.engine.stations.windows import windows_at
 from simulator.scenario.graph import primary_components, rules_of
 
-F8, I8 = np.float64, np.int64
+F8 = np.float64
 API_NAMES = {"start": "api_start_s", "dur": "api_s", "status": "api_status", "calls": "api_calls",
              "fallback": "fallback", "staleness": "staleness_s", "lat": "api_lat_s", "err": "api_err_u",
              "retry_lat": "retry_lat_s", "retry_err": "retry_err_u", "jitter": "jitter_u", "call_t0": "api_call_t0_s"}
@@ -57,8 +57,9 @@ def dependency_names(cid: str, primary: bool, chain: bool) -> dict[str, str]:
 
 def dependency_column_specs(names: dict[str, str]) -> list[tuple[str, type, float]]:
     nan = math.nan
-    return [(names["start"], F8, nan), (names["dur"], F8, 0.0), (names["status"], I8, 4), (names["calls"], I8, 0),
-            (names["fallback"], I8, 0), (names["staleness"], F8, nan), (names["call_t0"], F8, nan),
+    return [(names["start"], F8, nan), (names["dur"], F8, 0.0), (names["status"], np.int8, 4),
+            (names["calls"], np.int16, 0), (names["fallback"], np.int8, 0), (names["staleness"], F8, nan),
+            (names["call_t0"], F8, nan),
             (names["lat"], F8, 0.0), (names["err"], F8, 0.0)]
 
 
@@ -293,7 +294,7 @@ class GraphPlane:
             self.draws.add_model(cid, settings)
             self._add_columns([(names["enter"], F8, math.nan), (names["start"], F8, math.nan),
                                (names["end"], F8, math.nan), (names["service"], F8, 0.0), (names["route_u"], F8, 0.0),
-                               (names["err_u"], F8, 0.0), (names["version"], I8, 0), (names["approve"], I8, 0),
+                               (names["err_u"], F8, 0.0), (names["version"], np.int8, 0), (names["approve"], np.int8, 0),
                                (names["p"], F8, 0.5)])
             self.scorers[cid] = (comp.architecture or "standard", settings.precision)
         complete = eng._complete if self.chain else self._model_decided(cid, names, emit)

@@ -97,15 +97,18 @@ class Governance:
         """Final decisions and groups of requests answered in [t0, t1) (copies: the columns keep growing)."""
         sim = self.sim
         n = sim.n
-        arrival = np.frombuffer(sim.arrival_s, dtype=np.float64, count=n)
+
+        def col(values):  # the first n values, without a copy (typed arrays or numpy columns)
+            return np.asarray(memoryview(values))[:n]
+
+        arrival = col(sim.arrival_s)
         lo = int(np.searchsorted(arrival, t0 - 600.0))
-        end = np.frombuffer(sim.end_s, dtype=np.float64, count=n)[lo:]
-        outcome = np.frombuffer(sim.outcome, dtype=np.int64, count=n)[lo:]
-        version = np.frombuffer(sim.version, dtype=np.int64, count=n)[lo:]
+        end = col(sim.end_s)[lo:]
+        outcome = col(sim.outcome)[lo:]
+        version = col(sim.version)[lo:]
         mask = (end >= t0) & (end < t1) & (outcome <= 1)
-        approve = np.where(version == 2, np.frombuffer(sim.approve_alt, dtype=np.int64, count=n)[lo:],
-                           np.frombuffer(sim.approve, dtype=np.int64, count=n)[lo:])[mask]
-        groups = np.frombuffer(sim.region, dtype=np.int64, count=n)[lo:][mask].copy()
+        approve = np.where(version == 2, col(sim.approve_alt)[lo:], col(sim.approve)[lo:])[mask].astype(np.int64)
+        groups = col(sim.region)[lo:][mask].astype(np.int64)
         return approve, groups
 
     def _evaluate_window(self, t0: float, t1: float) -> None:

@@ -60,20 +60,23 @@ from simulator.scenario.rates import expected_count
 NAN = math.nan
 F8, I8 = np.float64, np.int64
 
-# the chain's columns: name -> (dtype, value before the request reaches the stage)
+# the chain's columns: name -> (dtype, value before the request reaches the stage); codes are small ints
+I1, I2 = np.int8, np.int16
 CHAIN_COLUMNS = {
-    "arrival_s": (F8, NAN), "segment": (I8, 0), "region": (I8, 0),
+    "arrival_s": (F8, NAN), "segment": (I2, 0), "region": (I2, 0),
     "ing_wait_s": (F8, 0.0), "ing_svc_s": (F8, 0.0),
-    "fs_hit": (I8, 0), "fs_lookup_s": (F8, 0.0),
+    "fs_hit": (I1, 0), "fs_lookup_s": (F8, 0.0),
     "db_enter_s": (F8, NAN), "db_start_s": (F8, NAN), "db_end_s": (F8, NAN), "db_svc_s": (F8, 0.0),
     "api_s": (F8, 0.0), "api_lat_s": (F8, 0.0), "api_err_u": (F8, 0.0), "api_start_s": (F8, NAN),
-    "api_call_t0_s": (F8, NAN), "staleness_s": (F8, NAN), "api_status": (I8, NOT_CALLED), "api_calls": (I8, 0),
-    "fallback": (I8, 0),
+    "api_call_t0_s": (F8, NAN), "staleness_s": (F8, NAN), "api_status": (I1, NOT_CALLED), "api_calls": (I2, 0),
+    "fallback": (I1, 0),
     "inf_enter_s": (F8, NAN), "inf_start_s": (F8, NAN), "inf_end_s": (F8, NAN), "inf_svc_s": (F8, 0.0),
     "route_u": (F8, 0.0), "model_err_u": (F8, 0.0),
-    "end_s": (F8, NAN), "outcome": (I8, IN_FLIGHT), "reason": (I8, R_NONE), "version": (I8, V_NONE),
-    "approve": (I8, 0), "approve_alt": (I8, 0), "label": (I8, 0),
+    "end_s": (F8, NAN), "outcome": (I1, IN_FLIGHT), "reason": (I1, R_NONE), "version": (I1, V_NONE),
+    "approve": (I1, 0), "approve_alt": (I1, 0), "label": (I1, 0),
 }
+# per-request draws: needed while the run lasts, never afterwards
+DRAW_COLUMNS = ("db_svc_s", "api_lat_s", "api_err_u", "api_call_t0_s", "inf_svc_s", "route_u", "model_err_u")
 TRACE_COLUMNS = ("arrival_s", "segment", "region", "ing_wait_s", "ing_svc_s", "fs_hit", "fs_lookup_s", "db_enter_s",
                  "db_start_s", "db_end_s", "api_s", "api_start_s", "api_status", "api_calls", "fallback",
                  "staleness_s", "inf_enter_s", "inf_start_s", "inf_end_s", "end_s", "outcome", "reason", "version",
@@ -235,6 +238,12 @@ class KernelSimulation(PipelineControl):
         env._now = until
         if self.progress is not None:
             self.progress(1.0)
+        for name in DRAW_COLUMNS:  # free the draws' memory before the report is built
+            self.columns.drop(name)
+        for name in self.columns.names():  # and those of a graph's other components
+            if name.endswith(("_u", ".lat_s", ".svc_s")):
+                self.columns.drop(name)
+        self.retry_columns = None
         return self._trace(time.perf_counter() - wall0)
 
     def _trace_columns(self) -> list[str]:

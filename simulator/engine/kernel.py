@@ -271,7 +271,7 @@ class KernelSimulation(PipelineControl):
             decisions=self.decisions,
             audit=self.audit,
             counters={
-                "breaker_rejected_calls": api.breaker.not_permitted_calls if api and api.breaker else 0,
+                "breaker_rejected_calls": api.not_permitted_calls if api is not None else 0,
                 "canary_outcome": m.canary.phase if m is not None and m.canary else "none",
                 "canary_decided_at_s": m.canary.decided_at_s if m is not None and m.canary else None,
                 "canary_started_s": m.canary_cfg.start_s if m is not None else sc.canary.start_s,

@@ -17,7 +17,7 @@ A failed call ends in the fallback: ``cached`` (the region's last good answer, n
 """
 from __future__ import annotations
 
-from heapq import heappop, heappush
+import math
 
 import numpy as np
 from numba import njit
@@ -25,13 +25,14 @@ from numba import njit
 from simulator.engine.dependency import (
     BREAKER_EVENT,
     CALL_OK,
-    CALL_REJECTED,
     CALL_TIMEOUT,
     FB_DEFAULT,
 )
 from simulator.engine.faults import Timeline
+from simulator.engine.stations import breaker as kb
+from simulator.engine.stations.pool import _heap_pop, _heap_push
 from simulator.engine.stations.windows import window_at
-from simulator.mechanisms.breaker import CircuitBreaker, backoff_ms
+from simulator.mechanisms.breaker import backoff_ms
 
 FAULT_KINDS = {"outage_errors": 0, "outage_timeouts": 1, "latency_spike": 2, "error_rate": 3}
 JITTER = {"full": 0, "equal": 1, "none": 2}
@@ -134,6 +135,101 @@ def call_sequences(rids, times, region, lat0, err0, retry_lat, retry_err, jitter
             break
 
 
+@njit(cache=True)
+def push_calls(ht, hs, hr, hu, n, seq, rids, times):
+    """First call attempts of new requests onto the station's heap, in the order they came."""
+    for i in range(len(rids)):
+        n = _heap_push(ht, hs, hr, hu, n, times[i], seq + i, rids[i], _START)
+
+
+@njit(cache=True)
+def _arm_timer(bi, bf, ht, hs, hr, hu, hv, armed, now):
+    """After the breaker moved: a newly due timer goes on the heap (as the event path arms one)."""
+    nxt = kb.next_timer_s(bi, bf)
+    if not math.isnan(nxt) and nxt != armed[0]:
+        armed[0] = nxt
+        delay = nxt - now
+        hv[0] = _heap_push(ht, hs, hr, hu, hv[0], now + (delay if delay > 0.0 else 0.0), hv[1], -1, _TIMER)
+        hv[1] += 1
+
+
+@njit(cache=True)
+def breaker_calls(ht, hs, hr, hu, hv, t_end, bi, bf, codes, buckets, tr, armed, region, lat0, err0, retry_lat,
+                  retry_err, jitter_u, retries, max_attempts, ceilings_ms, jitter, w_start, w_end, w_kind, w_factor,
+                  timeout_s, error_latency_s, error_rate, fb_mode, max_stale_s, last_ok, start_col, dur, status, calls,
+                  call_t0, fallback, staleness, out_rid, out_t, out_go, n_out):
+    """Call starts, call ends and breaker timers strictly before ``t_end``, in time order.
+
+    Returns 1 when an output or heap buffer is nearly full (grow it and call again), else 0.
+    Heap entries: (t_s, seq, rid, attempt * 4 + kind).
+    """
+    while hv[0] > 0 and ht[0] < t_end:
+        if hv[0] + 3 > len(ht) or n_out[0] + 2 > len(out_rid) or bi[kb.B_NTRANS] + 3 > len(tr[0]):
+            return 1
+        now = ht[0]
+        rid = hr[0]
+        code = hu[0]
+        hv[0] = _heap_pop(ht, hs, hr, hu, hv[0])
+        kind = code & 3
+        attempt = code >> 2
+        if kind == _START:
+            permitted = kb.try_acquire(bi, bf, codes, buckets, tr, now)
+            _arm_timer(bi, bf, ht, hs, hr, hu, hv, armed, now)
+            if not permitted:
+                calls[rid] = attempt
+                status[rid] = 3
+                dur[rid] = now - start_col[rid]
+                k = n_out[0]
+                out_rid[k] = rid
+                out_t[k] = now
+                out_go[k] = fallback_of(rid, now, region, fb_mode, max_stale_s, last_ok, fallback, staleness)
+                n_out[0] = k + 1
+                continue
+            if attempt == 0:
+                lat = lat0[rid]
+                u = err0[rid]
+            else:
+                j = rid * retries + attempt - 1
+                lat = retry_lat[j]
+                u = retry_err[j]
+            d, st = call_outcome(now, lat, u, w_start, w_end, w_kind, w_factor, timeout_s, error_latency_s,
+                                 error_rate)
+            status[rid] = st
+            call_t0[rid] = now
+            hv[0] = _heap_push(ht, hs, hr, hu, hv[0], now + (d if d > 0 else 0.0), hv[1], rid, attempt * 4 + _END)
+            hv[1] += 1
+        elif kind == _END:
+            st = status[rid]
+            kb.on_result(bi, bf, codes, buckets, tr, now, (now - call_t0[rid]) * 1000.0, st != 0)
+            _arm_timer(bi, bf, ht, hs, hr, hu, hv, armed, now)
+            if st == 0:
+                calls[rid] = attempt + 1
+                last_ok[region[rid]] = now
+                dur[rid] = now - start_col[rid]
+                k = n_out[0]
+                out_rid[k] = rid
+                out_t[k] = now
+                out_go[k] = True
+                n_out[0] = k + 1
+            elif attempt + 1 < max_attempts:
+                delay = backoff_s(ceilings_ms[attempt + 1], jitter_u[rid * retries + attempt], jitter)
+                hv[0] = _heap_push(ht, hs, hr, hu, hv[0], now + (delay if delay > 0 else 0.0), hv[1], rid,
+                                   (attempt + 1) * 4 + _START)
+                hv[1] += 1
+            else:
+                calls[rid] = attempt + 1
+                dur[rid] = now - start_col[rid]
+                k = n_out[0]
+                out_rid[k] = rid
+                out_t[k] = now
+                out_go[k] = fallback_of(rid, now, region, fb_mode, max_stale_s, last_ok, fallback, staleness)
+                n_out[0] = k + 1
+        else:
+            kb.on_timer(bi, bf, codes, buckets, tr, now)
+            _arm_timer(bi, bf, ht, hs, hr, hu, hv, armed, now)
+    return 0
+
+
 class DependencyStation:
     """One external dependency; ``names`` maps its roles to the run's column names."""
 
@@ -159,14 +255,20 @@ class DependencyStation:
         self.retry = retry
         self.fb_mode = FALLBACK[cfg.fallback]
         self.last_ok = np.full(n_regions, -1.0)
-        self.breaker = CircuitBreaker(cfg.breaker) if cfg.breaker.enabled else None
+        self.breaker = kb.new_breaker(cfg.breaker) if cfg.breaker.enabled else None  # (bi, bf, codes, buckets)
         self.fast = (self.breaker is None and not ws and retry is None and not cfg.error_rate
                      and cfg.fallback != "cached")
-        # breaker path: (t_s, seq, kind, rid, attempt) in time order
-        self._heap: list[tuple[float, int, int, int, int]] = []
-        self._seq = 0
+        # breaker path: the station's heap of call starts, call ends and timers (t, seq, rid, attempt*4+kind)
+        self.heap = (np.zeros(1024), np.zeros(1024, np.int64), np.zeros(1024, np.int64), np.zeros(1024, np.int64))
+        self.hv = np.zeros(2, np.int64)  # entries, next sequence number
+        self.transitions = tuple(np.zeros(64, dt) for dt in (np.float64, np.int64, np.int64, np.float64, np.float64))
+        self.timer_armed = np.full(1, np.nan)
         self._n_transitions = 0
-        self._timer_armed_s = float("nan")
+
+    @property
+    def not_permitted_calls(self) -> int:
+        """Calls the breaker refused over the run."""
+        return int(self.breaker[0][kb.B_NOT_PERMITTED]) if self.breaker is not None else 0
 
     def _col(self, role: str) -> np.ndarray:
         return self.columns[self.names[role]]
@@ -174,18 +276,24 @@ class DependencyStation:
     # ------------------------------------------------------------------ requests
     def push(self, rids: np.ndarray, times: np.ndarray) -> None:
         if self.breaker is not None:
-            heap = self._heap
-            seq = self._seq
-            start = self._col("start")
-            start[rids] = times
-            for rid, t in zip(rids.tolist(), times.tolist()):
-                heappush(heap, (t, seq, _START, rid, 0))
-                seq += 1
-            self._seq = seq
+            self._col("start")[rids] = times
+            k = len(rids)
+            ht, hs, hr, hu = self._room(k)
+            n, seq = int(self.hv[0]), int(self.hv[1])
+            push_calls(ht, hs, hr, hu, n, seq, rids, times)
+            self.hv[0] = n + k
+            self.hv[1] = seq + k
         elif self.fast:
             self._push_fast(rids, times)
         else:
             self._push_calls(rids, times)
+
+    def _room(self, extra: int):
+        n = int(self.hv[0])
+        if n + extra + 3 > len(self.heap[0]):
+            size = max(2 * len(self.heap[0]), n + extra + 1024)
+            self.heap = tuple(np.concatenate([a, np.zeros(size - len(a), a.dtype)]) for a in self.heap)
+        return self.heap
 
     def _push_fast(self, rids: np.ndarray, times: np.ndarray) -> None:
         c = self._col
@@ -231,102 +339,51 @@ class DependencyStation:
 
     # ------------------------------------------------------------------ breaker path
     def advance(self, t_end: float) -> None:
-        """Replay call starts, call ends and breaker timers strictly before ``t_end``."""
-        heap = self._heap
-        if self.breaker is None or not heap or heap[0][0] >= t_end:
+        """Replay call starts, call ends and breaker timers strictly before ``t_end`` (compiled)."""
+        if self.breaker is None or self.hv[0] == 0 or self.heap[0][0] >= t_end:
             return
-        br = self.breaker
         cols, names, cfg = self.columns, self.names, self.cfg
-        region, lat0, err0 = cols["region"], cols[names["lat"]], cols[names["err"]]
-        start_col, dur, status, calls = cols[names["start"]], cols[names["dur"]], cols[names["status"]], cols[
-            names["calls"]]
-        t0_col = cols[names["call_t0"]]
-        w_start, w_end, w_kind, w_factor = self.w
-        timeout_s, error_latency_s, error_rate = self.timeout_s, self.error_latency_s, cfg.error_rate
-        retries = self.retries
-        go_rids: list[int] = []
-        go_t: list[float] = []
-        fail_rids: list[int] = []
-        fail_t: list[float] = []
-        seq = self._seq
-        while heap and heap[0][0] < t_end:
-            now, _, kind, rid, attempt = heappop(heap)
-            if kind == _START:
-                permitted = br.try_acquire(now)
-                seq = self._transitions(now, seq)
-                if not permitted:
-                    calls[rid] = attempt
-                    status[rid] = CALL_REJECTED
-                    dur[rid] = now - start_col[rid]
-                    self._fallback(rid, now, go_rids, go_t, fail_rids, fail_t)
-                    continue
-                if attempt == 0:
-                    lat, u = lat0[rid], err0[rid]
-                else:
-                    j = rid * retries + attempt - 1
-                    lat, u = cols[names["retry_lat"]][j], cols[names["retry_err"]][j]
-                d, st = call_outcome(now, lat, u, w_start, w_end, w_kind, w_factor, timeout_s, error_latency_s,
-                                     error_rate)
-                status[rid] = st
-                t0_col[rid] = now
-                heappush(heap, (now + (d if d > 0 else 0.0), seq, _END, rid, attempt))
-                seq += 1
-            elif kind == _END:
-                st = status[rid]
-                br.on_result(now, (now - t0_col[rid]) * 1000.0, st != CALL_OK)
-                seq = self._transitions(now, seq)
-                if st == CALL_OK:
-                    calls[rid] = attempt + 1
-                    self.last_ok[region[rid]] = now
-                    dur[rid] = now - start_col[rid]
-                    go_rids.append(rid)
-                    go_t.append(now)
-                elif attempt + 1 < self.max_attempts:
-                    delay = backoff_s(self.ceilings_ms[attempt + 1], cols[names["jitter"]][rid * retries + attempt],
-                                      self.jitter)
-                    heappush(heap, (now + (delay if delay > 0 else 0.0), seq, _START, rid, attempt + 1))
-                    seq += 1
-                else:
-                    calls[rid] = attempt + 1
-                    dur[rid] = now - start_col[rid]
-                    self._fallback(rid, now, go_rids, go_t, fail_rids, fail_t)
-            else:
-                br.on_timer(now)
-                seq = self._transitions(now, seq)
-        self._seq = seq
-        if go_rids:
-            self.emit(np.array(go_rids, np.int64), np.array(go_t))
-        if fail_rids:
-            self.fail(np.array(fail_rids, np.int64), np.array(fail_t), self.fail_reason)
+        empty = np.zeros(0)
+        retry = (cols[names["retry_lat"]], cols[names["retry_err"]], cols[names["jitter"]]) if self.retries else (
+            empty, empty, empty)
+        size = max(1024, 2 * int(self.hv[0]))
+        out = (np.empty(size, np.int64), np.empty(size), np.empty(size, np.bool_))
+        n_out = np.zeros(1, np.int64)
+        rid_parts, t_parts, go_parts = [], [], []
+        while True:
+            status = breaker_calls(*self.heap, self.hv, t_end, *self.breaker, self.transitions, self.timer_armed,
+                                   cols["region"], cols[names["lat"]], cols[names["err"]], *retry, self.retries,
+                                   self.max_attempts, self.ceilings_ms, self.jitter, *self.w, self.timeout_s,
+                                   self.error_latency_s, cfg.error_rate, self.fb_mode, cfg.cache_max_staleness_s,
+                                   self.last_ok, cols[names["start"]], cols[names["dur"]], cols[names["status"]],
+                                   cols[names["calls"]], cols[names["call_t0"]], cols[names["fallback"]],
+                                   cols[names["staleness"]], *out, n_out)
+            k = int(n_out[0])
+            rid_parts.append(out[0][:k].copy())
+            t_parts.append(out[1][:k].copy())
+            go_parts.append(out[2][:k].copy())
+            n_out[0] = 0
+            self._record_transitions()
+            if status == 0:
+                break
+            self._room(2 * int(self.hv[0]))
+            if self._n_transitions + 3 > len(self.transitions[0]):
+                self.transitions = tuple(np.concatenate([a, np.zeros(len(a), a.dtype)]) for a in self.transitions)
+        rids, times, go = (np.concatenate(x) for x in (rid_parts, t_parts, go_parts))
+        if go.any():
+            self.emit(rids[go], times[go])
+        if not go.all():
+            self.fail(rids[~go], times[~go], self.fail_reason)
 
-    def _fallback(self, rid: int, t: float, go_rids: list, go_t: list, fail_rids: list, fail_t: list) -> None:
-        cols = self.columns
-        if fallback_of(rid, t, cols["region"], self.fb_mode, self.cfg.cache_max_staleness_s, self.last_ok,
-                       cols[self.names["fallback"]], cols[self.names["staleness"]]):
-            go_rids.append(rid)
-            go_t.append(t)
-        else:
-            fail_rids.append(rid)
-            fail_t.append(t)
-
-    def _transitions(self, now: float, seq: int) -> int:
-        """Breaker transitions become events; a newly due timer is armed (as the event path does).
-
-        Returns the next sequence number of the station's heap.
-        """
-        br = self.breaker
-        tr = br.transitions
-        while self._n_transitions < len(tr):
-            t_s, frm, to, fail_pct, slow_pct = tr[self._n_transitions]
-            self._n_transitions += 1
-            detail = f"{frm} -> {to}"
-            if to == "OPEN":
-                detail += f" (failure rate {fail_pct:.0f} %, slow calls {slow_pct:.0f} %)"
-            self.events.append((t_s, BREAKER_EVENT[to], self.component, detail))
-            self.breaker_states.append((t_s, to))
-        nxt = br.next_timer_s()
-        if nxt is not None and nxt != self._timer_armed_s:
-            self._timer_armed_s = nxt
-            heappush(self._heap, (now + max(0.0, nxt - now), seq, _TIMER, -1, 0))
-            seq += 1
-        return seq
+    def _record_transitions(self) -> None:
+        """The breaker's new transitions become events and breaker states (as on the event path)."""
+        n = int(self.breaker[0][kb.B_NTRANS])
+        t, frm, to, fail_pct, slow_pct = self.transitions
+        for i in range(self._n_transitions, n):
+            to_name = kb.STATE_NAMES[to[i]]
+            detail = f"{kb.STATE_NAMES[frm[i]]} -> {to_name}"
+            if to_name == "OPEN":
+                detail += f" (failure rate {fail_pct[i]:.0f} %, slow calls {slow_pct[i]:.0f} %)"
+            self.events.append((float(t[i]), BREAKER_EVENT[to_name], self.component, detail))
+            self.breaker_states.append((float(t[i]), to_name))
+        self._n_transitions = n

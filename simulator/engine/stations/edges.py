@@ -16,6 +16,7 @@ branch has reported whatever happens before that).
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 
 class ShareRouter:
@@ -77,11 +78,69 @@ def condition(when, columns, segments: list[str], regions: list[str], confidence
 PENDING, ANSWERED, FAILED, DEGRADED = 0, 1, 2, 3
 
 
-def _kth(values: np.ndarray, k: int) -> np.ndarray:
-    """The k-th smallest value per row (inf where a row has fewer than k finite values)."""
-    if k > values.shape[1]:
-        return np.full(values.shape[0], np.inf)
-    return np.sort(values, axis=1)[:, k - 1]
+@njit(cache=True)
+def _kth_smallest(values, n, k):
+    """The k-th smallest of the first n values (inf when there are fewer than k); sorts them in place."""
+    if k > n:
+        return np.inf
+    values[:n].sort()
+    return values[k - 1]
+
+
+@njit(cache=True)
+def resolve_joins(rids, t_cols, state_cols, fb_cols, k, t_end, when, verdict, fb_code):
+    """Per request: verdict 0 (wait), 1 (k real answers), 2 (degraded), 3 (failed), at ``when``."""
+    n = len(t_cols)
+    real = np.empty(n)
+    not_real = np.empty(n)
+    answers = np.empty(n)
+    failed = np.empty(n)
+    for r in range(len(rids)):
+        rid = rids[r]
+        nr = nn = na = nf = 0
+        reported = 0
+        code = 0
+        for i in range(n):
+            st = state_cols[i][rid]
+            t = t_cols[i][rid]
+            if st != PENDING:
+                reported += 1
+            if st == ANSWERED:
+                real[nr] = t
+                nr += 1
+                answers[na] = t
+                na += 1
+            elif st == DEGRADED:
+                not_real[nn] = t
+                nn += 1
+                answers[na] = t
+                na += 1
+                c = fb_cols[i][rid]
+                c = c if c != 0 else 3  # a fallback component answered
+                if c > code:
+                    code = c
+            elif st == FAILED:
+                not_real[nn] = t
+                nn += 1
+                failed[nf] = t
+                nf += 1
+        t_real = _kth_smallest(real, nr, k)
+        t_impossible = _kth_smallest(not_real, nn, n - k + 1)
+        t_answers = _kth_smallest(answers, na, k)
+        t_fail = _kth_smallest(failed, nf, n - k + 1)
+        v = 0
+        w = np.inf
+        if np.isfinite(t_real):
+            v, w = 1, t_real
+        elif np.isfinite(t_impossible) and np.isfinite(t_answers):
+            v, w = 2, t_impossible if t_impossible > t_answers else t_answers
+        elif np.isfinite(t_fail):
+            v, w = 3, t_fail
+        if v and not (w < t_end or reported == n):
+            v = 0
+        verdict[r] = v
+        when[r] = w
+        fb_code[r] = code
 
 
 class Join:
@@ -141,33 +200,18 @@ class Join:
         if not len(rids):
             return
         c = self.columns
-        t = np.column_stack([c[col][rids] for col in self.t_cols])
-        state = np.column_stack([c[col][rids] for col in self.state_cols])
-        n, k = len(self.branches), self.k
-        real = np.where(state == ANSWERED, t, np.inf)
-        not_real = np.where((state == FAILED) | (state == DEGRADED), t, np.inf)
-        answers = np.where((state == ANSWERED) | (state == DEGRADED), t, np.inf)
-        failed = np.where(state == FAILED, t, np.inf)
-        t_real = _kth(real, k)                      # k real answers
-        t_impossible = _kth(not_real, n - k + 1)    # k real answers can no longer happen
-        t_degraded = np.maximum(t_impossible, _kth(answers, k))
-        t_fail = _kth(failed, n - k + 1)            # not even k answers with fallbacks
-        ok = np.isfinite(t_real)
-        deg = ~ok & np.isfinite(t_impossible) & np.isfinite(t_degraded)
-        bad = ~ok & ~deg & np.isfinite(t_fail)
-        when = np.where(ok, t_real, np.where(deg, t_degraded, t_fail))
-        final = (when < t_end) | (state != PENDING).all(axis=1)
-        ok, deg, bad = ok & final, deg & final, bad & final
+        m = len(rids)
+        when, verdict, fb_code = np.empty(m), np.empty(m, np.int8), np.empty(m, np.int8)
+        resolve_joins(rids, tuple(c[col] for col in self.t_cols), tuple(c[col] for col in self.state_cols),
+                      tuple(c[col] for col in self.degraded_columns), self.k, t_end, when, verdict, fb_code)
+        deg = verdict == 2
         if deg.any():  # the request's fallback: cached (1), default (2) or a fallback component (3)
-            d_rids = rids[deg]
-            codes = np.column_stack([np.where(state[deg, i] == DEGRADED, np.where(c[col][d_rids] != 0,
-                                                                                 c[col][d_rids], 3), 0)
-                                     for i, col in enumerate(self.degraded_columns)])
-            self.mark_degraded(d_rids, codes.max(axis=1))
-        go = ok | deg
+            self.mark_degraded(rids[deg], fb_code[deg])
+        go = (verdict == 1) | deg
         if go.any():
             order = np.argsort(when[go], kind="stable")
             self.go_on(rids[go][order], when[go][order])
+        bad = verdict == 3
         if bad.any():
             self.fail(rids[bad], when[bad], self.fail_reason)
-        self.pending = rids[~(go | bad)]
+        self.pending = rids[verdict == 0]

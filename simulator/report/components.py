@@ -21,6 +21,7 @@ import numpy as np
 
 from simulator.common.numbers import finite_or_none
 from simulator.report.levels import capacity_integral, span_overlap
+from simulator.report.words import human_duration
 from simulator.scenario.graph import blast_radius, build_graph, flows, single_points_of_failure
 
 ANSWERED = (1, 3)  # a branch's state in the join: answered, or answered by a fallback
@@ -155,7 +156,7 @@ def critical_path(spec: dict, c: dict[str, np.ndarray], after: np.ndarray) -> di
                          "on_path_share": float((t > 0).mean())})
     rows.sort(key=lambda r: -r["ms_mean"])
     top = [r for r in rows if r["share"] >= 0.1][:3] or rows[:1]
-    finding = (f"The slowest 1 % of decisions (p99 {p99 * 1000:.0f} ms) spend most of their time in "
+    finding = (f"The slowest 1 % of decisions (slower than {human_duration(p99)}) spend most of their time in "
                + ", ".join(f"{r['label']} ({r['share']:.0%})" for r in top) + ".") if rows else ""
     return {"p99_ms": float(p99 * 1000.0), "requests": int(slow.sum()), "latency_ms_mean": mean_latency * 1000.0,
             "components": rows, "finding": finding}
@@ -191,5 +192,5 @@ def architecture_summary(sc, spec: dict, c: dict[str, np.ndarray], trace_capacit
         total = counts.sum()
         out["decided_by"] = {ids[i]: int(counts[i + 1]) for i in range(len(ids)) if counts[i + 1]}
         if total:
-            out["decided_by_share"] = {k: v / total for k, v in out["decided_by"].items()}
+            out["decided_by_share"] = {k: float(v / total) for k, v in out["decided_by"].items()}
     return out

@@ -186,3 +186,39 @@ def test_the_large_model_decides_better_than_the_compact_one_on_the_same_request
     quick = (c["p"] >= 0.5) == label
     deep = c["deep.approve"] == label
     assert deep.mean() > quick.mean() + 0.02
+
+
+def test_the_critical_path_follows_the_branch_the_join_waited_for():
+    """Constant latencies 10, 100 and 1000 ms joined by the first 2: the 100 ms branch is always the
+    one the join waited for, and the parts of the path add up to the latency."""
+    comps = [{"id": "events", "kind": "ingestion"},
+             {"id": "fast", "kind": "dependency", "dependency": {"latency_ms": 10, "latency_dist": "constant"}},
+             {"id": "mid", "kind": "dependency", "dependency": {"latency_ms": 100, "latency_dist": "constant"}},
+             {"id": "slow", "kind": "dependency", "dependency": {"latency_ms": 1000, "latency_dist": "constant",
+                                                                 "timeout_ms": 5000}},
+             {"id": "fraud", "kind": "model", "model": {"replicas": 4, "service_ms": 20}}]
+    sc = graph_scenario(comps, [{"from": "events", "parallel": ["fast", "mid", "slow"], "join": "first_k", "k": 2,
+                                 "to": "fraud"}], duration_s=60, traffic={"rate_per_s": 100})
+    path = run(sc, seed=2).summary["architecture"]["critical_path"]
+    parts = {row["component"]: row for row in path["components"]}
+    assert parts["mid"]["on_path_share"] == 1.0 and "slow" not in parts and "fast" not in parts
+    assert parts["mid"]["ms_mean"] == pytest.approx(100.0, rel=1e-9)
+    assert sum(row["ms_mean"] for row in path["components"]) == pytest.approx(path["latency_ms_mean"], rel=1e-6)
+    assert "slower than" in path["finding"]
+
+
+def test_component_utilization_is_the_offered_load_per_slot():
+    """A model pool's utilization is arrival rate x mean service / slots (offered load, no losses)."""
+    comps = [{"id": "events", "kind": "ingestion"},
+             {"id": "fraud", "kind": "model", "model": {"replicas": 4, "service_ms": 20, "service_dist": "exponential"}},
+             {"id": "review", "kind": "model", "model": {"replicas": 2, "service_ms": 50,
+                                                           "service_dist": "exponential"}}]
+    sc = graph_scenario(comps, [{"from": "events", "route": [{"to": "fraud", "share": 0.75},
+                                                             {"to": "review", "share": 0.25}]}],
+                        duration_s=600, warmup_s=60, traffic={"rate_per_s": 100})
+    arch = run(sc, seed=3).summary["architecture"]
+    stats = arch["components"]
+    assert stats["fraud"]["utilization"] == pytest.approx(100 * 0.75 * 0.020 / 4, rel=0.05)
+    assert stats["review"]["utilization"] == pytest.approx(100 * 0.25 * 0.050 / 2, rel=0.05)
+    assert arch["bottleneck"]["component"] == "review"  # 0.625 against 0.375
+    assert stats["fraud"]["reached"] + stats["review"]["reached"] == stats["events"]["reached"]

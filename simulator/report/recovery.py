@@ -1,7 +1,7 @@
 """Per-fault recovery timeline: started, detected, mitigated, recovered.
 
 * **detected**: the first state change after the fault starts that reacts to it (a breaker
-  opening, a canary rollback, a scale-up, a replacement replica starting); None if nothing
+  opening or an operator forcing it open, a canary rollback, a scale-up, a replacement replica starting); None if nothing
   reacted.
 * **mitigated**: the start of the first time bin at or after detection (or the fault's start
   when nothing reacted) in which customers are served again: at least 99 % of finished
@@ -20,7 +20,7 @@ import pandas as pd
 from simulator.scenario.config import Scenario
 
 REACTIONS = {
-    "external_api": ("breaker_opened",),
+    "external_api": ("breaker_opened", "breaker_forced_open"),
     "feature_db": ("scale_decision",),
     "inference": ("replica_crashed", "scale_decision", "canary_rolled_back"),
 }

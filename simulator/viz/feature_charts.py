@@ -481,16 +481,19 @@ def spread_table(summaries: list[dict], scenario: Scenario) -> pd.DataFrame:
 
 # =========================================================================== failure recovery
 BREAKER_STYLE = {2: (RED, "safety switch open: calls stopped, fallback answers"),
-                 1: (AMBER, "safety switch testing (half-open)")}
+                 1: (AMBER, "safety switch testing (half-open)"),
+                 3: ("#9467bd", "held open by an operator: calls stopped, fallback answers"),
+                 -1: (GREY, "operator: switch only recording, never trips"),
+                 -2: (GREY, "operator: switch turned off, every call goes through")}
 
 
 def breaker_bands(ts: pd.DataFrame) -> list[tuple[float, float, int]]:
-    """``(start_s, end_s, state)`` runs of consecutive bins whose breaker state is 1 (testing) or 2 (open)."""
+    """``(start_s, end_s, state)`` runs of consecutive bins whose breaker state is not 0 (closed)."""
     if "breaker_state" not in ts or len(ts) == 0:
         return []
     out: list[tuple[float, float, int]] = []
     for t0, t1, state in zip(ts["t_s"], ts["t_end_s"], ts["breaker_state"].fillna(0).astype(int)):
-        if state <= 0:
+        if state == 0:
             continue
         if out and out[-1][2] == state and abs(out[-1][1] - t0) < 1e-9:
             out[-1] = (out[-1][0], float(t1), state)

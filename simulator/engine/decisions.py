@@ -11,8 +11,7 @@ lost to skew and staleness is measured, not assumed.
 Model switches are exact: a request is answered by the model its replica runs when its
 inference starts. When the primary or the candidate changes, every request generated ahead
 of the clock that has not started inference yet is scored again with the new models, from
-its served features (kept, per chunk, only while some request of the chunk is still waiting
-and only in runs where a switch can happen).
+its served features (kept, per chunk, only while some request of the chunk is still waiting).
 
 Explanations are exact SHAP values of the logistic model in log-odds space
 (phi_j = w_j (x_j - E[x_j]) on standardised inputs): exact and cheap for a linear model, which
@@ -76,7 +75,6 @@ class Decisions:
         self.psi_window_s = sc.retraining.psi_window_s
         self.psi_counts: dict[int, list[np.ndarray]] = {}
         # served features of chunks with requests not yet in inference, for exact model switches
-        self._keep_features = sc.canary.enabled or sc.retraining.enabled
         self._blocks: deque[tuple[int, np.ndarray]] = deque()
 
     # ------------------------------------------------------------------ models
@@ -140,9 +138,8 @@ class Decisions:
         sim.approve.frombytes(approve.astype(np.int64).tobytes())
         sim.approve_alt.frombytes(np.asarray(alt).astype(np.int64).tobytes())
         sim.label.frombytes(y.astype(np.int64).tobytes())
-        if self._keep_features:
-            self._prune()
-            self._blocks.append((first, served))
+        self._prune()
+        self._blocks.append((first, served))
         if self.sc.retraining.enabled:  # PSI feeds only the drift detector
             self._psi_add(times, served)
         if self.explain.mode != "off":

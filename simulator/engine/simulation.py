@@ -573,8 +573,8 @@ class Simulation:
             self.api.operator_action(action.action, action.name, env.now)
 
     # ------------------------------------------------------------------ run
-    def run(self) -> Trace:
-        wall0 = time.perf_counter()
+    def start(self) -> None:
+        """Register the run's processes (arrivals, jobs, faults, controllers) on the environment."""
         sc, env = self.sc, self.env
         for sp in sc.traffic.spikes:
             self.events.append((sp.start_s, "spike_started", "traffic", f"{sp.name}: up to {sp.multiplier:g}x"))
@@ -596,6 +596,11 @@ class Simulation:
             self.elastic.start()
         if self.gov is not None:
             self.gov.start()
+
+    def run(self) -> Trace:
+        wall0 = time.perf_counter()
+        sc, env = self.sc, self.env
+        self.start()
         run_until(env, sc.duration_s)
         if self.progress is not None:
             self.progress(1.0)

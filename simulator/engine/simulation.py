@@ -3,8 +3,10 @@
 How a request moves (each stage can be switched off):
 
 1. **arrival** (open loop, generated in chunks of a few hundred);
-2. **ingestion**: ``direct`` (no stage), ``stream`` (a Kafka-like topic: each partition
-   belongs to exactly one consumer, each consumer is a FIFO single server) or ``batch``
+2. **ingestion**: ``direct`` (no stage), ``stream`` (a Kafka-like topic: each message goes to
+   a partition drawn uniformly at random (messages carry no key); partition p belongs to
+   consumer p mod C of the group (round-robin assignment), and each consumer is a FIFO
+   single server, so consumers owning more partitions get more messages) or ``batch``
    (requests wait for the next job trigger, then flow at the job's throughput);
 3. **feature store**: an online lookup (a fixed-latency call, no contention); a miss, or
    ``mode: compute``, takes a connection from the source-database pool;
@@ -111,7 +113,7 @@ class Simulation:
                "db_svc_s", "api_s", "api_lat_s", "api_err_u", "api_start_s", "api_call_t0_s", "staleness_s",
                "inf_enter_s", "inf_start_s", "inf_end_s", "inf_svc_s", "end_s", "route_u", "model_err_u")
         i64 = ("segment", "region", "fs_hit", "api_status", "api_calls", "fallback", "outcome", "reason", "version",
-               "approve", "approve_alt", "label")
+               "approve", "approve_alt", "label", "ing_consumer")
         for name in f64:
             setattr(self, name, array("d"))
         for name in i64:
@@ -120,7 +122,7 @@ class Simulation:
             "db_enter_s", "db_start_s", "db_end_s", "api_start_s", "api_call_t0_s", "staleness_s", "inf_enter_s",
             "inf_start_s", "inf_end_s", "end_s")]
         self._fill += [(getattr(self, n), 0.0) for n in ("ing_wait_s", "ing_svc_s", "api_s")]
-        self._fill += [(self.api_status, NOT_CALLED), (self.api_calls, 0), (self.fallback, 0),
+        self._fill += [(self.api_status, NOT_CALLED), (self.api_calls, 0), (self.fallback, 0), (self.ing_consumer, -1),
                        (self.outcome, IN_FLIGHT), (self.reason, R_NONE), (self.version, V_NONE)]
 
     def _build_stations(self) -> None:
@@ -316,7 +318,7 @@ class Simulation:
                     after(first + i, t)
             elif mode == "stream":
                 owner, free = self.partition_owner, self.consumer_free_s
-                wait, svc = self.ing_wait_s, self.ing_svc_s
+                wait, svc, consumer = self.ing_wait_s, self.ing_svc_s, self.ing_consumer
                 after = self._after_ingestion
                 for i, t in enumerate(times.tolist()):
                     rid = first + i
@@ -329,6 +331,7 @@ class Simulation:
                     free[c] = end
                     wait[rid] = start - t
                     svc[rid] = s
+                    consumer[rid] = c
                     after(rid, end)
             else:
                 self.batch_pending.extend(range(first, first + k))
@@ -610,7 +613,7 @@ class Simulation:
                 "arrival_s", "segment", "region", "ing_wait_s", "ing_svc_s", "fs_hit", "fs_lookup_s",
                 "db_enter_s", "db_start_s", "db_end_s", "api_s", "api_start_s", "api_status", "api_calls",
                 "fallback", "staleness_s", "inf_enter_s", "inf_start_s", "inf_end_s", "end_s", "outcome",
-                "reason", "version", "approve", "approve_alt", "label")},
+                "reason", "version", "approve", "approve_alt", "label", "ing_consumer")},
             events=[e for e in self.events if e[0] <= sc.duration_s],
             capacity=self.capacity,
             breaker_states=self.breaker_states,

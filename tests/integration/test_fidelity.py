@@ -8,7 +8,8 @@
 * model switches: a request is answered by the model its replica runs when inference starts;
 * HPA per-pod data: a new replica has no sample until the first scrape after it became ready,
   and that first CPU sample is set aside as unready (groupPods, section 2.1 rule 4);
-* operator states: FORCED_OPEN rejects every call, DISABLED never trips.
+* operator states: FORCED_OPEN rejects every call, DISABLED never trips;
+* statistics: each stage's mean wait is over the requests that queued there and were let in.
 """
 import dataclasses
 import math
@@ -17,12 +18,14 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
+from simulator.common.queueing import mmc_deadline
 from simulator.engine.loop import run_until
 from simulator.engine.simulation import Simulation
 from simulator.engine.traffic import ArrivalSource
 from simulator.report.results import build_result
 from simulator.runner import run
 from simulator.scenario.config import parse_scenario, with_overrides
+from tests.conftest import only_inference
 
 REGIONS = {"north": 0.3, "south": 0.3, "east": 0.2, "west": 0.2}
 
@@ -190,3 +193,57 @@ def test_a_disabled_breaker_never_trips_during_an_outage(tiny):
     assert list(r.events[r.events.kind == "breaker_disabled"].t_s) == [10]
     during = r.requests[(r.requests.external_api_start_s > 50) & (r.requests.external_api_start_s < 110)]
     assert (during.external_api_status == "error").all()
+
+
+# ---- statistics that mean what their names say ----------------------------------------------
+
+
+def test_inference_wait_counts_only_requests_that_entered_service():
+    """M/M/4 at rho 1.2, no queue limit, deadline 30 ms (M/M/4+D): the mean wait of requests that
+    entered service and the share that timed out in the queue match the closed form
+    (simulator.common.queueing.mmc_deadline, checked against numerical integration in
+    tests/theory); the queue timeouts are counted apart and each waited exactly 30 ms."""
+    sc = only_inference(service_ms=20, service_dist="exponential", timeout_ms=30, queue_limit=None)
+    sc = with_overrides(sc, {"traffic.rate_per_s": 240, "duration_s": 1500, "warmup_s": 100})
+    r = run(sc, seed=8)
+    inf = r.summary["stages"]["inference"]
+    exact = mmc_deadline(240, 0.02, 4, 0.03)
+    finished = r.summary["requests"]["arrived"] - r.summary["requests"]["in_flight"]
+    assert inf["wait_ms_mean"] == pytest.approx(1000 * exact.served_mean_wait_s, rel=0.03)
+    assert inf["timed_out_in_queue"] / finished == pytest.approx(exact.timeout_in_queue, rel=0.04)
+    assert inf["timed_out_in_queue_wait_ms_mean"] == pytest.approx(30.0)
+    # the same numbers by hand from the request table
+    req = r.requests[r.requests.arrival_s >= 100]
+    in_queue = (req.reason == "timeout") & (req.inference_service_ms == 0)
+    entered = req.inference_start_s.notna() & (req.reason != "rejected") & ~in_queue
+    assert inf["timed_out_in_queue"] == int(in_queue.sum())
+    assert inf["wait_ms_mean"] == pytest.approx(req.loc[entered, "inference_wait_ms"].mean())
+
+
+def test_feature_store_wait_is_the_database_queue_wait_of_misses(tiny):
+    """Hits never queue for a database connection, so the mean wait is over the misses that got one."""
+    sc = with_overrides(tiny, {"feature_store.hit_ratio": 0.5, "feature_store.db_connections": 2,
+                               "feature_store.db_query_ms": 40})
+    r = run(sc, seed=9)
+    req = r.requests[r.requests.arrival_s >= sc.warmup_s]
+    misses = req[(req.feature_store_hit == 0) & (req.feature_store_service_ms > 0)]
+    wait = r.summary["stages"]["feature_store"]["wait_ms_mean"]
+    assert wait == pytest.approx(misses.feature_store_wait_ms.mean())
+    assert wait > 2 * req.feature_store_wait_ms.mean() > 0   # averaging over hits (wait 0) would halve it
+
+
+def test_stream_partitions_are_uniform_and_partition_p_belongs_to_consumer_p_mod_c(tiny):
+    """12 partitions, 5 consumers: consumers 0 and 1 own 3 partitions (0, 5, 10 and 1, 6, 11), the
+    others 2, so they get 3/12 and 2/12 of the messages; at 200 messages/s of 2 ms the busiest
+    consumer is 200 x 3/12 x 2 ms = 10 % busy while the average over 5 consumers is 8 %."""
+    sc = with_overrides(tiny, {"duration_s": 600, "warmup_s": 0, "traffic.rate_per_s": 200,
+                               "ingestion.stream": {"partitions": 12, "consumers": 5, "process_ms": 2.0,
+                                                    "process_dist": "exponential"}})
+    sim = Simulation(sc, 10)
+    trace = sim.run()
+    consumer = np.asarray(trace.columns["ing_consumer"])
+    shares = np.bincount(consumer, minlength=5) / len(consumer)
+    np.testing.assert_allclose(shares, [3 / 12, 3 / 12, 2 / 12, 2 / 12, 2 / 12], atol=0.01)
+    ing = build_result(sc, 10, trace, 0.0).summary["stages"]["ingestion"]
+    assert ing["busiest_consumer_utilization"] == pytest.approx(200 * 3 / 12 * 0.002, rel=0.04)
+    assert ing["utilization"] == pytest.approx(200 * 0.002 / 5, rel=0.04)

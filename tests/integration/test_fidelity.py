@@ -25,6 +25,7 @@ from simulator.engine.traffic import ArrivalSource
 from simulator.report.results import build_result
 from simulator.runner import run
 from simulator.scenario.config import parse_scenario, with_overrides
+from simulator.viz.feature_charts import recovery_sentences
 from tests.conftest import only_inference
 
 REGIONS = {"north": 0.3, "south": 0.3, "east": 0.2, "west": 0.2}
@@ -247,3 +248,19 @@ def test_stream_partitions_are_uniform_and_partition_p_belongs_to_consumer_p_mod
     ing = build_result(sc, 10, trace, 0.0).summary["stages"]["ingestion"]
     assert ing["busiest_consumer_utilization"] == pytest.approx(200 * 3 / 12 * 0.002, rel=0.04)
     assert ing["utilization"] == pytest.approx(200 * 0.002 / 5, rel=0.04)
+
+
+def test_a_fault_met_by_a_breaker_held_open_in_advance_reads_as_prepared(tiny):
+    """Forced open at 40 s, outage 50-70 s, closed at 80 s: the recovery record says prepared at 40,
+    nothing had to react, customers were served from the fault's first time slice, and the
+    page's sentence says so instead of 'nothing reacted'."""
+    sc = operator(tiny, [{"name": "maintenance", "at_s": 40, "action": "forced_open"},
+                         {"name": "maintenance over", "at_s": 80, "action": "closed"}],
+                  **{"faults.external_api": [{"name": "maintenance", "kind": "outage_errors", "start_s": 50,
+                                              "duration_s": 20}]})
+    r = run(sc, seed=7)
+    rec = r.summary["recovery"][0]
+    assert (rec["prepared_s"], rec["detected_s"], rec["mitigated_s"]) == (40.0, None, 50.0)
+    words = recovery_sentences(sc, rec, 10.0)
+    assert "An operator had held the safety switch open since" in words and "Nothing in the system" not in words
+    assert (r.requests.external_api_status != "error").all()   # no call reached the failing service

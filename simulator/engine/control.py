@@ -3,9 +3,9 @@
 The event path's :class:`~simulator.engine.simulation.Simulation` is one model pool with these
 loops; the kernel engine has one per model component. A class using the mixin provides ``env``,
 ``sc`` (with the model's ``inference``, ``canary`` and ``model`` sections), ``events``, ``audit``,
-``gov``, ``capacity``, ``canary_weights``, ``pool``, ``canary_pool``, ``canary``, ``canary_cfg``,
-``canary_stats``, ``decisions``, ``model_error_rate``, ``served_version``, ``component`` and
-``_new_canary_pool()``; the pools are :class:`~simulator.engine.pool.Pool` or the kernel engine's
+``gov``, ``capacity``, ``canary_weights``, ``pool``, ``canary_pool``, ``canary`` (the analysis),
+``canary_stats``, ``canary_release``, ``promoting_release``, ``canary_error_rate``,
+``_canary_loop_running``, ``decisions``, ``model_error_rate``, ``served_version``, ``component``; the pools are :class:`~simulator.engine.pool.Pool` or the kernel engine's
 :class:`~simulator.engine.stations.pool.PoolStation`, which share one interface.
 """
 from __future__ import annotations
@@ -13,13 +13,13 @@ from __future__ import annotations
 import bisect
 import math
 import time
+from typing import NamedTuple
 
 import numpy as np
 
 from simulator.engine.draws import RequestDraws
 from simulator.engine.pool import READY
 from simulator.engine.traffic import ArrivalSource
-from simulator.mechanisms.canary import CanaryAnalysis
 from simulator.scenario.serving import service_factor
 
 
@@ -45,13 +45,20 @@ class PipelineControl:
         # drift take effect within a minute even at low traffic.
         mean_rate = max(1e-9, source.expected_total / sc.duration_s)
         horizon_s = min(60.0, max(0.05, 1000.0 / mean_rate))
+        # a chunk never spans the start of a drift, so every request sees the population of its
+        # own arrival time; model switches re-score the requests still waiting (Decisions.promote)
+        drift_starts = sorted({d.start_s for d in (*sc.drift.covariate, *sc.drift.concept)})
         while True:
-            times = source.take_until(env.now + horizon_s)
+            until_s = env.now + horizon_s
+            later = bisect.bisect_right(drift_starts, env.now)
+            if later < len(drift_starts) and drift_starts[later] < until_s:
+                until_s = drift_starts[later]
+            times = source.take_until(until_s)
             k = len(times)
             if k == 0:
                 if source.done:
                     return
-                yield env.timeout(horizon_s)
+                yield env.timeout(until_s - env.now)
                 continue
             first = self.n
             self.n += k
@@ -69,7 +76,7 @@ class PipelineControl:
                 if now_wall >= next_report:
                     next_report = now_wall + 0.25
                     self.progress(min(1.0, float(times[-1]) / sc.duration_s))
-            yield env.timeout(horizon_s)
+            yield env.timeout(until_s - env.now)
 
     def _start_static(self, env) -> None:
         """Events known before the run (spikes, fault windows) and the processes that apply faults."""
@@ -120,6 +127,15 @@ class PipelineControl:
             yield from self._model_at_fault(w)._replica_fault(w)
 
 
+class Release(NamedTuple):
+    """A model version released as a canary: how it behaves, and its model (None: the primary's)."""
+
+    version: str
+    latency_factor: float
+    error_rate: float
+    model: object | None
+
+
 class ModelControl:
     """The control side of a model pool: what happens at control events, never per request."""
 
@@ -166,42 +182,65 @@ class ModelControl:
                 self.pool.slowdown[u] /= w.factor
 
     # ------------------------------------------------------------------ canary
+    def release(self, rel: Release) -> None:
+        """A new model version is released as a canary: the canary deployment's spec changes now
+        (its replicas, if any, run it at once); the analysis loop picks it up at its next tick."""
+        self.canary_release = rel
+        self.canary_pool.speed_factor = rel.latency_factor * service_factor(self.sc.model, self.sc.inference.precision)
+        self.canary_error_rate = rel.error_rate
+        if self.decisions is not None:  # a graph's other models have no retrainable decisions
+            self.decisions.set_candidate(rel.model, rel.version)
+        self.canary.new_revision()
+        self._audit(self.env.now, "deploy_canary", "automation", f"{rel.version} released as a canary")
+        if not self._canary_loop_running:
+            self._canary_loop_running = True
+            self.env.process(self._canary_loop())
+
     def _canary_loop(self):
-        """Flagger's analysis loop: one tick per interval, on the canary's own traffic."""
-        cfg, env = self.canary_cfg, self.env
-        yield env.timeout(max(0.0, cfg.start_s - env.now))
-        for _ in range(cfg.replicas):
-            self.canary_pool.add_unit()
+        """Flagger's analysis loop: one tick per interval for the rest of the run, on the
+        canary's own traffic over the last interval."""
+        env, interval_s = self.env, self.sc.canary.interval_s
         while True:
-            stats = self.canary_stats
-            self.canary_stats = []
+            stats, self.canary_stats = self.canary_stats, []
             n = len(stats)
             ok = sum(1 for _, good in stats if good)
             p99_ms = float(np.percentile([lat for lat, _ in stats], 99)) * 1000 if n else math.nan
-            before = self.canary.weight_pct
+            share = self.canary.new_version_share_pct
             for kind, detail in self.canary.tick(env.now, n, ok, p99_ms):
-                text = ", ".join(f"{k} {v}" for k, v in detail.items())
-                self.events.append((env.now, kind, "canary", text))
-            phase = self.canary.phase
-            if self.canary.weight_pct != before or phase in ("promoted", "rolled_back"):
+                self._on_canary_event(kind, detail)
+            if self.canary.new_version_share_pct != share:
                 self.canary_weights.append((env.now, float(self.canary.new_version_share_pct)))
-            if phase == "promoted":
-                # the primary now runs the new version; the canary deployment goes away
-                self.pool.speed_factor = cfg.latency_factor * service_factor(self.sc.model, self.sc.inference.precision)
-                self.model_error_rate = cfg.error_rate
-                if self.decisions is not None:
-                    self.decisions.promote_candidate()
-                self.served_version = cfg.version
-                self._audit(env.now, "promote", "automation", f"canary {cfg.version} promoted to primary")
-                self._retire_canary()
-                return
-            if phase == "rolled_back":
-                if self.decisions is not None:
-                    self.decisions.set_candidate(None, None)
-                self._audit(env.now, "rollback", "automation", f"canary {cfg.version} rolled back")
-                self._retire_canary()
-                return
-            yield env.timeout(cfg.interval_s)
+            yield env.timeout(interval_s)
+
+    def _on_canary_event(self, kind: str, detail: dict) -> None:
+        now = self.env.now
+        rel = self.canary_release
+        if kind in ("canary_started", "canary_promoting", "canary_promoted", "canary_succeeded"):
+            detail = {**detail, "version": (self.promoting_release or rel).version if kind in (
+                "canary_promoted", "canary_succeeded") else rel.version}
+        self.events.append((now, kind, "canary", ", ".join(f"{k} {v}" for k, v in detail.items())))
+        if kind == "canary_started":
+            if not self.canary_pool.ready_units:
+                for _ in range(self.sc.canary.replicas):
+                    self.canary_pool.add_unit()
+        elif kind == "canary_promoting":
+            self.promoting_release = rel
+            self._audit(now, "promote", "automation", f"canary {rel.version} passed; copied to the primary")
+        elif kind == "canary_promoted":
+            # the primary's rollout is done: from now on it runs the promoted version
+            promoted = self.promoting_release
+            self.pool.speed_factor = promoted.latency_factor * service_factor(self.sc.model, self.sc.inference.precision)
+            self.model_error_rate = promoted.error_rate
+            if self.decisions is not None:
+                self.decisions.promote(promoted.model, promoted.version)
+            self.served_version = promoted.version
+        elif kind == "canary_succeeded":
+            self._audit(now, "promotion_finished", "automation", f"{self.served_version} serves all traffic")
+            self.promoting_release = None
+            self._retire_canary()
+        elif kind == "canary_rolled_back":
+            self._audit(now, "rollback", "automation", f"canary {rel.version} rolled back")
+            self._retire_canary()
 
     def _audit(self, t: float, action: str, role: str, detail: str) -> None:
         if self.gov is not None:
@@ -210,32 +249,26 @@ class ModelControl:
             self.audit.append((t, action, role, detail))
 
     def deploy_new_version(self, model, version: str, via_canary: bool) -> None:
-        """A retrained model goes live: through a canary analysis, or straight to the primary."""
+        """A retrained model goes live: through the canary analysis, or straight to the primary."""
         now = self.env.now
         if via_canary:
-            self.canary_cfg = self.sc.canary.model_copy(update={
-                "enabled": True, "start_s": now, "version": version, "latency_factor": 1.0, "error_rate": 0.0,
-                "accuracy_delta": 0.0})
-            self.canary = CanaryAnalysis(self.canary_cfg)
-            if self.canary_pool is None:
-                self.canary_pool = self._new_canary_pool()
-                self.canary_stats = []
-            self.canary_pool.speed_factor = service_factor(self.sc.model, self.sc.inference.precision)
-            self.decisions.set_candidate(model, version)
-            self._audit(now, "deploy_canary", "automation", f"{version} released as a canary")
-            self.env.process(self._canary_loop())
+            self.release(Release(version, 1.0, 0.0, model))
         else:
-            self.decisions.set_candidate(model, version)
-            self.decisions.promote_candidate()
+            self.decisions.promote(model, version)
             self.served_version = version
             self.events.append((now, "model_deployed", "model", f"{version} now serves all traffic"))
             self._audit(now, "deploy", "automation", f"{version} deployed to all replicas")
 
     def _retire_canary(self) -> None:
+        """Scale the canary to zero; anything still queued for it goes back to the primary."""
         for u, s in enumerate(self.canary_pool.state):
             if s <= READY:
                 self.canary_pool.drain(u)
-        # anything still queued for the canary goes back to the primary
         while self.canary_pool.queue:
             self.pool.enter_rid(self.canary_pool.queue.popleft())
 
+    def _configured_release(self):
+        """The scenario's own canary release at ``canary.start_s``."""
+        yield self.env.timeout(self.sc.canary.start_s)
+        c = self.sc.canary
+        self.release(Release(c.version, c.latency_factor, c.error_rate, None))

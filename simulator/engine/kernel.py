@@ -64,7 +64,7 @@ F8, I8 = np.float64, np.int64
 I1, I2 = np.int8, np.int16
 CHAIN_COLUMNS = {
     "arrival_s": (F8, NAN), "segment": (I2, 0), "region": (I2, 0),
-    "ing_wait_s": (F8, 0.0), "ing_svc_s": (F8, 0.0),
+    "ing_wait_s": (F8, 0.0), "ing_svc_s": (F8, 0.0), "ing_consumer": (I2, -1),
     "fs_hit": (I1, 0), "fs_lookup_s": (F8, 0.0),
     "db_enter_s": (F8, NAN), "db_start_s": (F8, NAN), "db_end_s": (F8, NAN), "db_svc_s": (F8, 0.0),
     "api_s": (F8, 0.0), "api_lat_s": (F8, 0.0), "api_err_u": (F8, 0.0), "api_start_s": (F8, NAN),
@@ -80,7 +80,7 @@ DRAW_COLUMNS = ("db_svc_s", "api_lat_s", "api_err_u", "api_call_t0_s", "inf_svc_
 TRACE_COLUMNS = ("arrival_s", "segment", "region", "ing_wait_s", "ing_svc_s", "fs_hit", "fs_lookup_s", "db_enter_s",
                  "db_start_s", "db_end_s", "api_s", "api_start_s", "api_status", "api_calls", "fallback",
                  "staleness_s", "inf_enter_s", "inf_start_s", "inf_end_s", "end_s", "outcome", "reason", "version",
-                 "approve", "approve_alt", "label")
+                 "approve", "approve_alt", "label", "ing_consumer")
 CHUNK_FLOATS = ("fs_lookup_s", "db_svc_s", "api_lat_s", "api_err_u", "inf_svc_s", "route_u", "model_err_u")
 CHUNK_INTS = ("segment", "region", "fs_hit", "approve", "approve_alt", "label")
 MODEL_CODES = Outcomes(rejected=R_REJECTED, timeout=R_TIMEOUT, crash=R_CRASH, model_error=R_MODEL,
@@ -167,6 +167,18 @@ class KernelSimulation(PipelineControl):
     def _model_at_fault(self, w):
         return self.model
 
+    def waiting_for_inference(self, first: int, k: int) -> np.ndarray:
+        """Which of requests ``first .. first + k - 1`` are in flight and have not started inference."""
+        rows = slice(first, first + k)
+        return np.isnan(self.columns["inf_start_s"][rows]) & (self.columns["outcome"][rows] == IN_FLIGHT)
+
+    def _operator_actions(self):
+        """Runbook steps on the breaker at their scheduled times (as on the event path)."""
+        env = self.env
+        for action in sorted(self.sc.external_api.breaker.operator_actions, key=lambda a: a.at_s):
+            yield env.timeout(max(0.0, action.at_s - env.now))
+            self.api.operator_action(action.action, action.name, env.now)
+
     # ------------------------------------------------------------------ outcomes
     def _complete(self, rids: np.ndarray, times: np.ndarray) -> None:
         c = self.columns
@@ -208,6 +220,8 @@ class KernelSimulation(PipelineControl):
         if sc.ingestion.mode == "batch":
             env.process(self._batch_jobs())
         self.plane.start()
+        if self.api is not None and self.api.breaker is not None and sc.external_api.breaker.operator_actions:
+            env.process(self._operator_actions())
         if self.gov is not None:
             self.gov.start()
         until = sc.duration_s
@@ -272,9 +286,10 @@ class KernelSimulation(PipelineControl):
             audit=self.audit,
             counters={
                 "breaker_rejected_calls": api.not_permitted_calls if api is not None else 0,
-                "canary_outcome": m.canary.phase if m is not None and m.canary else "none",
+                "canary_outcome": m.canary.outcome if m is not None and m.canary else "none",
                 "canary_decided_at_s": m.canary.decided_at_s if m is not None and m.canary else None,
-                "canary_started_s": m.canary_cfg.start_s if m is not None else sc.canary.start_s,
+                "canary_started_s": m.canary.started_at_s if m is not None and m.canary else None,
+                "canary_analyses": m.canary.analyses if m is not None and m.canary else 0,
                 "served_version": m.served_version if m is not None else sc.model.version,
             },
         )

@@ -3,8 +3,10 @@
 How a request moves (each stage can be switched off):
 
 1. **arrival** (open loop, generated in chunks of a few hundred);
-2. **ingestion**: ``direct`` (no stage), ``stream`` (a Kafka-like topic: each partition
-   belongs to exactly one consumer, each consumer is a FIFO single server) or ``batch``
+2. **ingestion**: ``direct`` (no stage), ``stream`` (a Kafka-like topic: each message goes to
+   a partition drawn uniformly at random (messages carry no key); partition p belongs to
+   consumer p mod C of the group (round-robin assignment), and each consumer is a FIFO
+   single server, so consumers owning more partitions get more messages) or ``batch``
    (requests wait for the next job trigger, then flow at the job's throughput);
 3. **feature store**: an online lookup (a fixed-latency call, no contention); a miss, or
    ``mode: compute``, takes a connection from the source-database pool;
@@ -13,6 +15,12 @@ How a request moves (each stage can be switched off):
 5. **inference**: a pool of replicas x concurrency slots behind a FIFO queue with an optional
    queue limit and request deadline; during a canary release a share of requests goes to
    the canary's own pool.
+
+Canary releases: one Flagger analysis loop (``CanaryAnalysis``) ticks every
+``canary.interval_s`` from the first release; a later release (a retrained model) is a new
+revision of the same canary, detected at the next tick. A request's decision comes from the
+model its replica runs when its inference starts: decisions are scored ahead of the clock,
+and a model switch re-scores every request that has not started inference yet.
 
 Speed: only contended stations (DB pool, inference pool, batch job) and stateful decision
 points (the breaker) create SimPy events. A stream consumer is a FIFO single server fed by
@@ -31,7 +39,7 @@ from heapq import heappush
 import numpy as np
 import simpy
 
-from simulator.engine.control import ModelControl, PipelineControl
+from simulator.engine.control import ModelControl, PipelineControl, Release
 from simulator.engine.decisions import Decisions
 from simulator.engine.dependency import NOT_CALLED, ExternalApi
 from simulator.engine.elastic import Elastic, initial_replicas
@@ -96,7 +104,7 @@ class Simulation(PipelineControl, ModelControl):
                "inf_enter_s", "inf_start_s", "inf_end_s", "inf_svc_s", "end_s", "route_u", "model_err_u",
                "retry_lat_s", "retry_err_u", "jitter_u")
         i64 = ("segment", "region", "fs_hit", "api_status", "api_calls", "fallback", "outcome", "reason", "version",
-               "approve", "approve_alt", "label")
+               "approve", "approve_alt", "label", "ing_consumer")
         for name in f64:
             setattr(self, name, array("d"))
         for name in i64:
@@ -105,7 +113,7 @@ class Simulation(PipelineControl, ModelControl):
             "db_enter_s", "db_start_s", "db_end_s", "api_start_s", "api_call_t0_s", "staleness_s", "inf_enter_s",
             "inf_start_s", "inf_end_s", "end_s")]
         self._fill += [(getattr(self, n), 0.0) for n in ("ing_wait_s", "ing_svc_s", "api_s")]
-        self._fill += [(self.api_status, NOT_CALLED), (self.api_calls, 0), (self.fallback, 0),
+        self._fill += [(self.api_status, NOT_CALLED), (self.api_calls, 0), (self.fallback, 0), (self.ing_consumer, -1),
                        (self.outcome, IN_FLIGHT), (self.reason, R_NONE), (self.version, V_NONE)]
 
     def _build_stations(self) -> None:
@@ -132,13 +140,15 @@ class Simulation(PipelineControl, ModelControl):
             for _ in range(initial_replicas(sc)):
                 self.pool.add_unit()
             self.elastic = Elastic(self) if sc.autoscaler.enabled else None
-            if sc.canary.enabled:
+            if sc.canary.enabled or (sc.retraining.enabled and sc.retraining.deploy == "canary"):
                 self.canary = CanaryAnalysis(sc.canary)
                 self.canary_pool = self._new_canary_pool()
-                self.canary_pool.speed_factor = sc.canary.latency_factor * service_factor(sc.model, inf.precision)
-                self.canary_stats: list[tuple[float, bool]] = []  # (latency_s, success) this interval
         self._record_capacity(0.0)
-        self.canary_cfg = sc.canary
+        self.canary_stats: list[tuple[float, bool]] = []  # (latency_s, success) of the canary this interval
+        self.canary_release: Release | None = None       # the canary deployment's current spec
+        self.promoting_release: Release | None = None    # the spec copied to the primary
+        self.canary_error_rate = 0.0
+        self._canary_loop_running = False
         self.served_version = sc.model.version
         self.decisions = Decisions(self) if inf.enabled else None
         self.gov = Governance(self) if inf.enabled and (sc.fairness.enabled or sc.retraining.enabled) else None
@@ -152,10 +162,7 @@ class Simulation(PipelineControl, ModelControl):
         self._api_fast = bool(api is not None and not api.event_driven and not api.faults.active
                               and api.retry is None and not api.cfg.error_rate)
         self._api_timeout_s = sc.external_api.timeout_ms / 1000.0
-        # last good API answer per region (for the cached fallback), shared with the call site
-        self._last_ok_s = [-1.0] * len(sc.traffic.regions)
-        if api is not None:
-            api.last_ok_s = self._last_ok_s
+        self._answers = api.answers if api is not None else None  # successes, for the cached fallback
         st = sc.ingestion.stream
         self.partition_owner = [p % st.consumers for p in range(st.partitions)]
         self.consumer_free_s = [0.0] * st.consumers
@@ -191,7 +198,7 @@ class Simulation(PipelineControl, ModelControl):
 
     def _complete_canary(self, rid: int, now: float) -> None:
         self.version[rid] = V_CANARY
-        ok = self.model_err_u[rid] >= self.canary_cfg.error_rate
+        ok = self.model_err_u[rid] >= self.canary_error_rate
         self.canary_stats.append((now - self.inf_enter_s[rid], ok))
         if ok:
             self._complete(rid, now)
@@ -202,6 +209,13 @@ class Simulation(PipelineControl, ModelControl):
         self.end_s[rid] = t_s
         self.outcome[rid] = FAILED
         self.reason[rid] = reason
+
+    def waiting_for_inference(self, first: int, k: int) -> np.ndarray:
+        """Which of requests ``first .. first + k - 1`` are in flight and have not started inference."""
+        end = first + k
+        started = np.frombuffer(self.inf_start_s, dtype=np.float64, count=end)[first:]
+        outcome = np.frombuffer(self.outcome, dtype=np.int64, count=end)[first:]
+        return np.isnan(started) & (outcome == IN_FLIGHT)
 
     # ------------------------------------------------------------------ arrivals
     def _new_requests(self, first: int, times: np.ndarray, chunk: dict[str, np.ndarray]) -> None:
@@ -225,7 +239,7 @@ class Simulation(PipelineControl, ModelControl):
             proc = chunk["proc"].tolist()
             part = chunk["part"].tolist()
             owner, free = self.partition_owner, self.consumer_free_s
-            wait, svc = self.ing_wait_s, self.ing_svc_s
+            wait, svc, consumer = self.ing_wait_s, self.ing_svc_s, self.ing_consumer
             after = self._after_ingestion
             for i, t in enumerate(times.tolist()):
                 rid = first + i
@@ -238,6 +252,7 @@ class Simulation(PipelineControl, ModelControl):
                 free[c] = end
                 wait[rid] = start - t
                 svc[rid] = s
+                consumer[rid] = c
                 after(rid, end)
         else:
             self.batch_pending.extend(range(first, first + k))
@@ -290,10 +305,8 @@ class Simulation(PipelineControl, ModelControl):
             self.api_status[rid] = 0
             self.api_s[rid] = lat
             t += lat
-            last = self._last_ok_s
-            region = self.region[rid]
-            if t > last[region]:  # not max(): per-request path
-                last[region] = t
+            if self._answers is not None:
+                self._answers.record(self.region[rid], t, self.env._now)
             self._to_inference(rid, t)
         else:
             api.start(rid, t)
@@ -330,20 +343,35 @@ class Simulation(PipelineControl, ModelControl):
         """The model pool a replica fault hits (None: no model stage)."""
         return self if self.pool is not None else None
 
+    # ------------------------------------------------------------------ breaker operator
+    def _operator_actions(self):
+        """Runbook steps on the breaker at their scheduled times."""
+        env = self.env
+        for action in sorted(self.sc.external_api.breaker.operator_actions, key=lambda a: a.at_s):
+            yield env.timeout(max(0.0, action.at_s - env.now))
+            self.api.operator_action(action.action, action.name, env.now)
+
     # ------------------------------------------------------------------ run
-    def run(self) -> Trace:
-        wall0 = time.perf_counter()
+    def start(self) -> None:
+        """Register the run's processes (arrivals, jobs, faults, controllers) on the environment."""
         sc, env = self.sc, self.env
         self._start_static(env)
         env.process(self._arrivals())
         if sc.ingestion.mode == "batch":
             env.process(self._batch_jobs())
-        if self.canary is not None:
-            env.process(self._canary_loop())
+        if self.canary is not None and sc.canary.enabled:
+            env.process(self._configured_release())
+        if self.api is not None and self.api.breaker is not None and sc.external_api.breaker.operator_actions:
+            env.process(self._operator_actions())
         if self.elastic is not None:
             self.elastic.start()
         if self.gov is not None:
             self.gov.start()
+
+    def run(self) -> Trace:
+        wall0 = time.perf_counter()
+        sc, env = self.sc, self.env
+        self.start()
         run_until(env, sc.duration_s)
         if self.progress is not None:
             self.progress(1.0)
@@ -353,7 +381,7 @@ class Simulation(PipelineControl, ModelControl):
                 "arrival_s", "segment", "region", "ing_wait_s", "ing_svc_s", "fs_hit", "fs_lookup_s",
                 "db_enter_s", "db_start_s", "db_end_s", "api_s", "api_start_s", "api_status", "api_calls",
                 "fallback", "staleness_s", "inf_enter_s", "inf_start_s", "inf_end_s", "end_s", "outcome",
-                "reason", "version", "approve", "approve_alt", "label")},
+                "reason", "version", "approve", "approve_alt", "label", "ing_consumer")},
             events=[e for e in self.events if e[0] <= sc.duration_s],
             capacity=self.capacity,
             breaker_states=self.breaker_states,
@@ -364,9 +392,10 @@ class Simulation(PipelineControl, ModelControl):
             audit=self.audit,
             counters={
                 "breaker_rejected_calls": self.api.breaker.not_permitted_calls if self.api and self.api.breaker else 0,
-                "canary_outcome": self.canary.phase if self.canary else "none",
+                "canary_outcome": self.canary.outcome if self.canary else "none",
                 "canary_decided_at_s": self.canary.decided_at_s if self.canary else None,
-                "canary_started_s": self.canary_cfg.start_s,
+                "canary_started_s": self.canary.started_at_s if self.canary else None,
+                "canary_analyses": self.canary.analyses if self.canary else 0,
                 "served_version": self.served_version,
             },
         )

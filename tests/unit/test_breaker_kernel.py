@@ -1,6 +1,7 @@
 """The compiled breaker replays mechanisms.breaker.CircuitBreaker exactly: same permissions, same
-transitions (time, states, rates), same refusals, same timers, on random call sequences across
-window types, automatic half-open, maximum half-open waits and back-off multipliers."""
+transitions (time, states, rates), same refusals, same timers and the same per-state metrics, on
+random call sequences across window types, automatic half-open, maximum half-open waits, back-off
+multipliers and operator actions (forced open, disabled, metrics only, closed, reset)."""
 import math
 
 import numpy as np
@@ -9,6 +10,8 @@ import pytest
 from simulator.engine.stations import breaker as kb
 from simulator.mechanisms.breaker import BreakerConfig, CircuitBreaker
 
+OPERATOR = {"FORCED_OPEN": "transition_to_forced_open", "DISABLED": "transition_to_disabled",
+            "METRICS_ONLY": "transition_to_metrics_only", "CLOSED": "transition_to_closed", "reset": "reset"}
 CONFIGS = [
     {},
     {"sliding_window_size": 20, "minimum_number_of_calls": 10, "failure_rate_threshold_pct": 40,
@@ -51,6 +54,19 @@ def replay(cfg: BreakerConfig, seed: int):
             if timer is not None and timer <= t:
                 py.on_timer(timer)
                 kb.on_timer(bi, bf, codes, buckets, tr, timer)
+        if rng.random() < 0.004:  # an operator acts
+            action = str(rng.choice(list(OPERATOR)))
+            getattr(py, OPERATOR[action])(t)
+            if action == "reset":
+                kb.reset(bi, bf, codes, buckets, tr, t)
+            else:
+                kb.transition(bi, bf, codes, buckets, tr, t, kb.STATE_CODE[action])
+        if rng.random() < 0.05:
+            snap = py.snapshot(t)
+            said_py.append(("snapshot", snap.state, snap.calls, snap.failed_calls, snap.slow_calls,
+                            snap.not_permitted_calls, snap.failure_rate_pct, snap.slow_call_rate_pct))
+            said_k.append(("snapshot", kb.STATE_NAMES[bi[kb.B_STATE]],
+                           *(float(x) if isinstance(x, float) else int(x) for x in kb.snapshot(bi, buckets, t))))
         ok_py = py.try_acquire(t)
         ok_k = kb.try_acquire(bi, bf, codes, buckets, tr, t)
         said_py.append(("permit", ok_py))
@@ -78,4 +94,4 @@ def test_the_sequences_reach_every_state():
     for cfg in CONFIGS:
         for seed in range(4):
             seen |= {to for _, _, to, _, _ in replay(BreakerConfig(enabled=True, **cfg), seed)[2]}
-    assert seen == {"OPEN", "HALF_OPEN", "CLOSED"}
+    assert seen == {"OPEN", "HALF_OPEN", "CLOSED", "FORCED_OPEN", "DISABLED", "METRICS_ONLY"}

@@ -5,7 +5,7 @@ starts, audit log and counters are compared, on every bundled scenario and on va
 each rule's corner: rejections, deadline drops, API timeouts and errors, retries with jitter,
 flapping, cached and default fallbacks with and without a breaker, database overload, lock
 contention and outage, canary promotion and rollback, HPA and KPA autoscaling, crashes and memory
-pressure, batch ingestion.
+pressure, batch ingestion, an operator's runbook on the breaker.
 """
 import numpy as np
 import pytest
@@ -41,6 +41,12 @@ STRESS = {
                                                        True, "max_wait_duration_in_half_open_state_ms": 5000},
                               "faults.external_api": [{"name": "hang", "kind": "outage_timeouts", "start_s": 30,
                                                        "duration_s": 50}]},
+    "breaker_operator_runbook": {"external_api.fallback": "cached", "external_api.breaker": {
+        **BREAKER, "operator_actions": [{"name": "maintenance", "at_s": 20, "action": "forced_open"},
+                                        {"name": "watch", "at_s": 45, "action": "metrics_only"},
+                                        {"name": "off", "at_s": 70, "action": "disabled"},
+                                        {"name": "back", "at_s": 90, "action": "reset"}]},
+        "faults.external_api": [{"name": "down", "kind": "outage_errors", "start_s": 50, "duration_s": 50}]},
     "db_overload_lock_outage": {"feature_store.hit_ratio": 0.2, "feature_store.db_connections": 3,
                                 "faults.feature_db": [{"name": "lock", "kind": "lock_contention", "start_s": 20,
                                                        "duration_s": 30, "factor": 5},

@@ -3,7 +3,7 @@
 Both are driven by the same random arrivals, service times and control operations (units added,
 made ready, drained, crashed, slowed down; a pool-wide speed factor; a request entered by a
 control loop), and must agree on every per-request time, every output in order, every change of
-units and every controller reading (areas) to the last bit.
+units and every controller reading (areas, per-unit busy time, ready times) to the last bit.
 """
 import math
 from array import array
@@ -58,7 +58,8 @@ def apply(pool, kind: str, x: float, log: list, extra_rid: int):
         pool.speed_factor = pool.speed_factor * x
     elif kind == "enter":
         pool.enter_rid(extra_rid)
-    log.append(("areas", pool.areas(), pool.ready_units, len(pool.queue), [len(u) for u in pool.inflight]))
+    log.append(("areas", pool.areas(), pool.ready_units, len(pool.queue), [len(u) for u in pool.inflight],
+                [pool.unit_busy_area(u) for u in range(len(state))], [float(t) for t in pool.ready_since_s]))
 
 
 def run_event(arrivals, service, cfg, ops):
@@ -127,9 +128,7 @@ def test_the_kernel_pool_is_bit_identical_to_the_event_pool(seed):
     for a, b in zip(cols_e, cols_k):
         assert np.array_equal(a, b, equal_nan=True)
     assert out_e == out_k
-    assert [tuple(map(float, e[1])) if e[0] == "areas" else e for e in log_e] == \
-           [tuple(map(float, e[1])) if e[0] == "areas" else e for e in log_k]
-    assert log_e == log_k
+    assert repr(log_e) == repr(log_k)  # repr: the NaN of a unit not ready yet equals itself
     assert units_e == [(t, [int(s) for s in st]) for t, st in units_k]
     assert len(out_e) > 100
 

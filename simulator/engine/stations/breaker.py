@@ -2,8 +2,9 @@
 
 A replay of :class:`simulator.mechanisms.breaker.CircuitBreaker` (resilience4j's CLOSED / OPEN /
 HALF_OPEN state machine with count- or time-based windows, lazy or automatic half-open, a
-maximum wait in half-open) with the same floating-point expressions, so the dependency station
-can feed it call by call inside a kernel. ``tests/unit/test_breaker_kernel.py`` drives both with
+maximum wait in half-open, per-state metrics, and the operator states FORCED_OPEN, DISABLED
+and METRICS_ONLY entered through explicit transitions) with the same floating-point
+expressions, so the dependency station can feed it call by call inside a kernel. ``tests/unit/test_breaker_kernel.py`` drives both with
 the same random call sequences and requires the same permissions, transitions and rates.
 
 State: ``bi`` (integers) and ``bf`` (floats) below; the window's outcome codes (count window:
@@ -17,13 +18,14 @@ import math
 import numpy as np
 from numba import njit
 
-CLOSED, OPEN, HALF_OPEN = 0, 1, 2
-STATE_NAMES = ("CLOSED", "OPEN", "HALF_OPEN")
+CLOSED, OPEN, HALF_OPEN, FORCED_OPEN, DISABLED, METRICS_ONLY = range(6)
+STATE_NAMES = ("CLOSED", "OPEN", "HALF_OPEN", "FORCED_OPEN", "DISABLED", "METRICS_ONLY")
+STATE_CODE = {name: code for code, name in enumerate(STATE_NAMES)}
 NO_HEAD = np.iinfo(np.int64).min
 # integer state
 B_STATE, B_ATTEMPTS, B_PERMITS, B_NOT_PERMITTED, B_MIN_CALLS, B_WTYPE, B_WSIZE, B_WNEXT, B_WTOTAL, B_WFAILED, \
     B_WSLOW, B_WHEAD, B_NTRANS, B_AUTOMATIC, B_CFG_TYPE, B_CFG_SIZE, B_CFG_MIN_CALLS, B_PERMITTED, \
-    B_AFTER_WAIT_OPEN = range(19)
+    B_AFTER_WAIT_OPEN, B_STATE_NOT_PERMITTED = range(20)
 # float state
 F_RETRY_AFTER, F_HALF_DEADLINE, F_MAX_HALF_OPEN, F_WAIT_MS, F_MULT, F_FAIL_TH, F_SLOW_TH, F_SLOW_MS = range(8)
 TIMER_EPS_S = 1e-9
@@ -31,7 +33,7 @@ TIMER_EPS_S = 1e-9
 
 def new_breaker(cfg) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(bi, bf, codes, buckets) for a breaker with ``cfg`` (a BreakerConfig), CLOSED with empty metrics."""
-    bi = np.zeros(19, np.int64)
+    bi = np.zeros(20, np.int64)
     bf = np.zeros(8, np.float64)
     bi[B_CFG_TYPE] = 0 if cfg.sliding_window_type == "count_based" else 1
     bi[B_CFG_SIZE] = cfg.sliding_window_size
@@ -55,20 +57,29 @@ def new_breaker(cfg) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
-def _closed_window(bi, codes, buckets):
-    bi[B_WTYPE] = bi[B_CFG_TYPE]
-    bi[B_WSIZE] = bi[B_CFG_SIZE]
+def _count_window(bi, codes, size, min_calls):
+    """Fresh metrics on a count window of ``size`` calls (0: it holds nothing)."""
+    bi[B_WTYPE] = 0
+    bi[B_WSIZE] = size
     bi[B_WNEXT] = 0
     bi[B_WTOTAL] = 0
     bi[B_WFAILED] = 0
     bi[B_WSLOW] = 0
     bi[B_WHEAD] = NO_HEAD
+    bi[B_MIN_CALLS] = min_calls
+    bi[B_STATE_NOT_PERMITTED] = 0
     codes[:] = 0
-    buckets[:, :] = 0
+
+
+@njit(cache=True)
+def _closed_window(bi, codes, buckets):
+    """Fresh metrics of the configured window (CLOSED and METRICS_ONLY)."""
     if bi[B_CFG_TYPE] == 0:
-        bi[B_MIN_CALLS] = min(bi[B_CFG_MIN_CALLS], bi[B_CFG_SIZE])
+        _count_window(bi, codes, bi[B_CFG_SIZE], min(bi[B_CFG_MIN_CALLS], bi[B_CFG_SIZE]))
     else:
-        bi[B_MIN_CALLS] = bi[B_CFG_MIN_CALLS]
+        _count_window(bi, codes, bi[B_CFG_SIZE], bi[B_CFG_MIN_CALLS])
+        bi[B_WTYPE] = 1
+        buckets[:, :] = 0
 
 
 @njit(cache=True)
@@ -99,8 +110,10 @@ def _advance_window(bi, buckets, now):
 @njit(cache=True)
 def _record(bi, codes, buckets, now, failed, slow):
     if bi[B_WTYPE] == 0:
-        i = bi[B_WNEXT]
         size = bi[B_WSIZE]
+        if size == 0:  # the size-0 metrics of FORCED_OPEN and DISABLED hold nothing
+            return
+        i = bi[B_WNEXT]
         if bi[B_WTOTAL] == size:
             old = codes[i]
             bi[B_WFAILED] -= old & 1
@@ -123,7 +136,9 @@ def _record(bi, codes, buckets, now, failed, slow):
 
 
 @njit(cache=True)
-def _rates(bi):
+def _rates(bi, buckets, now):
+    """(failure %, slow %) of the current metrics at ``now`` (a time window slides first); -1 below the minimum."""
+    _advance_window(bi, buckets, now)
     total = bi[B_WTOTAL]
     if total == 0 or total < bi[B_MIN_CALLS]:
         return -1.0, -1.0
@@ -131,79 +146,87 @@ def _rates(bi):
 
 
 @njit(cache=True)
-def _transition(bi, tr_t, tr_from, tr_to, tr_f, tr_s, now, to, f, s):
-    k = bi[B_NTRANS]
-    tr_t[k] = now
-    tr_from[k] = bi[B_STATE]
-    tr_to[k] = to
-    tr_f[k] = f
-    tr_s[k] = s
-    bi[B_NTRANS] = k + 1
+def transition(bi, bf, codes, buckets, tr, now, to):
+    """Enter ``to`` with resilience4j's attempts, metrics and timers for it (CircuitBreaker._transition)."""
+    frm = bi[B_STATE]
+    if frm != to:  # X -> X is internal: new metrics, no event
+        f, s = _rates(bi, buckets, now)
+        k = bi[B_NTRANS]
+        tr[0][k] = now
+        tr[1][k] = frm
+        tr[2][k] = to
+        tr[3][k] = f
+        tr[4][k] = s
+        bi[B_NTRANS] = k + 1
     bi[B_STATE] = to
-
-
-@njit(cache=True)
-def _to_open(bi, bf, tr, now, f, s):
-    _transition(bi, tr[0], tr[1], tr[2], tr[3], tr[4], now, OPEN, f, s)
-    bi[B_ATTEMPTS] += 1
-    factor = math.pow(bf[F_MULT], float(bi[B_ATTEMPTS] - 1))
-    bf[F_RETRY_AFTER] = now + bf[F_WAIT_MS] * factor / 1000.0
-    bf[F_HALF_DEADLINE] = math.inf
-
-
-@njit(cache=True)
-def _to_half_open(bi, bf, codes, buckets, tr, now):
-    _advance_window(bi, buckets, now)
-    f, s = _rates(bi)
-    _transition(bi, tr[0], tr[1], tr[2], tr[3], tr[4], now, HALF_OPEN, f, s)
-    permitted = bi[B_PERMITTED]
-    bi[B_WTYPE] = 0
-    bi[B_WSIZE] = permitted
-    bi[B_WNEXT] = 0
-    bi[B_WTOTAL] = 0
-    bi[B_WFAILED] = 0
-    bi[B_WSLOW] = 0
-    codes[:] = 0
-    bi[B_MIN_CALLS] = min(bi[B_CFG_MIN_CALLS], permitted)
-    bi[B_PERMITS] = permitted
-    bf[F_RETRY_AFTER] = math.inf
-    bf[F_HALF_DEADLINE] = now + bf[F_MAX_HALF_OPEN]
-
-
-@njit(cache=True)
-def _to_closed(bi, bf, codes, buckets, tr, now, f, s):
-    _transition(bi, tr[0], tr[1], tr[2], tr[3], tr[4], now, CLOSED, f, s)
-    bi[B_ATTEMPTS] = 0
-    _closed_window(bi, codes, buckets)
     bf[F_RETRY_AFTER] = math.inf
     bf[F_HALF_DEADLINE] = math.inf
     bi[B_PERMITS] = 0
+    if to == OPEN:  # the metrics are carried over, so calls in flight are still recorded
+        bi[B_ATTEMPTS] += 1
+        factor = math.pow(bf[F_MULT], float(bi[B_ATTEMPTS] - 1))
+        bf[F_RETRY_AFTER] = now + bf[F_WAIT_MS] * factor / 1000.0
+    elif to == HALF_OPEN:
+        permitted = bi[B_PERMITTED]
+        _count_window(bi, codes, permitted, min(bi[B_CFG_MIN_CALLS], permitted))
+        bi[B_PERMITS] = permitted
+        bf[F_HALF_DEADLINE] = now + bf[F_MAX_HALF_OPEN]
+    elif to == FORCED_OPEN:
+        bi[B_ATTEMPTS] += 1
+        _count_window(bi, codes, 0, 1)
+    elif to == DISABLED:
+        bi[B_ATTEMPTS] = 0
+        _count_window(bi, codes, 0, 1)
+    else:  # CLOSED, METRICS_ONLY
+        bi[B_ATTEMPTS] = 0
+        _closed_window(bi, codes, buckets)
+
+
+@njit(cache=True)
+def reset(bi, bf, codes, buckets, tr, now):
+    """Back to CLOSED with empty metrics from any state (CircuitBreaker.reset)."""
+    if bi[B_STATE] != CLOSED:
+        transition(bi, bf, codes, buckets, tr, now, CLOSED)
+    else:
+        _closed_window(bi, codes, buckets)
+
+
+@njit(cache=True)
+def _reject(bi):
+    bi[B_STATE_NOT_PERMITTED] += 1
+    bi[B_NOT_PERMITTED] += 1
 
 
 @njit(cache=True)
 def try_acquire(bi, bf, codes, buckets, tr, now):
     """Permission for one call at ``now``; a refusal is counted (CircuitBreaker.try_acquire)."""
     state = bi[B_STATE]
-    if state == CLOSED:
+    if state == CLOSED or state == DISABLED or state == METRICS_ONLY:
         return True
     if state == OPEN:
-        if now > bf[F_RETRY_AFTER]:
-            _to_half_open(bi, bf, codes, buckets, tr, now)
+        if now > bf[F_RETRY_AFTER]:  # strictly after, as Instant.isAfter
+            transition(bi, bf, codes, buckets, tr, now, HALF_OPEN)
         else:
-            bi[B_NOT_PERMITTED] += 1
+            _reject(bi)
             return False
+    elif state == FORCED_OPEN:
+        _reject(bi)
+        return False
     if bi[B_PERMITS] > 0:
         bi[B_PERMITS] -= 1
         return True
-    bi[B_NOT_PERMITTED] += 1
+    _reject(bi)
     return False
 
 
 @njit(cache=True)
 def on_result(bi, bf, codes, buckets, tr, now, duration_ms, failed):
-    """Record a finished call and evaluate the thresholds (CircuitBreaker.on_result)."""
+    """Record a finished call and evaluate the thresholds in CLOSED and HALF_OPEN (CircuitBreaker.on_result)."""
+    state = bi[B_STATE]
+    if state == DISABLED or state == FORCED_OPEN:
+        return
     _record(bi, codes, buckets, now, 1 if failed else 0, 1 if duration_ms > bf[F_SLOW_MS] else 0)
-    if bi[B_STATE] == OPEN:
+    if state == OPEN or state == METRICS_ONLY:
         return
     total = bi[B_WTOTAL]
     if total < bi[B_MIN_CALLS]:
@@ -211,9 +234,9 @@ def on_result(bi, bf, codes, buckets, tr, now, duration_ms, failed):
     f = bi[B_WFAILED] * 100.0 / total
     s = bi[B_WSLOW] * 100.0 / total
     if f >= bf[F_FAIL_TH] or s >= bf[F_SLOW_TH]:
-        _to_open(bi, bf, tr, now, f, s)
-    elif bi[B_STATE] == HALF_OPEN:
-        _to_closed(bi, bf, codes, buckets, tr, now, f, s)
+        transition(bi, bf, codes, buckets, tr, now, OPEN)
+    elif state == HALF_OPEN:
+        transition(bi, bf, codes, buckets, tr, now, CLOSED)
 
 
 @njit(cache=True)
@@ -233,10 +256,15 @@ def on_timer(bi, bf, codes, buckets, tr, now):
     if math.isnan(due) or now < due - TIMER_EPS_S:
         return
     if bi[B_STATE] == OPEN:
-        _to_half_open(bi, bf, codes, buckets, tr, now)
-        return
-    f, s = _rates(bi)
-    if bi[B_AFTER_WAIT_OPEN]:
-        _to_open(bi, bf, tr, now, f, s)
+        transition(bi, bf, codes, buckets, tr, now, HALF_OPEN)
+    elif bi[B_AFTER_WAIT_OPEN]:
+        transition(bi, bf, codes, buckets, tr, now, OPEN)
     else:
-        _to_closed(bi, bf, codes, buckets, tr, now, f, s)
+        transition(bi, bf, codes, buckets, tr, now, CLOSED)
+
+
+@njit(cache=True)
+def snapshot(bi, buckets, now):
+    """(calls, failed, slow, refused in this state, failure %, slow %) at ``now`` (CircuitBreaker.snapshot)."""
+    f, s = _rates(bi, buckets, now)
+    return bi[B_WTOTAL], bi[B_WFAILED], bi[B_WSLOW], bi[B_STATE_NOT_PERMITTED], f, s

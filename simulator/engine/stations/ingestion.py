@@ -12,7 +12,7 @@ from numba import njit
 
 
 @njit(cache=True)
-def lindley(times, part, proc, owner, free, wait_out, svc_out, end_out):
+def lindley(times, part, proc, owner, free, wait_out, svc_out, end_out, consumer_out):
     """Departures of a consumer group, message by message in arrival order (updates ``free``)."""
     for i in range(len(times)):
         t = times[i]
@@ -26,6 +26,7 @@ def lindley(times, part, proc, owner, free, wait_out, svc_out, end_out):
         wait_out[i] = start - t
         svc_out[i] = s
         end_out[i] = end
+        consumer_out[i] = c
 
 
 class IngestionStation:
@@ -46,10 +47,12 @@ class IngestionStation:
             self.emit(rids, times)
         elif self.mode == "stream":
             k = len(times)
-            wait, svc, end = np.empty(k), np.empty(k), np.empty(k)
-            lindley(times, chunk["part"].astype(np.int64), chunk["proc"], self.owner, self.free_s, wait, svc, end)
+            wait, svc, end, consumer = np.empty(k), np.empty(k), np.empty(k), np.empty(k, np.int64)
+            lindley(times, chunk["part"].astype(np.int64), chunk["proc"], self.owner, self.free_s, wait, svc, end,
+                    consumer)
             self.columns["ing_wait_s"][rows] = wait
             self.columns["ing_svc_s"][rows] = svc
+            self.columns["ing_consumer"][rows] = consumer
             self.emit(rids, end)
         else:
             self.batch_pending.extend(range(rows.start, rows.stop))

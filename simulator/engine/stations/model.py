@@ -64,7 +64,6 @@ class ModelService(ModelControl):
         self.canary_weights: list[tuple[float, float]] = [(0.0, 0.0)]
         self.canary_pool = None
         self.canary = None
-        self.canary_stats: list[tuple[float, bool]] = []
         self.model_error_rate = 0.0
         inf = sc.inference
         self.pool = self._new_pool(self._primary_done)
@@ -72,12 +71,16 @@ class ModelService(ModelControl):
         for _ in range(initial_replicas(sc)):
             self.pool.add_unit()
         self.elastic = Elastic(self) if sc.autoscaler.enabled else None
-        if sc.canary.enabled:
+        retrains_via_canary = decisions is not None and sc.retraining.enabled and sc.retraining.deploy == "canary"
+        if sc.canary.enabled or retrains_via_canary:
             self.canary = CanaryAnalysis(sc.canary)
-            self.canary_pool = self._new_canary_pool()
-            self.canary_pool.speed_factor = sc.canary.latency_factor * service_factor(sc.model, inf.precision)
+            self.canary_pool = self._new_pool(self._canary_done)
         self._record_capacity(0.0)
-        self.canary_cfg = sc.canary
+        self.canary_stats: list[tuple[float, bool]] = []  # (latency_s, success) of the canary this interval
+        self.canary_release = None  # the canary deployment's current spec (a control.Release)
+        self.promoting_release = None  # the spec copied to the primary
+        self.canary_error_rate = 0.0
+        self._canary_loop_running = False
         self.served_version = sc.model.version
         # requests on their way, flagged when a canary pool existed as they were sent
         self.pending = Pending()
@@ -94,12 +97,9 @@ class ModelService(ModelControl):
                            reject_reason=self.codes.rejected, timeout_reason=self.codes.timeout,
                            crash_reason=self.codes.crash, on_unit_change=self._record_capacity)
 
-    def _new_canary_pool(self) -> PoolStation:
-        return self._new_pool(self._canary_done)
-
     def start(self) -> None:
-        if self.canary is not None:
-            self.env.process(self._canary_loop())
+        if self.canary is not None and self.sc.canary.enabled:
+            self.env.process(self._configured_release())
         if self.elastic is not None:
             self.elastic.start()
 
@@ -162,7 +162,7 @@ class ModelService(ModelControl):
         rids, times = self._split(rids, times, codes)
         c, n = self.columns, self.names
         c[n["version"]][rids] = self.codes.v_canary
-        ok = c[n["err_u"]][rids] >= self.canary_cfg.error_rate
+        ok = c[n["err_u"]][rids] >= self.canary_error_rate
         self.canary_stats.extend(zip((times - c[n["enter"]][rids]).tolist(), ok.tolist()))
         self.complete_requests(rids[ok], times[ok])
         if not ok.all():

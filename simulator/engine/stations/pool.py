@@ -2,9 +2,11 @@
 
 The same rules as :class:`simulator.engine.pool.Pool` (the event path's reference), replayed by
 a compiled kernel over the station's own arrivals and its completion heap between two control
-events, in time order: a free-slot LIFO stack, a FIFO queue with an optional limit, a deadline
-from entering the queue, units that start, drain, crash and slow down, and a pool-wide speed
-factor, with the same floating-point expressions (``now + service * slowdown * speed``).
+events, in time order: a free-slot LIFO stack, a FIFO queue with an optional limit that counts
+only live requests (expired ones leave the head first), a deadline from entering the queue
+(an expired request leaves at its deadline), units that start, drain, crash and slow down, and
+a pool-wide speed factor, with the same floating-point expressions
+(``now + service * slowdown * speed``), and per-unit busy time for the per-pod autoscaler.
 At equal times a completion is handled before an arrival; completions at equal times in the
 order their services started.
 
@@ -112,6 +114,17 @@ def _start(iv, fv, slowdown, inflight, ht, hs, hr, hu, service_s, enter_s, start
 
 
 @njit(cache=True)
+def _expire(iv, fv, enter_s, start_s, end_s, out_rid, out_t, out_code, rid):
+    """A request timed out while queued: it left the queue at its deadline, unserved."""
+    timeout = fv[F_TIMEOUT]
+    deadline = enter_s[rid] + timeout
+    fv[F_DONE_WAIT] += timeout
+    start_s[rid] = deadline
+    end_s[rid] = deadline
+    _emit(iv, out_rid, out_t, out_code, rid, deadline, iv[I_TIMEOUT])
+
+
+@njit(cache=True)
 def _release(iv, fv, slowdown, inflight, free, queue, ht, hs, hr, hu, service_s, enter_s, start_s, end_s,
              out_rid, out_t, out_code, unit, now):
     """A slot of ``unit`` is free: give it to the next live queued request, else free it."""
@@ -121,10 +134,7 @@ def _release(iv, fv, slowdown, inflight, free, queue, ht, hs, hr, hu, service_s,
         iv[I_Q_HEAD] += 1
         iv[I_Q_LEN] -= 1
         if now - enter_s[rid] > timeout:  # the client gave up while queued
-            fv[F_DONE_WAIT] += now - enter_s[rid]
-            start_s[rid] = now
-            end_s[rid] = now
-            _emit(iv, out_rid, out_t, out_code, rid, enter_s[rid] + timeout, iv[I_TIMEOUT])
+            _expire(iv, fv, enter_s, start_s, end_s, out_rid, out_t, out_code, rid)
             continue
         _start(iv, fv, slowdown, inflight, ht, hs, hr, hu, service_s, enter_s, start_s, rid, unit, now)
         return
@@ -143,16 +153,24 @@ def pool_arrive(iv, fv, slowdown, inflight, free, queue, ht, hs, hr, hu, service
         return
     limit = iv[I_Q_LIMIT]
     if limit >= 0 and iv[I_Q_LEN] >= limit:
-        start_s[rid] = now
-        end_s[rid] = now
-        _emit(iv, out_rid, out_t, out_code, rid, now, iv[I_REJECT])
-        return
+        # the limit counts live requests: the expired ones at the head leave first
+        timeout = fv[F_TIMEOUT]
+        while iv[I_Q_LEN] > 0 and now - enter_s[queue[iv[I_Q_HEAD]]] > timeout:
+            expired = queue[iv[I_Q_HEAD]]
+            iv[I_Q_HEAD] += 1
+            iv[I_Q_LEN] -= 1
+            _expire(iv, fv, enter_s, start_s, end_s, out_rid, out_t, out_code, expired)
+        if iv[I_Q_LEN] >= limit:
+            start_s[rid] = now
+            end_s[rid] = now
+            _emit(iv, out_rid, out_t, out_code, rid, now, iv[I_REJECT])
+            return
     queue[iv[I_Q_HEAD] + iv[I_Q_LEN]] = rid
     iv[I_Q_LEN] += 1
 
 
 @njit(cache=True)
-def pool_advance(iv, fv, state, slowdown, inflight, free, queue, ht, hs, hr, hu, in_rid, in_t, n_in, t_end,
+def pool_advance(iv, fv, state, slowdown, inflight, unit_busy, free, queue, ht, hs, hr, hu, in_rid, in_t, n_in, t_end,
                  service_s, enter_s, start_s, end_s, out_rid, out_t, out_code, stop_t, stop_unit):
     """Process arrivals and completions strictly before ``t_end`` in time order; returns arrivals taken."""
     i = 0
@@ -167,7 +185,9 @@ def pool_advance(iv, fv, state, slowdown, inflight, free, queue, ht, hs, hr, hu,
             unit = hu[0]
             iv[I_HEAP_N] = _heap_pop(ht, hs, hr, hu, iv[I_HEAP_N])
             now = td
-            fv[F_DONE_SVC] += now - start_s[rid]
+            served_s = now - start_s[rid]
+            fv[F_DONE_SVC] += served_s
+            unit_busy[unit] += served_s
             iv[I_BUSY] -= 1
             inflight[unit] -= 1
             end_s[rid] = now
@@ -207,7 +227,7 @@ def pool_make_ready(iv, fv, slowdown, inflight, free, queue, ht, hs, hr, hu, ser
 
 
 @njit(cache=True)
-def pool_crash(iv, fv, inflight, ht, hs, hr, hu, start_s, end_s, out_rid, out_t, out_code, unit, now):
+def pool_crash(iv, fv, inflight, unit_busy, ht, hs, hr, hu, start_s, end_s, out_rid, out_t, out_code, unit, now):
     """Fail ``unit``'s requests in service at ``now`` (in request-id order) and drop them from the heap."""
     n = iv[I_HEAP_N]
     lost = np.empty(inflight[unit], np.int64)
@@ -230,6 +250,7 @@ def pool_crash(iv, fv, inflight, ht, hs, hr, hu, start_s, end_s, out_rid, out_t,
     for rid in lost:
         iv[I_BUSY] -= 1
         fv[F_DONE_SVC] += now - start_s[rid]
+        unit_busy[unit] += now - start_s[rid]
         end_s[rid] = now
         _emit(iv, out_rid, out_t, out_code, rid, now, iv[I_CRASH])
     inflight[unit] = 0
@@ -293,6 +314,8 @@ class PoolStation:
         self._state = np.zeros(0, np.int8)
         self._slowdown = np.zeros(0, np.float64)
         self._inflight = np.zeros(0, np.int64)
+        self._unit_busy = np.zeros(0)  # finished busy slot-seconds per unit
+        self._ready_since = np.zeros(0)  # when each unit became ready (NaN: not yet)
         self.free_buf = np.zeros(0, np.int64)
         self.heap = (np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
         self.queue_buf = np.zeros(1024, np.int64)
@@ -311,6 +334,10 @@ class PoolStation:
     @property
     def slowdown(self) -> np.ndarray:
         return self._slowdown[:self.n_units]
+
+    @property
+    def ready_since_s(self) -> np.ndarray:
+        return self._ready_since[:self.n_units]
 
     @property
     def speed_factor(self) -> float:
@@ -350,8 +377,15 @@ class PoolStation:
         if n:
             busy += math.fsum((now - self.columns[self.names[2]][self.heap[2][:n]]).tolist())
         if q:
-            queued += sum((now - self.columns[self.names[1]][self.queue_buf[h:h + q]]).tolist())
+            waited = now - self.columns[self.names[1]][self.queue_buf[h:h + q]]
+            queued += sum(np.minimum(waited, self.fv[F_TIMEOUT]).tolist())
         return busy, queued
+
+    def unit_busy_area(self, unit: int) -> float:
+        """Busy slot-seconds of one unit since it was added, up to now (as Pool.unit_busy_area)."""
+        n = int(self.iv[I_HEAP_N])
+        mine = self.heap[2][:n][self.heap[3][:n] == unit]
+        return float(self._unit_busy[unit]) + math.fsum((self.env._now - self.columns[self.names[2]][mine]).tolist())
 
     # ------------------------------------------------------------------ buffers
     def _cols(self):
@@ -392,6 +426,8 @@ class PoolStation:
             self._state = np.concatenate([self._state, np.zeros(grow, np.int8)])
             self._slowdown = np.concatenate([self._slowdown, np.ones(grow)])
             self._inflight = np.concatenate([self._inflight, np.zeros(grow, np.int64)])
+            self._unit_busy = np.concatenate([self._unit_busy, np.zeros(grow)])
+            self._ready_since = np.concatenate([self._ready_since, np.full(grow, np.nan)])
             slots = size * self.slots_per_unit
             self.free_buf = np.concatenate([self.free_buf, np.zeros(slots - len(self.free_buf), np.int64)])
             self.heap = tuple(np.concatenate([a, np.zeros(slots - len(a), a.dtype)]) for a in self.heap)
@@ -410,6 +446,7 @@ class PoolStation:
         self._state[unit] = READY
         self.iv[I_READY] += 1
         now = self.env._now
+        self._ready_since[unit] = now
         self._reserve_out(self.slots_per_unit + int(self.iv[I_Q_LEN]))
         service, enter, start, end = self._cols()
         pool_make_ready(self.iv, self.fv, self._slowdown, self._inflight, self.free_buf, self.queue_buf, *self.heap,
@@ -447,7 +484,8 @@ class PoolStation:
             self._state[unit] = CRASHED
             self._reserve_out(int(self._inflight[unit]))
             _, _, start, end = self._cols()
-            lost = pool_crash(self.iv, self.fv, self._inflight, *self.heap, start, end, *self.out, unit, now).tolist()
+            lost = pool_crash(self.iv, self.fv, self._inflight, self._unit_busy, *self.heap, start, end, *self.out,
+                              unit, now).tolist()
             self._flush()
         if self.on_unit_change:
             self.on_unit_change(now)
@@ -478,8 +516,8 @@ class PoolStation:
         stops = np.zeros(self.n_units), np.zeros(self.n_units, np.int64)
         self.iv[I_N_STOP] = 0
         service, enter, start, end = self._cols()
-        pool_advance(self.iv, self.fv, self._state, self._slowdown, self._inflight, self.free_buf, self.queue_buf,
-                     *self.heap, in_rid, in_t, n, t_end, service, enter, start, end, *self.out, *stops)
+        pool_advance(self.iv, self.fv, self._state, self._slowdown, self._inflight, self._unit_busy, self.free_buf,
+                     self.queue_buf, *self.heap, in_rid, in_t, n, t_end, service, enter, start, end, *self.out, *stops)
         self._flush()
         k = int(self.iv[I_N_STOP])
         if k:

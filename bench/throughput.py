@@ -94,8 +94,13 @@ def child(variant: str, n: int) -> None:
         wall, count = twin(variant, n)
     else:
         # other scenarios run whole (Black Friday's ramp needs its own timeline); their rate is
-        # compared with the plain-SimPy rate measured on the baseline's request count
+        # compared with the plain-SimPy rate measured on the baseline's request count. Their
+        # warm-up also imports what a run loads lazily (scikit-learn, for a retraining): an
+        # import is paid once per process, as the baseline's own imports are.
         twin("baseline", max(1000, n // 50))
+        import sklearn.linear_model  # noqa: F401
+        import sklearn.pipeline  # noqa: F401
+        import sklearn.preprocessing  # noqa: F401
         wall, count = twin(variant, None)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"variant": variant, "requests": count, "wall_s": wall, "peak_mib": peak_mib}))

@@ -41,10 +41,11 @@ class PipelineControl:
         draws = RequestDraws(sc, self.rng)
         next_report = time.perf_counter() + 0.25
         # Requests are generated (and their decisions scored) at most one horizon ahead of the
-        # clock: about 1,000 arrivals, and never more than a minute, so model switches and
-        # drift take effect within a minute even at low traffic.
+        # clock: about 4,096 arrivals, and never more than ten minutes. Nothing depends on it but
+        # speed and memory: model switches re-score the requests still waiting and a chunk
+        # never spans the start of a drift.
         mean_rate = max(1e-9, source.expected_total / sc.duration_s)
-        horizon_s = min(60.0, max(0.05, 1000.0 / mean_rate))
+        horizon_s = min(600.0, max(0.05, 4096.0 / mean_rate))
         # a chunk never spans the start of a drift, so every request sees the population of its
         # own arrival time; model switches re-score the requests still waiting (Decisions.promote)
         drift_starts = sorted({d.start_s for d in (*sc.drift.covariate, *sc.drift.concept)})

@@ -199,15 +199,11 @@ def explanation_frame(rows: list[tuple], feature_names: tuple[str, ...] = FEATUR
     """Explanations as a tidy frame with a plain-language reason per decision."""
     import pandas as pd
 
-    from simulator.ml.model import explain_text
+    from simulator.ml.model import explain_texts
 
     cols = ["request_id", "approved", *[f"shap_{f}" for f in feature_names]]
     frame = pd.DataFrame(rows, columns=cols)
-    if len(frame):
-        phi = frame[[f"shap_{f}" for f in feature_names]].to_numpy()
-        frame["reason"] = [explain_text(phi[i], feature_names, top=2, approved=bool(a))
-                           for i, a in enumerate(frame["approved"])]
-    else:
-        frame["reason"] = []
+    phi = frame[[f"shap_{f}" for f in feature_names]].to_numpy()
+    frame["reason"] = explain_texts(phi, feature_names, frame["approved"].to_numpy(bool), top=2)
     return frame
 

@@ -410,3 +410,23 @@ def explain_text(
     side = 1 if approved else 0
     words = [REASON_WORDS.get(feature_names[j], (feature_names[j],) * 2)[side] for j in chosen]
     return f"{verdict} mainly because of: " + ", ".join(words)
+
+
+def explain_texts(attributions: np.ndarray, feature_names: tuple[str, ...] | list[str], approved: np.ndarray,
+                  top: int = 2) -> list[str]:
+    """``explain_text`` for many decisions at once (rows of ``attributions``), the same sentences."""
+    phi = np.atleast_2d(np.asarray(attributions, dtype=float))
+    approved = np.asarray(approved, dtype=bool)
+    if not len(phi):
+        return []
+    order = np.argsort(np.where(approved[:, None], -phi, phi), axis=1, kind="stable")[:, :top]
+    picked = np.take_along_axis(phi, order, axis=1)
+    keep = np.where(approved[:, None], picked > 0, picked < 0)
+    names = [REASON_WORDS.get(f, (f, f)) for f in feature_names]
+    out = []
+    for row, mask, ok in zip(order.tolist(), keep.tolist(), approved.tolist()):
+        verdict = "approved" if ok else "rejected"
+        words = [names[j][1 if ok else 0] for j, m in zip(row, mask) if m]
+        out.append(f"{verdict} mainly because of: " + ", ".join(words) if words
+                   else f"{verdict}: no single feature stood out")
+    return out

@@ -108,6 +108,9 @@ class ModelService(ModelControl):
         self.pending.push(rids, times, self.canary_pool is not None)
 
     def advance(self, t_end: float) -> None:
+        if self.pending.earliest() >= t_end and self.pool.next_time() >= t_end and (
+                self.canary_pool is None or self.canary_pool.next_time() >= t_end):
+            return  # nothing reaches or leaves the model before t_end
         rids, times, routable = self.pending.take_before(t_end)
         if self.outage is not None and len(rids):  # a component outage fails what reaches the model
             down = windows_at(*self.outage, times) >= 0

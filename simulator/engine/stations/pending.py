@@ -51,6 +51,10 @@ class Pending:
         else:
             runs.append(_Run(rids, times, flags))
 
+    def earliest(self) -> float:
+        """Time of the earliest request waiting (inf when none)."""
+        return min((run.t[run.head] for run in self.runs), default=np.inf)
+
     def take_before(self, t_end: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Remove and return the requests arriving strictly before ``t_end``, in (time, sending) order."""
         if not self.runs:

@@ -505,12 +505,19 @@ class PoolStation:
                     service, enter, start, end, *self.out, rid, self.env._now)
         self._flush()
 
+    def next_time(self) -> float:
+        """When the station has something to do next: an arrival or a completion (inf: nothing)."""
+        t = self.pending.earliest() if self.pending.runs else np.inf
+        if self.iv[I_HEAP_N] and self.heap[0][0] < t:
+            t = float(self.heap[0][0])
+        return t
+
     def advance(self, t_end: float) -> None:
         """Process everything that happens at the station strictly before ``t_end``."""
+        if self.next_time() >= t_end:
+            return
         in_rid, in_t, _ = self.pending.take_before(t_end)
         n = len(in_rid)
-        if n == 0 and self.iv[I_HEAP_N] == 0:
-            return
         self._reserve_out(n + int(self.iv[I_HEAP_N]) + int(self.iv[I_Q_LEN]))
         self._reserve_queue(n)
         stops = np.zeros(self.n_units), np.zeros(self.n_units, np.int64)

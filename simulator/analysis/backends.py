@@ -114,7 +114,7 @@ class LocalBackend(_Closing):
             if self.start_method == "forkserver":
                 # the server imports these once; each worker is then a cheap fork of it
                 ctx.set_forkserver_preload(["simulator.analysis.backends", "simulator.runner", "simulator.analysis.experiments"])
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_one_thread_each)
         return self._pool
 
     def warm_up(self) -> None:
@@ -138,6 +138,14 @@ class LocalBackend(_Closing):
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def _one_thread_each() -> None:
+    """A worker runs one replication at a time on one core: its numeric libraries get one thread
+    each (otherwise two workers' BLAS threads fight over the same cores)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
 
 
 def _import_simulator(_: int) -> bool:

@@ -13,7 +13,19 @@ Engine = Literal["kernel", "event"]
 
 def simulate(scenario: Scenario, seed: int, progress: Callable[[float], None] | None = None,
              engine: Engine = "kernel"):
-    """The engine's trace of one run: the station kernels (default) or the event path (the reference)."""
+    """The engine's trace of one run: the station kernels (default) or the event path (the reference).
+
+    BLAS runs on one thread meanwhile: the run's matrix products are small (a chunk of requests
+    by seven features), and extra threads only spin against the simulation (and against other
+    replications running in parallel).
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _simulate(scenario, seed, progress, engine)
+
+
+def _simulate(scenario: Scenario, seed: int, progress: Callable[[float], None] | None, engine: Engine):
     if engine == "event":
         from simulator.engine.simulation import Simulation
 

@@ -118,7 +118,7 @@ class LocalBackend(_Closing):
         return self._pool
 
     def warm_up(self) -> None:
-        """Start every worker and import the simulator there (so timings exclude start-up)."""
+        """Start every worker, import the simulator and load its kernels there (timings exclude start-up)."""
         pool = self._executor()
         list(pool.map(_import_simulator, range(self.workers * 2)))
 
@@ -149,8 +149,14 @@ def _one_thread_each() -> None:
 
 
 def _import_simulator(_: int) -> bool:
-    import simulator.runner  # noqa: F401  (the import is the point)
+    """Import the simulator and load its compiled kernels in this worker."""
+    import time
 
+    import simulator.runner  # noqa: F401
+    from simulator.engine.kernel import warm_up
+
+    warm_up()
+    time.sleep(0.2)  # stay busy a moment, so the pool hands the other warm-up tasks to the other workers
     return True
 
 

@@ -295,3 +295,20 @@ class KernelSimulation(PipelineControl):
         )
         trace.wall_s = wall_s
         return trace
+
+
+def warm_up() -> None:
+    """Load the compiled kernels (from numba's disk cache) with a few simulated seconds.
+
+    The first call of each kernel in a process loads its machine code; worker pools call this
+    once per process so that a replication's timing never includes it.
+    """
+    from simulator.scenario.config import parse_scenario
+
+    breaker = {"enabled": True, "minimum_number_of_calls": 5, "sliding_window_size": 10}
+    for extra in ({"ingestion": {"mode": "stream"}, "external_api": {"error_rate": 0.3, "breaker": breaker,
+                                                                     "fallback": "cached"}},
+                  {"ingestion": {"mode": "direct"}, "feature_store": {"hit_ratio": 0.5},
+                   "external_api": {"error_rate": 0.3, "retry": {"enabled": True}, "fallback": "cached"},
+                   "inference": {"queue_limit": 2, "timeout_ms": 50}}):
+        KernelSimulation(parse_scenario({"duration_s": 5, "traffic": {"rate_per_s": 50}, **extra}), 1).run()

@@ -7,6 +7,10 @@ its failures go. ``advance(t_end)`` processes every station in topological order
 components before what follows the component they stand in for, each join just before its
 target), so every input a station will receive before ``t_end`` is there when it runs.
 
+A failure reaches a fallback component at the time it happened, or, for a model request that
+timed out in its queue and was only found expired later, at the start of the interval in which
+it was found (a station never receives a request in its past).
+
 Columns: the ingestion, the feature store, the first dependency and the first model in
 topological order keep the chain's column names (``api_*``, ``inf_*``, ...) and random streams, so
 an old scenario file, whose graph is the default chain, runs exactly as before; every other

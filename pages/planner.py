@@ -3,7 +3,7 @@ import os
 
 import streamlit as st
 
-from dashboard import state, widgets
+from dashboard import state, team, widgets
 from dashboard.frame import ensure_frame
 from simulator.analysis import planner as pl
 from simulator.analysis.backends import SerialBackend, make_backend
@@ -71,7 +71,7 @@ with st.form("planner_form"):
     reps = c.slider("Replications per configuration", 2, 10, 4)
     submitted = st.form_submit_button("Find the cheapest plan", type="primary")
 
-if submitted:
+if submitted and team.allowed("plan", state.selected_name()):  # an expensive search: analysts and admins
     constraints = [pl.p99_at_most(p99_ms), pl.availability_at_least(availability)]
     if max_cost > 0:
         constraints.append(pl.monthly_cost_at_most(max_cost))
@@ -87,6 +87,7 @@ if submitted:
                              backend=backend, progress=status.write)
             status.update(label="Search finished", state="complete", expanded=False)
         state.remember(RESULT, result)
+        team.keep_plan(result, state.current_seed())
     except (ScenarioError, pl.MissingKpi) as err:
         st.error(f"The planner cannot run this search: {err}")
 

@@ -38,13 +38,13 @@ def body_diff(before: dict | None, after: dict) -> list[dict]:
 
 def diff_lines(diff: list[dict], limit: int = 40) -> list[str]:
     """'inference.replicas: 4 -> 6' lines for messages."""
-    lines = [f"{d['path']}: {_show(d['before'])} -> {_show(d['after'])}" for d in diff[:limit]]
+    lines = [f"{d['path']}: {show_value(d['before'])} -> {show_value(d['after'])}" for d in diff[:limit]]
     if len(diff) > limit:
         lines.append(f"... and {len(diff) - limit} more")
     return lines
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
     if value is None:
         return "(none)"
     text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value

@@ -9,6 +9,7 @@ module only decides what to show and turns refusals into friendly messages.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -18,7 +19,7 @@ from simulator.report.results import RunResult
 from simulator.scenario.config import Scenario
 from simulator.store import audit, people, runs, scenarios
 from simulator.store.access import Actor, PermissionDenied, Role, load_rules, local_actor
-from simulator.store.db import Store, StoreError, open_store
+from simulator.store.db import Store, StoreError, data_dir, database_url, open_store
 from simulator.store.diff import body_diff, show_value
 
 K_ACTOR = "_team_actor"
@@ -31,10 +32,10 @@ K_DRAFT = "_team_decision_draft"     # runs handed from Compare to the Decisions
 
 # --------------------------------------------------------------------------- store
 @st.cache_resource(show_spinner="Opening the team's database…")
-def _open() -> Store | StoreError:
-    """One store per server process: migrations run here, and the retention setting is applied."""
+def _open(url: str, folder: str) -> Store | StoreError:
+    """One store per server process (and location): migrations run here, the retention setting is applied."""
     try:
-        store = open_store()
+        store = open_store(url, Path(folder))
     except StoreError as err:
         return err
     try:
@@ -46,7 +47,8 @@ def _open() -> Store | StoreError:
 
 def store() -> Store:
     """The open store, or a clear message and a stopped page when it cannot be used."""
-    opened = _open()
+    folder = data_dir()
+    opened = _open(database_url(folder), str(folder))
     if isinstance(opened, StoreError):
         st.error(f"The team's database cannot be used: {opened}", icon="🛑")
         st.stop()

@@ -74,8 +74,9 @@ def main() -> None:
     mark_frame()
     st.set_page_config(page_title="Pipeline Twin", page_icon="🛡️", layout="wide", initial_sidebar_state="expanded")
     who = team.gate()  # the sign-in screen stops here when sign-in is configured and nobody is signed in
-    widgets.sidebar()
     team.sidebar(who)
-    page = st.navigation(build_pages(state.presentation_mode(), admin=who.can("read_audit")), position="sidebar")
+    widgets.sidebar()
+    page = st.navigation(build_pages(state.presentation_mode(), admin=who.can("read_audit")), position="sidebar",
+                         expanded=True)  # every page in view, not "View 4 more"
     widgets.page_css()
     page.run()

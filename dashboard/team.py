@@ -92,6 +92,22 @@ def sign_in_screen(section: dict) -> None:
             st.login(provider) if provider else st.login()
 
 
+def _sign_in_pages(section: dict) -> list:
+    """The sign-in screen under every page's address (a shared link lands on it, not on 'page not found');
+    no menu of the pages behind it."""
+    from dashboard.frame import PAGES_DIR
+
+    def screen_for(path: str):
+        def screen() -> None:
+            sign_in_screen(section)
+        screen.__name__ = f"sign_in_{path}"
+        return screen
+
+    stems = sorted(p.stem for p in PAGES_DIR.glob("*.py") if not p.name.startswith("_"))
+    return [st.Page(screen_for("home"), title="Sign in", default=True)] + [
+        st.Page(screen_for(stem), title="Sign in", url_path=stem) for stem in stems]
+
+
 def gate() -> Actor:
     """The acting person for this rerun; shows the sign-in screen (and stops) when nobody is signed in."""
     section = auth_section()
@@ -99,7 +115,7 @@ def gate() -> Actor:
     if section is None:
         who = local_actor()
     elif not st.user.is_logged_in:
-        sign_in_screen(section)
+        st.navigation(_sign_in_pages(section), position="hidden").run()
         st.stop()
     else:
         who = _signed_in_actor(st_store)
@@ -265,7 +281,7 @@ def library_origin(sidebar_name: str) -> tuple[str, int, int] | None:
 
 
 def _save(name: str, body: dict, expected: int, note: str) -> None:
-    """Button callback: save, then show the saved version in the sidebar; a conflict is kept for display."""
+    """Save, then show the saved version in the sidebar; a conflict is kept for display."""
     who = actor()
     try:
         saved = scenarios.save(store(), who, name, body, expected, note)
@@ -286,19 +302,27 @@ def _save(name: str, body: dict, expected: int, note: str) -> None:
                    if saved.version > 1 else "") + "; the sidebar now shows it.")
 
 
+def _save_from_box(key: str, body: dict) -> None:
+    """Save button callback. Name and note are read now, not when the button was drawn: a note typed just
+    before the click arrives with the click."""
+    name = str(st.session_state.get(f"{key}_name") or "").strip()
+    origin = library_origin(state.selected_name())
+    expected = origin[1] if origin and origin[0] == name else 0  # 0: a new name, as far as this session knows
+    _save(name, body, expected, str(st.session_state.get(f"{key}_note") or ""))
+
+
 def save_box(scenario: Scenario, key: str, what: str) -> None:
     """Name, note and a Save button for ``scenario``, with the conflict view when someone saved first."""
     who = actor()
     origin = library_origin(state.selected_name())
-    default_name = origin[0] if origin else scenario.name
     c1, c2 = st.columns([1, 2])
-    name = c1.text_input("Name in the Library", value=default_name, key=f"{key}_name", max_chars=200)
-    note = c2.text_input("What changed, in a few words", key=f"{key}_note", max_chars=500,
-                         placeholder="e.g. six model servers for the holiday peak")
-    expected = origin[1] if origin and origin[0] == name.strip() else 0  # 0: a new name, as far as we know
-    body = scenario.model_dump(mode="json")
+    name = c1.text_input("Name in the Library", value=origin[0] if origin else scenario.name, key=f"{key}_name",
+                         max_chars=200)
+    c2.text_input("What changed, in a few words", key=f"{key}_note", max_chars=500,
+                  placeholder="e.g. six model servers for the holiday peak")
     st.button(f"Save {what} to the Library", key=f"{key}_save", type="primary", icon=":material/save:",
-              on_click=_save, args=(name.strip(), body, expected, note), help=role_note("save_scenario", who))
+              on_click=_save_from_box, args=(key, scenario.model_dump(mode="json")),
+              help=role_note("save_scenario", who))
     conflict = st.session_state.get(K_CONFLICT)
     if conflict and conflict["name"] == name.strip():
         st.warning(conflict["message"], icon="⚠️")

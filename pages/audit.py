@@ -37,6 +37,11 @@ with log_tab:
                             since=datetime.combine(days[0], time.min, tzinfo=UTC) if days else None,
                             until=datetime.combine(days[-1], time.min, tzinfo=UTC) + timedelta(days=1) if days else None)
     rows = audit.entries(store, who, flt)
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Entries", f"{len(rows):,}", border=True)
+    m2.metric("Refused attempts", f"{sum(r['outcome'] == 'refused' for r in rows):,}", border=True,
+              help="Actions someone's role did not allow; the store refused them where they would have happened.")
+    m3.metric("People", f"{len({r['actor'] for r in rows}):,}", border=True)
     st.caption(f"{len(rows):,} entries, newest first" + (" (the newest 5,000)" if len(rows) >= flt.limit else ""))
     st.dataframe([{**r, "at": f"{r['at']:%Y-%m-%d %H:%M:%S}"} for r in rows], hide_index=True, width="stretch",
                  column_order=["at", "actor", "role", "action", "object_type", "object_id", "outcome", "detail"])

@@ -69,7 +69,7 @@ with st.form("planner_form"):
         minutes = max(1, run_minutes)
         c.caption(f"Each run simulates the whole scenario ({scenario.duration_s:g} s).")
     reps = c.slider("Replications per configuration", 2, 10, 4)
-    submitted = st.form_submit_button("Find the cheapest plan", type="primary")
+    submitted = st.form_submit_button("Find the cheapest plan", type="primary", help=team.role_note("plan", team.actor()))
 
 if submitted and team.allowed("plan", state.selected_name()):  # an expensive search: analysts and admins
     constraints = [pl.p99_at_most(p99_ms), pl.availability_at_least(availability)]

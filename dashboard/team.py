@@ -148,9 +148,9 @@ def actor() -> Actor:
 def sidebar(who: Actor) -> None:
     sb = st.sidebar
     if who.local:
-        sb.info("**Local single-user mode**: no sign-in is configured, so you are the only user and have every "
-                "right (admin). Add an `[auth]` section to `.streamlit/secrets.toml` to require sign-in.",
+        sb.info("**Local single-user mode**: no sign-in configured; you have every right (admin).",
                 icon=":material/person:")
+        sb.caption("To require sign-in, add an `[auth]` section to `.streamlit/secrets.toml` (see the README).")
         return
     sb.markdown(f"Signed in as **{who.name}** · {who.role.name}")
     if sb.button("Sign out", key="sign_out", icon=":material/logout:"):
@@ -336,6 +336,22 @@ def save_box(scenario: Scenario, key: str, what: str) -> None:
 def diff_table(diff: list[dict], before: str, after: str) -> list[dict]:
     """Rows for st.dataframe: setting, value before, value after."""
     return [{"setting": d["path"], before: show_value(d["before"]), after: show_value(d["after"])} for d in diff]
+
+
+def changes_text(knobs: dict) -> str:
+    """'Traffic rate: 120 per second; Inference replicas: 6' for a run's changes from its scenario."""
+    from dashboard.widgets import pretty, unit_of
+
+    parts = []
+    for path, value in knobs.items():
+        if path == "seed":
+            continue
+        *sections, leaf = path.split(".")
+        unit = unit_of(leaf)[1]
+        where = " ".join(pretty(s) for s in sections)
+        parts.append(f"{where + ' ' if where else ''}{pretty(leaf).lower() if where else pretty(leaf)}: "
+                     f"{show_value(value)}{' ' + unit if unit and unit != '%' else unit}")
+    return "; ".join(parts)
 
 
 def role_name(role: Role) -> str:

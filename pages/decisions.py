@@ -48,6 +48,13 @@ if not found:
     st.stop()
 
 wanted = st.query_params.get("id")
+if wanted is not None:  # a link to one decision shows that one
+    one = [d for d in found if str(d.id) == str(wanted)]
+    if one:
+        found = one
+        st.markdown("[All decisions](decisions)")
+    else:
+        st.warning(f"Decision #{wanted} does not exist (or was deleted); all decisions are shown.")
 for d in found:
     with st.container(border=True):
         st.markdown(f"### #{d.id} · {d.question}")
@@ -56,12 +63,11 @@ for d in found:
         others = [o for o in d.options if o != d.chosen]
         if others:
             st.caption("Also weighed: " + "; ".join(others))
-        if d.runs:
-            st.markdown("Runs: " + " · ".join(f"[{label}](history?run={run_id})" for run_id, label in d.runs))
+        for run_id, label in d.runs:  # each opens in the History exactly as it was kept
+            st.page_link("pages/history.py", label=f"Run #{run_id}: {label}", icon=":material/history:",
+                         query_params={"run": run_id})
         st.caption(f"Decided by {d.author} on {d.created_at:%Y-%m-%d at %H:%M} UTC · link: "
                    f"[`decisions?id={d.id}`](decisions?id={d.id})")
-        if str(wanted) == str(d.id):
-            st.caption("(the decision this link points at)")
         if st.button("Delete", key=f"decision_delete_{d.id}", icon=":material/delete:",
                      help=team.role_note("delete_decision", who)):
             team.attempt(lambda d=d: decisions.delete(store, who, d.id), f"Decision #{d.id} deleted.")

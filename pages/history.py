@@ -16,7 +16,7 @@ from simulator.viz.kpis import delta_text, overview_tiles
 
 ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 
-ALL = "everyone / everything"
+ALL_SCENARIOS, EVERYONE, ALL_KINDS = "all scenarios", "everyone", "all kinds"
 widgets.page_header("History", "history", caption="Runs, comparisons and plans the team kept, as they were.")
 who = team.actor()
 store = team.store()
@@ -24,17 +24,19 @@ team.show_flash()
 
 names, authors = runs.filter_values(store)
 f1, f2, f3, f4 = st.columns([2, 2, 1, 2])
-scenario_pick = f1.selectbox("Scenario", [ALL] + names, key="history_scenario", persist_state="session")
-author_pick = f2.selectbox("Kept by", [ALL] + authors, key="history_author", persist_state="session")
-kind_pick = f3.selectbox("Kind", [ALL, "run", "comparison", "plan"], key="history_kind", persist_state="session")
+scenario_pick = f1.selectbox("Scenario", [ALL_SCENARIOS] + names, key="history_scenario", persist_state="session")
+author_pick = f2.selectbox("Kept by", [EVERYONE] + authors, key="history_author", persist_state="session")
+kind_pick = f3.selectbox("Kind", [ALL_KINDS, "run", "comparison", "plan"], key="history_kind",
+                         persist_state="session")
 today = datetime.now(UTC).date()
 days = f4.date_input("Kept between (UTC)", value=(today - timedelta(days=90), today), key="history_days",
                      max_value=today)
 since = datetime.combine(days[0], time.min, tzinfo=UTC) if days else None
 until = datetime.combine(days[-1], time.min, tzinfo=UTC) + timedelta(days=1) if days else None
-found = runs.list_runs(store, runs.RunFilter(scenario_name=None if scenario_pick == ALL else scenario_pick,
-                                             author=None if author_pick == ALL else author_pick,
-                                             kind=None if kind_pick == ALL else kind_pick, since=since, until=until))
+found = runs.list_runs(store, runs.RunFilter(scenario_name=None if scenario_pick == ALL_SCENARIOS else scenario_pick,
+                                             author=None if author_pick == EVERYONE else author_pick,
+                                             kind=None if kind_pick == ALL_KINDS else kind_pick, since=since,
+                                             until=until))
 if not found:
     st.info("No kept runs match. Runs you (as analyst or admin) make on any page are kept here automatically; "
             "the command line keeps them with `--save`.")
@@ -59,7 +61,7 @@ def label(info: runs.RunInfo) -> str:
 
 st.dataframe([{"id": r.id, "when (UTC)": f"{r.created_at:%Y-%m-%d %H:%M}", "kept by": r.author, "kind": r.kind,
                "scenario": r.saved_version or r.scenario_name, "seed": r.seed,
-               "changes": ", ".join(f"{k}={v}" for k, v in r.knobs.items() if k != "seed"),
+               "changes": team.changes_text(r.knobs),
                "result": headline(r), "code version": r.code_version,
                "per-request rows": "kept" if r.has_requests else "-"} for r in found],
              hide_index=True, width="stretch", height=min(400, 40 + 35 * len(found)))
@@ -85,8 +87,8 @@ info = stored.info
 st.subheader(f"{info.kind.capitalize()} #{info.id}: {info.saved_version or info.scenario_name}")
 st.caption(f"Kept by {info.author} on {info.created_at:%Y-%m-%d at %H:%M} UTC with code version {info.code_version}, "
            f"seed {info.seed}, {info.wall_s:.1f} s of computing"
-           + (f"; changed from the scenario as written: {', '.join(f'{k} = {v}' for k, v in info.knobs.items())}"
-              if info.knobs else "") + ". Shown exactly as it was kept, not rerun. "
+           + (f"; changed from the scenario as written: {team.changes_text(info.knobs)}"
+              if team.changes_text(info.knobs) else "") + ". Shown exactly as it was kept, not rerun. "
            f"Link: [`history?run={info.id}`](history?run={info.id})")
 for line in stored.scenario_problem:
     st.warning(f"Today's code reads this run's scenario differently: {line}. Its numbers are shown as kept.")

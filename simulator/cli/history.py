@@ -10,6 +10,7 @@ import json
 import sys
 import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import psutil
 
@@ -31,6 +32,11 @@ def _open():
         return store, cli_actor(store)
     except (StoreError, ValueError) as err:
         raise InputError(f"--save/history: {err}") from None
+
+
+def _name(scenario_arg: str) -> str:
+    """'baseline' for a bundled name, the file's stem for a path ('my/peak.yaml' -> 'peak')."""
+    return Path(scenario_arg).stem if scenario_arg.endswith((".yaml", ".yml")) else scenario_arg
 
 
 def _elapsed_s() -> float:
@@ -68,7 +74,7 @@ def save_run(args, result) -> None:
         knobs = dict(parse_override(s) for s in (args.set or []))
         if args.seed is not None:
             knobs["seed"] = args.seed
-        info = _guarded(lambda: runs.save_run(store, actor, result, scenario_name=args.scenario, knobs=knobs))
+        info = _guarded(lambda: runs.save_run(store, actor, result, scenario_name=_name(args.scenario), knobs=knobs))
         _kept(info, store, sys.stderr if args.json else sys.stdout)
         if actor.can("prune"):  # the retention setting applies whenever a run is added
             runs.prune(store, actor, _retention())
@@ -92,7 +98,7 @@ def save_plan(args, plan, seed: int) -> None:
 
     store, actor = _open()
     try:
-        info = _guarded(lambda: keep(store, actor, plan, seed, _elapsed_s(), scenario_name=args.scenario))
+        info = _guarded(lambda: keep(store, actor, plan, seed, _elapsed_s(), scenario_name=_name(args.scenario)))
         _kept(info, store, sys.stdout)
     finally:
         store.close()

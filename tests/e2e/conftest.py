@@ -50,11 +50,12 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def streamlit_server(log_name: str = "streamlit-server.log", env: dict | None = None, args: tuple = (),
-                     port: int | None = None):
+                     port: int | None = None, processes: list | None = None):
     """Start ``streamlit run app.py`` on a free port; yield its URL once /_stcore/health is ok.
 
     The team's store goes to a fresh temporary folder unless ``env`` names one; ``env`` adds or
-    replaces variables, ``args`` adds streamlit options (e.g. ``--secrets.files``).
+    replaces variables, ``args`` adds streamlit options (e.g. ``--secrets.files``); the server's
+    process is appended to ``processes`` when given (a test that kills it).
     """
     port = port or _free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -69,6 +70,8 @@ def streamlit_server(log_name: str = "streamlit-server.log", env: dict | None = 
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none", *args],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    if processes is not None:
+        processes.append(proc)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     try:

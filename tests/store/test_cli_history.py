@@ -29,6 +29,7 @@ def test_run_save_then_history_lists_and_shows_it(small, capsys):
     assert main(["history", "--json"]) == 0
     [row] = json.loads(capsys.readouterr().out)
     assert (row["id"], row["kind"], row["seed"], row["author"]) == (1, "run", 5, "local")
+    assert row["scenario"] == "small"  # the file's name, not its path
     assert row["knobs"] == {"inference.replicas": 3, "seed": 5}
     assert row["per_request_rows_kept"] is True
     assert main(["history"]) == 0

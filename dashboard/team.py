@@ -18,7 +18,7 @@ from dashboard import state
 from simulator.report.results import RunResult
 from simulator.scenario.config import Scenario
 from simulator.store import audit, people, runs, scenarios
-from simulator.store.access import Actor, PermissionDenied, Role, load_rules, local_actor
+from simulator.store.access import Actor, PermissionDenied, Role, load_rules, local_actor, system_actor
 from simulator.store.db import Store, StoreError, data_dir, database_url, open_store
 from simulator.store.diff import body_diff, show_value
 
@@ -39,7 +39,7 @@ def _open(url: str, folder: str) -> Store | StoreError:
     except StoreError as err:
         return err
     try:
-        runs.prune(store, local_actor(), runs.Retention.from_env())
+        runs.prune(store, system_actor(), runs.Retention.from_env())
     except (ValueError, OSError) as err:  # a bad retention setting must not keep the app from starting
         st.session_state[state.K_NOTICE] = f"Retention not applied: {err}"
     return store
@@ -212,23 +212,27 @@ def changes_from(base: Scenario | None, scenario: Scenario) -> dict[str, Any]:
     return {d["path"]: d["after"] for d in body_diff(base.model_dump(mode="json"), scenario.model_dump(mode="json"))}
 
 
+KEEP_AT_MOST = 2  # a page's run, or Compare's A and B; replication batches are audited, not kept
+
+
 def runs_finished(results: list[RunResult]) -> None:
-    """Hook for :func:`dashboard.state.run_many`: every fresh run is audited, and kept in the history
-    when the person may keep runs (analysts and admins); an identical kept run is not stored twice."""
+    """Hook for :func:`dashboard.state.run_many`: every fresh run is audited; a page's run (or Compare's
+    two) is kept in the history when the person may keep runs, an identical kept run not twice."""
     who = actor()
     try:
         st_store = store()
         for result in results:
             name, base = _base_of(result.scenario)
             knobs = changes_from(base, result.scenario)
-            if not who.can("save_run"):
+            if not who.can("save_run") or len(results) > KEEP_AT_MOST:
                 audit.log_event(st_store, who, "run", "scenario", name, f"seed {result.seed}")
                 continue
             if runs.find_same(st_store, result.scenario, result.seed) is not None:
                 continue
             opened = st.session_state.get(K_OPENED, {}).get(name)
-            runs.save_run(st_store, who, result, scenario_name=opened[0] if opened else name, knobs=knobs,
-                          scenario_version_id=opened[2] if opened and not knobs else None)
+            with st.spinner("Keeping this run in the History…"):
+                runs.save_run(st_store, who, result, scenario_name=opened[0] if opened else name, knobs=knobs,
+                              scenario_version_id=opened[2] if opened and not knobs else None)
     except Exception as err:  # keeping a run must never break the page that shows it
         st.session_state[state.K_NOTICE] = f"This run could not be kept in the history: {err}"
 
@@ -292,7 +296,7 @@ def _save(name: str, body: dict, expected: int, note: str) -> None:
     except PermissionDenied as err:
         flash("refused", str(err))
         return
-    except ValueError as err:
+    except (ValueError, LookupError) as err:
         flash("error", str(err))
         return
     st.session_state.pop(K_CONFLICT, None)
@@ -366,9 +370,11 @@ def requests_csv(result: RunResult, where: str) -> Callable[[], str]:
     the page script."""
     who, st_store = actor(), store()
     name, _ = _base_of(result.scenario)
+    kept = runs.find_same(st_store, result.scenario, result.seed)
+    object_id = str(kept.id) if kept else f"{name}, seed {result.seed} (not kept)"
 
     def build() -> str:
-        audit.log_event(st_store, who, "download_requests", "run", f"{name}, seed {result.seed}",
+        audit.log_event(st_store, who, "download_requests", "run", object_id,
                         f"{len(result.requests):,} rows from the {where} page")
         return result.requests.to_csv(index=False)
 
@@ -385,11 +391,11 @@ def allowed(action: str, object_id: str) -> bool:
     return True
 
 
-def keep_plan(plan, seed: int) -> None:
+def keep_plan(plan, seed: int, wall_s: float) -> None:
     """Keep a finished capacity plan in the history (the search was already authorized)."""
     from simulator.store.experiments import save_plan
 
-    info = attempt(lambda: save_plan(store(), actor(), plan, seed, wall_s=0.0, scenario_name=state.selected_name()))
+    info = attempt(lambda: save_plan(store(), actor(), plan, seed, wall_s=wall_s, scenario_name=state.selected_name()))
     if info is not None:
         st.caption(f"Kept in the History as plan #{info.id}.")
 

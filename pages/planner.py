@@ -1,5 +1,6 @@
 """Capacity planner (architects): instant queueing preview, then the cheapest plan meeting the service levels."""
 import os
+import time
 
 import streamlit as st
 
@@ -81,13 +82,14 @@ if submitted and team.allowed("plan", state.selected_name()):  # an expensive se
     try:
         short = with_overrides(scenario, {"duration_s": duration_s,
                                           "warmup_s": min(scenario.warmup_s, duration_s / 5)})
+        started = time.perf_counter()
         backend = SerialBackend() if state.in_process() else make_backend(workers=os.cpu_count(), start_method="spawn")
         with st.status("Searching…", expanded=True) as status, backend:
             result = pl.plan(short, constraints, replicas=(lo, hi), space=space, reps=reps, max_reps=2 * reps,
                              backend=backend, progress=status.write)
             status.update(label="Search finished", state="complete", expanded=False)
         state.remember(RESULT, result)
-        team.keep_plan(result, state.current_seed())
+        team.keep_plan(result, state.current_seed(), time.perf_counter() - started)
     except (ScenarioError, pl.MissingKpi) as err:
         st.error(f"The planner cannot run this search: {err}")
 

@@ -77,6 +77,11 @@ def local_actor() -> Actor:
     return Actor(LOCAL_USER, "Local user", Role.admin, local=True)
 
 
+def system_actor() -> Actor:
+    """Housekeeping the app does by itself (the retention setting at start-up), named as such in the log."""
+    return Actor("system", "Pipeline Twin", Role.admin)
+
+
 # --------------------------------------------------------------------------- role rules
 @dataclass(frozen=True)
 class RoleRules:

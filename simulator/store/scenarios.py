@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -72,12 +72,20 @@ def save(store: Store, actor: Actor, name: str, body: dict, expected_version: in
     authorize(store, actor, action, "scenario", name)
     try:
         with store.writes.begin() as session:
-            latest = _latest(session, name)
-            latest_no = latest.version if latest else 0
-            if latest_no != expected_version:
+            # one statement reads both numbers, so the number written is the one checked: a save that
+            # started from the same version as another one collides with it on (name, version)
+            top, live = session.execute(select(
+                func.max(ScenarioVersion.version),
+                func.max(case((ScenarioVersion.deleted_at.is_(None), ScenarioVersion.version))))
+                .where(ScenarioVersion.name == name)).one()
+            latest = _latest(session, name) if live else None
+            if latest is None and expected_version:
+                raise LookupError(f"'{name}' was deleted while you were editing version {expected_version}; "
+                                  f"save it under another name, or again to start it afresh")
+            if (live or 0) != expected_version:
                 raise VersionConflict(name, expected_version, _info(latest), body_diff(latest.body, body))
             # numbers continue after deleted versions, so a number always means one body
-            top = session.scalar(select(func.max(ScenarioVersion.version)).where(ScenarioVersion.name == name)) or 0
+            top = top or 0
             row = ScenarioVersion(name=name, version=top + 1, body=body, content_hash=content_hash(body),
                                   diff=body_diff(latest.body if latest else None, body), note=note.strip(),
                                   author=actor.email)

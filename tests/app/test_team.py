@@ -193,3 +193,11 @@ def test_a_decision_from_compare_carries_both_runs(store):
     assert len(made.runs) == 2
     assert {runs.get(store, r).scenario_name for r, _ in made.runs} == {"baseline"}
     assert ("local", "write_decision", "ok") in log(store)
+
+
+def test_replications_are_audited_but_not_kept(store):
+    at = ok(make().run())
+    next(t for t in at.toggle if t.key == "overview_uncertainty").set_value(True).run()
+    ok(at)
+    assert len(runs.list_runs(store)) == 1  # the page's own run only
+    assert log(store).count(("local", "run", "ok")) == 5

@@ -132,6 +132,38 @@ def test_two_people_saving_the_same_version_at_once(store):
     assert again.version == 3
 
 
+def _crowd(store, name: str, people: int) -> list[object]:
+    """``people`` saves of ``name`` from version 1 released at the same instant; what each got back."""
+    start = threading.Barrier(people)
+    outcome: list[object] = []
+
+    def save(replicas: int) -> None:
+        start.wait()
+        try:
+            outcome.append(scenarios.save(store, ANALYST, name, {"replicas": replicas}, 1))
+        except scenarios.VersionConflict as err:
+            outcome.append(err)
+
+    threads = [threading.Thread(target=save, args=(10 + i,)) for i in range(people)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return outcome
+
+
+def test_many_saves_from_the_same_version_leave_exactly_one_winner(store):
+    """Eight people at once, five times: on PostgreSQL each statement sees the latest commits, so a check
+    and a version number read apart would let a stale save through as the next version; none may pass."""
+    for round_no in range(5):
+        name = f"crowd-{round_no}"
+        scenarios.save(store, ADMIN, name, {"replicas": 1}, 0)
+        outcome = _crowd(store, name, 8)
+        assert len(outcome) == 8
+        assert sum(isinstance(v, scenarios.VersionInfo) for v in outcome) == 1
+        assert [v.version for v in scenarios.versions(store, name)] == [2, 1]
+
+
 # --------------------------------------------------------------------------- roles and the audit log
 def test_roles_are_enforced_where_the_action_happens_and_refusals_audited(store):
     with pytest.raises(PermissionDenied, match="Only analysts and admins can save scenarios"):

@@ -339,23 +339,23 @@ def save_box(scenario: Scenario, key: str, what: str) -> None:
 
 def diff_table(diff: list[dict], before: str, after: str) -> list[dict]:
     """Rows for st.dataframe: setting, value before, value after."""
-    return [{"setting": d["path"], before: show_value(d["before"]), after: show_value(d["after"])} for d in diff]
+    return [{"setting": setting_words(d["path"]), before: show_value(d["before"]), after: show_value(d["after"]),
+             "field": d["path"]} for d in diff]
+
+
+def setting_words(path: str) -> str:
+    """'traffic.rate_per_s' -> 'Traffic rate (per second)': a setting named as the Scenario lab names it."""
+    from dashboard.widgets import pretty, unit_of
+
+    *sections, leaf = path.split(".")
+    unit = unit_of(leaf)[1]
+    words = " ".join([pretty(s) for s in sections] + [pretty(leaf).lower() if sections else pretty(leaf)])
+    return words + (f" ({unit})" if unit else "")
 
 
 def changes_text(knobs: dict) -> str:
-    """'Traffic rate: 120 per second; Inference replicas: 6' for a run's changes from its scenario."""
-    from dashboard.widgets import pretty, unit_of
-
-    parts = []
-    for path, value in knobs.items():
-        if path == "seed":
-            continue
-        *sections, leaf = path.split(".")
-        unit = unit_of(leaf)[1]
-        where = " ".join(pretty(s) for s in sections)
-        parts.append(f"{where + ' ' if where else ''}{pretty(leaf).lower() if where else pretty(leaf)}: "
-                     f"{show_value(value)}{' ' + unit if unit and unit != '%' else unit}")
-    return "; ".join(parts)
+    """'Traffic rate (per second): 120.0; Inference replicas: 6' for a run's changes from its scenario."""
+    return "; ".join(f"{setting_words(path)}: {show_value(value)}" for path, value in knobs.items() if path != "seed")
 
 
 def role_name(role: Role) -> str:

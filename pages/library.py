@@ -43,15 +43,16 @@ st.dataframe([{"version": f"v{v.version}", "saved by": v.author, "when (UTC)": f
 
 labels = {f"v{v.version}": v for v in versions}
 c1, c2, c3 = st.columns([1, 1, 2])
-chosen = labels[c1.selectbox("Version", list(labels), key="library_version")]
+chosen = labels[c1.selectbox("Version", list(labels), key=f"library_version_{picked}_{latest.version}")]
 c2.button("Open it on every page", key="library_open", icon=":material/open_in_browser:",
           on_click=team.open_and_tell, args=(chosen.id,))
 c3.markdown(f"Link for anyone with access: [`library?open={chosen.id}`](library?open={chosen.id})")
 
 st.subheader("What changed")
 d1, d2 = st.columns(2)
-older = labels[d1.selectbox("From", list(labels), index=min(1, len(labels) - 1), key="library_from")]
-newer = labels[d2.selectbox("To", list(labels), index=0, key="library_to")]
+# keyed by the newest version, so a new version resets the comparison to "the two newest"
+older = labels[d1.selectbox("From", list(labels), index=min(1, len(labels) - 1), key=f"library_from_{picked}_{latest.version}")]
+newer = labels[d2.selectbox("To", list(labels), index=0, key=f"library_to_{picked}_{latest.version}")]
 diff = body_diff(older.body, newer.body)
 if diff:
     st.dataframe(team.diff_table(diff, f"v{older.version}", f"v{newer.version}"), hide_index=True, width="stretch")

@@ -132,7 +132,8 @@ def test_save_open_and_a_conflict_with_its_difference(store, roles):
     ok(at)
     assert any("was saved as version 2 by adam@example.com" in w.value for w in at.warning)
     diff = at.dataframe[0].value
-    assert list(diff["setting"]) == ["inference.replicas"] and list(diff["v2"]) == ["9"]
+    assert list(diff["field"]) == ["inference.replicas"] and list(diff["v2"]) == ["9"]
+    assert list(diff["setting"]) == ["Inference replicas"]
     assert [v.version for v in scenarios.versions(store, "baseline")] == [2, 1]
     button(at, "library_retry").click().run()
     ok(at)

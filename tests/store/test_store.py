@@ -353,3 +353,20 @@ def test_decisions_record_the_runs_behind_them(store, tiny_result):
         decisions.delete(store, ANALYST, made.id)
     decisions.delete(store, ADMIN, made.id)
     assert decisions.list_decisions(store) == []
+
+
+def test_the_database_is_chosen_by_the_environment(monkeypatch, tmp_path):
+    from simulator.store.db import database_url
+
+    monkeypatch.delenv("PIPELINE_TWIN_DATABASE_URL", raising=False)
+    monkeypatch.setenv("PIPELINE_TWIN_DATA_DIR", str(tmp_path))
+    assert database_url() == f"sqlite:///{tmp_path}/pipeline_twin.db"
+    monkeypatch.setenv("PIPELINE_TWIN_DATABASE_URL", "postgresql://twin:pw@db.internal/twin")
+    assert database_url() == "postgresql+psycopg://twin:pw@db.internal/twin"  # psycopg 3, not psycopg2
+    monkeypatch.setenv("PIPELINE_TWIN_DATABASE_URL", "postgresql+psycopg://twin@localhost/twin")
+    assert database_url() == "postgresql+psycopg://twin@localhost/twin"
+
+
+def test_a_database_that_cannot_be_reached_is_one_clear_line(tmp_path):
+    with pytest.raises(StoreError, match=r"^Cannot open the database postgresql\+psycopg://twin:\*\*\*@127.0.0.1:1/twin: "):
+        open_store("postgresql+psycopg://twin:secret@127.0.0.1:1/twin", tmp_path)

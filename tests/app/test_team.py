@@ -202,3 +202,20 @@ def test_replications_are_audited_but_not_kept(store):
     ok(at)
     assert len(runs.list_runs(store)) == 1  # the page's own run only
     assert log(store).count(("local", "run", "ok")) == 5
+
+
+def test_the_dashboard_on_postgresql(fresh_postgres, monkeypatch, roles):
+    """The same app with PIPELINE_TWIN_DATABASE_URL naming a PostgreSQL database."""
+    monkeypatch.setenv("PIPELINE_TWIN_DATABASE_URL", fresh_postgres.replace("postgresql+psycopg://", "postgresql://"))
+    at = ok(make("anna@example.com").run())
+    ok(at.switch_page("pages/library.py").run())
+    button(at, "library_save").click().run()
+    ok(at)
+    assert any("Saved as **baseline v1**" in s.value for s in at.success)
+    pg = open_store()
+    try:
+        assert pg.engine.dialect.name == "postgresql"
+        assert [(r.author, r.scenario_name) for r in runs.list_runs(pg)] == [("anna@example.com", "baseline")]
+        assert scenarios.latest(pg, "baseline").author == "anna@example.com"
+    finally:
+        pg.close()

@@ -1,7 +1,7 @@
 """Decisions: what was decided, between which runs, and why. Written from Compare or here; read by all."""
 import streamlit as st
 
-from dashboard import team, widgets
+from dashboard import keeping, team, widgets
 from dashboard.frame import ensure_frame
 from simulator.store import decisions, runs
 
@@ -13,7 +13,7 @@ who = team.actor()
 store = team.store()
 team.show_flash()
 
-draft = st.session_state.get(team.K_DRAFT) or {}
+draft = st.session_state.get(keeping.K_DRAFT) or {}
 with st.expander("Write a decision", icon=":material/edit_note:", expanded=bool(draft)):
     recent = runs.list_runs(store, runs.RunFilter(limit=200))
     choices = {r.id: f"#{r.id} · {r.kind} · {r.saved_version or r.scenario_name} · seed {r.seed} · "
@@ -37,7 +37,7 @@ with st.expander("Write a decision", icon=":material/edit_note:", expanded=bool(
             store, who, question, options.splitlines(), chosen, rationale,
             [(r, labels.get(r, choices[r])) for r in attached]))
         if made is not None:
-            st.session_state.pop(team.K_DRAFT, None)
+            st.session_state.pop(keeping.K_DRAFT, None)
             team.flash("ok", f"Decision #{made.id} recorded.")
         st.rerun()
 

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import streamlit as st
 
-from dashboard import state, team, widgets
+from dashboard import library, state, team, widgets
 from dashboard.frame import ensure_frame
 from simulator.analysis.experiments import format_value
 from simulator.report.narrative import compare_paragraph, narrate
@@ -61,7 +61,7 @@ def label(info: runs.RunInfo) -> str:
 
 st.dataframe([{"id": r.id, "when (UTC)": f"{r.created_at:%Y-%m-%d %H:%M}", "kept by": r.author, "kind": r.kind,
                "scenario": r.saved_version or r.scenario_name, "seed": r.seed,
-               "changes": team.changes_text(r.knobs),
+               "changes": library.changes_text(r.knobs),
                "result": headline(r), "code version": r.code_version,
                "per-request rows": "kept" if r.has_requests else "-"} for r in found],
              hide_index=True, width="stretch", height=min(400, 40 + 35 * len(found)))
@@ -87,8 +87,8 @@ info = stored.info
 st.subheader(f"{info.kind.capitalize()} #{info.id}: {info.saved_version or info.scenario_name}")
 st.caption(f"Kept by {info.author} on {info.created_at:%Y-%m-%d at %H:%M} UTC with code version {info.code_version}, "
            f"seed {info.seed}, {info.wall_s:.1f} s of computing"
-           + (f"; changed from the scenario as written: {team.changes_text(info.knobs)}"
-              if team.changes_text(info.knobs) else "") + ". Shown exactly as it was kept, not rerun. "
+           + (f"; changed from the scenario as written: {library.changes_text(info.knobs)}"
+              if library.changes_text(info.knobs) else "") + ". Shown exactly as it was kept, not rerun. "
            f"Link: [`history?run={info.id}`](history?run={info.id})")
 for line in stored.scenario_problem:
     st.warning(f"Today's code reads this run's scenario differently: {line}. Its numbers are shown as kept.")

@@ -1,7 +1,7 @@
 """Scenario lab (architects): edit every scenario setting, check it, run it, save or load it as YAML."""
 import streamlit as st
 
-from dashboard import state, team, widgets
+from dashboard import library, state, team, widgets
 from dashboard.frame import ensure_frame
 from simulator.report.narrative import compare_paragraph
 from simulator.scenario.config import ScenarioError, parse_scenario, scenario_to_yaml
@@ -79,8 +79,8 @@ c4.button("Reset to the scenario's values", key="lab_reset", on_click=reset_form
 team.show_flash()
 if valid:
     with st.expander("Save the edited scenario to the Library", icon=":material/save:",
-                     expanded=st.session_state.get(team.K_CONFLICT) is not None):
-        team.save_box(edit.scenario, "lab", "the edited scenario")
+                     expanded=st.session_state.get(library.K_CONFLICT) is not None):
+        library.save_box(edit.scenario, "lab", "the edited scenario")
 
 saved = state.recall(LAB_RUN)
 if saved:

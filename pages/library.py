@@ -1,7 +1,7 @@
 """Library: saved scenarios with every version, the difference between versions, restore, open and share."""
 import streamlit as st
 
-from dashboard import state, team, widgets
+from dashboard import library, state, team, widgets
 from dashboard.frame import ensure_frame
 from simulator.store import scenarios
 from simulator.store.diff import body_diff
@@ -16,9 +16,9 @@ store = team.store()
 team.show_flash()
 
 with st.expander("Save the scenario you are looking at", icon=":material/save:",
-                 expanded=st.session_state.get(team.K_CONFLICT) is not None):
+                 expanded=st.session_state.get(library.K_CONFLICT) is not None):
     st.caption(f"The sidebar's scenario with its what-if settings: *{state.describe_current()}*.")
-    team.save_box(state.current_scenario(), "library", "it")
+    library.save_box(state.current_scenario(), "library", "it")
 
 saved = scenarios.names(store)
 if not saved:
@@ -45,7 +45,7 @@ labels = {f"v{v.version}": v for v in versions}
 c1, c2, c3 = st.columns([1, 1, 2])
 chosen = labels[c1.selectbox("Version", list(labels), key=f"library_version_{picked}_{latest.version}")]
 c2.button("Open it on every page", key="library_open", icon=":material/open_in_browser:",
-          on_click=team.open_and_tell, args=(chosen.id,))
+          on_click=library.open_and_tell, args=(chosen.id,))
 c3.markdown(f"Link for anyone with access: [`library?open={chosen.id}`](library?open={chosen.id})")
 
 st.subheader("What changed")
@@ -55,7 +55,7 @@ older = labels[d1.selectbox("From", list(labels), index=min(1, len(labels) - 1),
 newer = labels[d2.selectbox("To", list(labels), index=0, key=f"library_to_{picked}_{latest.version}")]
 diff = body_diff(older.body, newer.body)
 if diff:
-    st.dataframe(team.diff_table(diff, f"v{older.version}", f"v{newer.version}"), hide_index=True, width="stretch")
+    st.dataframe(library.diff_table(diff, f"v{older.version}", f"v{newer.version}"), hide_index=True, width="stretch")
 else:
     st.caption(f"v{older.version} and v{newer.version} have exactly the same settings.")
 

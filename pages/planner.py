@@ -4,7 +4,7 @@ import time
 
 import streamlit as st
 
-from dashboard import state, team, widgets
+from dashboard import keeping, state, team, widgets
 from dashboard.frame import ensure_frame
 from simulator.analysis import planner as pl
 from simulator.analysis.backends import SerialBackend, make_backend
@@ -89,7 +89,7 @@ if submitted and team.allowed("plan", state.selected_name()):  # an expensive se
                              backend=backend, progress=status.write)
             status.update(label="Search finished", state="complete", expanded=False)
         state.remember(RESULT, result)
-        team.keep_plan(result, state.current_seed(), time.perf_counter() - started)
+        keeping.keep_plan(result, state.current_seed(), time.perf_counter() - started)
     except (ScenarioError, pl.MissingKpi) as err:
         st.error(f"The planner cannot run this search: {err}")
 

@@ -13,6 +13,7 @@ from dashboard.team import actor, attempt, role_note, store
 from simulator.report.results import RunResult
 from simulator.scenario.config import Scenario
 from simulator.store import audit, runs
+from simulator.store.access import system_actor
 from simulator.store.diff import body_diff
 
 K_DRAFT = "_team_decision_draft"     # runs handed from Compare to the Decisions page
@@ -57,6 +58,7 @@ def runs_finished(results: list[RunResult]) -> None:
             with st.spinner("Keeping this run in the History…"):
                 runs.save_run(st_store, who, result, scenario_name=opened[0] if opened else name, knobs=knobs,
                               scenario_version_id=opened[2] if opened and not knobs else None)
+                runs.prune(st_store, system_actor(), runs.Retention.from_env())  # the retention setting, as it grows
     except Exception as err:  # keeping a run must never break the page that shows it
         st.session_state[state.K_NOTICE] = f"This run could not be kept in the history: {err}"
 

@@ -219,3 +219,13 @@ def test_the_dashboard_on_postgresql(fresh_postgres, monkeypatch, roles):
         assert scenarios.latest(pg, "baseline").author == "anna@example.com"
     finally:
         pg.close()
+
+
+def test_retention_applies_as_runs_are_kept(store, monkeypatch):
+    monkeypatch.setenv("PIPELINE_TWIN_KEEP_REQUESTS_GB", "0.000001")  # 1 kB: no run's rows fit
+    at = ok(make().run())
+    [kept] = runs.list_runs(store)
+    assert not kept.has_requests
+    assert ("system", "prune", "ok") in log(store)
+    ok(at.switch_page("pages/history.py").run())
+    assert any("removed by the retention setting" in c.value for c in at.caption)

@@ -15,12 +15,12 @@ store = team.store()
 
 team.show_flash()
 
+saved = scenarios.names(store)
 with st.expander("Save the scenario you are looking at", icon=":material/save:",
-                 expanded=st.session_state.get(library.K_CONFLICT) is not None):
+                 expanded=not saved or st.session_state.get(library.K_CONFLICT) is not None):
     st.caption(f"The sidebar's scenario with its what-if settings: *{state.describe_current()}*.")
     library.save_box(state.current_scenario(), "library", "it")
 
-saved = scenarios.names(store)
 if not saved:
     st.info("Nothing saved yet. Save the sidebar's scenario above, or an edited one from the Scenario lab.")
     st.stop()

@@ -86,6 +86,12 @@ def go(page, title: str) -> None:
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
+def open_section(page, title: str) -> None:
+    """Open an expander unless it is open already (the Library opens its save box while nothing is saved)."""
+    if page.locator("details").filter(has_text=title).first.get_attribute("open") is None:
+        page.get_by_text(title).click()
+
+
 def refused(page, text: str) -> None:
     expect(page.get_by_test_id("stAlertContentError").get_by_text(text, exact=False).first).to_be_visible()
 
@@ -106,7 +112,7 @@ def test_roles_in_the_browser(browser, signed_app, screenshots):
     page = sign_in(browser, url, "anna@example.com")
     expect(page.get_by_test_id("stSidebarNav").get_by_text("Audit")).to_have_count(0)
     go(page, "Library")
-    page.get_by_text("Save the scenario you are looking at").click()
+    open_section(page, "Save the scenario you are looking at")
     page.get_by_label("What changed, in a few words").fill("reference for the workshop")
     page.get_by_role("button", name="Save it to the Library").click()
     expect(page.get_by_text("Saved as baseline v1")).to_be_visible()
@@ -120,7 +126,7 @@ def test_roles_in_the_browser(browser, signed_app, screenshots):
     # the viewer: every attempt refused, where the action would happen
     page = sign_in(browser, url, "vera@example.com")
     go(page, "Library")
-    page.get_by_text("Save the scenario you are looking at").click()
+    open_section(page, "Save the scenario you are looking at")
     page.get_by_role("button", name="Save it to the Library").click()
     refused(page, "Only analysts and admins can save scenarios; vera@example.com is a viewer")
     screenshot(page, screenshots / "library-viewer-refused.png")

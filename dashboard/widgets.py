@@ -20,7 +20,7 @@ import streamlit as st
 import yaml
 from pydantic import BaseModel
 
-from dashboard import state
+from dashboard import keeping, state
 from simulator.report.results import RunResult
 from simulator.scenario.config import Scenario, ScenarioError, parse_scenario
 from simulator.viz.kpis import Tile, delta_colour
@@ -147,7 +147,7 @@ def downloads(result: RunResult, key: str, title: str, figures: list | None = No
             help="Every event of the run: surges, faults, breaker trips, scaling, rollbacks.")
         if include_requests:
             cols[3].download_button(
-                "Every request (CSV)", data=lambda: result.requests.to_csv(index=False),
+                "Every request (CSV)", data=keeping.requests_csv(result, key),  # the download is audited
                 file_name=f"{name}-requests.csv", mime="text/csv", key=f"dl_{key}_req", on_click="ignore",
                 help=f"One row per request ({len(result.requests):,} rows): a large file.")
 

@@ -23,8 +23,16 @@ from typing import Any
 import streamlit as st
 
 from simulator.cli.main import SCENARIO_DIR
+from simulator.report.findings import Findings, findings
 from simulator.report.results import RunResult
-from simulator.scenario.config import Scenario, ScenarioError, load_scenario, parse_scenario, with_overrides
+from simulator.scenario.config import (
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    parse_scenario,
+    with_overrides,
+    without_incident,
+)
 from simulator.scenario.rates import check_size
 
 INPROCESS_ENV = "PIPELINE_TWIN_INPROCESS"
@@ -42,6 +50,7 @@ K_PRESENT = "present"
 K_CUSTOM = "_custom_scenarios"   # name -> scenario dict (uploaded or edited in the lab)
 K_WANTED = "_wanted_runs"        # run keys this session last waited for
 K_NOTICE = "_notice"
+K_FINDINGS = "_findings"         # run key -> Findings
 
 
 # --------------------------------------------------------------------------- catalog
@@ -311,13 +320,37 @@ def run_scenario(scenario: Scenario, seed: int, label: str = "the scenario") -> 
 
 
 def current_run() -> RunResult:
-    """The run every executive page shows: the sidebar's scenario, knobs and seed.
+    """The run every executive page shows: the sidebar's scenario, knobs and seed (a one-off event
+    together with its incident-free twin, which :func:`findings_of` needs).
 
     A scenario the engine refuses shows a friendly error and stops the page.
     """
+    sc, seed = current_scenario(), current_seed()
     try:
-        return run_scenario(current_scenario(), current_seed(), label=selected_name())
+        twin = without_incident(sc)
+        jobs = [(sc, seed)] + ([(twin, seed)] if twin is not None else [])
+        return run_many(jobs, label=selected_name())[0]
     except ScenarioError as err:
         st.error("This scenario cannot be run:\n\n" + "\n".join(f"- {line}" for line in err.lines))
         st.stop()
         raise
+
+
+def findings_of(result: RunResult) -> Findings:
+    """A run's findings, derived once per session and run; a one-off event is priced against the same
+    scenario without its incident on the same seed (cached like every run)."""
+    key = run_key(result.scenario, result.seed)
+    memo = st.session_state.setdefault(K_FINDINGS, {})
+    if key not in memo:
+        twin = without_incident(result.scenario)
+        reference = run_scenario(twin, result.seed, "the same period without the incident").summary \
+            if twin is not None else None
+        if len(memo) > 8:
+            memo.clear()
+        memo[key] = findings(result.scenario, result, reference)
+    return memo[key]
+
+
+def current_findings() -> Findings:
+    """The findings of :func:`current_run`."""
+    return findings_of(current_run())

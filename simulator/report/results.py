@@ -16,6 +16,7 @@ import pandas as pd
 
 from simulator.engine.trace import Trace
 from simulator.report.levels import capacity_per_bin, level_per_bin, step_max_per_bin, step_value_at
+from simulator.report.summary_model import Summary
 from simulator.scenario.config import Scenario, scenario_to_yaml
 
 OUTCOMES = ["ok", "degraded", "failed", "in_flight"]
@@ -35,7 +36,7 @@ class RunResult:
     requests: pd.DataFrame
     timeseries: pd.DataFrame
     events: pd.DataFrame
-    summary: dict
+    summary: Summary
     spans: pd.DataFrame = field(default_factory=pd.DataFrame)
     extra: dict = field(default_factory=dict)  # fairness windows, audit log, explanations, reviews
 
@@ -45,7 +46,7 @@ class RunResult:
         out.mkdir(parents=True, exist_ok=True)
         paths = [out / "summary.json", out / "requests.parquet", out / "timeseries.csv",
                  out / "events.csv", out / "scenario.resolved.yaml"]
-        paths[0].write_text(json.dumps(self.summary, indent=2) + "\n", encoding="utf-8")
+        paths[0].write_text(json.dumps(self.summary.to_dict(), indent=2) + "\n", encoding="utf-8")
         self.requests.to_parquet(paths[1], index=False)
         self.timeseries.to_csv(paths[2], index=False)
         self.events.to_csv(paths[3], index=False)
@@ -92,10 +93,29 @@ def _requests_frame(sc: Scenario, cols: dict[str, np.ndarray], n: int) -> pd.Dat
         "decision": pd.Categorical.from_codes(
             np.where(c["version"] == 2, c["approve_alt"], c["approve"]).astype(np.int8), ["reject", "approve"]),
         "true_outcome": pd.Categorical.from_codes(c["label"].astype(np.int8), ["bad", "good"]),
-        "model_version": pd.Categorical.from_codes(
-            c["version"].astype(np.int8), ["none", "v1", sc.canary.version if sc.canary.version != "v1" else "v1-canary"]),
     })
     return frame
+
+
+def served_versions(sc: Scenario, cols: dict[str, np.ndarray], events: pd.DataFrame) -> pd.Categorical:
+    """Which model version decided each request: the canary's version for requests routed to the
+    canary, and the new version for requests the primary scored after the new version took over
+    (a canary promotion or a direct deployment, from the events); "none" when no model scored it."""
+    old = sc.model.version
+    new = sc.canary.version
+    switch_s = math.inf
+    took_over = events[events["kind"].isin(["canary_promoted", "model_deployed"])]
+    if len(took_over):
+        switch_s = float(took_over["t_s"].iloc[0])
+        detail = str(took_over["detail"].iloc[0])
+        new = detail.split("version ", 1)[1].split(",")[0] if "version " in detail else detail.split(" ", 1)[0]
+    started = events[events["kind"] == "canary_started"]
+    if len(started) and "version " in str(started["detail"].iloc[0]):
+        new = str(started["detail"].iloc[0]).split("version ", 1)[1].split(",")[0]
+    codes = cols["version"].astype(np.int8).copy()
+    later = (codes == 1) & (np.nan_to_num(cols["inf_start_s"], nan=-1.0) >= switch_s)
+    codes[later] = 2
+    return pd.Categorical.from_codes(codes, ["none", old, new if new != old else f"{new} (new)"])
 
 
 def _bins(sc: Scenario) -> np.ndarray:
@@ -220,6 +240,7 @@ def build_result(sc: Scenario, seed: int, trace: Trace, wall_s: float) -> RunRes
         for name, values in cost_timeseries(sc, capacity, edges, cols).items():
             timeseries[name] = values
     events = pd.DataFrame(sorted(trace.events), columns=["t_s", "kind", "component", "detail"])
+    requests["model_version"] = served_versions(sc, cols, events)
     summary = summarize(sc, seed, requests, timeseries, events, cols, capacity, wall_s, trace)
     from simulator.report.spans import build_spans
 

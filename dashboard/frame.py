@@ -63,7 +63,7 @@ def main() -> None:
     from dashboard import state, widgets
 
     mark_frame()
-    st.set_page_config(page_title="Pipeline Twin", page_icon="🛡️", layout="wide", initial_sidebar_state="expanded")
+    st.set_page_config(page_title="Pipeline Twin", page_icon="🛡️", layout="wide", initial_sidebar_state="auto")
     widgets.sidebar()
     page = st.navigation(build_pages(state.presentation_mode()), position="sidebar")
     widgets.page_css()

@@ -51,11 +51,17 @@ def page_css() -> None:
         overflow: visible !important; text-overflow: clip !important; word-break: normal !important;
         overflow-wrap: normal !important; hyphens: none !important; }
     [data-testid="stMetricDelta"] div { white-space: normal !important; }
+    [class*="st-key-tiles"] [data-testid="stHorizontalBlock"] { flex-wrap: wrap !important; }
+    [class*="st-key-tiles"][class*="-wrap3"] [data-testid="stColumn"] { flex: 1 1 calc(33.3% - 1rem) !important;
+        min-width: calc(33.3% - 1rem) !important; }
     @media (max-width: 640px) {
-      [class*="st-key-tiles"] [data-testid="stHorizontalBlock"] { flex-wrap: wrap !important; gap: 0.5rem !important; }
-      [class*="st-key-tiles"] [data-testid="stColumn"] { flex: 1 1 calc(50% - 0.5rem) !important;
+      [class*="st-key-tiles"] [data-testid="stHorizontalBlock"] { gap: 0.5rem !important; }
+      [class*="st-key-tiles"] [data-testid="stColumn"],
+      [class*="st-key-tiles"][class*="-wrap3"] [data-testid="stColumn"] { flex: 1 1 calc(50% - 0.5rem) !important;
           min-width: calc(50% - 0.5rem) !important; width: calc(50% - 0.5rem) !important; }
       [class*="st-key-tiles"] [data-testid="stMetricValue"] { font-size: 1.5rem !important; }
+      [data-testid="stGraphVizChart"] { overflow-x: auto !important; }
+      [data-testid="stGraphVizChart"] svg { min-width: 480px !important; height: auto !important; }
     }
     """
     if state.presentation_mode():
@@ -134,21 +140,18 @@ def kpi_row(tiles: list[Tile], deltas: list[str | None] | None = None, key: str 
     alone); with ``deltas`` the change is shown instead, green when it goes the better way."""
     if not tiles:
         return
-    per_row = len(tiles) if len(tiles) <= 4 else 3
-    with st.container(key=f"tiles_{key}"):
-        for start in range(0, len(tiles), per_row):
-            cols = st.columns(per_row)
-            for i, (col, tile) in enumerate(zip(cols, tiles[start:start + per_row]), start=start):
-                delta = deltas[i] if deltas else None
-                if delta is not None:
-                    col.metric(tile.label, tile.value, delta=delta, delta_color=delta_colour(tile), help=tile.help,
-                               border=True)
-                elif tile.severity is not None:
-                    col.metric(tile.label, tile.value, delta=tile.status, help=tile.help, border=True,
-                               delta_color=SEVERITY_COLOUR[tile.severity], delta_arrow="off")
-                else:
-                    col.metric(tile.label, tile.value, help=tile.help, border=True)
-
+    # one row of columns that wraps: three a row beyond four tiles, two a row on a phone (page_css)
+    with st.container(key=f"tiles_{key}" + ("-wrap3" if len(tiles) > 4 else "")):
+        for i, (col, tile) in enumerate(zip(st.columns(len(tiles)), tiles)):
+            delta = deltas[i] if deltas else None
+            if delta is not None:
+                col.metric(tile.label, tile.value, delta=delta, delta_color=delta_colour(tile), help=tile.help,
+                           border=True)
+            elif tile.severity is not None:
+                col.metric(tile.label, tile.value, delta=tile.status, help=tile.help, border=True,
+                           delta_color=SEVERITY_COLOUR[tile.severity], delta_arrow="off")
+            else:
+                col.metric(tile.label, tile.value, help=tile.help, border=True)
 
 def chart(fig, key: str) -> None:
     st.plotly_chart(fig, key=key, width="stretch", config={"displaylogo": False})
@@ -159,9 +162,9 @@ def diagram(dot: str) -> None:
 
 
 def diagram_direction() -> str:
-    """Left to right across the screen when presenting (readable from the back of the room), else
-    top to bottom beside the story."""
-    return "LR" if state.presentation_mode() else "TB"
+    """Rows of three boxes across the screen when presenting (readable from the back of the room),
+    else top to bottom beside the story."""
+    return "rows" if state.presentation_mode() else "TB"
 
 
 def downloads(result: RunResult, key: str, title: str, figures: list | None = None, tiles: list[Tile] | None = None,

@@ -98,8 +98,13 @@ class Findings:
 
     def for_component(self, component: str) -> Finding | None:
         """The most severe finding about one diagram box (None if nothing was found about it)."""
+        mine = self.all_for(component)
+        return mine[0] if mine else None
+
+    def all_for(self, component: str) -> list[Finding]:
+        """Every finding about one diagram box, most severe first (in order of importance on a tie)."""
         mine = [f for f in self.items if f.component == component]
-        return max(mine, key=lambda f: SEVERITY_ORDER[f.severity]) if mine else None
+        return sorted(mine, key=lambda f: -SEVERITY_ORDER[f.severity])
 
     @property
     def worst(self) -> Severity:
@@ -217,12 +222,12 @@ def service_level(sc: Scenario, result: RunResult) -> Finding:
     if req.finished == 0:
         return Finding("service_level", "breach", f"No {v.request} got an answer during the run: all "
                        f"{count(req.arrived, v.request, v.requests)} were still waiting when it ended.",
-                       "Service level", "nothing answered", "missed", evidence, component="decision",
+                       "On time (service level)", "0 answered", "missed", evidence, component="decision",
                        key="service_level")
     on_time, avail = s.on_time_fraction or 0.0, s.availability or 0.0
     late_ok = on_time >= lv.on_time_target
     avail_ok = avail >= lv.availability_target
-    value = f"{pct(on_time)} on time"
+    value = pct(on_time)
     parts = []
     if late_ok and avail_ok:
         worst = worst_on_time_window(sc, result.requests)
@@ -232,12 +237,12 @@ def service_level(sc: Scenario, result: RunResult) -> Finding:
             headline = (f"Service level met over the run ({pct(on_time)} of {v.requests} answered within {promise}, "
                         f"target {target_pct(lv.on_time_target)}), but between {clock(sc, worst[0])} and "
                         f"{clock(sc, worst[1])}{cause} only {pct(worst[2])} were on time.")
-            return Finding("service_level", "watch", headline, "Service level", value, "met, with a dip",
+            return Finding("service_level", "watch", headline, "On time (service level)", value, "met, with a dip",
                            evidence, at_s=worst[0], component="decision", key="service_level")
         headline = (f"Service level met: {pct(on_time)} of {v.requests} got their {v.decision} within {promise} "
                     f"(target {target_pct(lv.on_time_target)}) and {pct(avail)} got an answer "
                     f"(target {target_pct(lv.availability_target)}).")
-        return Finding("service_level", "ok", headline, "Service level", value, "met", evidence,
+        return Finding("service_level", "ok", headline, "On time (service level)", value, "met", evidence,
                        component="decision", key="service_level")
     if not late_ok:
         share = f"only {pct(on_time)} of {v.requests}" if on_time > 0 else f"not one of the {v.requests}"
@@ -256,7 +261,7 @@ def service_level(sc: Scenario, result: RunResult) -> Finding:
                      f"{_cause(sc, result.events, worst[0], worst[1])}, with {pct(worst[2])} on time")
         evidence["worst_window_on_time_share"] = worst[2]
     headline = "Service level missed: " + "; ".join(parts) + "."
-    return Finding("service_level", "breach", headline, "Service level", value, "missed", evidence, at_s=at,
+    return Finding("service_level", "breach", headline, "On time (service level)", value, "missed", evidence, at_s=at,
                    component="decision", key="service_level")
 
 
@@ -309,9 +314,9 @@ def _capacity(sc: Scenario, result: RunResult, stage: str, component: str, peak:
     name = stage_name(sc, component)
     severity: Severity = "breach" if peak >= UTIL_BREACH else "watch" if peak >= UTIL_WATCH else "ok"
     evidence: dict = {"peak_utilization": peak, "mean_utilization": mean, "peak_minute_s": peak_at}
-    busy = f"{100 * peak:.0f} % busy in its busiest minute ({clock(sc, peak_at)})"
+    busy = f"{100 * peak:.0f} % of its capacity in use in its busiest minute ({clock(sc, peak_at)})"
     average = f", {100 * mean:.0f} % on average" if mean is not None else ""
-    title, value = stage_title(sc, component), f"{100 * peak:.0f} % at peak"
+    title, value = f"{stage_title(sc, component)}: busiest minute", f"{100 * peak:.0f} % busy"
     if severity == "ok":
         headline = f"{name[:1].upper() + name[1:]} had headroom: {busy}{average}."
         return Finding("capacity", "ok", headline, title, value, "headroom", evidence, at_s=peak_at,
@@ -410,8 +415,9 @@ def moment(sc: Scenario, result: RunResult, t_s: float) -> Findings:
         waiting = float(row.get(queue, 0.0) or 0.0)
         sev: Severity = "breach" if util >= UTIL_BREACH else "watch" if util >= UTIL_WATCH else "ok"
         text = f"{100 * util:.0f} % busy" + (f", {waiting:,.1f} waiting" if waiting >= 0.05 else "")
-        items.append(Finding("capacity", sev, f"{stage_title(sc, component)}: {text}.", stage_title(sc, component),
-                             text, {"ok": "headroom", "watch": "busy", "breach": "overloaded"}[sev],
+        items.append(Finding("capacity", sev, f"{stage_title(sc, component)}: {text}.",
+                             f"{stage_title(sc, component)} busy", f"{100 * util:.0f} %",
+                             {"ok": "headroom", "watch": "busy", "breach": "overloaded"}[sev],
                              {"utilization": float(util), "waiting": waiting}, float(row["t_s"]), component,
                              f"capacity.{stage}"))
     for start, _end, target, name in active:

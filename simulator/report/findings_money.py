@@ -60,7 +60,7 @@ def cost(sc: Scenario, s: Summary) -> Finding:
     text += " (illustrative prices)."
     if sc.period.kind == "one_off":
         text += " A one-off event is not projected to a month."
-    shown = money(per_1k) + " per 1,000" if per_1k is not None else money(per_hour) + " an hour"
+    shown = money(per_1k) if per_1k is not None else money(per_hour)
     return Finding("cost", "ok", text, "Cost per 1,000 decisions" if per_1k is not None else "Cost per hour",
                    shown, "illustrative prices", evidence, None, None, "cost")
 
@@ -102,7 +102,7 @@ def value(sc: Scenario, s: Summary) -> Finding:
     if val.gross <= 0:
         text = (f"The {v.decision}s were worth {money(val.gross)} overall ({v.caught} did not outweigh "
                 f"{v.false_alarm}), against {money(val.cost_per_hour)} an hour of running cost. {assumption}")
-        return Finding("value", "watch", text, "Value of the decisions", money(val.gross_per_hour) + " an hour",
+        return Finding("value", "watch", text, "Value of the decisions per hour", money(val.gross_per_hour),
                        "no value", {"gross_usd": val.gross, "per_decision_usd": per_decision, "ratio": ratio},
                        None, None, "value")
     text = (f"The {v.decision}s were worth about {money(val.gross_per_hour)} an hour ({v.caught}, minus "
@@ -112,8 +112,8 @@ def value(sc: Scenario, s: Summary) -> Finding:
         text += f": each $1 of running cost bought about {money(ratio)} of value."
     else:
         text += ", so running costs are negligible beside the value."
-    return Finding("value", "ok", text + " " + assumption, "Value of the decisions",
-                   money(val.gross_per_hour) + " an hour", "illustrative amounts",
+    return Finding("value", "ok", text + " " + assumption, "Value of the decisions per hour",
+                   money(val.gross_per_hour), "illustrative amounts",
                    {"gross_usd": val.gross, "gross_per_hour_usd": val.gross_per_hour, "per_decision_usd": per_decision,
                     "ratio": ratio if ratio is not None and RATIO_SHOWN[0] <= ratio <= RATIO_SHOWN[1] else None},
                    None, None, "value")

@@ -57,6 +57,11 @@ def customers_in(sc: Scenario, req: pd.DataFrame, t0: float, t1: float) -> dict[
 
 
 # --------------------------------------------------------------------------- incidents
+def _people(n: int, v) -> str:
+    """'no customer', '1 customer', '2,924 customers'."""
+    return f"no {v.customer}" if n == 0 else count(n, v.customer, v.customers)
+
+
 def incidents(sc: Scenario, result: RunResult) -> list[Finding]:
     v, out = sc.vocabulary, []
     ev = result.events
@@ -84,12 +89,11 @@ def incidents(sc: Scenario, result: RunResult) -> list[Finding]:
             parts.append(f"{_cap(v.customers)} were not served normally again before the run ended")
         parts[-1] += (f"; everything was back to normal at {clock_auto(sc, rec.recovered_s)}." if rec.recovered_s is not None
                       else "." if rec.mitigated_s is None else "; service was not fully normal by the end of the run.")
-        parts.append(f"Until then {hit['failed']:,} {v.customers} got an error, {hit['late']:,} a late answer and "
+        parts.append(f"Until then {_people(hit['failed'], v)} got an error, {hit['late']:,} a late answer and "
                      f"{hit['fallback']:,} a fallback answer.")
         evidence = {"started_s": rec.started_s, "detected_s": rec.detected_s, "mitigated_s": rec.mitigated_s,
                     "ended_s": rec.ended_s, "recovered_s": rec.recovered_s, **{f"customers_{k}": n for k, n in hit.items()}}
-        value = f"{bad:,} hurt" if bad else ("fallbacks only" if hit["fallback"] else "no one hurt")
-        out.append(Finding("incident", severity, " ".join(parts), _cap(rec.fault), value,
+        out.append(Finding("incident", severity, " ".join(parts), _cap(rec.fault), f"{bad:,} hurt",
                            "customers hurt" if severity == "breach" else "contained", evidence, rec.started_s,
                            component, f"incident.{i}"))
     return out
@@ -164,7 +168,7 @@ def fairness(sc: Scenario, result: RunResult) -> list[Finding]:
                         f"No monitor watches fairness here; over the whole run the least favoured region's "
                         f"{v.customers} were {v.approved} {f.di_overall:.2f} times as often as the most favoured "
                         f"region's ({'below' if below else 'above'} the four-fifths line of {cfg.threshold:g}).",
-                        "Fairness", f"{f.di_overall:.2f} overall", "below the line" if below else "not monitored",
+                        "Fairness: approval ratio", f"{f.di_overall:.2f}", "below the line" if below else "not monitored",
                         {"di_overall": f.di_overall, "threshold": cfg.threshold}, None, "decision", "fairness")]
     frame = (result.extra or {}).get("fairness")
     worst = frame.loc[frame["ratio"].idxmin()] if frame is not None and len(frame) and frame["ratio"].notna().any() \
@@ -190,17 +194,20 @@ def fairness(sc: Scenario, result: RunResult) -> list[Finding]:
             text += f", the first at {clock(sc, evidence['first_flag_s'])}"
         text += (f"; the flag was cleared at {clock(sc, evidence['cleared_s'])}." if evidence["cleared_s"] is not None
                  else "; the flag was still up when the run ended.")
-        return [Finding("fairness", "breach", text, "Fairness", f"{f.min_di:.2f} worst ratio" if f.min_di is not None
-                        else "gap", "gap flagged", evidence, evidence["first_flag_s"], "fairness", "fairness")]
+        return [Finding("fairness", "breach", text, "Fairness: worst approval ratio",
+                        f"{f.min_di:.2f}" if f.min_di is not None else "-", "gap flagged", evidence,
+                        evidence["first_flag_s"], "fairness", "fairness")]
     if f.min_di is not None and f.min_di < cfg.threshold:
         text = (f"No fairness flag was raised, but in the worst {window} window {gap}: below the four-fifths line, "
                 f"yet not clearly enough to be sure it is more than chance.")
-        return [Finding("fairness", "watch", text, "Fairness", f"{f.min_di:.2f} worst ratio", "no flag, watch",
+        return [Finding("fairness", "watch", text, "Fairness: worst approval ratio", f"{f.min_di:.2f}", "no flag, watch",
                         evidence, None, "fairness", "fairness")]
     text = (f"No fairness gap: in every {window} window the least favoured region's {v.customers} were {v.approved} "
             f"at least {cfg.threshold:g} times as often as the most favoured region's"
             + (f" (worst {f.min_di:.2f})." if f.min_di is not None else "."))
-    return [Finding("fairness", "ok", text, "Fairness", "no gap", "no gap", evidence, None, "fairness", "fairness")]
+    return [Finding("fairness", "ok", text, "Fairness: worst approval ratio",
+                    f"{f.min_di:.2f}" if f.min_di is not None else "-", "no gap", evidence, None, "fairness",
+                    "fairness")]
 
 
 def review(sc: Scenario, result: RunResult) -> list[Finding]:
@@ -214,8 +221,11 @@ def review(sc: Scenario, result: RunResult) -> list[Finding]:
     if r.reviewers_needed is not None:
         on_duty = f"; at most {r.reviewers_on_duty_max} were on duty" if r.reviewers_on_duty_max is not None else ""
         text += f" About {r.reviewers_needed} reviewers are needed for that target (an Erlang-C estimate){on_duty}."
-    return [Finding("review", "breach" if late else "ok", text, "Human review",
-                    f"{r.reviewers_needed} reviewers needed" if r.reviewers_needed is not None else f"{r.cases:,} cases",
+    return [Finding("review", "breach" if late else "ok", text,
+                    "Reviewers needed" if r.reviewers_needed is not None else "Cases for human review",
+                    (f"{r.reviewers_needed}" + (f" ({r.reviewers_on_duty_max} on duty)" if r.reviewers_on_duty_max
+                                                is not None else "")) if r.reviewers_needed is not None
+                    else f"{r.cases:,}",
                     "understaffed" if late else "keeping up",
                     {"cases": r.cases, "backlog_max": r.backlog_max, "wait_p95_min": r.wait_p95_min,
                      "sla_min": r.sla_min, "reviewers_needed": r.reviewers_needed,
@@ -238,7 +248,7 @@ def drift(sc: Scenario, result: RunResult) -> list[Finding]:
         text += f"; the retrained {v.model} {version} was ready at {clock(sc, d.retrained_at_s)}."
     else:
         text += "; it was not finished when the run ended."
-    return [Finding("drift", "watch", text, "Data drift", f"seen at {clock(sc, d.detected_at_s)}", "retrained"
+    return [Finding("drift", "watch", text, "Data drift noticed at", clock(sc, d.detected_at_s), "retrained"
                     if d.retrained_at_s is not None else "retraining", {"detected_s": d.detected_at_s,
                                                                          "retrained_s": d.retrained_at_s},
                     d.detected_at_s, "inference", "drift")]
@@ -252,7 +262,7 @@ def surges(sc: Scenario, result: RunResult) -> list[Finding]:
         peak = float(inside["arrival_rate_per_s"].max()) if len(inside) else None
         text = (f"The {name} began at {clock(sc, t0)} and lasted {human_duration(t1 - t0)}"
                 + (f", with up to {peak:,.0f} {v.requests} a second." if peak is not None else "."))
-        out.append(Finding("traffic", "ok", text, _cap(name), f"{peak:,.0f}/s at peak" if peak is not None else "",
+        out.append(Finding("traffic", "ok", text, f"{_cap(name)}: peak per s", f"{peak:,.0f}" if peak is not None else "-",
                            "surge", {"start_s": t0, "end_s": t1, "peak_rate_per_s": peak}, t0, "customers",
                            f"traffic.{i}"))
     return out

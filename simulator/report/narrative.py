@@ -23,8 +23,8 @@ from simulator.report.words import clock, clock_span, count, day_of, day_words, 
 from simulator.scenario.config import Scenario
 
 NEAR_S = 300.0          # events closer than this to the previous one are told relative to it
-ALWAYS_GROUPED = {"scale_decision", "replica_ready", "replica_started", "replica_stopped", "canary_weight",
-                  "canary_check_failed", "breaker_half_opened"}
+ALWAYS_GROUPED = {"canary_weight", "canary_check_failed", "breaker_half_opened"}
+SCALING = ("scale_decision", "replica_started", "replica_ready", "replica_stopped")  # told as one sentence
 MAX_SINGLE = 3          # more events of one kind than this are summarised after the first
 NOTHING_UNUSUAL = "Nothing unusual happened during the run: no surges, faults or automatic actions."
 
@@ -34,6 +34,7 @@ class _Item:
     t_s: float
     text: str            # subject + verb phrase, no leading time, no full stop
     span: str = ""       # 'between 14:20 and 14:40' for a summarised group of events
+    whole: bool = False  # a finished sentence (an incident's headline), told as it is
 
 
 def _cap(text: str) -> str:
@@ -64,7 +65,8 @@ def verdict_paragraph(scenario: Scenario, summary: Summary, found: Findings) -> 
 
 def watch_paragraph(found: Findings) -> str:
     """Findings to keep an eye on (severity watch), except money, which has its own paragraph."""
-    return " ".join(f.headline for f in found if f.severity == "watch" and f.topic not in ("service_level", "cost"))
+    told = ("service_level", "cost", "drift", "traffic", "scaling", "incident")  # the events paragraph tells these
+    return " ".join(f.headline for f in found if f.severity == "watch" and f.topic not in told)
 
 
 def money_paragraph(found: Findings) -> str:
@@ -72,20 +74,29 @@ def money_paragraph(found: Findings) -> str:
 
 
 # --------------------------------------------------------------------------- events
+def _scaling(events: pd.DataFrame) -> str:
+    """All scaling events in one phrase: decisions, servers started and stopped, the final count."""
+    kinds = events["kind"].value_counts()
+    decisions = int(kinds.get("scale_decision", 0))
+    ends = events.loc[events["kind"] == "scale_decision", "detail"].astype(str).str.extract(r"to (\d+)")[0].dropna()
+    parts = []
+    if decisions:
+        parts.append(f"the autoscaler changed the number of model servers {count(decisions, 'time')}")
+    started, stopped = int(kinds.get("replica_started", 0)), int(kinds.get("replica_stopped", 0))
+    if started:
+        parts.append(f"started {count(started, 'server')}")
+    if stopped:
+        parts.append(f"stopped {count(stopped, 'idle one')}")
+    if not parts:
+        return f"{count(int(kinds.get('replica_ready', 0)), 'model server')} came online"
+    text = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+    return text + (f", ending at {count(int(ends.iloc[-1]), 'model server')}" if len(ends) else "")
+
+
 def _grouped(scenario: Scenario, kind: str, group: pd.DataFrame) -> str:
     """The phrase for several events of one kind (their time span is added by the caller)."""
     n, v = len(group), scenario.vocabulary
     details = group["detail"].astype(str)
-    if kind == "scale_decision":
-        ends = details.str.extract(r"to (\d+)")[0].dropna()
-        end = f", ending at {count(int(ends.iloc[-1]), 'model server')}" if len(ends) else ""
-        return f"the autoscaler changed the number of model servers {count(n, 'time')}{end}"
-    if kind == "replica_ready":
-        return f"{count(n, 'new model server')} came online"
-    if kind == "replica_started":
-        return f"{count(n, 'model server')} {'were' if n != 1 else 'was'} started"
-    if kind == "replica_stopped":
-        return f"{count(n, 'idle model server')} {'were' if n != 1 else 'was'} stopped to save money"
     if kind == "canary_weight":
         top = details.str.extract(r"weight_pct (\d+)")[0].dropna().astype(int)
         return f"the new version's share of {v.requests} grew step by step" + (f" up to {top.max()} %" if len(top) else "")
@@ -104,13 +115,27 @@ def _grouped(scenario: Scenario, kind: str, group: pd.DataFrame) -> str:
     return f"{describe_event(scenario, kind, str(group['component'].iloc[0]), '')} ({count(n, 'time')})"
 
 
-def event_items(scenario: Scenario, events: pd.DataFrame | None) -> list[_Item]:
-    """One item per told event, grouping frequent kinds, in time order."""
+INCIDENT_KINDS = ("fault_started", "fault_ended", "breaker_opened", "breaker_half_opened", "breaker_closed",
+                  "replica_crashed")  # told by the incident findings when there are any
+
+
+def event_items(scenario: Scenario, events: pd.DataFrame | None, found: Findings | None = None) -> list[_Item]:
+    """One item per told event, grouping frequent kinds, in time order; with ``found``, each incident
+    is told by its finding (fault, reaction, recovery and who was hurt) instead of its raw events."""
+    incidents = found.of("incident") if found is not None else []
+    told = [_Item(f.at_s or 0.0, f.headline, whole=True) for f in incidents]
     if events is None or len(events) == 0:
-        return []
+        return told
     ev = events.sort_values("t_s", kind="stable").reset_index(drop=True)
+    if incidents:
+        ev = ev[~ev["kind"].isin(INCIDENT_KINDS)]
     ev["detail"] = ev["detail"].fillna("").astype(str)
-    items: list[_Item] = []
+    items: list[_Item] = list(told)
+    scaling = ev[ev["kind"].isin(SCALING)]
+    if len(scaling):
+        t0, t1 = float(scaling["t_s"].iloc[0]), float(scaling["t_s"].iloc[-1])
+        items.append(_Item(t0, _scaling(scaling), clock_span(scenario, t0, t1)))
+        ev = ev[~ev["kind"].isin(SCALING)]
     for kind, group in ev.groupby("kind", sort=False):
         group = group.sort_values("t_s")
         if kind in ALWAYS_GROUPED:
@@ -128,9 +153,10 @@ def event_items(scenario: Scenario, events: pd.DataFrame | None) -> list[_Item]:
     return items
 
 
-def events_paragraph(scenario: Scenario, events: pd.DataFrame | None, max_items: int = 10) -> str:
+def events_paragraph(scenario: Scenario, events: pd.DataFrame | None, max_items: int = 10,
+                     found: Findings | None = None) -> str:
     """'At 14:20 X. 1 second later Y. At 14:40 Z.' The day is named only when it changes."""
-    items = event_items(scenario, events)
+    items = event_items(scenario, events, found)
     if not items:
         return ""
     sentences, prev, day = [], None, day_of(scenario, scenario.warmup_s)
@@ -139,6 +165,10 @@ def events_paragraph(scenario: Scenario, events: pd.DataFrame | None, max_items:
         today = day_of(scenario, it.t_s)
         new_day = f" {day_words(today)}" if today != day else ""
         day = today
+        if it.whole:
+            sentences.append(it.text)
+            prev = it.t_s
+            continue
         if it.span:
             sentences.append(_cap(f"{it.span}{'' if it.span.endswith(day_words(today)) else new_day}, {it.text}."))
             continue
@@ -160,7 +190,7 @@ def events_paragraph(scenario: Scenario, events: pd.DataFrame | None, max_items:
 def narrate(result: RunResult, found: Findings) -> list[str]:
     """The run's story as paragraphs (see the module docstring)."""
     sc, s = result.scenario, result.summary
-    happened = events_paragraph(sc, result.events)
+    happened = events_paragraph(sc, result.events, found=found)
     if not happened and found.worst == "ok":
         happened = NOTHING_UNUSUAL
     paragraphs = [verdict_paragraph(sc, s, found), happened, watch_paragraph(found), money_paragraph(found)]

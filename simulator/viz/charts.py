@@ -194,8 +194,8 @@ def throughput_figure(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame
     fig = _base_figure(title or f"{v.requests.capitalize()} arriving and answered (per second)", "per second",
                        font_size)
     x = clock_axis(scenario, ts["t_s"])
-    series = [("arrival_rate_per_s", f"{v.requests} arriving", PALETTE[1], "dot"),
-              ("throughput_rps", f"{v.requests} answered", PALETTE[0], "solid")]
+    series = [("throughput_rps", f"{v.requests} answered", PALETTE[0], "solid"),
+              ("arrival_rate_per_s", f"{v.requests} arriving", PALETTE[1], "dot")]
     width = (ts["t_end_s"] - ts["t_s"]).replace(0, np.nan)
     failures = ts["failures"] / width if "failures" in ts else None
     ys = []

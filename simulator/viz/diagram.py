@@ -57,7 +57,7 @@ def _esc(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def _wrap(text: str, width: int = 28) -> list[str]:
+def _wrap(text: str, width: int = 24) -> list[str]:
     """Split a long label after its commas so boxes stay narrow (a narrow diagram is scaled
     down less); numbers always stay with their units."""
     chunks = [c + "," for c in text.split(", ")]
@@ -98,13 +98,19 @@ def _rate(x: float | None) -> str:
 
 
 # --------------------------------------------------------------------------- nodes
-def _metric(finding, extra: str = "") -> str:
-    """'62 % at peak · headroom': the finding's value and status word (never colour alone)."""
-    if finding is None:
+PRIMARY_TOPIC = ("capacity", "service_level", "fairness", "release", "incident")
+
+
+def _metric(found: Findings, component: str, extra: str = "") -> str:
+    """'62 % busy · headroom, retrained': the box's main finding (its value and status word, never
+    colour alone), then the status of every other finding about it that needs attention."""
+    mine = found.all_for(component)
+    if not mine:
         return extra
-    text = f"{finding.value} · {finding.status}" if finding.value and finding.status not in finding.value \
-        else finding.value or finding.status
-    return ", ".join(x for x in (text, extra) if x)
+    main = min(mine, key=lambda f: PRIMARY_TOPIC.index(f.topic) if f.topic in PRIMARY_TOPIC else 99)
+    text = f"{main.value} · {main.status}" if main.value and main.status not in main.value else main.value or main.status
+    others = [f.status for f in mine if f is not main and f.severity != "ok"]
+    return ", ".join(x for x in (text, *others, extra) if x)
 
 
 def _count(x: float) -> str:
@@ -144,7 +150,7 @@ def build_nodes(scenario: Scenario, found: Findings | None = None, summary: Summ
         st = sc.ingestion.stream
         nodes.append(Node("ingestion", f"{_cap(v.request)} events",
                           f"Kafka topic, {st.partitions} partitions, {st.consumers} consumers",
-                          health_of(status("ingestion")), _metric(status("ingestion")),
+                          health_of(status("ingestion")), _metric(found, "ingestion"),
                           f"An event stream: {v.requests} are queued in partitions and read by consumers."))
     elif mode == "batch":
         b = sc.ingestion.batch
@@ -163,7 +169,7 @@ def build_nodes(scenario: Scenario, found: Findings | None = None, summary: Summ
                               f"online feature store, {100 * fs.hit_ratio:.0f} % hits", HEALTH_NONE, "",
                               "A fast lookup of precomputed features; a miss falls back to the database."))
             nodes.append(Node("feature_db", "Profile database", f"source DB, {fs.db_connections} connections",
-                              health_of(db), _metric(db),
+                              health_of(db), _metric(found, "feature_db"),
                               "Computes features on a miss; its connection pool can become a bottleneck."))
             edges.append((prev, "feature_store", arrival_rate, ""))
             miss = None if arrival_rate is None else arrival_rate * (1 - fs.hit_ratio)
@@ -172,7 +178,7 @@ def build_nodes(scenario: Scenario, found: Findings | None = None, summary: Summ
             prev = "feature_store"
         else:
             nodes.append(Node("feature_db", f"{_cap(v.customer)} profile computed",
-                              f"source DB, {fs.db_connections} connections", health_of(db), _metric(db),
+                              f"source DB, {fs.db_connections} connections", health_of(db), _metric(found, "feature_db"),
                               "No feature store: every request queries the database."))
             edges.append((prev, "feature_db", arrival_rate, ""))
             prev = "feature_db"
@@ -186,7 +192,7 @@ def build_nodes(scenario: Scenario, found: Findings | None = None, summary: Summ
             prev = "breaker"
         a = status("external_api")
         nodes.append(Node("external_api", _cap(api.name), f"external API, timeout {_short_ms(api.timeout_ms)}",
-                          health_of(a), _metric(a), "A third-party service called on every request; it can be "
+                          health_of(a), _metric(found, "external_api"), "A third-party service called on every request; it can be "
                                                     "slow or fail."))
         edges.append((prev, "external_api", arrival_rate, ""))
         if api.fallback != "none":
@@ -213,13 +219,13 @@ def build_nodes(scenario: Scenario, found: Findings | None = None, summary: Summ
         m = status("inference")
         waiting = e.get("waiting_for_model") if moment else None
         nodes.append(Node("inference", _cap(v.model), tech, health_of(m),
-                          _metric(m, f"{waiting:,.1f} waiting" if waiting and waiting >= 0.05 else ""),
+                          _metric(found, "inference", f"{waiting:,.1f} waiting" if waiting and waiting >= 0.05 else ""),
                           f"The machine-learning model that makes each {v.decision}; requests queue when every "
                           f"server is busy."))
         edges.append((prev, "inference", arrival_rate, ""))
         if is_enabled(find_section(sc, "canary")) or found.first("release") is not None:
             c = status("canary")
-            nodes.append(Node("canary", "New model version", "canary release", health_of(c), _metric(c),
+            nodes.append(Node("canary", "New model version", "canary release", health_of(c), _metric(found, "canary"),
                               "A new model version that gets a small, growing share of traffic and is rolled back "
                               "automatically if it misbehaves."))
             weight = c.evidence.get("weight_pct") if c is not None and moment else None
@@ -230,7 +236,7 @@ def build_nodes(scenario: Scenario, found: Findings | None = None, summary: Summ
 
     d = status("decision")
     nodes.append(Node("decision", f"Answer to the {v.customer}", f"promise: {_short_ms(sc.slo_latency_ms)}",
-                      health_of(d), _metric(d), f"The {v.decision} goes back to the {v.customer}; 'on time' means "
+                      health_of(d), _metric(found, "decision"), f"The {v.decision} goes back to the {v.customer}; 'on time' means "
                                                 f"within the promised time.", shape="oval"))
     edges.append((prev, "decision", answer_rate, "answers"))
     if failure_rate > 0:
@@ -241,7 +247,7 @@ def build_nodes(scenario: Scenario, found: Findings | None = None, summary: Summ
 
     if is_enabled(find_section(sc, "fairness")):
         f = status("fairness")
-        nodes.append(Node("fairness", "Fairness monitor", "disparate-impact check", health_of(f), _metric(f),
+        nodes.append(Node("fairness", "Fairness monitor", "disparate-impact check", health_of(f), _metric(found, "fairness"),
                           f"Compares approval rates between groups of {v.customers} (the four-fifths rule).",
                           shape="note"))
         edges.append(("decision", "fairness", None, "dotted"))
@@ -298,23 +304,36 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 # --------------------------------------------------------------------------- DOT
+SIDE_NODES = ("feature_db", "fallback", "canary", "failed", "fairness")
+
+
+def _rows(nodes: list[Node]) -> list[list[str]]:
+    """The main path (side boxes left out) cut into rows of at most three boxes."""
+    path = [n.id for n in nodes if n.id not in SIDE_NODES]
+    n_rows = max(1, -(-len(path) // 3))
+    size = -(-len(path) // n_rows)
+    return [path[i:i + size] for i in range(0, len(path), size)]
+
+
 def architecture_dot(scenario: Scenario, found: Findings | None = None, summary: Summary | None = None,
                      moment_s: float | None = None, theme: str = "auto", font_size: int = 16,
                      rankdir: str = "TB") -> str:
     """DOT source of the pipeline diagram (see the module docstring). ``moment_s`` marks ``found``
     as one moment's findings (Replay) and titles the picture with that clock time.
 
-    Top-to-bottom by default: a pipeline of eight boxes drawn left-to-right is too wide to
-    read when scaled to a page column.
+    ``rankdir``: "TB" (top to bottom, the default: beside a story in a page column) or "rows"
+    (the path left to right in rows of three, short and wide, for a full-width picture a room can
+    read; boxes then leave out their technical line).
     """
     colours = THEMES.get(theme or "auto", THEMES["auto"])
     nodes, edges = build_nodes(scenario, found, summary, moment=moment_s is not None)
     rates = [r for _, _, r, _ in edges if r is not None and math.isfinite(r)]
     top = max(rates) if rates else 1.0
+    rows = rankdir == "rows"
     lines = [
         "digraph pipeline {",
-        f'  graph [rankdir={rankdir}, bgcolor="{colours["bg"]}", fontname="Helvetica", fontcolor="{colours["font"]}", '
-        f'nodesep=0.25, ranksep=0.35, pad=0.2];',
+        f'  graph [rankdir={"TB" if rows else rankdir}, bgcolor="{colours["bg"]}", fontname="Helvetica", '
+        f'fontcolor="{colours["font"]}", nodesep={0.5 if rows else 0.25}, ranksep={0.5 if rows else 0.35}, pad=0.2];',
         f'  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize={font_size}, '
         f'fontcolor="{colours["font"]}", penwidth=1.6, margin="0.15,0.08"];',
         f'  edge [color="{colours["edge"]}", fontname="Helvetica", fontsize={max(8, font_size - 2)}, '
@@ -322,9 +341,16 @@ def architecture_dot(scenario: Scenario, found: Findings | None = None, summary:
     ]
     if moment_s is not None:
         lines.append(f'  label="State at {_esc(clock(scenario, moment_s))}"; labelloc=t; fontsize={font_size + 2};')
+    if rows:
+        ranked = _rows(nodes)
+        for row in ranked:
+            lines.append(f"  {{ rank=same; {'; '.join(row)}; }}")
+        for above, below in zip(ranked, ranked[1:]):  # each row starts under the one before
+            lines.append(f"  {above[0]} -> {below[0]} [style=invis, weight=10];")
     for n in nodes:
         fill, border = colours[n.health]
-        parts = [n.business, *_wrap(f"({n.technical})"), *(_wrap(n.metric) if n.metric else [])]
+        technical = [] if rows else _wrap(f"({n.technical})")
+        parts = [n.business, *technical, *(_wrap(n.metric, 22 if rows else 26) if n.metric else [])]
         label = "\\n".join(_esc(part) for part in parts)
         lines.append(f'  {n.id} [label="{label}", '
                      f'shape={n.shape}, fillcolor="{fill}", color="{border}", tooltip="{_esc(n.tooltip)}"];')

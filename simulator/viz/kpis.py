@@ -16,8 +16,8 @@ from simulator.report.results import RunResult
 from simulator.report.words import money, pct, short_ms
 
 SEVERITY_COLOUR = {"ok": "green", "watch": "orange", "breach": "red"}
-# topics shown first on the Overview, after the service level (the rest follow by severity)
-LEAD_TOPICS = ("service_level", "capacity", "cost")
+# after the service level, capacity and money, the other findings by severity, then in this order
+OK_ORDER = ("incident", "release", "fairness", "review", "value", "scaling", "traffic", "drift")
 
 
 @dataclass
@@ -57,8 +57,8 @@ def overview_tiles(found: Findings, max_tiles: int = 6) -> list[Tile]:
     (breach before watch), then the remaining ones, up to ``max_tiles``."""
     lead = _lead(found)
     seen = {id(f) for f in lead}
-    rest = [f for f in found if id(f) not in seen and f.topic not in ("capacity", "cost", "value")]
-    rest.sort(key=lambda f: -SEVERITY_ORDER[f.severity])
+    rest = [f for f in found if id(f) not in seen and f.topic not in ("capacity", "cost")]
+    rest.sort(key=lambda f: (-SEVERITY_ORDER[f.severity], OK_ORDER.index(f.topic) if f.topic in OK_ORDER else 99))
     return [finding_tile(f) for f in (lead + rest)[:max_tiles]]
 
 

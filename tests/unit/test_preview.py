@@ -23,12 +23,12 @@ def test_preview_is_within_the_stated_tolerance_of_the_simulation_on_the_validat
     pv = preview_scenario(case.scenario)
     summary = run(case.scenario, seed=5).summary
     assert pv["stable"]
-    assert pv["latency_ms"]["mean"] == pytest.approx(summary["latency_ms"]["mean"], rel=MEAN_TOL)
-    assert pv["latency_ms"]["p99"] == pytest.approx(summary["latency_ms"]["p99"], rel=P99_TOL)
+    assert pv["latency_ms"]["mean"] == pytest.approx(summary.latency_ms.mean, rel=MEAN_TOL)
+    assert pv["latency_ms"]["p99"] == pytest.approx(summary.latency_ms.p99, rel=P99_TOL)
     for stage in ("ingestion", "inference"):
-        if summary["stages"][stage]["utilization"] is not None:
-            assert pv["stages"][stage]["utilization"] == pytest.approx(summary["stages"][stage]["utilization"],
-                                                                       rel=UTIL_TOL)
+        simulated = getattr(summary.stages, stage).utilization
+        if simulated is not None:
+            assert pv["stages"][stage]["utilization"] == pytest.approx(simulated, rel=UTIL_TOL)
     check = compare_preview(pv, summary)
     assert check.table["metric"].iloc[0] == "mean latency (ms)" and "simulated mean latency" in check.sentence
 
@@ -38,8 +38,8 @@ def test_preview_of_the_full_baseline_pipeline_is_close(tiny):
     sc = with_overrides(tiny, {"duration_s": 600, "warmup_s": 60, "traffic.rate_per_s": 80})
     pv = preview_scenario(sc)
     summary = run(sc, seed=2).summary
-    assert pv["latency_ms"]["mean"] == pytest.approx(summary["latency_ms"]["mean"], rel=MEAN_TOL)
-    assert pv["latency_ms"]["p99"] == pytest.approx(summary["latency_ms"]["p99"], rel=P99_TOL)
+    assert pv["latency_ms"]["mean"] == pytest.approx(summary.latency_ms.mean, rel=MEAN_TOL)
+    assert pv["latency_ms"]["p99"] == pytest.approx(summary.latency_ms.p99, rel=P99_TOL)
 
 
 def test_mm1_numbers_match_the_hand_calculation():

@@ -17,7 +17,7 @@ from simulator.scenario.config import Scenario
 FEATURE_WORDS = {
     "income_k_usd": "income", "debt_ratio": "debt ratio", "credit_history_years": "length of credit history",
     "amount_usd": "amount", "txn_velocity_per_day": "transactions per day", "account_age_days": "account age",
-    "delinquencies_count": "missed payments",
+    "delinquencies_count": "missed repayments",
 }
 FAULT_KIND_WORDS = {
     "outage errors": "calls fail at once", "outage timeouts": "calls hang until they time out",
@@ -78,9 +78,10 @@ def describe_event(scenario: Scenario, kind: str, component: str, detail: str) -
         name, _, how = detail.rpartition(" (")
         how = how.rstrip(")")
         words = FAULT_KIND_WORDS.get(how, how)
-        return f"“{name or detail}” began" + (f" ({where}: {words})" if words else f" ({where})")
+        name = name or detail
+        return f"“{name[:1].upper() + name[1:]}” began" + (f" ({where}: {words})" if words else f" ({where})")
     if kind == "fault_ended":
-        return f"“{detail}” ended" if detail else f"the fault at {where} ended"
+        return f"“{detail[:1].upper() + detail[1:]}” ended" if detail else f"the fault at {where} ended"
     if kind == "breaker_opened":
         return f"the safety switch tripped and stopped calling {where}"
     if kind == "breaker_half_opened":

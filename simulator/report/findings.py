@@ -301,51 +301,68 @@ def capacity_findings(sc: Scenario, result: RunResult) -> list[Finding]:
         minutes = minute_means(result.timeseries, column, sc.warmup_s)
         if len(minutes) == 0:
             continue
-        i = int(minutes["value"].to_numpy().argmax())
-        peak, peak_at = float(minutes["value"].iloc[i]), float(minutes["t_s"].iloc[i])
-        mean = getattr(result.summary.stages, stage).utilization
-        out.append(_capacity(sc, result, stage, component, peak, peak_at, mean))
+        out.append(_capacity(sc, result, stage, component, minutes))
     return out
 
 
-def _capacity(sc: Scenario, result: RunResult, stage: str, component: str, peak: float, peak_at: float,
-              mean: float | None) -> Finding:
+def fault_impact(sc: Scenario, result: RunResult, stage: str) -> list[tuple[float, float, str]]:
+    """``(start_s, end_s, name)`` from each fault on ``stage`` until service was back to normal (the end of
+    the run if never): the stretch whose load says nothing about the stage's capacity."""
+    return [(r.started_s, r.recovered_s if r.recovered_s is not None else sc.duration_s, r.fault)
+            for r in result.summary.recovery if _fault_hits(r.target, stage)]
+
+
+def _peak(minutes: pd.DataFrame) -> tuple[float, float] | None:
+    if len(minutes) == 0:
+        return None
+    i = int(minutes["value"].to_numpy().argmax())
+    return float(minutes["value"].iloc[i]), float(minutes["t_s"].iloc[i])
+
+
+def _capacity(sc: Scenario, result: RunResult, stage: str, component: str, minutes: pd.DataFrame) -> Finding:
+    """The stage's busiest minute decides the severity. A fault on the stage explains an overload in its
+    impact window; outside it the busiest minute decides whether capacity is short, and if so how much."""
     v = sc.vocabulary
     name = stage_name(sc, component)
+    peak, peak_at = _peak(minutes)
+    mean = getattr(result.summary.stages, stage).utilization
     severity: Severity = "breach" if peak >= UTIL_BREACH else "watch" if peak >= UTIL_WATCH else "ok"
-    evidence: dict = {"peak_utilization": peak, "mean_utilization": mean, "peak_minute_s": peak_at}
+    evidence: dict = {"peak_utilization": peak, "mean_utilization": mean, "peak_minute_s": peak_at,
+                      "servers_needed": None}
     busy = f"{100 * peak:.0f} % of its capacity in use in its busiest minute ({clock(sc, peak_at)})"
     average = f", {100 * mean:.0f} % on average" if mean is not None else ""
     title, value = f"{stage_title(sc, component)}: busiest minute", f"{100 * peak:.0f} % busy"
+    key = f"capacity.{stage}"
     if severity == "ok":
         headline = f"{name[:1].upper() + name[1:]} had headroom: {busy}{average}."
-        return Finding("capacity", "ok", headline, title, value, "headroom", evidence, at_s=peak_at,
-                       component=component, key=f"capacity.{stage}")
-    faults = [w for w in _overlapping(peak_at, peak_at + SUSTAIN_S, fault_windows(result.events, sc.duration_s))
-              if _fault_hits(w[2], stage)]
+        return Finding("capacity", "ok", headline, title, value, "headroom", evidence, peak_at, component, key)
     word = "overloaded" if severity == "breach" else "busy"
     headline = f"{name[:1].upper() + name[1:]} was {word}: {busy}{average}"
-    if faults:
-        evidence["fault"] = faults[0][3]
-        headline += f", while “{faults[0][3]}” was going on."
-        return Finding("capacity", severity, headline, title, value, word, evidence, at_s=peak_at,
-                       component=component, key=f"capacity.{stage}")
-    sizing = size_stage(sc, result, stage)
+    impact = fault_impact(sc, result, stage)
+    clear = minutes[[not _overlapping(t, t + SUSTAIN_S, impact) for t in minutes["t_s"]]]
+    hit = _overlapping(peak_at, peak_at + SUSTAIN_S, impact)
+    if hit:
+        evidence["fault"] = hit[0][2]
+        headline += f", while “{hit[0][2]}” and its aftermath were going on"
+        calm = _peak(clear)
+        evidence["peak_utilization_outside_faults"] = None if calm is None else calm[0]
+        if calm is None or calm[0] < UTIL_WATCH:
+            return Finding("capacity", severity, headline + ".", title, value, word, evidence, peak_at, component,
+                           key)
+        headline += f"; even outside it, it was {100 * calm[0]:.0f} % busy ({clock(sc, calm[1])})"
+    sizing = size_stage(sc, result, stage, clear)
     if sizing is not None:
         evidence.update(sizing)
         had = sizing["servers_had"]
         unit = "model servers" if stage == "inference" else "database connections"
         if sizing["servers_needed"] > had:
             headline += (f". To keep up it needs about {sizing['servers_needed']} {unit} at the peak of "
-                         f"{sizing['peak_rate_per_s']:,.0f} {v.requests} per second (an Erlang-C estimate); "
-                         f"it had {had}")
+                         f"{sizing['peak_rate_per_s']:,.0f} {v.requests} per second (an Erlang-C estimate"
+                         + (", outside the fault" if hit else "") + f"); it had {had}")
             if stage == "inference" and sc.autoscaler.enabled:
                 headline += (f" ready at most (the autoscaler may start up to {sc.autoscaler.max_replicas}, but "
                              f"each new server takes time to start)")
-    else:
-        evidence["servers_needed"] = None
-    return Finding("capacity", severity, headline + ".", title, value, word, evidence, at_s=peak_at,
-                   component=component, key=f"capacity.{stage}")
+    return Finding("capacity", severity, headline + ".", title, value, word, evidence, peak_at, component, key)
 
 
 def _fault_hits(target: str, stage: str) -> bool:
@@ -353,12 +370,14 @@ def _fault_hits(target: str, stage: str) -> bool:
             "ingestion": ("ingestion",)}.get(stage, ()).__contains__(target)
 
 
-def size_stage(sc: Scenario, result: RunResult, stage: str) -> dict | None:
+def size_stage(sc: Scenario, result: RunResult, stage: str, minutes: pd.DataFrame | None = None) -> dict | None:
     """Servers (model replicas or database connections) that would keep up at the peak one-minute
-    rate (see the module docstring); None where the estimate does not apply (stream consumers,
-    batch ingestion, nothing measured)."""
+    rate of ``minutes`` (by default every minute; see the module docstring); None where the estimate
+    does not apply (stream consumers, batch ingestion, nothing measured)."""
     s = result.summary
     rates = minute_means(result.timeseries, "arrival_rate_per_s", sc.warmup_s)
+    if minutes is not None:
+        rates = rates[rates["t_s"].isin(minutes["t_s"])]
     if len(rates) == 0 or sc.ingestion.mode == "batch" or stage == "ingestion":
         return None
     peak_rate = float(rates["value"].max())

@@ -103,7 +103,7 @@ def value(sc: Scenario, s: Summary) -> Finding:
         text = (f"The {v.decision}s were worth {money(val.gross)} overall ({v.caught} did not outweigh "
                 f"{v.false_alarm}), against {money(val.cost_per_hour)} an hour of running cost. {assumption}")
         return Finding("value", "watch", text, "Value of the decisions per hour", money(val.gross_per_hour),
-                       "no value", {"gross_usd": val.gross, "per_decision_usd": per_decision, "ratio": ratio},
+                       "no value", {"gross_usd": val.gross, "per_decision_usd": per_decision, "ratio": None},
                        None, None, "value")
     text = (f"The {v.decision}s were worth about {money(val.gross_per_hour)} an hour ({v.caught}, minus "
             f"{v.false_alarm}; {money(per_decision)} per {v.decision}) against {money(val.cost_per_hour)} an hour of "

@@ -161,8 +161,11 @@ def fairness(sc: Scenario, result: RunResult) -> list[Finding]:
         return []
     cfg = sc.fairness
     if not f.enabled:
-        if f.di_overall is None:
-            return []
+        req = result.requests
+        answered = (req["arrival_s"] >= sc.warmup_s) & req["outcome"].isin(["ok", "degraded"])
+        per_group = req.loc[answered, "region"].value_counts()
+        if f.di_overall is None or per_group.min() < cfg.min_samples_per_group:
+            return []  # too few decisions per region to say anything (the monitor's own guard)
         below = f.di_overall < cfg.threshold
         return [Finding("fairness", "watch" if below else "ok",
                         f"No monitor watches fairness here; over the whole run the least favoured region's "

@@ -207,15 +207,15 @@ def build_nodes(scenario: Scenario, found: Findings | None = None, summary: Summ
         scaled = is_enabled(autoscaler)
         replicas = e.get("replicas") if moment else None
         if replicas is not None:
-            count_text = f"{_count(replicas)} replicas"
+            count_text = _count(replicas)
         elif scaled and summary is not None and summary.replicas is not None:
-            count_text = f"{summary.replicas.min}-{summary.replicas.max} replicas"
+            count_text = f"{summary.replicas.min}-{summary.replicas.max}"
         elif scaled:
-            count_text = f"{autoscaler.min_replicas}-{autoscaler.max_replicas} replicas"
+            count_text = f"{autoscaler.min_replicas}-{autoscaler.max_replicas}"
         else:
-            count_text = f"{inf.replicas} replicas"
-        tech = f"model servers, {count_text}" + (f" x {inf.concurrency}" if inf.concurrency > 1 else "") + \
-            (", autoscaled" if scaled else "")
+            count_text = f"{inf.replicas}"
+        tech = f"{count_text} model server{'' if count_text == '1' else 's'}" + \
+            (f" x {inf.concurrency}" if inf.concurrency > 1 else "") + (", autoscaled" if scaled else "")
         m = status("inference")
         waiting = e.get("waiting_for_model") if moment else None
         nodes.append(Node("inference", _cap(v.model), tech, health_of(m),

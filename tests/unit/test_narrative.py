@@ -67,9 +67,9 @@ def test_outage_story_uses_clock_times_relative_delays_and_plain_words():
                  (1500, "fault_ended", "external_api", "weather outage"),
                  (1520, "breaker_closed", "external_api", "HALF_OPEN -> CLOSED")])
     text = events_paragraph(scenario(), ev)
-    assert text.startswith("At 14:05, “weather outage” began (the weather service: calls fail at once).")
+    assert text.startswith("At 14:05, “Weather outage” began (the weather service: calls fail at once).")
     assert "9 seconds later, the safety switch tripped and stopped calling the weather service." in text
-    assert "At 14:25, “weather outage” ended." in text
+    assert "At 14:25, “Weather outage” ended." in text
     assert "20 seconds later, the safety switch closed again" in text
     assert "->" not in text and "CLOSED" not in text
 

@@ -5,7 +5,7 @@ from dashboard import state, widgets
 from dashboard.frame import ensure_frame
 from simulator.report.compare import compare_runs
 from simulator.report.findings import Findings
-from simulator.report.narrative import compare_paragraph
+from simulator.report.narrative import changed_fields, compare_paragraph
 from simulator.scenario.config import ScenarioError, with_overrides
 from simulator.viz.charts import compare_figure
 from simulator.viz.diagram import architecture_dot
@@ -82,6 +82,11 @@ widgets.kpi_row(tiles_b, [delta_text(ta, tb) for ta, tb in zip(tiles_a, tiles_b)
 st.subheader("What changed, and what it did")
 paragraph = compare_paragraph(run_a.scenario, run_a.summary, run_b.scenario, run_b.summary, cmp, label_a, label_b)
 st.markdown(paragraph)
+changes = changed_fields(run_a.scenario, run_b.scenario)
+if changes and not state.presentation_mode():
+    with st.expander("As configured (for architects)"):
+        st.dataframe([{"setting": path, "A": str(va), "B": str(vb)} for path, va, vb in changes], hide_index=True,
+                     width="stretch")
 
 size = state.font_size()
 runs = [(label_a, run_a.scenario, run_a.timeseries), (label_b, run_b.scenario, run_b.timeseries)]

@@ -209,15 +209,18 @@ def preview_scenario(sc: Scenario) -> dict:
     stages = _stage_view(result["stages"], specs, sc, rate)
     stable = result["stable"] and all(v["stable"] for v in stages.values())
     peak = _peak_check(specs, rates, dt_s)
+    names = {"ingestion": "the event stream", "feature_store": "the profile database",
+             "inference": f"the {sc.vocabulary.model}", "external_api": f"the {sc.external_api.name}"}
     notes = []
     if not stable:
         worst = max((s for s in stages if stages[s]["utilization"] is not None),
                     key=lambda s: stages[s]["utilization"], default="ingestion")
-        notes.append(f"{worst} cannot keep up with the average load (utilization ≥ 100 %): queues grow "
-                     f"for as long as the run lasts")
+        notes.append(f"{names.get(worst, worst)} cannot keep up with the average load (utilization ≥ 100 %): queues "
+                     f"grow for as long as the run lasts")
     elif peak["overloaded"]:
-        notes.append(f"{peak['stage']} falls behind during the peaks: up to {peak['max_backlog']:,.0f} requests "
-                     f"waiting, about {_duration_text(peak['max_wait_ms'])} extra wait (fluid approximation)")
+        notes.append(f"{names.get(peak['stage'], peak['stage'])} falls behind during the peaks: up to "
+                     f"{peak['max_backlog']:,.0f} requests waiting, about {_duration_text(peak['max_wait_ms'])} extra "
+                     f"wait (fluid approximation)")
     auto = getattr(sc, "autoscaler", None)
     if auto is not None and getattr(auto, "enabled", False):
         notes.append(f"autoscaling is on: this estimate keeps the starting {sc.inference.replicas} replicas; "
@@ -312,7 +315,7 @@ def preview_finding(sc: Scenario, pv: dict) -> Finding:
         return Finding("capacity", "watch", f"On average every part keeps up, but the instant estimate predicts "
                        f"{names.get(peak['stage'], peak['stage'])} falls behind during the peaks: up to "
                        f"{peak['max_backlog']:,.0f} requests waiting, about {_duration_text(peak['max_wait_ms'])} of "
-                       f"extra wait (a fluid approximation).", "Keeps up with the load?", "only on average",
+                       f"extra wait (a fluid approximation).", "Keeps up with the load?", "not at peaks",
                        "backlog at peaks", evidence, None, None, "preview")
     return Finding("capacity", "ok", f"The instant estimate says every part keeps up, at the peak too (busiest at "
                    f"{100 * peak['peak_utilization']:.0f} % of its capacity).", "Keeps up with the load?", "yes",

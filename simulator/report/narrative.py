@@ -244,22 +244,48 @@ def changed_fields(a: Scenario, b: Scenario) -> list[tuple[str, object, object]]
 
 
 def _value(v: object, unit: str) -> str:
+    if isinstance(v, bool):
+        return "on" if v else "off"
     if isinstance(v, float) and v.is_integer():
         v = int(v)
     if isinstance(v, (int, float)):
         return f"{v:,}{unit}"
-    if isinstance(v, (list, dict)) and not v:
-        return "none"
+    if isinstance(v, (list, tuple, dict)):
+        return "none" if not v else count(len(v), "entry", "entries")
     return "none" if v is None else str(v)
 
 
+UNIT_WORDS = (("_ms", " ms"), ("_s", " s"), ("_pct", " %"), ("_h", " h"), ("_gib", " GiB"), ("_per_s", "/s"))
+
+
+def field_label(path: str) -> tuple[str, str]:
+    """(words, unit) for a setting from its schema description: 'inference.replicas' -> 'replicas serving the
+    model'; an entry of a mapping adds its key in brackets."""
+    model, info, key = Scenario, None, ""
+    for part in path.split("."):
+        fields = getattr(model, "model_fields", None)
+        if fields is None or part not in fields:
+            key = part
+            break
+        info = fields[part]
+        model = info.annotation
+    name = path.split(".")[-1]
+    text = (info.description if info is not None and info.description else name.replace("_", " "))
+    text = text.split(" (")[0].split(";")[0].split(":")[0].removesuffix(" as")
+    if text[1:2].islower():
+        text = text[:1].lower() + text[1:]
+    unit = next((u for suffix, u in UNIT_WORDS if name.endswith(suffix)), "")
+    return (f"{text} ({key})" if key else text), unit
+
+
 def change_lines(a: Scenario, b: Scenario) -> list[str]:
-    """'model servers 4 → 6' per changed setting, in plain words where known (raw paths otherwise)."""
+    """'model servers 4 → 6' per changed setting, in plain words (the schema's descriptions where there is
+    no shorter word); the dotted paths are for an 'as configured' view only."""
     words = field_words(a)
     out = []
     for path, va, vb in changed_fields(a, b):
-        label, unit = words.get(path, (path.replace("_", " ").replace(".", " › "), ""))
-        out.append(f"{label} {_value(va, unit)} → {_value(vb, unit)}")
+        label, unit = words.get(path) or field_label(path)
+        out.append(f"{label}: {_value(va, unit)} → {_value(vb, unit)}")
     return out
 
 

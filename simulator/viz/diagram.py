@@ -13,6 +13,7 @@ light and the dark theme.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from simulator.report.findings import Findings
@@ -58,10 +59,9 @@ def _esc(text: str) -> str:
 
 
 def _wrap(text: str, width: int = 24) -> list[str]:
-    """Split a long label after its commas so boxes stay narrow (a narrow diagram is scaled
-    down less); numbers always stay with their units."""
-    chunks = [c + "," for c in text.split(", ")]
-    chunks[-1] = chunks[-1][:-1]
+    """Split a long label after its commas and status dots so boxes stay narrow (a narrow diagram
+    is scaled down less); numbers always stay with their units."""
+    chunks = [c for part in re.split(r"(?<=,) |(?<= ·) ", text) for c in [part] if c]
     lines, line = [], ""
     for chunk in chunks:
         if line and len(line) + 1 + len(chunk) > width:
@@ -304,7 +304,28 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 # --------------------------------------------------------------------------- DOT
-SIDE_NODES = ("feature_db", "fallback", "canary", "failed", "fairness")
+SIDE_NODES = ("canary", "failed", "fairness")
+FOLDED = {"feature_db": ("feature_store", "database"), "fallback": ("external_api", "fallback")}
+
+
+def fold_side_boxes(nodes: list[Node], edges: list[tuple]) -> tuple[list[Node], list[tuple]]:
+    """For the wide picture: the profile database and the fallback answer become a line in the box they hang
+    off (worst colour of the two), so the path is a plain chain of boxes."""
+    by_id = {n.id: n for n in nodes}
+    gone = set()
+    for child, (parent, word) in FOLDED.items():
+        if child in by_id and parent in by_id:
+            c, p = by_id[child], by_id[parent]
+            p.health = worst(p.health, c.health)
+            p.metric = ", ".join(x for x in (p.metric, f"{word}: {c.metric}" if c.metric else "") if x)
+            gone.add(child)
+    return ([n for n in nodes if n.id not in gone],
+            [e for e in edges if e[0] not in gone and e[1] not in gone])
+
+
+def worst(*healths: str) -> str:
+    order = [HEALTH_NONE, HEALTH_OK, HEALTH_WARN, HEALTH_BAD]
+    return max(healths, key=order.index)
 
 
 def _rows(nodes: list[Node]) -> list[list[str]]:
@@ -327,9 +348,11 @@ def architecture_dot(scenario: Scenario, found: Findings | None = None, summary:
     """
     colours = THEMES.get(theme or "auto", THEMES["auto"])
     nodes, edges = build_nodes(scenario, found, summary, moment=moment_s is not None)
+    rows = rankdir == "rows"
+    if rows:
+        nodes, edges = fold_side_boxes(nodes, edges)
     rates = [r for _, _, r, _ in edges if r is not None and math.isfinite(r)]
     top = max(rates) if rates else 1.0
-    rows = rankdir == "rows"
     lines = [
         "digraph pipeline {",
         f'  graph [rankdir={"TB" if rows else rankdir}, bgcolor="{colours["bg"]}", fontname="Helvetica", '

@@ -193,7 +193,7 @@ def test_compare_defaults_to_the_natural_comparison():
     the two carry different traffic, a warning says money is compared per decision."""
     at = ok(make().run())
     ok(at.switch_page("pages/compare.py").run())
-    assert "traffic 40 card payments/s → 60 card payments/s" in markdown_text(at)
+    assert "traffic: 40 card payments/s → 60 card payments/s" in markdown_text(at)
     assert any("carries 50 % more traffic than A" in w.value for w in at.warning)
     names = [t.get("name") for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]]
     assert names == ["A: baseline", "B: 50 % more traffic"]
@@ -207,7 +207,7 @@ def test_compare_shows_deltas_paragraph_and_overlays():
     ok(at.selectbox(key="compare_with").set_value("the same scenario").run())
     ok(at.slider(key="b_capacity").set_value(200).run())
     text = markdown_text(at)
-    assert "model servers 4 → 8" in text
+    assert "model servers: 4 → 8" in text
     assert any(m.delta for m in at.metric)
     assert set(chart_titles(at)) == {"Card payments answered per second", "Slowest 1 % of customers wait (p99)",
                                      "Requests waiting for the fraud model", "Fraud model busy (% of capacity)"}

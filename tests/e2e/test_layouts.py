@@ -33,9 +33,9 @@ def test_presentation_mode_at_1366x768(browser, app_url, screenshots):
         tiles = boxes(page, "stMetric")
         assert len(tiles) == 3
         assert len({round(t["y"]) for t in tiles}) == 1                      # one row
-        main = page.get_by_test_id("stMainBlockContainer").bounding_box()
+        column = page.get_by_test_id("stPlotlyChart").first.bounding_box()        # a full-width element
         diagram = page.get_by_test_id("stGraphVizChart").locator("svg").first.bounding_box()
-        assert diagram["width"] > 0.85 * main["width"] - 40                   # full width, not half
+        assert diagram["width"] > 0.9 * column["width"]                       # full width, not half
         assert diagram["height"] < 768                                        # fits on the screen
         font = page.get_by_test_id("stGraphVizChart").locator("svg g.node text").first.bounding_box()["height"]
         assert font >= 12                                                      # px on screen
@@ -62,7 +62,8 @@ def test_phone_at_390x844(browser, app_url, screenshots):
         wait_for_app(page)
         check_page(page, True, True)
         sidebar = page.get_by_test_id("stSidebar")
-        assert sidebar.get_attribute("aria-expanded") == "false"
+        assert sidebar.get_attribute("data-collapsed") == "true"
+        assert sidebar.bounding_box()["x"] + sidebar.bounding_box()["width"] <= 0        # off the screen
         tiles = boxes(page, "stMetric")
         assert len(tiles) >= 4
         assert abs(tiles[0]["y"] - tiles[1]["y"]) < 2 and tiles[2]["y"] > tiles[0]["y"] + 20   # two per row

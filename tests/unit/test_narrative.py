@@ -151,7 +151,7 @@ def test_compare_paragraph_names_changes_effects_and_warnings():
     cmp = {"verdict": "Overall, six servers serves customers better.", "warnings": ["A warning."],
            "cost_per_1k_a": 0.022, "cost_per_1k_b": 0.031}
     text = compare_paragraph(a, SUMMARY, b, better, cmp, "today", "six servers")
-    assert text.startswith(f"Six servers differs from today in 1 setting: model servers {a.inference.replicas} → 6.")
+    assert text.startswith(f"Six servers differs from today in 1 setting: model servers: {a.inference.replicas} → 6.")
     assert "customers answered on time went from 98.1 % to 99.90 %" in text
     assert "the slowest 1 % waited 210 ms instead of 1.2 s" in text
     assert "the cost per 1,000 fraud decisions went from $0.022 to $0.031" in text

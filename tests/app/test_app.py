@@ -419,3 +419,22 @@ def test_planner_page_renders_for_a_short_scenario():
     ok(at)
     assert at.title[0].value == "Capacity planner"
     assert any("whole scenario" in c.value for c in at.caption)
+
+
+def test_planner_result_is_tied_to_what_it_was_computed_for():
+    """mmc (4 simulated minutes): the search runs and shows its recommendation with the --set overrides. When
+    the sidebar's traffic changes, the old result stays but is marked 'Computed for mmc ...: run the search
+    again' instead of showing under the new settings as if it were theirs."""
+    at = ok(make(scenario="mmc").run())
+    ok(at.switch_page("pages/planner.py").run())
+    assert at.metric[0].label == "Keeps up with the load?" and at.metric[0].value in ("yes", "not at peaks", "no")
+    submit = next(b for b in at.button if b.label == "Find the cheapest plan")
+    ok(submit.click().run())
+    assert not [w for w in at.warning if "Computed for" in w.value]
+    assert at.success or at.error
+    if at.success:
+        assert any(c.value.startswith("--set inference.replicas=") for c in at.code)
+    at.session_state["traffic"] = 200
+    ok(at.run())
+    stale = [w.value for w in at.warning if "Computed for" in w.value]
+    assert stale and "mmc" in stale[0] and "run the search again" in stale[0]

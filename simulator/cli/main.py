@@ -118,7 +118,8 @@ def _feature_lines(summary: Summary, sc: Scenario) -> list[str]:
     br = summary.breaker
     if br.enabled:
         fb = summary.fallbacks
-        lines.append(f"  Breaker       opened {br.opened} times, open {br.open_s_total:.0f} s in all, "
+        held = f", held open by an operator {br.forced_open_s_total:.0f} s" if br.forced_open_s_total else ""
+        lines.append(f"  Breaker       opened {br.opened} times, open {br.open_s_total:.0f} s in all{held}, "
                      f"{br.rejected_calls:,} calls skipped; fallback answers: {fb.cached:,} cached, "
                      f"{fb.default:,} default")
     retries = summary.retries

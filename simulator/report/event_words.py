@@ -33,7 +33,10 @@ EVENT_TITLES = {
     "replica_started": "server starting", "replica_ready": "server ready", "replica_stopped": "server stopped",
     "replica_crashed": "servers crash", "canary_started": "new version released",
     "canary_weight": "new version's share changes", "canary_check_failed": "release check fails",
-    "canary_promoted": "new version promoted", "canary_rolled_back": "release rolled back",
+    "canary_promoting": "new version passed its checks", "canary_promoted": "new version promoted",
+    "canary_succeeded": "release finished", "canary_restarted": "release restarted",
+    "canary_rolled_back": "release rolled back", "breaker_forced_open": "safety switch held open",
+    "breaker_disabled": "safety switch switched off", "breaker_metrics_only": "safety switch only records",
     "fairness_flagged": "fairness flag raised", "fairness_cleared": "fairness flag cleared",
     "batch_job_started": "batch job starts", "batch_job_finished": "batch job ends",
     "drift_detected": "drift detected", "retraining_started": "retraining starts",
@@ -82,12 +85,20 @@ def describe_event(scenario: Scenario, kind: str, component: str, detail: str) -
         return f"“{name[:1].upper() + name[1:]}” began" + (f" ({where}: {words})" if words else f" ({where})")
     if kind == "fault_ended":
         return f"“{detail[:1].upper() + detail[1:]}” ended" if detail else f"the fault at {where} ended"
+    operator = re.search(r"\(by an operator: (.+)\)", detail)
+    by = f" (an operator's runbook step: {operator[1]})" if operator else ""
+    if kind == "breaker_forced_open":
+        return f"the safety switch was held open by hand, so no calls went to {where}{by}"
+    if kind == "breaker_disabled":
+        return f"the safety switch was switched off: every call goes to {where} unguarded{by}"
+    if kind == "breaker_metrics_only":
+        return f"the safety switch was set to record only: calls go to {where} unguarded{by}"
     if kind == "breaker_opened":
-        return f"the safety switch tripped and stopped calling {where}"
+        return f"the safety switch tripped and stopped calling {where}{by}"
     if kind == "breaker_half_opened":
         return f"the safety switch let a few test calls through to {where}"
     if kind == "breaker_closed":
-        return f"the safety switch closed again: {where} is used normally"
+        return f"the safety switch closed again: {where} is used normally{by}"
     if kind == "canary_started":
         version = f.get("version", "")
         return f"the new model version {version} started answering a small share of {v.requests}".replace("  ", " ")
@@ -110,9 +121,17 @@ def describe_event(scenario: Scenario, kind: str, component: str, detail: str) -
             why = ": it got no traffic to judge"
         tally = f" ({n} of {limit} allowed failures)" if n and limit else ""
         return f"an automatic check of the new version failed{why}{tally}"
+    if kind == "canary_promoting":
+        version = f.get("version", "")
+        return f"the new model version {version} passed every check; the main servers started switching to it" \
+            .replace("  ", " ")
     if kind == "canary_promoted":
         version = f.get("version", "")
-        return f"the new model version {version} passed every check and took over all {v.requests}".replace("  ", " ")
+        return f"the new model version {version} took over all {v.requests}".replace("  ", " ")
+    if kind == "canary_succeeded":
+        return "the release was finished and the separate canary server was stopped"
+    if kind == "canary_restarted":
+        return f"the release started over (a newer version arrived); all {v.requests} went back to the main servers"
     if kind == "canary_rolled_back":
         n = f.get("failed_checks")
         return "the new model version was rolled back automatically" + (f" after {n} failed checks" if n else "")

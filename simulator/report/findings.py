@@ -46,6 +46,11 @@ SUSTAIN_S = 60.0               # utilization is judged over one-minute windows
 SLO_WINDOW_S = 300.0           # the on-time share is also judged per five minutes
 MIN_WINDOW_REQUESTS = 20       # ... in windows with at least this many finished requests
 SIZING_UTILIZATION, SIZING_LATE_FRACTION = 0.80, 0.01
+# the time series' breaker level (simulator.report.results.BREAKER_LEVEL) -> (severity, words); an operator
+# holding the switch open or switching it off is deliberate but worth watching; open is customers affected
+BREAKER_STATES = {3: ("watch", "held open by an operator"), 2: ("breach", "open: calls stopped"),
+                  1: ("watch", "half-open: testing"), 0: ("ok", "closed: normal"),
+                  -1: ("ok", "recording only"), -2: ("watch", "switched off by an operator")}
 
 
 @dataclass(frozen=True)
@@ -445,8 +450,7 @@ def moment(sc: Scenario, result: RunResult, t_s: float) -> Findings:
                              "fault", {}, start, component, f"incident.{target}"))
     state = row.get("breaker_state")
     if sc.external_api.enabled and sc.external_api.breaker.enabled and state is not None and not pd.isna(state):
-        sev, word = {2: ("breach", "open: calls stopped"), 1: ("watch", "testing")}.get(int(state),
-                                                                                         ("ok", "closed: normal"))
+        sev, word = BREAKER_STATES.get(int(state), ("ok", "closed: normal"))
         items.append(Finding("breaker", sev, f"The safety switch is {word}.", "Safety switch", word.split(":")[0],
                              word, {"state": int(state)}, float(row["t_s"]), "breaker", "breaker"))
     weight = row.get("canary_weight_pct")

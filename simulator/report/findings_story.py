@@ -75,7 +75,12 @@ def incidents(sc: Scenario, result: RunResult) -> list[Finding]:
         lasted = (f" and lasted {duration_words(rec.ended_s - rec.started_s)}" if rec.ended_s is not None
                   else " and was still going on when the run ended")
         parts = [f"“{_cap(rec.fault)}” hit {stage_name(sc, component)} at {clock_auto(sc, rec.started_s)}{lasted}."]
-        if rec.detected_s is None:
+        if rec.prepared_s is not None:
+            answered = (f"{v.customers} were answered from fallback answers" if sc.external_api.fallback != "none"
+                        else f"every {v.request} that needed it failed")
+            parts.append(f"An operator had held the safety switch open since {clock_auto(sc, rec.prepared_s)}, "
+                         f"before the fault began, so no calls went to {stage_name(sc, component)} and {answered}.")
+        elif rec.detected_s is None:
             parts.append("Nothing reacted to it automatically.")
         else:
             reaction = ev[(ev["t_s"] == rec.detected_s) & ev["kind"].isin(REACTIONS.get(rec.target, ()))]
@@ -91,7 +96,8 @@ def incidents(sc: Scenario, result: RunResult) -> list[Finding]:
                       else "." if rec.mitigated_s is None else "; service was not fully normal by the end of the run.")
         parts.append(f"Until then {_people(hit['failed'], v)} got an error, {hit['late']:,} a late answer and "
                      f"{hit['fallback']:,} a fallback answer.")
-        evidence = {"started_s": rec.started_s, "detected_s": rec.detected_s, "mitigated_s": rec.mitigated_s,
+        evidence = {"started_s": rec.started_s, "prepared_s": rec.prepared_s, "detected_s": rec.detected_s,
+                    "mitigated_s": rec.mitigated_s,
                     "ended_s": rec.ended_s, "recovered_s": rec.recovered_s, **{f"customers_{k}": n for k, n in hit.items()}}
         out.append(Finding("incident", severity, " ".join(parts), _cap(rec.fault), f"{bad:,} hurt",
                            "customers hurt" if severity == "breach" else "contained", evidence, rec.started_s,

@@ -24,6 +24,7 @@ from simulator.scenario.config import Scenario
 
 NEAR_S = 300.0          # events closer than this to the previous one are told relative to it
 ALWAYS_GROUPED = {"canary_weight", "canary_check_failed", "breaker_half_opened"}
+MINOR = {"canary_succeeded"}    # told in the event table, not in the story
 SCALING = ("scale_decision", "replica_started", "replica_ready", "replica_stopped")  # told as one sentence
 MAX_SINGLE = 3          # more events of one kind than this are summarised after the first
 NOTHING_UNUSUAL = "Nothing unusual happened during the run: no surges, faults or automatic actions."
@@ -129,6 +130,7 @@ def event_items(scenario: Scenario, events: pd.DataFrame | None, found: Findings
     ev = events.sort_values("t_s", kind="stable").reset_index(drop=True)
     if incidents:
         ev = ev[~ev["kind"].isin(INCIDENT_KINDS)]
+    ev = ev[~ev["kind"].isin(MINOR)]
     ev["detail"] = ev["detail"].fillna("").astype(str)
     items: list[_Item] = list(told)
     scaling = ev[ev["kind"].isin(SCALING)]

@@ -8,7 +8,9 @@ field names of the earlier dict; ``schema_version`` says which layout a file has
 * 1 (unversioned): the dict before this model; sections without a model stage were absent.
 * 2: this model. Sections that need the model stage (``cost_usd``, ``value_usd``, ``model``,
   ``replicas``, ``fairness``, ``review``, ``explanations``, ``drift``) are ``null`` when the
-  scenario has none; ``canary.started_at_s`` (the release's start, from the events) was added.
+  scenario has none; ``canary.started_at_s`` (the release's start, from the events) was added;
+  the stage-specific fields (``busiest_consumer_utilization``, ``timed_out_in_queue``...) are
+  ``null`` on the stages they do not apply to.
 
 The analysis layer (replications, sweeps, planner) works on plain numbers:
 :meth:`Summary.flat` gives ``{"latency_ms.p99": 212.4, ...}``.
@@ -57,12 +59,17 @@ class Latency(_Part):
 
 
 class Stage(_Part):
-    """One stage: utilization over the measured window, mean wait and service (ms), requests served."""
+    """One stage: utilization over the measured window, mean wait and service (ms), requests served.
+    The stream adds its busiest consumer's utilization; the model pool its queue timeouts (requests
+    still waiting at their deadline, left unserved) and their mean wait."""
 
     utilization: float | None
     wait_ms_mean: float | None
     service_ms_mean: float | None
     served: int
+    busiest_consumer_utilization: float | None = None
+    timed_out_in_queue: int | None = None
+    timed_out_in_queue_wait_ms_mean: float | None = None
 
 
 class Stages(_Part):
@@ -80,6 +87,7 @@ class Breaker(_Part):
     enabled: bool
     opened: int
     open_s_total: float
+    forced_open_s_total: float
     rejected_calls: int
 
 
@@ -106,6 +114,7 @@ class Canary(_Part):
     started_at_s: float | None
     decided_at_s: float | None
     time_to_decision_s: float | None
+    analyses: int
     requests_on_canary: int
     bad_responses_on_canary: int
 
@@ -117,6 +126,7 @@ class FaultRecovery(_Part):
     target: str
     started_s: float
     ended_s: float | None
+    prepared_s: float | None
     detected_s: float | None
     mitigated_s: float | None
     recovered_s: float | None

@@ -446,16 +446,19 @@ def spread_table(summaries: list[Summary], scenario: Scenario) -> pd.DataFrame:
 
 # =========================================================================== failure recovery
 BREAKER_STYLE = {2: (RED, "safety switch open: calls stopped, fallback answers"),
-                 1: (AMBER, "safety switch testing (half-open)")}
+                 1: (AMBER, "safety switch testing (half-open)"),
+                 3: ("#9467bd", "held open by an operator: calls stopped, fallback answers"),
+                 -1: (GREY, "operator: switch only recording, never trips"),
+                 -2: (GREY, "operator: switch turned off, every call goes through")}
 
 
 def breaker_bands(ts: pd.DataFrame) -> list[tuple[float, float, int]]:
-    """``(start_s, end_s, state)`` runs of consecutive bins whose breaker state is 1 (testing) or 2 (open)."""
+    """``(start_s, end_s, state)`` runs of consecutive bins whose breaker state is not 0 (closed)."""
     if "breaker_state" not in ts or len(ts) == 0:
         return []
     out: list[tuple[float, float, int]] = []
     for t0, t1, state in zip(ts["t_s"], ts["t_end_s"], ts["breaker_state"].fillna(0).astype(int)):
-        if state <= 0:
+        if state == 0:
             continue
         if out and out[-1][2] == state and abs(out[-1][1] - t0) < 1e-9:
             out[-1] = (out[-1][0], float(t1), state)
@@ -742,12 +745,18 @@ def recovery_tiles(scenario: Scenario, summary: Summary, found: Findings) -> lis
         start, detected, mitigated = rec.started_s, rec.detected_s, rec.mitigated_s
         noticed = "not noticed" if detected is None else (
             "at once" if detected - start < 0.5 else duration_words(detected - start))
+        prepared = rec.prepared_s is not None
+        if prepared:
+            noticed = "in advance"
         tiles.append(Tile("noticed", "Time to notice" + which, noticed,
                           "Time from the fault starting to the first automatic reaction (the safety switch opening, "
-                          "a rollback, a replacement server).", None if detected is None else detected - start,
+                          "a rollback, a replacement server). 'In advance': an operator held the safety switch "
+                          "open before the fault began.", None if detected is None else detected - start,
                           "lower", "s"))
-        tiles.append(Tile("served_again", "Served again after" + which,
-                          duration_words(mitigated - start) if mitigated is not None else "not by the end",
+        served_again = duration_words(mitigated - start) if mitigated is not None else "not by the end"
+        if prepared and mitigated is not None and mitigated <= start:
+            served_again = "throughout"
+        tiles.append(Tile("served_again", "Served again after" + which, served_again,
                           "Time from the fault starting until 99 % of customers got an answer within the promised "
                           "time again (fallback answers count). Accurate to one time slice.",
                           None if mitigated is None else mitigated - start, "lower", "s"))

@@ -10,9 +10,9 @@ many servers (a fixed pool) and that stage must then keep up: its busiest minute
 out the minutes from a fault's start until service was back to normal (a crash of two servers is
 told as an incident; the estimate is about capacity, and says so when a fault was involved).
 
-Runtime: 12 scenarios x 12 points, plus the incident-free twins, on two worker processes. To keep
+Runtime: 13 scenarios x 12 points, plus the incident-free twins, on two worker processes. To keep
 it to a few minutes each scenario is shortened in a way that keeps its story (``SHORT``): the
-steady ones simulate 10 minutes; the fault windows, the canary and the crash move earlier with
+steady ones simulate 10 minutes; the fault windows, the maintenance, the canary and the crash move earlier with
 the same lengths; Black Friday's curve is compressed four times (the climb, the plateau and the
 doorbuster surge keep their shape; the autoscaler's cold starts then weigh more, so the surge
 bites harder); the nightly batch starts at 22:00 so midnight's job comes after two hours; the
@@ -48,6 +48,11 @@ SHORT: dict[str, dict] = {
                      "traffic.spikes": [{"name": "doorbuster surge", "start_s": 2700, "multiplier": 1.8, "ramp_s": 10,
                                          "duration_s": 150}]},
     "cold_start": {},
+    "planned_maintenance": {"duration_s": 900, "warmup_s": 60, "faults.external_api": [
+        {"name": "weather service maintenance", "kind": "outage_errors", "start_s": 300, "duration_s": 300}],
+        "external_api.breaker.operator_actions": [
+            {"name": "weather service maintenance (runbook)", "at_s": 240, "action": "forced_open"},
+            {"name": "maintenance over (runbook)", "at_s": 660, "action": "closed"}]},
     "nightly_batch": {"start_time_of_day_h": 22, "duration_s": 10_800},
     "fairness_drift": {"duration_s": 18_000},
 }

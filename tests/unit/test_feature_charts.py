@@ -245,7 +245,7 @@ def test_latency_chart_without_a_breaker_has_a_plain_title():
 
 
 REC = FaultRecovery(fault="weather service outage", target="external_api", started_s=1200.0, ended_s=2400.0,
-                    detected_s=1201.0, mitigated_s=1210.0, recovered_s=2430.0)
+                    prepared_s=None, detected_s=1201.0, mitigated_s=1210.0, recovered_s=2430.0)
 
 
 def test_recovery_phases_follow_the_milestones():

@@ -45,8 +45,8 @@ with right:
     figures.append(fc.value_cost_figure(sc, ts, summary, result.extra.get("reviews"), size))
     widgets.chart(figures[-1], key="cost_value")
 st.caption(f"Value uses the scenario's illustrative amounts (the average amount at stake, the share of it a right "
-           f"decision saves, the cost of a false alarm) and the {sc.vocabulary.model}'s accuracy measured on this run's "
-           f"own {sc.vocabulary.requests}.")
+           f"decision saves, the cost of a false alarm) and the {sc.vocabulary.model}'s accuracy measured on this "
+           f"run's own {sc.vocabulary.requests}.")
 
 # --------------------------------------------------------------------------- fp32 against int8
 st.subheader("Compressed (int8) or full-precision (fp32) model?")

@@ -89,7 +89,8 @@ if options:
             with_tiles, without_tiles = fc.protection_tiles(run_with.summary), fc.protection_tiles(run_without.summary)
             st.markdown("**As designed**")
             widgets.kpi_row(with_tiles, key="rec_with")
-            st.markdown(f"**{choice.capitalize()}** (arrows show the change; red is worse for {sc.vocabulary.customers})")
+            st.markdown(f"**{choice.capitalize()}** (arrows show the change; red is worse for "
+                        f"{sc.vocabulary.customers})")
             widgets.kpi_row(without_tiles, [delta_text(a, b) for a, b in zip(with_tiles, without_tiles)],
                             key="rec_without")
             worth = fc.protection_paragraph(what, run_with.summary, run_without.summary)

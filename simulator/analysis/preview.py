@@ -309,8 +309,8 @@ def preview_finding(sc: Scenario, pv: dict) -> Finding:
         worst = max((s for s in pv["stages"] if pv["stages"][s]["utilization"] is not None),
                     key=lambda s: pv["stages"][s]["utilization"], default=None)
         return Finding("capacity", "breach", f"The instant estimate says {names.get(worst, worst)} cannot keep up even "
-                       f"with the average load: its queue grows for as long as the run lasts.", "Keeps up with the load?",
-                       "no", "falls behind", evidence, None, None, "preview")
+                       f"with the average load: its queue grows for as long as the run lasts.",
+                       "Keeps up with the load?", "no", "falls behind", evidence, None, None, "preview")
     if peak["overloaded"]:
         return Finding("capacity", "watch", f"On average every part keeps up, but the instant estimate predicts "
                        f"{names.get(peak['stage'], peak['stage'])} falls behind during the peaks: up to "

@@ -185,9 +185,10 @@ def format_findings(found) -> str:
 
     marks = {"ok": "ok    ", "watch": "WATCH ", "breach": "BREACH"}
     lines = ["  Findings"]
-    for f in found:
-        lines.append(textwrap.fill(f.headline, width=110, initial_indent=f"  {marks[f.severity]}  ",
-                                   subsequent_indent=" " * 10))
+    for f in found:  # a number stays with its unit: "95 %" never breaks across lines
+        text = f.headline.replace(" %", "\u00a0%").replace(" ms", "\u00a0ms")
+        lines.append(textwrap.fill(text, width=110, initial_indent=f"  {marks[f.severity]}  ",
+                                   subsequent_indent=" " * 10).replace("\u00a0", " "))
     return "\n".join(lines)
 
 

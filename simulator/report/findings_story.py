@@ -92,13 +92,16 @@ def incidents(sc: Scenario, result: RunResult) -> list[Finding]:
             parts.append(f"{_cap(v.customers)} were served normally again from {clock_auto(sc, rec.mitigated_s)}")
         else:
             parts.append(f"{_cap(v.customers)} were not served normally again before the run ended")
-        parts[-1] += (f"; everything was back to normal at {clock_auto(sc, rec.recovered_s)}." if rec.recovered_s is not None
-                      else "." if rec.mitigated_s is None else "; service was not fully normal by the end of the run.")
+        if rec.recovered_s is not None:
+            parts[-1] += f"; everything was back to normal at {clock_auto(sc, rec.recovered_s)}."
+        else:
+            parts[-1] += "." if rec.mitigated_s is None else "; service was not fully normal by the end of the run."
         parts.append(f"Until then {_people(hit['failed'], v)} got an error, {hit['late']:,} a late answer and "
                      f"{hit['fallback']:,} a fallback answer.")
         evidence = {"started_s": rec.started_s, "prepared_s": rec.prepared_s, "detected_s": rec.detected_s,
                     "mitigated_s": rec.mitigated_s,
-                    "ended_s": rec.ended_s, "recovered_s": rec.recovered_s, **{f"customers_{k}": n for k, n in hit.items()}}
+                    "ended_s": rec.ended_s, "recovered_s": rec.recovered_s,
+                    **{f"customers_{k}": n for k, n in hit.items()}}
         out.append(Finding("incident", severity, " ".join(parts), _cap(rec.fault), f"{bad:,} hurt",
                            "customers hurt" if severity == "breach" else "contained", evidence, rec.started_s,
                            component, f"incident.{i}"))
@@ -126,9 +129,9 @@ def release(sc: Scenario, result: RunResult) -> list[Finding]:
         during = c.requests_on_canary
         after = int(by_version.get(new, 0)) - during if c.outcome == "promoted" else 0
         if c.outcome == "promoted":
-            text += (f"; every check passed and it took over all {v.requests} at {clock(sc, c.decided_at_s)}. It decided "
-                     f"{during:,} {v.requests} during the release and {max(after, 0):,} after it; {old} decided "
-                     f"{int(by_version.get(old, 0)):,}.")
+            text += (f"; every check passed and it took over all {v.requests} at {clock(sc, c.decided_at_s)}. "
+                     f"It decided {during:,} {v.requests} during the release and {max(after, 0):,} after it; "
+                     f"{old} decided {int(by_version.get(old, 0)):,}.")
             severity: Severity = "watch" if c.bad_responses_on_canary else "ok"
             status, value = "promoted", f"{new} promoted"
         elif c.outcome == "rolled_back":
@@ -177,7 +180,8 @@ def fairness(sc: Scenario, result: RunResult) -> list[Finding]:
                         f"No monitor watches fairness here; over the whole run the least favoured region's "
                         f"{v.customers} were {v.approved} {f.di_overall:.2f} times as often as the most favoured "
                         f"region's ({'below' if below else 'above'} the four-fifths line of {cfg.threshold:g}).",
-                        "Fairness: approval ratio", f"{f.di_overall:.2f}", "below the line" if below else "not monitored",
+                        "Fairness: approval ratio", f"{f.di_overall:.2f}",
+                        "below the line" if below else "not monitored",
                         {"di_overall": f.di_overall, "threshold": cfg.threshold}, None, "decision", "fairness")]
     frame = (result.extra or {}).get("fairness")
     worst = frame.loc[frame["ratio"].idxmin()] if frame is not None and len(frame) and frame["ratio"].notna().any() \
@@ -209,8 +213,8 @@ def fairness(sc: Scenario, result: RunResult) -> list[Finding]:
     if f.min_di is not None and f.min_di < cfg.threshold:
         text = (f"No fairness flag was raised, but in the worst {window} window {gap}: below the four-fifths line, "
                 f"yet not clearly enough to be sure it is more than chance.")
-        return [Finding("fairness", "watch", text, "Fairness: worst approval ratio", f"{f.min_di:.2f}", "no flag, watch",
-                        evidence, None, "fairness", "fairness")]
+        return [Finding("fairness", "watch", text, "Fairness: worst approval ratio", f"{f.min_di:.2f}",
+                        "no flag, watch", evidence, None, "fairness", "fairness")]
     text = (f"No fairness gap: in every {window} window the least favoured region's {v.customers} were {v.approved} "
             f"at least {cfg.threshold:g} times as often as the most favoured region's"
             + (f" (worst {f.min_di:.2f})." if f.min_di is not None else "."))
@@ -271,7 +275,8 @@ def surges(sc: Scenario, result: RunResult) -> list[Finding]:
         peak = float(inside["arrival_rate_per_s"].max()) if len(inside) else None
         text = (f"The {name} began at {clock(sc, t0)} and lasted {human_duration(t1 - t0)}"
                 + (f", with up to {peak:,.0f} {v.requests} a second." if peak is not None else "."))
-        out.append(Finding("traffic", "ok", text, f"{_cap(name)}: peak per s", f"{peak:,.0f}" if peak is not None else "-",
+        out.append(Finding("traffic", "ok", text, f"{_cap(name)}: peak per s",
+                           f"{peak:,.0f}" if peak is not None else "-",
                            "surge", {"start_s": t0, "end_s": t1, "peak_rate_per_s": peak}, t0, "customers",
                            f"traffic.{i}"))
     return out

@@ -100,7 +100,8 @@ def _grouped(scenario: Scenario, kind: str, group: pd.DataFrame) -> str:
     details = group["detail"].astype(str)
     if kind == "canary_weight":
         top = details.str.extract(r"weight_pct (\d+)")[0].dropna().astype(int)
-        return f"the new version's share of {v.requests} grew step by step" + (f" up to {top.max()} %" if len(top) else "")
+        up_to = f" up to {top.max()} %" if len(top) else ""
+        return f"the new version's share of {v.requests} grew step by step{up_to}"
     if kind == "canary_check_failed":
         return f"{count(n, 'automatic check')} of the new version failed"
     if kind == "breaker_half_opened":

@@ -108,7 +108,10 @@ def _metric(found: Findings, component: str, extra: str = "") -> str:
     if not mine:
         return extra
     main = min(mine, key=lambda f: PRIMARY_TOPIC.index(f.topic) if f.topic in PRIMARY_TOPIC else 99)
-    text = f"{main.value} · {main.status}" if main.value and main.status not in main.value else main.value or main.status
+    if main.value and main.status not in main.value:
+        text = f"{main.value} · {main.status}"
+    else:
+        text = main.value or main.status
     others = [f.status for f in mine if f is not main and f.severity != "ok"]
     return ", ".join(x for x in (text, *others, extra) if x)
 
@@ -156,7 +159,8 @@ def build_nodes(scenario: Scenario, found: Findings | None = None, summary: Summ
         b = sc.ingestion.batch
         nodes.append(Node("ingestion", "Nightly batch job", f"batch job every {_fmt_duration_s(b.interval_s)}, "
                           f"{b.throughput_per_s:g} records/s", health_of(status("decision")) if not moment else
-                          HEALTH_NONE, "", f"{_cap(v.requests)} wait for the next scheduled job before they are scored."))
+                          HEALTH_NONE, "",
+                          f"{_cap(v.requests)} wait for the next scheduled job before they are scored."))
     if mode != "direct":
         edges.append((prev, "ingestion", arrival_rate, ""))
         prev = "ingestion"
@@ -178,7 +182,8 @@ def build_nodes(scenario: Scenario, found: Findings | None = None, summary: Summ
             prev = "feature_store"
         else:
             nodes.append(Node("feature_db", f"{_cap(v.customer)} profile computed",
-                              f"source DB, {fs.db_connections} connections", health_of(db), _metric(found, "feature_db"),
+                              f"source DB, {fs.db_connections} connections", health_of(db),
+                              _metric(found, "feature_db"),
                               "No feature store: every request queries the database."))
             edges.append((prev, "feature_db", arrival_rate, ""))
             prev = "feature_db"
@@ -192,8 +197,8 @@ def build_nodes(scenario: Scenario, found: Findings | None = None, summary: Summ
             prev = "breaker"
         a = status("external_api")
         nodes.append(Node("external_api", _cap(api.name), f"external API, timeout {_short_ms(api.timeout_ms)}",
-                          health_of(a), _metric(found, "external_api"), "A third-party service called on every request; it can be "
-                                                    "slow or fail."))
+                          health_of(a), _metric(found, "external_api"),
+                          "A third-party service called on every request; it can be slow or fail."))
         edges.append((prev, "external_api", arrival_rate, ""))
         if api.fallback != "none":
             nodes.append(_fallback_node(api.fallback, summary, e if moment else None))
@@ -236,8 +241,9 @@ def build_nodes(scenario: Scenario, found: Findings | None = None, summary: Summ
 
     d = status("decision")
     nodes.append(Node("decision", f"Answer to the {v.customer}", f"promise: {_short_ms(sc.slo_latency_ms)}",
-                      health_of(d), _metric(found, "decision"), f"The {v.decision} goes back to the {v.customer}; 'on time' means "
-                                                f"within the promised time.", shape="oval"))
+                      health_of(d), _metric(found, "decision"),
+                      f"The {v.decision} goes back to the {v.customer}; 'on time' means within the promised time.",
+                      shape="oval"))
     edges.append((prev, "decision", answer_rate, "answers"))
     if failure_rate > 0:
         nodes.append(Node("failed", "No answer", "failed requests", HEALTH_BAD, _rate(failure_rate),
@@ -247,7 +253,8 @@ def build_nodes(scenario: Scenario, found: Findings | None = None, summary: Summ
 
     if is_enabled(find_section(sc, "fairness")):
         f = status("fairness")
-        nodes.append(Node("fairness", "Fairness monitor", "disparate-impact check", health_of(f), _metric(found, "fairness"),
+        nodes.append(Node("fairness", "Fairness monitor", "disparate-impact check", health_of(f),
+                          _metric(found, "fairness"),
                           f"Compares approval rates between groups of {v.customers} (the four-fifths rule).",
                           shape="note"))
         edges.append(("decision", "fairness", None, "dotted"))

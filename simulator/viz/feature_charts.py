@@ -21,6 +21,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from simulator.report.event_words import FEATURE_WORDS
 from simulator.report.findings import Findings
 from simulator.report.summary_model import Cost, FaultRecovery, Summary
 from simulator.report.words import (
@@ -916,7 +917,8 @@ def review_backlog_figure(scenario: Scenario, reviews: pd.DataFrame, reviewers: 
     return fig
 
 
-def fairness_tiles(scenario: Scenario, summary: Summary, found: Findings, fair: pd.DataFrame | None = None) -> list[Tile]:
+def fairness_tiles(scenario: Scenario, summary: Summary, found: Findings,
+                   fair: pd.DataFrame | None = None) -> list[Tile]:
     """The fairness and review findings, then the numbers behind them and live accuracy."""
     tiles = [finding_tile(f) for f in (found.get("fairness"), found.get("review")) if f]
     f, review, model = summary.fairness, summary.review, summary.model
@@ -926,7 +928,8 @@ def fairness_tiles(scenario: Scenario, summary: Summary, found: Findings, fair: 
         shock = min((d.start_s for d in scenario.drift.covariate), default=None)
         after = f" ({human_duration(first - shock)} after the shock)" if first is not None and shock is not None \
             and first >= shock else ""
-        tiles.append(Tile("first_flag", "First flagged at" + after, "never" if first is None else clock(scenario, first),
+        tiles.append(Tile("first_flag", "First flagged at" + after,
+                          "never" if first is None else clock(scenario, first),
                           "When the monitor first raised a flag. It checks once per window "
                           f"({human_duration(scenario.fairness.window_s)}), so it cannot be faster than that.",
                           first, "lower", "s"))
@@ -999,7 +1002,8 @@ def skew_sentence(scenario: Scenario, summary: Summary) -> str:
     else:
         why = ("Features come from the feature store, computed the same way as for training; they can be a little "
                "stale between refreshes.")
-    return (f"On this run's {scenario.vocabulary.requests} the model was right {pct(live)} of the time, against {pct(acc)} on its "
+    return (f"On this run's {scenario.vocabulary.requests} the model was right {pct(live)} of the time, against "
+            f"{pct(acc)} on its "
             f"test data before release ({d:+.1f} points). {why}")
 
 
@@ -1011,6 +1015,13 @@ ACTION_WORDS = {"deploy": "model deployed", "deploy_canary": "new version releas
                 "threshold_change": "decision threshold changed"}
 
 
+def _feature_words(text: str) -> str:
+    """'PSI 0.12 on income_k_usd' -> 'PSI 0.12 on income': feature names in words."""
+    for name, words in FEATURE_WORDS.items():
+        text = text.replace(name, words)
+    return text
+
+
 def audit_table(scenario: Scenario, audit: pd.DataFrame) -> pd.DataFrame:
     """The audit log with clock times and plain action names."""
     if audit is None or len(audit) == 0:
@@ -1019,7 +1030,7 @@ def audit_table(scenario: Scenario, audit: pd.DataFrame) -> pd.DataFrame:
         "time": [clock(scenario, t) for t in audit["t_s"]],
         "action": [ACTION_WORDS.get(str(a), str(a).replace("_", " ")) for a in audit["action"]],
         "who": audit["role"].astype(str),
-        "detail": audit["detail"].astype(str),
+        "detail": [_feature_words(str(d)) for d in audit["detail"]],
     })
 
 

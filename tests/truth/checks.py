@@ -107,7 +107,8 @@ def check_run(sc: Scenario, result: RunResult, found: Findings, reference: Summa
     problems += _check_words(sc, paragraphs, tiles, dot)
     html = html_report("t", tiles=tiles, paragraphs=paragraphs)
     for t in tiles:
-        if f"<b>{t.value}</b>" not in html.replace("&#x27;", "'").replace("&amp;", "&") or (t.status and t.status not in html):
+        shown = html.replace("&#x27;", "'").replace("&amp;", "&")
+        if f"<b>{t.value}</b>" not in shown or (t.status and t.status not in shown):
             problems.append(f"report KPI table lacks the tile {t.label}: {t.value} ({t.status})")
     return problems
 
@@ -145,7 +146,8 @@ def _check_fairness(sc: Scenario, result: RunResult, found: Findings, fills: dic
     if flagged != shown:
         out.append(f"fairness: {int(frame['flagged'].sum())} flagged windows but the finding is "
                    f"{None if f is None else f.severity}")
-    if flagged != ("gap flagged" in labels.get("fairness", "")) or (flagged and fills.get("fairness") != FILL["breach"]):
+    box = labels.get("fairness", "")
+    if flagged != ("gap flagged" in box) or (flagged and fills.get("fairness") != FILL["breach"]):
         out.append(f"fairness box says {labels.get('fairness')} with {int(frame['flagged'].sum())} flagged windows")
     first = result.events.loc[result.events["kind"] == "fairness_flagged", "t_s"]
     if flagged and len(first) and f is not None and f"the first at {clock(sc, float(first.iloc[0]))}" not in f.headline:

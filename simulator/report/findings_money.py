@@ -73,7 +73,8 @@ def incident_cost(sc: Scenario, s: Summary, ref: Summary) -> Finding:
     per_decision = (ref.value_usd.per_decision if same_customers else s.value_usd.per_decision)
     lost = per_decision * s.requests.finished - s.value_usd.gross
     total = extra + lost
-    spend = (f"{money(extra)} more spent on running the service" if extra >= 0 else
+    spend = ("no change in what running the service cost" if abs(extra) < 0.005 else
+             f"{money(extra)} more spent on running the service" if extra > 0 else
              f"{money(-extra)} less spent on running the service")
     causes = "errors, fallback answers and worse decisions" if same_customers else "errors and fallback answers"
     value_part = (f"{money(lost)} of value lost to {causes}" if lost >= 0 else

@@ -133,17 +133,17 @@ def release(sc: Scenario, result: RunResult) -> list[Finding]:
                      f"It decided {during:,} {v.requests} during the release and {max(after, 0):,} after it; "
                      f"{old} decided {int(by_version.get(old, 0)):,}.")
             severity: Severity = "watch" if c.bad_responses_on_canary else "ok"
-            status, value = "promoted", f"{new} promoted"
+            status, value = "checks passed", "promoted"
         elif c.outcome == "rolled_back":
             failed = int((ev["kind"] == "canary_check_failed").sum())
             text += (f"; {count(failed, 'automatic check')} failed and it was rolled back at "
                      f"{clock(sc, c.decided_at_s)}. {during:,} {v.customers} were served by it, "
                      f"{c.bad_responses_on_canary:,} of them got an error or a slow answer.")
-            severity, status, value = "watch", "rolled back", "rolled back"
+            severity, status, value = "watch", "caught by its checks", "rolled back"
         else:
             text += (f"; it was still being checked when the run ended. {during:,} {v.customers} were served by it so "
                      f"far, {c.bad_responses_on_canary:,} of them got an error or a slow answer.")
-            severity, status, value = "watch", "being checked", "being checked"
+            severity, status, value = "watch", "in progress", "being checked"
         out.append(Finding("release", severity, text, f"New model {new}", value, status,
                            {"started_s": c.started_at_s, "decided_s": c.decided_at_s, "on_canary": during,
                             "bad_on_canary": c.bad_responses_on_canary, "after_release": max(after, 0),

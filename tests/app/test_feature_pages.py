@@ -166,7 +166,8 @@ def test_recovery_page_shows_the_canary_and_its_blast_radius():
     canary = specs(at)[titles(at).index("New model version's share of traffic (canary)")]
     assert "automatic check failed" in trace_names(canary) and "rolled back" in trace_names(canary)
     labels = [m.label for m in at.metric]
-    assert labels[0] == "New model v2" and at.metric[0].delta == "rolled back"
+    assert labels[0] == "New model v2" and at.metric[0].value == "rolled back"
+    assert at.metric[0].delta == "caught by its checks"
     assert "Model v2 was released at 10:00 to 5 % of card payments" in text(at)   # canary.start_s: 40 s
     assert "rolled back at" in text(at) and "customers were served by it" in text(at)
 

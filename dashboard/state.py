@@ -280,8 +280,12 @@ def _run_in_workers(jobs: list[tuple[str, Scenario, int]], bar, label: str) -> d
     return out
 
 
-def run_many(jobs: list[tuple[Scenario, int]], label: str = "the scenario") -> list[RunResult]:
+def run_many(jobs: list[tuple[Scenario, int]], label: str = "the scenario",
+             keep: int | None = None) -> list[RunResult]:
     """Results of several ``(scenario, seed)`` runs, from the cache or run with one progress bar.
+
+    Fresh runs are audited; the first ``keep`` jobs (all by default) may also be kept in the history
+    (a one-off event's incident-free twin is a reference, not a run anyone asked for).
 
     Raises ScenarioError (with readable lines) for a scenario the engine refuses.
     """
@@ -311,6 +315,12 @@ def run_many(jobs: list[tuple[Scenario, int]], label: str = "the scenario") -> l
         for key, result in fresh.items():
             cache.put(key, result)
             found[key] = result
+        from dashboard import keeping
+
+        keepable = {key for key, _, _ in keyed[:keep]} if keep is not None else set(fresh)
+        # audited, and kept in the history when the role allows
+        keeping.runs_finished([r for k, r in fresh.items() if k in keepable],
+                              audit_only=[r for k, r in fresh.items() if k not in keepable])
     return [found[key] for key, _, _ in keyed]
 
 
@@ -329,7 +339,7 @@ def current_run() -> RunResult:
     try:
         twin = without_incident(sc)
         jobs = [(sc, seed)] + ([(twin, seed)] if twin is not None else [])
-        return run_many(jobs, label=selected_name())[0]
+        return run_many(jobs, label=selected_name(), keep=1)[0]
     except ScenarioError as err:
         st.error("This scenario cannot be run:\n\n" + "\n".join(f"- {line}" for line in err.lines))
         st.stop()
@@ -343,7 +353,7 @@ def findings_of(result: RunResult) -> Findings:
     memo = st.session_state.setdefault(K_FINDINGS, {})
     if key not in memo:
         twin = without_incident(result.scenario)
-        reference = run_scenario(twin, result.seed, "the same period without the incident").summary \
+        reference = run_many([(twin, result.seed)], "the same period without the incident", keep=0)[0].summary \
             if twin is not None else None
         if len(memo) > 8:
             memo.clear()

@@ -19,7 +19,7 @@ import streamlit as st
 import yaml
 from pydantic import BaseModel
 
-from dashboard import state
+from dashboard import keeping, state
 from simulator.report import exports
 from simulator.report.event_words import event_rows
 from simulator.report.findings import Findings
@@ -194,8 +194,7 @@ def downloads(result: RunResult, key: str, title: str, figures: list | None = No
         if include_requests:
             size = exports.size_text(exports.csv_size_bytes(result.requests))
             cols[3].download_button(
-                f"Every request (CSV, about {size})",
-                data=lambda: exports.requests_table(sc, result.requests).to_csv(index=False),
+                f"Every request (CSV, about {size})", data=keeping.requests_csv(result, key),  # audited
                 file_name=f"{name}-requests.csv", mime="text/csv", key=f"dl_{key}_req", on_click="ignore",
                 help=f"One row per request ({len(result.requests):,} rows, about {size}); it takes a moment to "
                      f"prepare.")

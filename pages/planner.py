@@ -1,10 +1,11 @@
 """Capacity planner (architects): instant queueing preview, then the cheapest plan meeting the service levels
 over the whole scenario or its busiest window."""
 import os
+import time
 
 import streamlit as st
 
-from dashboard import state, widgets
+from dashboard import keeping, state, team, widgets
 from dashboard.frame import ensure_frame
 from simulator.analysis import planner as pl
 from simulator.analysis.backends import SerialBackend, make_backend
@@ -73,7 +74,7 @@ with st.form("planner_form"):
                         "warm-up, so autoscalers and queues reach the peak as they would on the day; only the window "
                         "is counted.")
     reps = c.slider("Replications per configuration", 2, 10, 4)
-    submitted = st.form_submit_button("Find the cheapest plan", type="primary")
+    submitted = st.form_submit_button("Find the cheapest plan", type="primary", help=team.role_note("plan", team.actor()))
 
 minutes = None if what == whole else float(what.split()[2])
 window = pl.peak_window(scenario, minutes if minutes is not None else run_minutes + 1)
@@ -84,7 +85,7 @@ st.caption(f"Counted: {clock(scenario, window.start_s)} to {clock(scenario, wind
 # what the result must match to be current: scenario, knobs, seed, constraints and search space
 asked = (state.run_key(scenario, state.current_seed()), p99_ms, availability, max_cost, lo, hi, str(space), fairness,
          minutes, reps)
-if submitted:
+if submitted and team.allowed("plan", state.selected_name()):  # an expensive search: analysts and admins
     constraints = [pl.p99_at_most(p99_ms), pl.availability_at_least(availability)]
     if max_cost > 0:
         constraints.append(pl.monthly_cost_at_most(max_cost))
@@ -92,12 +93,14 @@ if submitted:
         constraints.append(pl.disparate_impact_at_least(0.8))
     try:
         planned = pl.window_scenario(scenario, window) if minutes is not None else scenario
+        started = time.perf_counter()
         backend = SerialBackend() if state.in_process() else make_backend(workers=os.cpu_count(), start_method="spawn")
         with st.status("Searching…", expanded=True) as status, backend:
             result = pl.plan(planned, constraints, replicas=(lo, hi), space=space, reps=reps, max_reps=2 * reps,
                              backend=backend, seed=state.current_seed(), progress=status.write)
             status.update(label="Search finished", state="complete", expanded=False)
         state.remember(RESULT, (asked, state.describe_current(), result))
+        keeping.keep_plan(result, state.current_seed(), time.perf_counter() - started)
     except (ScenarioError, pl.MissingKpi) as err:
         st.error(f"The planner cannot run this search: {err}")
 

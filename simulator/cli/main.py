@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from simulator.cli import history
 from simulator.cli.common import SCENARIO_DIR, InputError, load_with_overrides
 from simulator.report.summary_model import Summary
 from simulator.scenario.config import Scenario, ScenarioError, load_scenario
@@ -198,6 +199,8 @@ def cmd_run(args) -> int:
     if args.reps != 1 or args.precision:
         if args.traces:
             raise InputError("--traces: only with a single run (no --reps or --precision)")
+        if args.save:
+            raise InputError("--save: keeps a single run; use `compare --save` or `plan --save` for replications")
         from simulator.cli.experiments import cmd_replicate
 
         return cmd_replicate(args)
@@ -212,7 +215,7 @@ def cmd_run(args) -> int:
         result = run(scenario, seed, progress=bar)
     finally:
         bar.close()
-    found = None if args.json and not args.out else run_findings(result)
+    found = None if args.json and not args.out and not args.save else run_findings(result)
     if args.out:
         result.write(args.out)
         (Path(args.out) / "findings.json").write_text(json.dumps(found.to_list(), indent=2) + "\n", encoding="utf-8")
@@ -229,6 +232,8 @@ def cmd_run(args) -> int:
         if args.out:
             print(f"\n  wrote summary.json, findings.json, requests.parquet, timeseries.csv, events.csv, "
                   f"scenario.resolved.yaml to {args.out}")
+    if args.save:
+        history.save_run(args, result, found)
     return 0
 
 
@@ -280,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     from simulator.cli.experiments import add_replication_options
 
     add_replication_options(p)  # --reps, --precision, --max-reps, --scheduler, --workers
+    history.add_save_option(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a scenario file without running it")
@@ -296,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     from simulator.cli.experiments import add_commands
 
     add_commands(sub, scenario_args)
+    history.add_commands(sub)  # history, and --save on run, compare and plan
     return parser
 
 

@@ -191,7 +191,10 @@ def on_time_mask(sc: Scenario, req: pd.DataFrame) -> tuple[np.ndarray, np.ndarra
 
 def worst_on_time_window(sc: Scenario, req: pd.DataFrame) -> tuple[float, float, float] | None:
     """``(start_s, end_s, on_time_share)`` of the 5-minute window (by arrival) with the lowest
-    on-time share, among windows with at least MIN_WINDOW_REQUESTS finished requests."""
+    on-time share, among windows with at least MIN_WINDOW_REQUESTS finished requests (None without
+    per-request rows, as for a run opened from the history)."""
+    if "arrival_s" not in req or len(req) == 0:
+        return None
     finished, on_time = on_time_mask(sc, req)
     if not finished.any():
         return None

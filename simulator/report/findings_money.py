@@ -22,10 +22,11 @@ from __future__ import annotations
 from simulator.report.findings import Finding
 from simulator.report.results import RunResult
 from simulator.report.summary_model import Summary
-from simulator.report.words import human_duration, money, pct
+from simulator.report.words import clock, human_duration, money, pct
 from simulator.scenario.config import Scenario
 
 RATIO_SHOWN = (0.01, 1000.0)
+CENT = 0.01
 
 
 def money_findings(sc: Scenario, result: RunResult, without_incident: Summary | None) -> list[Finding]:
@@ -68,18 +69,29 @@ def cost(sc: Scenario, s: Summary) -> Finding:
 def incident_cost(sc: Scenario, s: Summary, ref: Summary) -> Finding:
     """The incident priced against the same period without it (see the module docstring)."""
     v = sc.vocabulary
+    name = sc.period.incident[:1].upper() + sc.period.incident[1:]
+    span = f"{clock(sc, sc.warmup_s)}–{clock(sc, sc.duration_s)}"
+    if (s.requests, s.latency_ms, s.on_time_fraction, s.cost_usd.total, s.value_usd.gross) == (
+            ref.requests, ref.latency_ms, ref.on_time_fraction, ref.cost_usd.total, ref.value_usd.gross):
+        return Finding("cost", "ok", f"{name} had no effect on this run: the same {human_duration(s.measured_s)} "
+                       f"without it came out exactly the same (it may fall outside the measured {span}).",
+                       "Cost of the incident", money(0.0), "no effect",
+                       {"incident_cost_usd": 0.0, "extra_spend_usd": 0.0, "value_lost_usd": 0.0,
+                        "reference_cost_usd": ref.cost_usd.total, "reference_value_usd": ref.value_usd.gross,
+                        "same_customers": 1}, None, None, "incident_cost")
     extra = s.cost_usd.total - ref.cost_usd.total
     same_customers = s.requests.arrived == ref.requests.arrived
     per_decision = (ref.value_usd.per_decision if same_customers else s.value_usd.per_decision)
     lost = per_decision * s.requests.finished - s.value_usd.gross
     total = extra + lost
+    if abs(extra) < CENT and abs(lost) < CENT:  # money in the summary is rounded to cents: less is rounding
+        extra = lost = total = 0.0
     spend = ("no change in what running the service cost" if abs(extra) < 0.005 else
              f"{money(extra)} more spent on running the service" if extra > 0 else
              f"{money(-extra)} less spent on running the service")
     causes = "errors, fallback answers and worse decisions" if same_customers else "errors and fallback answers"
     value_part = (f"{money(lost)} of value lost to {causes}" if lost >= 0 else
                   f"{money(-lost)} more value than without it")
-    name = sc.period.incident[:1].upper() + sc.period.incident[1:]
     against = f"against the same {human_duration(s.measured_s)} without it (same {v.customers}, same random numbers)"
     if total > 0:
         text = f"{name} cost about {money(total)} {against}: {spend} and {value_part}."

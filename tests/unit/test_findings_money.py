@@ -60,3 +60,18 @@ def test_value_per_dollar_is_shown_only_between_one_hundredth_and_a_thousand(gro
     f = value(Scenario(), s)
     assert f.evidence["ratio"] == (pytest.approx(shown) if shown is not None else None)
     assert ("each $1 of running cost bought" in f.headline) == (shown is not None)
+
+
+def test_an_incident_outside_the_run_is_said_to_have_had_no_effect():
+    """weather_api_outage shortened to 15 minutes ends before its outage (at 14:20): the paired run came out
+    identical, so the finding says so instead of pricing cents of rounding as the outage's cost."""
+    s = summary(10_000, 0, 6.0, 5_000.0)
+    f = incident_cost(one_off(), s, summary(10_000, 0, 6.0, 5_000.0))
+    assert (f.severity, f.value, f.status) == ("ok", "$0", "no effect")
+    assert f.headline.startswith("The outage had no effect on this run") and "cost about" not in f.headline
+
+
+def test_less_than_a_cent_either_way_is_rounding_not_harm():
+    """$0.004 of value 'lost' is the summary's rounding to cents: reported as no measurable money."""
+    f = incident_cost(one_off(), summary(10_000, 0, 6.0, 4_999.996), summary(10_000, 0, 6.0, 5_000.0))
+    assert f.evidence["incident_cost_usd"] == 0.0 and f.severity == "ok" and "no measurable money" in f.headline

@@ -83,16 +83,17 @@ def incident_cost(sc: Scenario, s: Summary, ref: Summary) -> Finding:
     same_customers = s.requests.arrived == ref.requests.arrived
     per_decision = (ref.value_usd.per_decision if same_customers else s.value_usd.per_decision)
     lost = per_decision * s.requests.finished - s.value_usd.gross
+    # money in the summary is rounded to cents: a difference smaller than that is rounding, not harm
+    extra, lost = (0.0 if abs(x) < CENT else x for x in (extra, lost))
     total = extra + lost
-    if abs(extra) < CENT and abs(lost) < CENT:  # money in the summary is rounded to cents: less is rounding
-        extra = lost = total = 0.0
     spend = ("no change in what running the service cost" if abs(extra) < 0.005 else
              f"{money(extra)} more spent on running the service" if extra > 0 else
              f"{money(-extra)} less spent on running the service")
     causes = "errors, fallback answers and worse decisions" if same_customers else "errors and fallback answers"
-    value_part = (f"{money(lost)} of value lost to {causes}" if lost >= 0 else
+    value_part = ("no value lost" if lost == 0 else f"{money(lost)} of value lost to {causes}" if lost > 0 else
                   f"{money(-lost)} more value than without it")
-    against = f"against the same {human_duration(s.measured_s)} without it (same {v.customers}, same random numbers)"
+    paired = f"same {v.customers}, same random numbers" if same_customers else "same random numbers"
+    against = f"against the same {human_duration(s.measured_s)} without it ({paired})"
     if total > 0:
         text = f"{name} cost about {money(total)} {against}: {spend} and {value_part}."
     else:

@@ -42,6 +42,7 @@ def test_extra_traffic_is_not_counted_as_value_lost():
     assert f.evidence["value_lost_usd"] == pytest.approx(400.0)
     assert f.evidence["incident_cost_usd"] == pytest.approx(420.0)
     assert "errors and fallback answers" in f.headline and "worse decisions" not in f.headline
+    assert "(same random numbers)" in f.headline  # not "the same customers": the surge brought more
 
 
 def test_no_monthly_projection_for_a_one_off_event():
@@ -75,3 +76,11 @@ def test_less_than_a_cent_either_way_is_rounding_not_harm():
     """$0.004 of value 'lost' is the summary's rounding to cents: reported as no measurable money."""
     f = incident_cost(one_off(), summary(10_000, 0, 6.0, 4_999.996), summary(10_000, 0, 6.0, 5_000.0))
     assert f.evidence["incident_cost_usd"] == 0.0 and f.severity == "ok" and "no measurable money" in f.headline
+
+
+def test_a_surge_that_costs_only_running_money_says_no_value_was_lost():
+    """black_friday on main: '$5.91 more spent ... and $0.0021 more value than without it' (rounding):
+    the value part is now 'no value lost'."""
+    f = incident_cost(one_off(), summary(30_000, 0, 15.91, 15_000.0021), summary(10_000, 0, 10.0, 5_000.0))
+    assert f.evidence["value_lost_usd"] == 0.0 and f.evidence["incident_cost_usd"] == pytest.approx(5.91)
+    assert "$5.91 more spent on running the service and no value lost" in f.headline

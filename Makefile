@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.requirements-installed
 PORT   ?= 8501
 
-.PHONY: run test test-fast lint bench setup browser postgres clean
+.PHONY: run test test-fast lint bench setup graphviz browser postgres clean
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -17,12 +17,20 @@ $(STAMP): requirements.txt
 
 setup: $(STAMP)
 
-# Debian's chromium for the browser tests (never a downloaded browser build).
-browser:
+# Debian's graphviz: its `dot` program draws the architecture diagram as SVG in the HTML reports.
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends graphviz >/dev/null; }
+
+# Debian's chromium for the browser tests (never a downloaded browser build), next to graphviz.
+browser: graphviz
 	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null; }
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-liberation \
+	    graphviz >/dev/null; }
 
 # Debian's PostgreSQL for the storage suite (the tests start and stop a throwaway cluster of their own).
 postgres:
@@ -32,7 +40,7 @@ postgres:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
 
 # .data/ holds the team's database (SQLite unless PIPELINE_TWIN_DATABASE_URL names one) and kept runs.
-run: setup
+run: setup graphviz
 	@mkdir -p .data
 	$(BIN)/python -m streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
 

@@ -44,7 +44,7 @@ def child(mode: str, n: int) -> None:
     result = run(sc, seed=1, frames=mode == "full")
     wall = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    arrived = result.summary["requests"]["arrived"]
+    arrived = result.summary.requests.arrived
     print(json.dumps({"mode": mode, "requests": arrived, "wall_s": wall, "base_mib": base, "peak_mib": peak}))
 
 

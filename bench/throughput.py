@@ -80,7 +80,7 @@ def twin(name: str, n_requests: int | None) -> tuple[float, int]:
         sc = with_overrides(sc, {"duration_s": duration, "warmup_s": min(sc.warmup_s, duration / 10)})
     t = time.perf_counter()
     result = run(sc, seed=1)
-    return time.perf_counter() - t, result.summary["requests"]["arrived"] + int(
+    return time.perf_counter() - t, result.summary.requests.arrived + int(
         (result.requests.arrival_s < sc.warmup_s).sum())
 
 

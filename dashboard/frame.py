@@ -72,7 +72,7 @@ def main() -> None:
     from dashboard import state, team, widgets
 
     mark_frame()
-    st.set_page_config(page_title="Pipeline Twin", page_icon="🛡️", layout="wide", initial_sidebar_state="expanded")
+    st.set_page_config(page_title="Pipeline Twin", page_icon="🛡️", layout="wide", initial_sidebar_state="auto")
     who = team.gate()  # the sign-in screen stops here when sign-in is configured and nobody is signed in
     team.sidebar(who)
     widgets.sidebar()

@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard import state
 from dashboard.library import K_OPENED
 from dashboard.team import actor, attempt, role_note, store
+from simulator.report import exports
 from simulator.report.results import RunResult
 from simulator.scenario.config import Scenario
 from simulator.store import audit, runs
@@ -40,12 +41,16 @@ def changes_from(base: Scenario | None, scenario: Scenario) -> dict[str, Any]:
 KEEP_AT_MOST = 2  # a page's run, or Compare's A and B; replication batches are audited, not kept
 
 
-def runs_finished(results: list[RunResult]) -> None:
+def runs_finished(results: list[RunResult], audit_only: list[RunResult] = ()) -> None:
     """Hook for :func:`dashboard.state.run_many`: every fresh run is audited; a page's run (or Compare's
-    two) is kept in the history when the person may keep runs, an identical kept run not twice."""
+    two) is kept in the history, with its findings, when the person may keep runs, an identical kept run
+    not twice. Runs in ``audit_only`` (references such as a one-off event's twin) are audited only."""
     who = actor()
     try:
         st_store = store()
+        for result in audit_only:
+            name, _ = _base_of(result.scenario)
+            audit.log_event(st_store, who, "run", "scenario", name, f"seed {result.seed} (reference run)")
         for result in results:
             name, base = _base_of(result.scenario)
             knobs = changes_from(base, result.scenario)
@@ -57,7 +62,8 @@ def runs_finished(results: list[RunResult]) -> None:
             opened = st.session_state.get(K_OPENED, {}).get(name)
             with st.spinner("Keeping this run in the History…"):
                 runs.save_run(st_store, who, result, scenario_name=opened[0] if opened else name, knobs=knobs,
-                              scenario_version_id=opened[2] if opened and not knobs else None)
+                              scenario_version_id=opened[2] if opened and not knobs else None,
+                              findings=state.findings_of(result))
                 runs.prune(st_store, system_actor(), runs.Retention.from_env())  # the retention setting, as it grows
     except Exception as err:  # keeping a run must never break the page that shows it
         st.session_state[state.K_NOTICE] = f"This run could not be kept in the history: {err}"
@@ -70,8 +76,9 @@ def kept_run_id(result: RunResult) -> int | None:
     if same is not None:
         return same.id
     name, base = _base_of(result.scenario)
+    found = state.findings_of(result)
     info = attempt(lambda: runs.save_run(st_store, actor(), result, scenario_name=name,
-                                         knobs=changes_from(base, result.scenario)))
+                                         knobs=changes_from(base, result.scenario), findings=found))
     return info.id if info else None
 
 
@@ -90,7 +97,7 @@ def requests_csv(result: RunResult, where: str) -> Callable[[], str]:
     def build() -> str:
         audit.log_event(st_store, who, "download_requests", "run", object_id,
                         f"{len(result.requests):,} rows from the {where} page")
-        return result.requests.to_csv(index=False)
+        return exports.requests_table(result.scenario, result.requests).to_csv(index=False)  # clock times
 
     return build
 

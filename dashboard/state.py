@@ -23,8 +23,18 @@ from typing import Any
 import streamlit as st
 
 from simulator.cli.main import SCENARIO_DIR
+from simulator.report.findings import Findings, findings
 from simulator.report.results import RunResult
-from simulator.scenario.config import Scenario, ScenarioError, load_scenario, parse_scenario, with_overrides
+from simulator.scenario import knobs
+from simulator.scenario.config import (
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    parse_scenario,
+    with_overrides,
+    without_incident,
+)
+from simulator.scenario.knobs import scaled_servers
 from simulator.scenario.rates import check_size
 
 INPROCESS_ENV = "PIPELINE_TWIN_INPROCESS"
@@ -42,6 +52,7 @@ K_PRESENT = "present"
 K_CUSTOM = "_custom_scenarios"   # name -> scenario dict (uploaded or edited in the lab)
 K_WANTED = "_wanted_runs"        # run keys this session last waited for
 K_NOTICE = "_notice"
+K_FINDINGS = "_findings"         # run key -> Findings
 
 
 # --------------------------------------------------------------------------- catalog
@@ -112,19 +123,14 @@ def capacity_pct() -> int:
 
 def replicas_for(scenario: Scenario, capacity: int) -> int:
     """Model servers for a capacity knob in % of the scenario's own number (at least 1)."""
-    return max(1, round(scenario.inference.replicas * capacity / 100))
+    return scaled_servers(scenario.inference.replicas, capacity)
 
 
 def knob_overrides(scenario: Scenario, traffic: int | None = None, capacity: int | None = None) -> dict[str, Any]:
-    """Dotted overrides for the what-if knobs (empty when both are at 100 %)."""
+    """Dotted overrides for the what-if knobs (empty when both are at 100 %): every model pool scaled."""
     traffic = traffic_pct() if traffic is None else traffic
     capacity = capacity_pct() if capacity is None else capacity
-    out: dict[str, Any] = {}
-    if traffic != 100:
-        out["traffic.rate_per_s"] = scenario.traffic.rate_per_s * traffic / 100
-    if capacity != 100 and scenario.inference.enabled:
-        out["inference.replicas"] = replicas_for(scenario, capacity)
-    return out
+    return knobs.knob_overrides(scenario, traffic, capacity)
 
 
 def apply_knobs(scenario: Scenario, traffic: int | None = None, capacity: int | None = None) -> Scenario:
@@ -271,8 +277,12 @@ def _run_in_workers(jobs: list[tuple[str, Scenario, int]], bar, label: str) -> d
     return out
 
 
-def run_many(jobs: list[tuple[Scenario, int]], label: str = "the scenario") -> list[RunResult]:
+def run_many(jobs: list[tuple[Scenario, int]], label: str = "the scenario",
+             keep: int | None = None) -> list[RunResult]:
     """Results of several ``(scenario, seed)`` runs, from the cache or run with one progress bar.
+
+    Fresh runs are audited; the first ``keep`` jobs (all by default) may also be kept in the history
+    (a one-off event's incident-free twin is a reference, not a run anyone asked for).
 
     Raises ScenarioError (with readable lines) for a scenario the engine refuses.
     """
@@ -304,7 +314,10 @@ def run_many(jobs: list[tuple[Scenario, int]], label: str = "the scenario") -> l
             found[key] = result
         from dashboard import keeping
 
-        keeping.runs_finished(list(fresh.values()))  # audited, and kept in the history when the role allows
+        keepable = {key for key, _, _ in keyed[:keep]} if keep is not None else set(fresh)
+        # audited, and kept in the history when the role allows
+        keeping.runs_finished([r for k, r in fresh.items() if k in keepable],
+                              audit_only=[r for k, r in fresh.items() if k not in keepable])
     return [found[key] for key, _, _ in keyed]
 
 
@@ -314,13 +327,37 @@ def run_scenario(scenario: Scenario, seed: int, label: str = "the scenario") -> 
 
 
 def current_run() -> RunResult:
-    """The run every executive page shows: the sidebar's scenario, knobs and seed.
+    """The run every executive page shows: the sidebar's scenario, knobs and seed (a one-off event
+    together with its incident-free twin, which :func:`findings_of` needs).
 
     A scenario the engine refuses shows a friendly error and stops the page.
     """
+    sc, seed = current_scenario(), current_seed()
     try:
-        return run_scenario(current_scenario(), current_seed(), label=selected_name())
+        twin = without_incident(sc)
+        jobs = [(sc, seed)] + ([(twin, seed)] if twin is not None else [])
+        return run_many(jobs, label=selected_name(), keep=1)[0]
     except ScenarioError as err:
         st.error("This scenario cannot be run:\n\n" + "\n".join(f"- {line}" for line in err.lines))
         st.stop()
         raise
+
+
+def findings_of(result: RunResult) -> Findings:
+    """A run's findings, derived once per session and run; a one-off event is priced against the same
+    scenario without its incident on the same seed (cached like every run)."""
+    key = run_key(result.scenario, result.seed)
+    memo = st.session_state.setdefault(K_FINDINGS, {})
+    if key not in memo:
+        twin = without_incident(result.scenario)
+        reference = run_many([(twin, result.seed)], "the same period without the incident", keep=0)[0].summary \
+            if twin is not None else None
+        if len(memo) > 8:
+            memo.clear()
+        memo[key] = findings(result.scenario, result, reference)
+    return memo[key]
+
+
+def current_findings() -> Findings:
+    """The findings of :func:`current_run`."""
+    return findings_of(current_run())

@@ -15,15 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import pandas as pd
 import streamlit as st
 import yaml
 from pydantic import BaseModel
 
 from dashboard import keeping, state
+from simulator.report import exports
+from simulator.report.event_words import event_rows
+from simulator.report.findings import Findings
 from simulator.report.results import RunResult
 from simulator.scenario.config import Scenario, ScenarioError, parse_scenario
-from simulator.viz.kpis import Tile, delta_colour
+from simulator.viz.kpis import SEVERITY_COLOUR, Tile, delta_colour
 from simulator.viz.report import html_report
 
 TEXT_DIR = Path(__file__).resolve().parent / "text"
@@ -38,17 +40,36 @@ def help_text(name: str) -> str:
 
 
 def page_css() -> None:
-    """Small CSS tweaks (plain CSS, no web fonts): KPI labels wrap instead of being cut off,
-    and presentation mode enlarges all type for projecting."""
+    """Small CSS tweaks (plain CSS, no web fonts).
+
+    KPI labels wrap between words, never inside one ("Paym ents"); on a phone (up to 640 px)
+    tiles sit two by two instead of one per row; presentation mode enlarges all type for
+    projecting.
+    """
     css = """
     [data-testid="stMetricLabel"] p, [data-testid="stMetricLabel"] div { white-space: normal !important;
-        overflow: visible !important; text-overflow: clip !important; }
+        overflow: visible !important; text-overflow: clip !important; word-break: normal !important;
+        overflow-wrap: normal !important; hyphens: none !important; }
+    [data-testid="stMetricDelta"] div { white-space: normal !important; }
+    [class*="st-key-tiles"] [data-testid="stHorizontalBlock"] { flex-wrap: wrap !important; }
+    [class*="st-key-tiles"][class*="-wrap3"] [data-testid="stColumn"] { flex: 1 1 calc(33.3% - 1rem) !important;
+        min-width: calc(33.3% - 1rem) !important; }
+    @media (max-width: 640px) {
+      [class*="st-key-tiles"] [data-testid="stHorizontalBlock"] { gap: 0.5rem !important; }
+      [class*="st-key-tiles"] [data-testid="stColumn"],
+      [class*="st-key-tiles"][class*="-wrap3"] [data-testid="stColumn"] { flex: 1 1 calc(50% - 0.5rem) !important;
+          min-width: calc(50% - 0.5rem) !important; width: calc(50% - 0.5rem) !important; }
+      [class*="st-key-tiles"] [data-testid="stMetricValue"] { font-size: 1.5rem !important; }
+      [data-testid="stGraphVizChart"] { overflow-x: auto !important; }
+      [data-testid="stGraphVizChart"] svg { min-width: 480px !important; height: auto !important; }
+    }
     """
     if state.presentation_mode():
         css += """
         html { font-size: 20px !important; }
         [data-testid="stMetricValue"] { font-size: 2.6rem !important; }
         [data-testid="stMetricLabel"] p { font-size: 1.1rem !important; }
+        [data-testid="stMetricDelta"] { font-size: 1.2rem !important; }
         [data-testid="stMarkdownContainer"] p { font-size: 1.15rem; line-height: 1.6; }
         [data-testid="stMetricValue"] p { font-size: inherit !important; line-height: 1.2; }
         """
@@ -57,10 +78,19 @@ def page_css() -> None:
 
 # --------------------------------------------------------------------------- sidebar
 def sidebar() -> None:
-    """Scenario picker with its plain-language description, what-if knobs, seed, presentation mode."""
+    """Scenario picker with its plain-language description, what-if knobs, seed, presentation mode.
+
+    A shared link naming a scenario this server does not have (one uploaded or edited in another
+    session) says so instead of quietly showing the default scenario.
+    """
     scenarios = state.catalog()
     names = list(scenarios)
     sb = st.sidebar
+    asked = st.query_params.get(state.K_SCENARIO)
+    if asked and asked not in names and state.K_SCENARIO not in st.session_state:
+        sb.warning(f"This link names the scenario “{asked}”, which is not on this server: uploaded or edited "
+                   f"scenarios live only in the session that made them. Showing **{state.DEFAULT_SCENARIO}** "
+                   f"instead; upload the file again in the Scenario lab to see it.", icon="⚠️")
     sb.selectbox("Scenario", names, key=state.K_SCENARIO, bind="query-params",
                  help="Each scenario is one story about the service, written in a YAML file. Pick one to "
                       "see what happens.")
@@ -72,14 +102,14 @@ def sidebar() -> None:
     sb.markdown("**What if…**")
     sb.slider("Traffic (% of normal)", min_value=25, max_value=400, value=100, step=25, key=state.K_TRAFFIC,
               bind="query-params", help="Scales the scenario's arrival rate: 200 % means twice as many "
-                                        "payments per second.")
+                                        f"{base.vocabulary.requests} per second.")
     if base.inference.enabled:
         sb.slider("Model servers (% of the plan)", min_value=25, max_value=400, value=100, step=25,
                   key=state.K_CAPACITY, bind="query-params",
-                  help="Scales the number of fraud-model servers (replicas): 150 % of 4 servers is 6.")
+                  help=f"Scales the number of {base.vocabulary.model} servers (replicas): 150 % of 4 servers is 6.")
     sc = state.current_scenario()
-    sb.caption(f"= {sc.traffic.rate_per_s:,.0f} payments per second, {sc.inference.replicas} model server"
-               f"{'s' if sc.inference.replicas != 1 else ''}")
+    sb.caption(f"= {sc.traffic.rate_per_s:,.4g} {sc.vocabulary.requests} per second, {sc.inference.replicas} model "
+               f"server{'s' if sc.inference.replicas != 1 else ''}")
     if not state.presentation_mode():
         sb.number_input("Random seed", min_value=0, value=None, step=1, key=state.K_SEED, bind="query-params",
                         placeholder=f"the scenario's own ({base.seed})",
@@ -104,18 +134,24 @@ def page_header(title: str, help_name: str, caption: str | None = None) -> None:
             st.markdown(text)
 
 
-def kpi_row(tiles: list[Tile], deltas: list[str | None] | None = None) -> None:
-    """KPI tiles with plain-language tooltips: one row of up to four, else rows of three."""
+def kpi_row(tiles: list[Tile], deltas: list[str | None] | None = None, key: str = "tiles") -> None:
+    """KPI tiles with plain-language tooltips: one row of up to four, else rows of three (two by two
+    on a phone). A tile from a finding shows its status word in the severity's colour (never colour
+    alone); with ``deltas`` the change is shown instead, green when it goes the better way."""
     if not tiles:
         return
-    per_row = len(tiles) if len(tiles) <= 4 else 3
-    for start in range(0, len(tiles), per_row):
-        cols = st.columns(per_row)
-        for i, (col, tile) in enumerate(zip(cols, tiles[start:start + per_row]), start=start):
+    # one row of columns that wraps: three a row beyond four tiles, two a row on a phone (page_css)
+    with st.container(key=f"tiles_{key}" + ("-wrap3" if len(tiles) > 4 else "")):
+        for i, (col, tile) in enumerate(zip(st.columns(len(tiles)), tiles)):
             delta = deltas[i] if deltas else None
-            col.metric(tile.label, tile.value, delta=delta, delta_color=delta_colour(tile) if delta else "normal",
-                       help=tile.help, border=True)
-
+            if delta is not None:
+                col.metric(tile.label, tile.value, delta=delta, delta_color=delta_colour(tile), help=tile.help,
+                           border=True)
+            elif tile.severity is not None:
+                col.metric(tile.label, tile.value, delta=tile.status, help=tile.help, border=True,
+                           delta_color=SEVERITY_COLOUR[tile.severity], delta_arrow="off")
+            else:
+                col.metric(tile.label, tile.value, help=tile.help, border=True)
 
 def chart(fig, key: str) -> None:
     st.plotly_chart(fig, key=key, width="stretch", config={"displaylogo": False})
@@ -125,49 +161,56 @@ def diagram(dot: str) -> None:
     st.graphviz_chart(dot, width="stretch")
 
 
+def diagram_direction() -> str:
+    """Rows of three boxes across the screen when presenting (readable from the back of the room),
+    else top to bottom beside the story."""
+    return "rows" if state.presentation_mode() else "TB"
+
+
 def downloads(result: RunResult, key: str, title: str, figures: list | None = None, tiles: list[Tile] | None = None,
-              paragraphs: list[str] | None = None, dot: str | None = None, include_requests: bool = True) -> None:
-    """Download buttons: the page as an HTML report, and the run's tables as CSV (built on click)."""
-    name = result.scenario.name
+              paragraphs: list[str] | None = None, dot: str | None = None, include_requests: bool = True,
+              found: Findings | None = None) -> None:
+    """Download buttons: the page as an HTML report, and the run's tables as CSV with clock times
+    and readable states (built on click; a large file says its size on the button)."""
+    sc = result.scenario
+    name = sc.name
     subtitle = f"Scenario {name}, seed {result.seed}"
     with st.expander("Download", icon=":material/download:"):
         cols = st.columns(4 if include_requests else 3)
         cols[0].download_button(
             "This page as an HTML report",
-            data=lambda: html_report(title, subtitle, tiles, paragraphs, figures, dot),
+            data=lambda: html_report(title, subtitle, tiles, paragraphs, figures, dot, findings=found),
             file_name=f"{name}-{key}.html", mime="text/html", key=f"dl_{key}_html", on_click="ignore",
             help="One file with the charts and numbers that opens in any browser, without the app or the internet.")
         cols[1].download_button(
-            "Time series (CSV)", data=lambda: result.timeseries.to_csv(index=False),
+            "Time series (CSV)", data=lambda: exports.timeseries_table(sc, result.timeseries).to_csv(index=False),
             file_name=f"{name}-timeseries.csv", mime="text/csv", key=f"dl_{key}_ts", on_click="ignore",
-            help=f"One row per {result.scenario.timeseries_interval_s:g} s: arrivals, throughput, latency, queues.")
+            help=f"One row per {sc.timeseries_interval_s:g} s with its clock time: arrivals, answers, latency, queues.")
         cols[2].download_button(
-            "Events (CSV)", data=lambda: result.events.to_csv(index=False),
+            "Events (CSV)", data=lambda: exports.events_table(sc, result.events).to_csv(index=False),
             file_name=f"{name}-events.csv", mime="text/csv", key=f"dl_{key}_ev", on_click="ignore",
-            help="Every event of the run: surges, faults, breaker trips, scaling, rollbacks.")
+            help="Every event of the run in words, with its clock time: surges, faults, safety-switch trips, "
+                 "scaling, releases.")
         if include_requests:
+            size = exports.size_text(exports.csv_size_bytes(result.requests))
             cols[3].download_button(
-                "Every request (CSV)", data=keeping.requests_csv(result, key),  # the download is audited
+                f"Every request (CSV, about {size})", data=keeping.requests_csv(result, key),  # audited
                 file_name=f"{name}-requests.csv", mime="text/csv", key=f"dl_{key}_req", on_click="ignore",
-                help=f"One row per request ({len(result.requests):,} rows): a large file.")
+                help=f"One row per request ({len(result.requests):,} rows, about {size}); it takes a moment to "
+                     f"prepare.")
 
 
 def events_table(result: RunResult) -> None:
-    """The run's events with clock times, for the curious."""
-    from simulator.report.words import clock
-    from simulator.viz.charts import event_label
-
+    """The run's events in words with clock times; the raw records for architects in an expander."""
     ev = result.events
     if ev is None or len(ev) == 0:
         st.caption("No events in this run.")
         return
-    table = pd.DataFrame({
-        "time": [clock(result.scenario, t) for t in ev["t_s"]],
-        "what": [event_label(k) for k in ev["kind"]],
-        "where": ev["component"].astype(str),
-        "detail": ev["detail"].astype(str),
-    })
+    table = event_rows(result.scenario, ev)
     st.dataframe(table, hide_index=True, width="stretch", height=min(400, 40 + 35 * len(table)))
+    if not state.presentation_mode():
+        with st.expander("As recorded (for architects)"):
+            st.dataframe(ev, hide_index=True, width="stretch", height=min(400, 40 + 35 * len(ev)))
 
 
 # --------------------------------------------------------------------------- schema
@@ -500,19 +543,11 @@ def uncertainty(result, key: str, reps: int = 5) -> None:
     runs = state.run_many([(sc, s) for s in seeds], label=f"{reps} replications")
     frame = runs_frame([r.summary for r in runs], seeds)
     table = kpi_table(frame, headline(frame))
-    rows = [{"number": row.label, "this run": format_value(row.kpi, _get(result.summary, row.kpi)),
+    flat = result.summary.flat()
+    rows = [{"number": row.label, "this run": format_value(row.kpi, flat.get(row.kpi)),
              f"average of {reps} runs": format_value(row.kpi, row.mean),
              "95 % confidence interval": f"{format_value(row.kpi, row.lo)} to {format_value(row.kpi, row.hi)}"}
             for row in table.itertuples()]
     st.dataframe(rows, hide_index=True, width="stretch")
     st.caption(f"Seeds spawned from the scenario's seed {sc.seed}; the same seeds every time, so this table is "
                "reproducible. A narrow interval means luck hardly moves that number.")
-
-
-def _get(summary: dict, dotted: str):
-    node = summary
-    for part in dotted.split("."):
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node

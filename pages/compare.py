@@ -3,11 +3,13 @@ import streamlit as st
 
 from dashboard import keeping, state, widgets
 from dashboard.frame import ensure_frame
-from simulator.report.narrative import compare_paragraph
+from simulator.report.compare import compare_runs
+from simulator.report.findings import Findings
+from simulator.report.narrative import changed_fields, compare_paragraph
 from simulator.scenario.config import ScenarioError, with_overrides
 from simulator.viz.charts import compare_figure
 from simulator.viz.diagram import architecture_dot
-from simulator.viz.kpis import delta_text, overview_tiles
+from simulator.viz.kpis import compare_tiles, delta_text
 
 ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 
@@ -21,6 +23,12 @@ def natural_comparison(base):
     if overrides:
         return with_overrides(base, overrides), getattr(base, "compare_label", "") or "its comparison"
     return with_overrides(base, {"traffic.rate_per_s": base.traffic.rate_per_s * 1.5}), "50 % more traffic"
+
+
+def verdict_word(found: Findings) -> str:
+    """'service level met' / 'service level missed', from the run's findings."""
+    level = found.first("service_level")
+    return f"service level {level.status}" if level is not None else ""
 
 
 widgets.page_header("Compare", "compare")
@@ -60,22 +68,29 @@ except ScenarioError as err:
     st.error("This comparison cannot be run:\n\n" + "\n".join(f"- {line}" for line in err.lines))
     st.stop()
 
-tiles_a = overview_tiles(run_a.scenario, run_a.summary)
-tiles_b_all = {t.key: t for t in overview_tiles(run_b.scenario, run_b.summary, max_tiles=20)}
-tiles_b = [tiles_b_all.get(t.key) for t in tiles_a]
-st.markdown(f"**{label_a}**")
-widgets.kpi_row(tiles_a)
-st.markdown(f"**{label_b}** (arrows show the change from A; green is better for customers or cost)")
-shown_b = [tb if tb is not None else ta for ta, tb in zip(tiles_a, tiles_b)]
-widgets.kpi_row(shown_b, [delta_text(ta, tb) if tb is not None else None for ta, tb in zip(tiles_a, tiles_b)])
+tiles_a, tiles_b = compare_tiles(run_a), compare_tiles(run_b)
+found_a, found_b = state.findings_of(run_a), state.findings_of(run_b)
+cmp = compare_runs(run_a, run_b, label_a, label_b)
+for warning in cmp["warnings"]:
+    st.warning(warning, icon=":material/warning:")
+st.markdown(f"**{label_a}**: {verdict_word(found_a)}")
+widgets.kpi_row(tiles_a, key="compare_a")
+st.markdown(f"**{label_b}**: {verdict_word(found_b)} (arrows show the change from A; green is better for "
+            f"{scenario_a.vocabulary.customers} or cost per decision)")
+widgets.kpi_row(tiles_b, [delta_text(ta, tb) for ta, tb in zip(tiles_a, tiles_b)], key="compare_b")
 
 st.subheader("What changed, and what it did")
-paragraph = compare_paragraph(run_a.scenario, run_a.summary, run_b.scenario, run_b.summary, label_a, label_b)
+paragraph = compare_paragraph(run_a.scenario, run_a.summary, run_b.scenario, run_b.summary, cmp, label_a, label_b)
 st.markdown(paragraph)
+changes = changed_fields(run_a.scenario, run_b.scenario)
+if changes and not state.presentation_mode():
+    with st.expander("As configured (for architects)"):
+        st.dataframe([{"setting": path, "A": str(va), "B": str(vb)} for path, va, vb in changes], hide_index=True,
+                     width="stretch")
 
 size = state.font_size()
 runs = [(label_a, run_a.scenario, run_a.timeseries), (label_b, run_b.scenario, run_b.timeseries)]
-figures = [compare_figure(runs, col, size) for col in
+figures = [compare_figure(runs, col, size, same_clock=cmp["same_clock"]) for col in
            ("throughput_rps", "latency_p99_ms", "inference_queue", "utilization_inference")]
 columns = st.columns(1 if state.presentation_mode() else 2)
 for i, fig in enumerate(figures):
@@ -86,12 +101,12 @@ st.subheader("Side by side")
 left, right = st.columns(2)
 with left:
     st.markdown(f"**{label_a}**")
-    widgets.diagram(architecture_dot(run_a.scenario, run_a.summary, font_size=state.diagram_font_size()))
+    widgets.diagram(architecture_dot(run_a.scenario, found_a, run_a.summary, font_size=state.diagram_font_size()))
 with right:
     st.markdown(f"**{label_b}**")
-    widgets.diagram(architecture_dot(run_b.scenario, run_b.summary, font_size=state.diagram_font_size()))
+    widgets.diagram(architecture_dot(run_b.scenario, found_b, run_b.summary, font_size=state.diagram_font_size()))
 
 keeping.decision_button(run_a, run_b, label_a, label_b)
 
-widgets.downloads(run_b, "compare", f"Compare {label_a} with {label_b}", figures=figures, tiles=tiles_a,
-                  paragraphs=[paragraph], include_requests=False)
+widgets.downloads(run_b, "compare", f"Compare {label_a} with {label_b}", figures=figures, tiles=tiles_b,
+                  paragraphs=[paragraph], include_requests=False, found=found_b)

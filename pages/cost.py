@@ -14,20 +14,21 @@ ensure_frame()  # a direct link on a fresh server still gets the sidebar and men
 widgets.page_header("Cost & capacity", "cost")
 
 result = state.current_run()
+found = state.current_findings()
 sc, summary, ts, ev = result.scenario, result.summary, result.timeseries, result.events
 size = state.font_size()
 presenting = state.presentation_mode()
 
-if not summary.get("cost_usd"):
-    st.info("This scenario has no fraud-model stage, so there are no model servers to put a price on. Pick "
+if summary.cost_usd is None:
+    st.info("This scenario has no model stage, so there are no model servers to put a price on. Pick "
             "**black_friday** (an eightfold traffic peak), **quantization** (the compressed model) or "
             "**cold_start** (switching servers off when idle) in the sidebar.", icon=":material/info:")
     st.stop()
 
-tiles = fc.cost_tiles(sc, summary)
-widgets.kpi_row(tiles)
+tiles = fc.cost_tiles(sc, summary, found)
+widgets.kpi_row(tiles, key="cost")
 
-paragraph = fc.cost_paragraph(sc, summary, ev)
+paragraph = fc.cost_paragraph(sc, summary, found, ev)
 st.markdown(paragraph)
 
 figures = [fc.replicas_load_figure(sc, ts, ev, size)]
@@ -38,13 +39,14 @@ if not sc.autoscaler.enabled:
 
 left, right = (st.container(), st.container()) if presenting else st.columns(2)  # one wide column when projecting
 with left:
-    figures.append(fc.cost_breakdown_figure(sc, summary["cost_usd"], size))
+    figures.append(fc.cost_breakdown_figure(sc, summary.cost_usd, size))
     widgets.chart(figures[-1], key="cost_breakdown")
 with right:
     figures.append(fc.value_cost_figure(sc, ts, summary, result.extra.get("reviews"), size))
     widgets.chart(figures[-1], key="cost_value")
-st.caption("Value uses the scenario's illustrative amounts (average fraud amount, share of it recovered, cost of a "
-           "false alarm) and the model's accuracy measured on this run's own payments.")
+st.caption(f"Value uses the scenario's illustrative amounts (the average amount at stake, the share of it a right "
+           f"decision saves, the cost of a false alarm) and the {sc.vocabulary.model}'s accuracy measured on this "
+           f"run's own {sc.vocabulary.requests}.")
 
 # --------------------------------------------------------------------------- fp32 against int8
 st.subheader("Compressed (int8) or full-precision (fp32) model?")
@@ -88,7 +90,7 @@ if compare:
                 widgets.chart(fig, key=f"cost_precision_{i}")
         figures += pair
         st.caption("Accuracy is measured, not assumed: the same trained model is quantized to 8 bits and both "
-                   "versions are scored on the same held-out test payments.")
+                   "versions are scored on the same held-out test data.")
 
 # --------------------------------------------------------------------------- how sure
 st.subheader("How sure are these numbers?")
@@ -105,8 +107,7 @@ if spread:
         st.caption("Prices and the value of a decision are the scenario's assumptions, so this range covers chance "
                    "only, not wrong prices.")
 else:
-    st.caption("The monthly figure assumes every hour looks like the simulated one; switch this on to see how much "
-               "the numbers move between equally likely runs.")
+    st.caption("Switch this on to see how much the numbers move between equally likely runs.")
 
 widgets.downloads(result, "cost", f"Cost & capacity: {sc.name}", figures=figures, tiles=tiles,
-                  paragraphs=[paragraph])
+                  paragraphs=[paragraph], found=found)

@@ -14,28 +14,29 @@ ensure_frame()  # a direct link on a fresh server still gets the sidebar and men
 widgets.page_header("Fairness & governance", "fairness")
 
 result = state.current_run()
+found = state.current_findings()
 sc, summary, ev = result.scenario, result.summary, result.events
 extra = result.extra or {}
 fair, reviews, reviewers = extra.get("fairness"), extra.get("reviews"), extra.get("reviewers")
 size = state.font_size()
 presenting = state.presentation_mode()
-fsum, review, model = summary.get("fairness") or {}, summary.get("review") or {}, summary.get("model") or {}
-monitored = bool(fsum.get("enabled")) and fair is not None and len(fair) > 0
+fsum, review, model = summary.fairness, summary.review, summary.model
+monitored = fsum is not None and fsum.enabled and fair is not None and len(fair) > 0
 
-if not model:
+if model is None:
     st.info("This scenario has no model stage, so there are no decisions to check. Pick **fairness_drift** (a "
             "regional economic shock) or **no_feature_store** in the sidebar.", icon=":material/info:")
     st.stop()
 
-tiles = fc.fairness_tiles(sc, summary, fair if monitored else None, reviewers)
-widgets.kpi_row(tiles)
+tiles = fc.fairness_tiles(sc, summary, found, fair if monitored else None)
+widgets.kpi_row(tiles, key="fairness")
 figures, paragraphs = [], []
 
 # --------------------------------------------------------------------------- fairness
 st.subheader("Are all regions treated alike?")
-rates = model.get("approval_rate_by_group") or {}
+rates = model.approval_rate_by_group
 if monitored:
-    text = fc.fairness_paragraph(sc, summary, ev)
+    text = fc.fairness_paragraph(sc, found)
     paragraphs.append(text)
     st.markdown(text)
     figures.append(fc.di_figure(sc, fair, ev, size))
@@ -52,21 +53,18 @@ else:
     st.info("The fairness monitor is switched off in this scenario, so nobody is alerted to a gap. Pick "
             "**fairness_drift** in the sidebar to watch a regional economic shock being noticed, reviewed and "
             "fixed.", icon=":material/info:")
+    fairness = found.get("fairness")
+    if fairness is not None:
+        paragraphs.append(fairness.headline)
+        st.markdown(fairness.headline)
     if rates:
-        di = fsum.get("di_overall")
-        text = ("Over the whole run, " + (f"the lowest region's approval rate was {di:.2f} times the highest"
-                                          if di is not None else "approval rates per region were")
-                + (" (above the 0.8 line of the four-fifths rule)." if di is not None and di >= 0.8 else
-                   " (below the 0.8 line of the four-fifths rule)." if di is not None else "."))
-        paragraphs.append(text)
-        st.markdown(text)
         figures.append(fc.approval_rates_figure(rates, sc.fairness.threshold, size))
         widgets.chart(figures[-1], key="fair_rates")
 
 # --------------------------------------------------------------------------- human review
-if review.get("cases"):
+if review is not None and review.cases and found.get("review") is not None:
     st.subheader("Human review")
-    text = fc.staffing_sentence(sc, summary, reviewers)
+    text = found.get("review").headline
     paragraphs.append(text)
     st.markdown(text)
     figures.append(fc.review_backlog_figure(sc, reviews, reviewers, size))
@@ -80,7 +78,7 @@ text = fc.skew_sentence(sc, summary)
 if text:
     paragraphs.append(text)
     st.markdown(text)
-quality = fc.model_quality_table(summary)
+quality = fc.model_quality_table(sc, summary)
 if len(quality):
     st.dataframe(quality, hide_index=True, width="stretch")
 if sc.feature_store.mode == "online_store":
@@ -114,7 +112,7 @@ if explanations is None or len(explanations) == 0:
         except ScenarioError as err:
             st.warning("\n".join(err.lines))
 if explanations is not None and len(explanations):
-    flag_s = fsum.get("first_flag_s")
+    flag_s = fsum.first_flag_s if fsum is not None else None
     examples = fc.explanation_examples(source.scenario, explanations, source.requests, n=6, focus_group=focus,
                                        after_s=flag_s)
     st.caption("A few decisions with the two facts that weighed most"
@@ -131,4 +129,4 @@ if len(table):
     st.dataframe(table, hide_index=True, width="stretch", height=min(400, 40 + 35 * len(table)))
 
 widgets.downloads(result, "fairness", f"Fairness & governance: {sc.name}", figures=figures, tiles=tiles,
-                  paragraphs=paragraphs)
+                  paragraphs=paragraphs, found=found)

@@ -2,17 +2,23 @@
 from datetime import UTC, datetime, time, timedelta
 
 import streamlit as st
+from pydantic import ValidationError
 
 from dashboard import library, state, team, widgets
 from dashboard.frame import ensure_frame
 from simulator.analysis.experiments import format_value
+from simulator.report import exports
+from simulator.report.compare import compare_runs
+from simulator.report.findings import findings
 from simulator.report.narrative import compare_paragraph, narrate
+from simulator.report.summary_model import Summary
+from simulator.report.words import pct, short_ms
 from simulator.scenario.config import ScenarioError
 from simulator.store import runs
 from simulator.store.frames import DamagedFrames
 from simulator.viz.charts import latency_figure, throughput_figure
 from simulator.viz.diagram import architecture_dot
-from simulator.viz.kpis import delta_text, overview_tiles
+from simulator.viz.kpis import compare_tiles, delta_text, overview_tiles
 
 ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 
@@ -46,8 +52,13 @@ if not found:
 def headline(info: runs.RunInfo) -> str:
     s = info.summary or {}
     if info.kind == "run":
-        return (f"p99 {format_value('latency_ms.p99', (s.get('latency_ms') or {}).get('p99'))}, "
-                f"{format_value('on_time_fraction', s.get('on_time_fraction'))} on time")
+        try:
+            summary = Summary.model_validate(s)
+        except ValidationError:
+            return "kept by an older version (its numbers are shown as kept)"
+        verdict = next((f["status"] for f in info.findings or [] if f.get("topic") == "service_level"), None)
+        return (f"{pct(summary.on_time_fraction)} on time, p99 {short_ms(summary.latency_ms.p99)}"
+                + (f": {verdict}" if verdict else ""))
     if info.kind == "comparison":
         return f"against {s.get('b')}, {s.get('replications')} replications"
     rec = s.get("recommendation") or {}
@@ -97,14 +108,22 @@ result = stored.result()
 size = state.font_size()
 if result is not None:
     sc = result.scenario
-    widgets.kpi_row(overview_tiles(sc, result.summary))
+    # the findings kept with the run; a run kept without them gets them derived now from what was kept
+    # (without per-request rows or the incident-free twin, so without the worst five minutes or incident cost)
+    found = stored.findings()
+    if found is None:
+        found = findings(sc, result)
+        st.caption("This run was kept without its findings; the verdicts below were derived now from its kept "
+                   "numbers.")
+    widgets.kpi_row(overview_tiles(found, max_tiles=3 if state.presentation_mode() else 6), key="history")
     story, picture = st.columns([1, 1], gap="large")
     with story:
         st.markdown("**What happened**")
-        for paragraph in narrate(sc, result.summary, result.events, result.timeseries):
+        for paragraph in narrate(result, found):
             st.markdown(paragraph)
     with picture:
-        widgets.diagram(architecture_dot(sc, result.summary, font_size=state.diagram_font_size()))
+        widgets.diagram(architecture_dot(sc, found, result.summary, font_size=state.diagram_font_size(),
+                                         rankdir=widgets.diagram_direction()))
     c1, c2 = st.columns(2)
     with c1:
         widgets.chart(throughput_figure(sc, result.timeseries, result.events, size), key="history_throughput")
@@ -124,6 +143,9 @@ elif info.kind == "plan":
         st.caption(f"Note: {note}")
     st.dataframe(stored.frames.get("evaluations"), hide_index=True, width="stretch")
 else:
+    if info.kind == "run":
+        st.info("This run was kept by an older version whose summary today's code reads differently; its numbers "
+                "are shown below as kept.")
     st.json(info.summary, expanded=False)
 
 # ---- rerun on today's code
@@ -137,13 +159,21 @@ if result is not None:
         except ScenarioError as err:
             st.error("Today's code cannot run this scenario:\n\n" + "\n".join(f"- {line}" for line in err.lines))
             st.stop()
-        old_tiles = overview_tiles(result.scenario, result.summary)
-        new_all = {t.key: t for t in overview_tiles(fresh.scenario, fresh.summary, max_tiles=20)}
-        new_tiles = [new_all.get(t.key) or t for t in old_tiles]
+        old_tiles, new_tiles = compare_tiles(result), compare_tiles(fresh)
         st.markdown(f"**Today's code** ({runs.code_version()}); arrows show the change from the kept run")
-        widgets.kpi_row(new_tiles, [delta_text(a, b) for a, b in zip(old_tiles, new_tiles)])
-        st.markdown(compare_paragraph(result.scenario, result.summary, fresh.scenario, fresh.summary,
-                                      f"the kept run (code {info.code_version})", "today's code"))
+        widgets.kpi_row(new_tiles, [delta_text(a, b) for a, b in zip(old_tiles, new_tiles)], key="history_rerun")
+        kept_label = f"the kept run (code {info.code_version})"
+        before = {f.key: f for f in found}
+        moved = [(before[f.key], f) for f in state.findings_of(fresh) if f.key in before and
+                 (before[f.key].value, before[f.key].status) != (f.value, f.status)]
+        if moved:
+            st.markdown("Verdicts that moved:\n" + "\n".join(
+                f"- **{a.title}**: {a.value} ({a.status}) → {b.value} ({b.status})" for a, b in moved))
+        else:
+            st.markdown("Every verdict kept with the run comes out the same on today's code.")
+        cmp = compare_runs(result, fresh, kept_label, "today's code")
+        st.markdown(compare_paragraph(result.scenario, result.summary, fresh.scenario, fresh.summary, cmp,
+                                      kept_label, "today's code"))
 
 # ---- per-request rows and deletion
 st.subheader("Per-request data and deletion")
@@ -152,7 +182,10 @@ with d1:
     if info.has_requests:
         def rows_csv() -> str:
             """Built on click; the download is recorded in the audit log (the rows hold customer attributes)."""
-            return runs.load_requests(store, who, info.id).to_csv(index=False)
+            rows = runs.load_requests(store, who, info.id)
+            if stored.scenario is not None:  # clock times and the scenario's words, as on the other pages
+                rows = exports.requests_table(stored.scenario, rows)
+            return rows.to_csv(index=False)
 
         st.download_button("Download the per-request rows (CSV)", data=rows_csv, file_name=f"run-{info.id}-requests.csv",
                            mime="text/csv", key="history_requests", on_click="ignore", icon=":material/download:",

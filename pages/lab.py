@@ -3,6 +3,7 @@ import streamlit as st
 
 from dashboard import library, state, team, widgets
 from dashboard.frame import ensure_frame
+from simulator.report.compare import compare_runs
 from simulator.report.narrative import compare_paragraph
 from simulator.scenario.config import ScenarioError, parse_scenario, scenario_to_yaml
 from simulator.viz.charts import latency_figure, throughput_figure
@@ -92,21 +93,23 @@ if saved:
         st.stop()
     st.subheader("Result of the last run")
     size = state.font_size()
-    tiles = overview_tiles(scenario, result.summary)
-    widgets.kpi_row(tiles)
+    found = state.findings_of(result)
+    tiles = overview_tiles(found)
+    widgets.kpi_row(tiles, key="lab")
     reference = state.cached_run(base, state.current_seed())
     if reference is not None:
+        labels = ("the sidebar's scenario", "the edited scenario")
         st.markdown(compare_paragraph(base, reference.summary, scenario, result.summary,
-                                      "the sidebar's scenario", "the edited scenario"))
+                                      compare_runs(reference, result, *labels), *labels))
     figures = [throughput_figure(scenario, result.timeseries, result.events, size),
                latency_figure(scenario, result.timeseries, result.events, size)]
     picture, charts = st.columns([2, 3], gap="large")
     with picture:
-        widgets.diagram(architecture_dot(scenario, result.summary, font_size=state.diagram_font_size()))
+        widgets.diagram(architecture_dot(scenario, found, result.summary, font_size=state.diagram_font_size()))
     with charts:
         widgets.chart(figures[0], key="lab_throughput")
         widgets.chart(figures[1], key="lab_latency")
     widgets.downloads(result, "lab", f"Scenario lab: {scenario.name}", figures=figures, tiles=tiles,
-                      dot=architecture_dot(scenario, result.summary))
+                      dot=architecture_dot(scenario, found, result.summary), found=found)
 else:
     st.caption("Press **Run the edited scenario** to simulate it with the sidebar's seed.")

@@ -1,4 +1,5 @@
-"""Capacity planner (architects): instant queueing preview, then the cheapest plan meeting the service levels."""
+"""Capacity planner (architects): instant queueing preview, then the cheapest plan meeting the service levels
+over the whole scenario or its busiest window."""
 import os
 import time
 
@@ -9,8 +10,11 @@ from dashboard.frame import ensure_frame
 from simulator.analysis import planner as pl
 from simulator.analysis.backends import SerialBackend, make_backend
 from simulator.analysis.experiments import format_value
-from simulator.analysis.preview import compare_preview, preview_scenario
-from simulator.scenario.config import ScenarioError, with_overrides
+from simulator.analysis.preview import compare_preview, preview_finding, preview_scenario
+from simulator.report.words import clock
+from simulator.scenario.config import ScenarioError
+from simulator.viz.charts import planning_window_figure
+from simulator.viz.kpis import Tile, finding_tile
 
 ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 
@@ -22,16 +26,16 @@ scenario = state.current_scenario()
 # ---- instant answer: queueing theory, no simulation
 pv = preview_scenario(scenario)
 st.subheader("Instant estimate (queueing theory)")
-c1, c2, c3, c4 = st.columns(4)
-c1.metric("Keeps up with the load?", "yes" if pv["stable"] else "no", border=True,
-          help="Whether every stage can serve the average arrival rate (utilization below 100 %).")
-c2.metric("Mean latency", format_value("latency_ms.mean", pv["latency_ms"]["mean"]), border=True)
-c3.metric("p99 latency", format_value("latency_ms.p99", pv["latency_ms"]["p99"]), border=True,
-          help="99 % of answers are faster than this (a two-moment approximation).")
 util = pv["stages"]["inference"]["utilization"]
-c4.metric("Model servers busy", "-" if util is None else f"{100 * util:.0f} %", border=True)
+widgets.kpi_row([finding_tile(preview_finding(scenario, pv)),
+                 Tile("mean", "Mean latency", format_value("latency_ms.mean", pv["latency_ms"]["mean"]),
+                      "Average time from arrival to answer, from the queueing formulas."),
+                 Tile("p99", "p99 latency", format_value("latency_ms.p99", pv["latency_ms"]["p99"]),
+                      "99 % of answers are faster than this (a two-moment approximation)."),
+                 Tile("busy", "Model servers busy", "-" if util is None else f"{100 * util:.0f} %",
+                      "Average utilization of the model servers at the average arrival rate.")], key="preview")
 for note in pv["notes"]:
-    st.warning(note)
+    st.caption(f"Note: {note}")
 cached = state.cached_run(scenario, state.current_seed())
 if cached is not None:
     st.caption("Against the simulation already run for this scenario and seed: "
@@ -42,6 +46,7 @@ else:
 
 # ---- the search
 st.subheader("Find the cheapest configuration that meets the service levels")
+run_minutes = (scenario.duration_s - scenario.warmup_s) / 60
 with st.form("planner_form"):
     a, b, c = st.columns(3)
     p99_ms = a.number_input("p99 latency at most (ms)", min_value=1.0, value=float(scenario.slo_latency_ms))
@@ -62,46 +67,70 @@ with st.form("planner_form"):
             if picked and picked != [current]:
                 space[path] = picked
     fairness = b.checkbox("Disparate impact at least 0.8 (where fairness is modelled)", value=True)
-    run_minutes = int(scenario.duration_s // 60)
-    if run_minutes > 5:
-        minutes = c.slider("Simulated minutes per run", 5, run_minutes, min(15, run_minutes),
-                           help="Shorter runs answer sooner; the intervals account for the extra noise.")
-    else:  # a short scenario is simulated whole
-        minutes = max(1, run_minutes)
-        c.caption(f"Each run simulates the whole scenario ({scenario.duration_s:g} s).")
+    whole = f"the whole scenario ({run_minutes:,.0f} minutes)"
+    choices = [whole] + [f"its busiest {m} minutes" for m in (15, 30, 60) if m < run_minutes]
+    what = c.radio("Simulate", choices, index=0,
+                   help="A plan must hold at the peak. The busiest window is simulated with everything before it as "
+                        "warm-up, so autoscalers and queues reach the peak as they would on the day; only the window "
+                        "is counted.")
     reps = c.slider("Replications per configuration", 2, 10, 4)
     submitted = st.form_submit_button("Find the cheapest plan", type="primary", help=team.role_note("plan", team.actor()))
 
+minutes = None if what == whole else float(what.split()[2])
+window = pl.peak_window(scenario, minutes if minutes is not None else run_minutes + 1)
+st.plotly_chart(planning_window_figure(scenario, window, state.font_size()), key="planner_window", width="stretch",
+                config={"displaylogo": False})
+st.caption(f"Counted: {clock(scenario, window.start_s)} to {clock(scenario, window.end_s)}, {window.reason}.")
+
+# what the result must match to be current: scenario, knobs, seed, constraints and search space
+asked = (state.run_key(scenario, state.current_seed()), p99_ms, availability, max_cost, lo, hi, str(space), fairness,
+         minutes, reps)
 if submitted and team.allowed("plan", state.selected_name()):  # an expensive search: analysts and admins
     constraints = [pl.p99_at_most(p99_ms), pl.availability_at_least(availability)]
     if max_cost > 0:
         constraints.append(pl.monthly_cost_at_most(max_cost))
     if fairness:
         constraints.append(pl.disparate_impact_at_least(0.8))
-    duration_s = min(scenario.duration_s, 60.0 * minutes)
     try:
-        short = with_overrides(scenario, {"duration_s": duration_s,
-                                          "warmup_s": min(scenario.warmup_s, duration_s / 5)})
+        planned = pl.window_scenario(scenario, window) if minutes is not None else scenario
         started = time.perf_counter()
         backend = SerialBackend() if state.in_process() else make_backend(workers=os.cpu_count(), start_method="spawn")
         with st.status("Searching…", expanded=True) as status, backend:
-            result = pl.plan(short, constraints, replicas=(lo, hi), space=space, reps=reps, max_reps=2 * reps,
-                             backend=backend, progress=status.write)
+            result = pl.plan(planned, constraints, replicas=(lo, hi), space=space, reps=reps, max_reps=2 * reps,
+                             backend=backend, seed=state.current_seed(), progress=status.write)
             status.update(label="Search finished", state="complete", expanded=False)
-        state.remember(RESULT, result)
+        state.remember(RESULT, (asked, state.describe_current(), result))
         keeping.keep_plan(result, state.current_seed(), time.perf_counter() - started)
     except (ScenarioError, pl.MissingKpi) as err:
         st.error(f"The planner cannot run this search: {err}")
 
-result = state.recall(RESULT)
-if result is not None:
-    (st.success if result.recommendation is not None else st.error)(result.explanation)
-    for note in result.notes:
-        st.caption(f"Note: {note}")
-    widgets.chart(pl.frontier_figure(result), key="planner_frontier")
-    ev = result.evaluations
-    cols = [*result.knobs, "replicas", "stage", "verdict", f"{pl.P99_KPI}.mean", f"{pl.P99_KPI}.hi",
-            f"{result.cost_kpi}.mean", "reps", "on_frontier", "recommended"]
-    st.dataframe(ev[[c for c in cols if c in ev.columns]], hide_index=True, width="stretch")
-    st.download_button("Download every evaluated configuration (CSV)", ev.to_csv(index=False),
-                       file_name=f"{result.scenario.name}-plan.csv", mime="text/csv", on_click="ignore")
+saved = state.recall(RESULT)
+if saved is not None:
+    key, described, result = saved
+    stale = key != asked
+    with st.container(key="plan_stale" if stale else "plan_current"):
+        if stale:
+            st.warning(f"Computed for **{described}** with other settings: run the search again for what the sidebar "
+                       f"and the form show now.", icon=":material/history:")
+            st.html("<style>.st-key-plan_stale [data-testid='stVerticalBlock'] > div:not(:first-child) "
+                    "{ opacity: 0.45; }</style>")
+        (st.success if result.recommendation is not None else st.error)(result.explanation)
+        overrides = result.recommended_overrides()
+        if overrides:
+            st.code(" ".join(f"--set {k}={v}" for k, v in overrides.items()), language="bash")
+            st.caption("Apply these to the whole scenario (e.g. `python -m simulator run NAME --set ...`) to check the "
+                       "promise on every minute of it.")
+        for note in result.notes:
+            st.caption(f"Note: {note}")
+        simulated = result.evaluations[result.evaluations["stage"] == "simulated"]
+        if len(simulated) > 1:
+            widgets.chart(pl.frontier_figure(result), key="planner_frontier")
+        else:
+            st.info("Only one configuration was simulated, so there is no trade-off between cost and latency to draw: "
+                    "the table below has its numbers.", icon=":material/info:")
+        ev = result.evaluations
+        cols = [*result.knobs, "replicas", "stage", "verdict", f"{pl.P99_KPI}.mean", f"{pl.P99_KPI}.hi",
+                f"{result.cost_kpi}.mean", "reps", "on_frontier", "recommended"]
+        st.dataframe(ev[[c for c in cols if c in ev.columns]], hide_index=True, width="stretch")
+        st.download_button("Download every evaluated configuration (CSV)", ev.to_csv(index=False),
+                           file_name=f"{result.scenario.name}-plan.csv", mime="text/csv", on_click="ignore")

@@ -18,26 +18,27 @@ NOTHING = ("This scenario injects no faults and releases no new model version, s
 widgets.page_header("Failure recovery", "recovery")
 
 result = state.current_run()
+found = state.current_findings()
 sc, summary, ts, ev = result.scenario, result.summary, result.timeseries, result.events
 size = state.font_size()
 presenting = state.presentation_mode()
 
-recovery = [r for r in (summary.get("recovery") or []) if isinstance(r, dict)]
-canary_on = sc.canary.enabled or (summary.get("canary") or {}).get("outcome") not in (None, "none")
-breaker = summary.get("breaker") or {}
-if not recovery and not canary_on and not breaker.get("opened"):
+recovery = summary.recovery
+canary_on = sc.canary.enabled or summary.canary.outcome != "none"
+if not recovery and not canary_on and not summary.breaker.opened:
     st.info(NOTHING, icon=":material/info:")
     st.stop()
 
-tiles = fc.recovery_tiles(sc, summary)
-widgets.kpi_row(tiles)
+tiles = fc.recovery_tiles(sc, summary, found)
+widgets.kpi_row(tiles, key="recovery")
 
 st.subheader("What happened")
-paragraphs = [fc.recovery_sentences(sc, rec, fc.bin_width_s(ts)) for rec in recovery]
-paragraphs += [p for p in [fc.canary_sentence(sc, summary)] if p]
-where = summary.get("where_time_went")
-if where and where.get("finding"):
-    paragraphs.append("Where the time went: " + str(where["finding"]))
+paragraphs = [f.headline for f in (*found.of("incident"), *found.of("release"), found.get("incident_cost")) if f]
+if recovery:
+    paragraphs.append(fc.resolution_note(fc.bin_width_s(ts)))
+where = summary.where_time_went
+if where is not None and where.finding:
+    paragraphs.append("Where the time went: " + where.finding)
 for p in paragraphs:
     st.markdown(p)
 
@@ -49,7 +50,7 @@ figures.append(fc.latency_breaker_figure(sc, ts, ev, size))
 widgets.chart(figures[-1], key="rec_latency")
 charts = []
 if where or recovery:
-    charts.append(("rec_stages", fc.stage_time_figure(sc, ts, where, size)))
+    charts.append(("rec_stages", fc.stage_time_figure(sc, ts, where.model_dump() if where else None, size)))
 if canary_on:
     charts.append(("rec_canary", fc.canary_figure(sc, ts, ev, size)))
 columns = st.columns(1 if presenting or len(charts) < 2 else 2)
@@ -87,9 +88,11 @@ if options:
         else:
             with_tiles, without_tiles = fc.protection_tiles(run_with.summary), fc.protection_tiles(run_without.summary)
             st.markdown("**As designed**")
-            widgets.kpi_row(with_tiles)
-            st.markdown(f"**{choice.capitalize()}** (arrows show the change; red is worse for customers)")
-            widgets.kpi_row(without_tiles, [delta_text(a, b) for a, b in zip(with_tiles, without_tiles)])
+            widgets.kpi_row(with_tiles, key="rec_with")
+            st.markdown(f"**{choice.capitalize()}** (arrows show the change; red is worse for "
+                        f"{sc.vocabulary.customers})")
+            widgets.kpi_row(without_tiles, [delta_text(a, b) for a, b in zip(with_tiles, without_tiles)],
+                            key="rec_without")
             worth = fc.protection_paragraph(what, run_with.summary, run_without.summary)
             st.markdown(worth)
             paragraphs.append(worth)
@@ -112,4 +115,4 @@ st.caption("Faults, safety-switch trips, scaling and release steps, in order.")
 widgets.events_table(result)
 
 widgets.downloads(result, "recovery", f"Failure recovery: {sc.name}", figures=figures, tiles=tiles,
-                  paragraphs=paragraphs)
+                  paragraphs=paragraphs, found=found)

@@ -3,10 +3,12 @@ import streamlit as st
 
 from dashboard import state, widgets
 from dashboard.frame import ensure_frame
-from simulator.report.words import clock
-from simulator.viz.charts import add_time_cursor, event_label, throughput_figure
-from simulator.viz.diagram import architecture_dot, snapshot_at
-from simulator.viz.kpis import snapshot_tiles
+from simulator.report.event_words import describe_event
+from simulator.report.findings import moment
+from simulator.report.words import clock, clock_auto
+from simulator.viz.charts import add_time_cursor, throughput_figure
+from simulator.viz.diagram import architecture_dot
+from simulator.viz.kpis import moment_tiles
 
 ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 
@@ -40,7 +42,7 @@ st.button("⏸ Pause" if playing else "▶ Play", on_click=toggle_play, key="rep
 
 
 @st.fragment(run_every=FRAME_S if playing else None)
-def moment() -> None:
+def show_moment() -> None:
     """The slider and everything drawn for the chosen moment (reruns alone while playing)."""
     if state.recall(playing_key, False):
         nxt = state.recall(slider_key, 0) + max(1, n_bins // FRAMES)
@@ -54,18 +56,26 @@ def moment() -> None:
                            help="Each step is one time-series interval of the run.")
     width = float(ts["t_end_s"].iloc[idx] - ts["t_s"].iloc[idx])
     t_s = float(starts[idx]) + width / 2
-    snap = snapshot_at(sc, ts, ev, t_s)
-    picture, numbers = st.columns([1, 1], gap="large")
-    with picture:
-        widgets.diagram(architecture_dot(sc, result.summary, snap, font_size=state.diagram_font_size()))
-    with numbers:
-        widgets.kpi_row(snapshot_tiles(sc, snap))
-        fig = add_time_cursor(throughput_figure(sc, ts, ev, state.font_size()), sc, t_s)
+    now = moment(sc, result, t_s)
+    dot = architecture_dot(sc, now, result.summary, moment_s=t_s, font_size=state.diagram_font_size(),
+                           rankdir=widgets.diagram_direction())
+    fig = add_time_cursor(throughput_figure(sc, ts, ev, state.font_size()), sc, t_s)
+    recent = ev[(ev["t_s"] <= t_s + width / 2) & (ev["t_s"] > t_s - 600)] if len(ev) else ev
+    if state.presentation_mode():  # one column: tiles, the full-width picture, the chart
+        widgets.kpi_row(moment_tiles(now), key="replay")
+        widgets.diagram(dot)
         widgets.chart(fig, key="replay_chart")
-        recent = ev[(ev["t_s"] <= t_s + width / 2) & (ev["t_s"] > t_s - 600)] if len(ev) else ev
-        if len(recent):
-            st.markdown("**In the ten minutes up to this moment:** " + "; ".join(
-                f"{clock(sc, r.t_s)} {event_label(r.kind)}" for r in recent.tail(8).itertuples()))
+    else:
+        widgets.kpi_row(moment_tiles(now), key="replay")
+        picture, chart = st.columns([1, 1], gap="large")
+        with picture:
+            widgets.diagram(dot)
+        with chart:
+            widgets.chart(fig, key="replay_chart")
+    if len(recent):
+        st.markdown("**In the ten minutes up to this moment:**\n\n" + "\n".join(
+            f"- {clock_auto(sc, r.t_s)}: {describe_event(sc, str(r.kind), str(r.component), r.detail)}"
+            for r in recent.tail(8).itertuples()))
 
 
-moment()
+show_moment()

@@ -15,6 +15,7 @@ from simulator.scenario.config import ScenarioError
 ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 
 CHECKS, REPS = "validation_checks", "validation_reps"
+VERDICT_COLOURS = {"pass": "#54A24B", "inconclusive": "#F58518", "fail": "#E45756"}
 
 
 def backend():
@@ -29,7 +30,7 @@ def error_figure(frame: pd.DataFrame):
                          marker_color="rgba(128,128,128,0.2)", name="tolerance", hoverinfo="skip"))
     fig.add_trace(go.Scatter(
         y=labels, x=frame["error_pct"], mode="markers", name="simulation vs formula",
-        marker={"size": 11, "color": ["#54A24B" if p else "#E45756" for p in frame["passed"]]},
+        marker={"size": 11, "color": [VERDICT_COLOURS[v] for v in frame["verdict"]]},
         error_x={"type": "data", "symmetric": False,
                  "array": 100 * (frame["ci_hi"] - frame["simulated"]) / frame["theory"],
                  "arrayminus": 100 * (frame["simulated"] - frame["ci_lo"]) / frame["theory"]}))
@@ -57,10 +58,12 @@ if st.button("Run the checks", type="primary"):
         state.remember(CHECKS, run_validation(0.25 if size.startswith("quick") else 1.0, 4, backend=b))
 checks = state.recall(CHECKS)
 if checks is not None:
-    (st.success if checks["passed"].all() else st.error)(validation_sentence(checks))
+    verdicts = set(checks["verdict"])
+    say = st.error if "fail" in verdicts else st.warning if "inconclusive" in verdicts else st.success
+    say(validation_sentence(checks))
     widgets.chart(error_figure(checks), key="validation_errors")
     shown = checks[["case", "metric", "theory", "preview", "simulated", "ci_lo", "ci_hi", "error_pct",
-                    "tolerance_pct", "passed"]]
+                    "tolerance_pct", "verdict", "more_customers"]]
     st.dataframe(shown.round(3), hide_index=True, width="stretch")
     st.caption("'preview' is the planner's instant queueing-theory estimate for the same set-up.")
 

@@ -35,7 +35,7 @@ Progress = Callable[[int, int], None]
 
 
 def simulate_summary(scenario_json: str, seed: int) -> dict:
-    """The work unit: simulate once and return the summary dict (picklable, module level).
+    """The work unit: simulate once and return the summary's JSON form (picklable, module level).
 
     Adds ``warmup_series`` (the run's per-bin mean latency, a few hundred numbers) so that
     replications can run MSER-5 on the average over replications (see experiments.py).
@@ -46,9 +46,7 @@ def simulate_summary(scenario_json: str, seed: int) -> dict:
 
     scenario = Scenario.model_validate_json(scenario_json)
     result = run(scenario, seed, frames=False)  # the summary-only path: no requests frame, no spans
-    summary = dict(result.summary)
-    summary["warmup_series"] = warmup_series(result.timeseries)
-    return summary
+    return {**result.summary.to_dict(), "warmup_series": warmup_series(result.timeseries)}
 
 
 class BackendError(RuntimeError):

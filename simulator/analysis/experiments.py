@@ -32,12 +32,13 @@ from scipy.stats import norm
 from simulator.analysis import stats
 from simulator.analysis.backends import Backend, SerialBackend, simulate_summary
 from simulator.analysis.stats import WARMUP_COLUMN
+from simulator.report.summary_model import Summary, flatten
 from simulator.scenario.config import Scenario, ScenarioError, parse_override, scenario_to_yaml, with_overrides
 from simulator.scenario.rates import check_size
 
 CONFIDENCE = 0.95
 # summary fields that describe the run rather than measure it: no interval for these
-BOOKKEEPING = ("seed", "sim_duration_s", "warmup_s", "slo_latency_ms", "wall_s")
+BOOKKEEPING = ("schema_version", "seed", "sim_duration_s", "warmup_s", "slo_latency_ms", "wall_s")
 # count families whose keys are absent when zero
 ZERO_WHEN_ABSENT = ("failures_by_reason.", "events.", "requests.")
 
@@ -123,18 +124,10 @@ def replication_seeds(base_seed: int, reps: int, start: int = 0) -> list[int]:
             for i in range(start, start + reps)]
 
 
-def flatten_summary(summary: dict, prefix: str = "") -> dict[str, float]:
-    """Numeric leaves of a summary as ``{"latency_ms.p99": 212.4, ...}`` (None -> NaN, text dropped)."""
-    out: dict[str, float] = {}
-    for key, value in summary.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(flatten_summary(value, name + "."))
-        elif isinstance(value, (bool, int, float)):
-            out[name] = float(value)
-        elif value is None:
-            out[name] = math.nan
-    return out
+def flatten_summary(summary: Summary | dict) -> dict[str, float]:
+    """Numeric leaves of a summary (typed, or its JSON form from a worker) as
+    ``{"latency_ms.p99": 212.4, ...}`` (None -> NaN, text dropped)."""
+    return summary.flat() if isinstance(summary, Summary) else flatten(summary)
 
 
 def runs_frame(summaries: list[dict], seeds: list[int], extra: list[dict] | None = None) -> pd.DataFrame:

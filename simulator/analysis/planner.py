@@ -25,6 +25,12 @@ How it searches (and why it is cheap enough to run on a laptop):
 
 The search assumes monotonicity in replicas; a scenario where more replicas make latency worse
 (e.g. through a shared bottleneck) may be missed, which the frontier table would show.
+
+**What is simulated.** The whole scenario, or, to answer sooner, the window of a chosen length
+with the most expected arrivals (:func:`peak_window`): the run then ends with that window and
+counts only it, and everything before it is simulated as warm-up, so autoscalers and queues
+reach the peak as they would on the day. A plan for the quiet first minutes of a surge would
+promise what the peak cannot keep.
 """
 from __future__ import annotations
 
@@ -36,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from simulator.analysis import stats
@@ -136,6 +143,44 @@ def disparate_impact_at_least(ratio: float = 0.8, optional: bool = True) -> Cons
     return Constraint("fairness.min_di", ">=", ratio, f"disparate impact ≥ {ratio:g}", optional)
 
 
+# --------------------------------------------------------------------------- what to simulate
+class Window(NamedTuple):
+    """The measured window of a planning run: [start_s, end_s], and why it was chosen."""
+
+    start_s: float
+    end_s: float
+    reason: str
+
+
+def peak_window(scenario: Scenario, minutes: float) -> Window:
+    """The ``minutes``-long stretch of the measured period with the most expected arrivals (the
+    earliest on a tie); the whole measured period when it is not longer than that."""
+    from simulator.scenario.rates import rate_grid
+
+    length_s = 60.0 * minutes
+    measured_s = scenario.duration_s - scenario.warmup_s
+    if length_s >= measured_s or scenario.traffic.kind == "replay":
+        return Window(scenario.warmup_s, scenario.duration_s, "the whole scenario")
+    edges, rate = rate_grid(scenario)
+    step = float(edges[1] - edges[0])
+    width = max(1, int(round(length_s / step)))
+    counts = np.cumsum(np.r_[0.0, rate * step])
+    first = int(np.searchsorted(edges, scenario.warmup_s - 1e-9))
+    sums = counts[first + width:] - counts[first:len(counts) - width]
+    i = first + int(np.argmax(sums))
+    start = float(edges[i])
+    flat = float(sums.max() - sums.min()) <= 1e-9 * max(float(sums.max()), 1.0)
+    mean = float(sums.max()) / (width * step)
+    reason = ("traffic is flat, so any stretch is as busy as another" if flat else
+              f"the busiest {minutes:g} minutes: {mean:,.1f} {scenario.vocabulary.requests} a second on average")
+    return Window(start, start + width * step, reason)
+
+
+def window_scenario(scenario: Scenario, window: Window) -> Scenario:
+    """The scenario ending with ``window`` and counting only it (the time before warms up)."""
+    return with_overrides(scenario, {"duration_s": window.end_s, "warmup_s": window.start_s})
+
+
 # --------------------------------------------------------------------------- search
 @dataclass
 class Plan:
@@ -155,6 +200,32 @@ class Plan:
     @property
     def frontier(self) -> pd.DataFrame:
         return self.evaluations[self.evaluations["on_frontier"]].sort_values(self.cost_kpi + ".mean")
+
+    def recommended_overrides(self) -> dict:
+        """The dotted overrides that apply the recommendation to the scenario (empty when none)."""
+        rec = self.recommendation
+        if rec is None:
+            return {}
+        out = {replica_path(self.scenario): int(rec["replicas"])}
+        out.update({k: (v.item() if hasattr(v, "item") else v) for k, v in ((k, rec[k]) for k in self.knobs)})
+        return out
+
+    def to_json(self) -> dict:
+        """What ``plan --json`` prints: the recommendation as overrides, its evidence and the constraints."""
+        rec = self.recommendation
+        evidence = {}
+        if rec is not None:
+            for c in self.constraints:
+                evidence[c.kpi] = {"mean": rec[f"{c.kpi}.mean"], "lo": rec[f"{c.kpi}.lo"], "hi": rec[f"{c.kpi}.hi"]}
+            evidence["replications"] = int(rec["reps"])
+        overrides = self.recommended_overrides()
+        return {"scenario": self.scenario.name, "feasible": rec is not None,
+                "constraints": [{"kpi": c.kpi, "sense": c.sense, "limit": c.limit, "label": c.label}
+                                for c in self.constraints],
+                "recommended_overrides": overrides,
+                "set_args": [f"--set {k}={v}" for k, v in overrides.items()],
+                "cost_kpi": self.cost_kpi, "evidence": evidence, "explanation": self.explanation,
+                "notes": list(self.notes)}
 
     def write(self, out_dir: str | Path) -> list[Path]:
         """evaluations.csv, frontier.html, recommendation.txt, scenario.resolved.yaml (base)."""

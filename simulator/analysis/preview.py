@@ -38,18 +38,12 @@ import numpy as np
 import pandas as pd
 
 from simulator.analysis.analytic import StageSpec, fluid_queue, pollaczek_khinchine_wait_s, preview
+from simulator.common.queueing import service_scv
+from simulator.report.findings import Finding
+from simulator.report.summary_model import Summary
 from simulator.scenario.config import Scenario
 
 STAGES = ("ingestion", "feature_store", "external_api", "inference")
-
-
-def service_scv(dist: str, cv: float) -> float:
-    """Squared coefficient of variation the engine's sampler produces (rng.draw)."""
-    if dist == "constant" or cv == 0:
-        return 0.0
-    if dist == "exponential":
-        return 1.0
-    return cv * cv
 
 
 def inference_service_ms(sc: Scenario) -> float:
@@ -215,15 +209,18 @@ def preview_scenario(sc: Scenario) -> dict:
     stages = _stage_view(result["stages"], specs, sc, rate)
     stable = result["stable"] and all(v["stable"] for v in stages.values())
     peak = _peak_check(specs, rates, dt_s)
+    names = {"ingestion": "the event stream", "feature_store": "the profile database",
+             "inference": f"the {sc.vocabulary.model}", "external_api": f"the {sc.external_api.name}"}
     notes = []
     if not stable:
         worst = max((s for s in stages if stages[s]["utilization"] is not None),
                     key=lambda s: stages[s]["utilization"], default="ingestion")
-        notes.append(f"{worst} cannot keep up with the average load (utilization ≥ 100 %): queues grow "
-                     f"for as long as the run lasts")
+        notes.append(f"{names.get(worst, worst)} cannot keep up with the average load (utilization ≥ 100 %): queues "
+                     f"grow for as long as the run lasts")
     elif peak["overloaded"]:
-        notes.append(f"{peak['stage']} falls behind during the peaks: up to {peak['max_backlog']:,.0f} requests "
-                     f"waiting, about {_duration_text(peak['max_wait_ms'])} extra wait (fluid approximation)")
+        notes.append(f"{names.get(peak['stage'], peak['stage'])} falls behind during the peaks: up to "
+                     f"{peak['max_backlog']:,.0f} requests waiting, about {_duration_text(peak['max_wait_ms'])} extra "
+                     f"wait (fluid approximation)")
     auto = getattr(sc, "autoscaler", None)
     if auto is not None and getattr(auto, "enabled", False):
         notes.append(f"autoscaling is on: this estimate keeps the starting {sc.inference.replicas} replicas; "
@@ -268,21 +265,21 @@ def _error_pct(predicted: float, simulated: float) -> float:
     return 100.0 * (predicted - simulated) / simulated
 
 
-def compare_preview(pv: dict, summary: dict) -> PreviewCheck:
+def compare_preview(pv: dict, summary: Summary) -> PreviewCheck:
     """Put the preview next to a simulation summary (relative error, %, per metric).
 
     Waits under 1 ms in the simulation get no relative error (a percentage of almost nothing
     says nothing); the difference in ms is still listed.
     """
-    rows = [("mean latency (ms)", pv["latency_ms"]["mean"], summary["latency_ms"]["mean"]),
-            ("p99 latency (ms)", pv["latency_ms"]["p99"], summary["latency_ms"]["p99"])]
+    rows = [("mean latency (ms)", pv["latency_ms"]["mean"], summary.latency_ms.mean),
+            ("p99 latency (ms)", pv["latency_ms"]["p99"], summary.latency_ms.p99)]
     for name in STAGES:
-        p, s = pv["stages"].get(name, {}), summary.get("stages", {}).get(name, {})
-        if p.get("utilization") is not None and s.get("utilization") is not None:
-            rows.append((f"{name} utilization", p["utilization"], s["utilization"]))
-        if p.get("wait_ms_mean") is not None and s.get("wait_ms_mean") is not None and (
-                p["wait_ms_mean"] > 0 or s["wait_ms_mean"] > 0):
-            rows.append((f"{name} mean wait (ms)", p["wait_ms_mean"], s["wait_ms_mean"]))
+        p, s = pv["stages"].get(name, {}), getattr(summary.stages, name)
+        if p.get("utilization") is not None and s.utilization is not None:
+            rows.append((f"{name} utilization", p["utilization"], s.utilization))
+        if p.get("wait_ms_mean") is not None and s.wait_ms_mean is not None and (
+                p["wait_ms_mean"] > 0 or s.wait_ms_mean > 0):
+            rows.append((f"{name} mean wait (ms)", p["wait_ms_mean"], s.wait_ms_mean))
     table = pd.DataFrame(rows, columns=["metric", "preview", "simulation"])
     table["difference"] = table["preview"] - table["simulation"]
     table["error_pct"] = [math.nan if ("wait" in m and abs(sim) < 1.0) else _error_pct(pre, sim)
@@ -292,9 +289,34 @@ def compare_preview(pv: dict, summary: dict) -> PreviewCheck:
         sentence = ("The instant estimate said this configuration cannot keep up; the simulation shows how far "
                     "behind it falls within the simulated window.")
     else:
-        pre, sim = pv["latency_ms"], summary["latency_ms"]
+        pre, sim = pv["latency_ms"], summary.latency_ms
         sentence = (f"The instant estimate was {abs(mean_err):.0f} % {'above' if mean_err > 0 else 'below'} the "
-                    f"simulated mean latency ({pre['mean']:,.1f} vs {sim['mean']:,.1f} ms) and "
+                    f"simulated mean latency ({pre['mean']:,.1f} vs {sim.mean:,.1f} ms) and "
                     f"{abs(p99_err):.0f} % {'above' if p99_err > 0 else 'below'} its p99 "
-                    f"({pre['p99']:,.1f} vs {sim['p99']:,.1f} ms).")
+                    f"({pre['p99']:,.1f} vs {sim.p99:,.1f} ms).")
     return PreviewCheck(table, sentence)
+
+
+def preview_finding(sc: Scenario, pv: dict) -> Finding:
+    """The instant estimate's verdict on keeping up: yes (ok), only on average, falling behind at the
+    peaks (watch), or no, queues grow without end (breach). Never "keeps up" while it predicts a backlog."""
+    names = {"ingestion": "the event stream", "feature_store": "the profile database",
+             "inference": f"the {sc.vocabulary.model}", None: "the pipeline"}
+    peak = pv["peak"]
+    evidence = {"stable": pv["stable"], "overloaded_at_peak": peak["overloaded"], "max_backlog": peak["max_backlog"],
+                "max_wait_ms": peak["max_wait_ms"], "peak_utilization": peak["peak_utilization"]}
+    if not pv["stable"]:
+        worst = max((s for s in pv["stages"] if pv["stages"][s]["utilization"] is not None),
+                    key=lambda s: pv["stages"][s]["utilization"], default=None)
+        return Finding("capacity", "breach", f"The instant estimate says {names.get(worst, worst)} cannot keep up even "
+                       f"with the average load: its queue grows for as long as the run lasts.",
+                       "Keeps up with the load?", "no", "falls behind", evidence, None, None, "preview")
+    if peak["overloaded"]:
+        return Finding("capacity", "watch", f"On average every part keeps up, but the instant estimate predicts "
+                       f"{names.get(peak['stage'], peak['stage'])} falls behind during the peaks: up to "
+                       f"{peak['max_backlog']:,.0f} requests waiting, about {_duration_text(peak['max_wait_ms'])} of "
+                       f"extra wait (a fluid approximation).", "Keeps up with the load?", "not at peaks",
+                       "backlog at peaks", evidence, None, None, "preview")
+    return Finding("capacity", "ok", f"The instant estimate says every part keeps up, at the peak too (busiest at "
+                   f"{100 * peak['peak_utilization']:.0f} % of its capacity).", "Keeps up with the load?", "yes",
+                   "keeps up", evidence, None, None, "preview")

@@ -25,6 +25,13 @@ Cases (λ arrival rate, S mean service time, ρ utilization, Wq mean wait in que
 - Arrivals around a 0.3 s surge (×20, no ramp) starting at 4.35 s: the count in
   [4.0 s, 4.65 s) is λ (0.35 + 20 · 0.3).
 
+Verdicts: a check *passes* only when its whole 95 % confidence interval lies inside the
+tolerance band around the formula's value, *fails* when the whole interval lies outside it,
+and is *inconclusive* otherwise: the run was too small to tell, and the report says about how
+many more customers would decide it (the interval narrows with the square root of the number
+of customers, so deciding needs the half-width shrunk to the distance between the simulated
+mean and the nearest edge of the band).
+
 Tolerances: 5 % on mean waits, latency, shares and counts, 1 % on utilization, 12 % on the
 rare M/M/4/10+D rejections (3 % of customers: the standard error of that share is about
 2.5 % of it at the standard size, plus the reference's own 1.3 %). At the standard size (about
@@ -239,7 +246,8 @@ def run_validation(scale: float = 1.0, reps: int = 4, *, backend: Backend | None
     """Run every case (``scale`` x the standard size, split over ``reps`` replications).
 
     Returns one row per check: case, metric, kpi, theory, preview, simulated, ci_lo, ci_hi,
-    error_pct, tolerance_pct, passed, customers, reps, wall_s.
+    error_pct, tolerance_pct, verdict (pass | fail | inconclusive), passed, more_customers (to
+    decide an inconclusive check, else 0), customers, reps, wall_s.
     """
     if reps < 2:
         raise ValueError(f"reps must be ≥ 2 for an interval, got {reps}")
@@ -261,19 +269,46 @@ def run_validation(scale: float = 1.0, reps: int = 4, *, backend: Backend | None
             ci = stats.mean_ci([kpi_value(f, check.kpi) for f in flat])
             error = (ci.mean - check.theory) / check.theory
             tolerance = check.tolerance / math.sqrt(min(scale, 1.0))
+            verdict, more = judge(check.theory, tolerance, ci.mean, ci.lo, ci.hi, per_rep * reps)
             rows.append({"case": case.name, "story": case.story, "metric": check.metric, "kpi": check.kpi,
                          "theory": check.theory, "preview": _preview_value(pv, check.kpi), "simulated": ci.mean,
                          "ci_lo": ci.lo, "ci_hi": ci.hi, "error_pct": 100 * error,
-                         "tolerance_pct": 100 * tolerance, "passed": bool(abs(error) <= tolerance),
-                         "customers": per_rep * reps, "reps": reps, "wall_s": wall_s})
+                         "tolerance_pct": 100 * tolerance, "verdict": verdict, "passed": verdict == "pass",
+                         "more_customers": more, "customers": per_rep * reps, "reps": reps, "wall_s": wall_s})
     return pd.DataFrame(rows)
 
 
+def judge(theory: float, tolerance: float, mean: float, lo: float, hi: float, customers: int) -> tuple[str, int]:
+    """(verdict, more customers needed to decide) for one check (see the module docstring)."""
+    band_lo, band_hi = theory - abs(theory) * tolerance, theory + abs(theory) * tolerance
+    if band_lo <= lo and hi <= band_hi:
+        return "pass", 0
+    if hi < band_lo or lo > band_hi:
+        return "fail", 0
+    half = (hi - lo) / 2
+    gap = min(abs(mean - band_lo), abs(mean - band_hi))
+    if gap <= 0 or not math.isfinite(half):
+        return "inconclusive", -1  # the mean sits on the edge: no number of customers decides it
+    return "inconclusive", max(1, math.ceil(customers * (half / gap) ** 2) - customers)
+
+
 def validation_sentence(frame: pd.DataFrame) -> str:
-    """One line for people: how many checks passed and what that means."""
-    n, ok = len(frame), int(frame["passed"].sum())
+    """One line for people: how many checks passed, failed, or could not be decided yet, and what that means."""
+    verdict = frame["verdict"] if "verdict" in frame else frame["passed"].map({True: "pass", False: "fail"})
+    n, ok = len(frame), int((verdict == "pass").sum())
     if ok == n:
-        return (f"All {n} checks passed: on {frame['case'].nunique()} textbook cases the simulator matches the "
-                f"closed-form (or independent reference) answers within the stated tolerances.")
-    failed = ", ".join(f"{r.case} {r.metric}" for r in frame[~frame["passed"]].itertuples())
-    return f"{n - ok} of {n} checks failed ({failed}); the simulator disagrees with the reference there."
+        return (f"All {n} checks passed: on {frame['case'].nunique()} x, with each 95 % interval inside its tolerance.")
+    parts = [f"{ok} of {n} checks passed"]
+    failed = frame[verdict == "fail"]
+    if len(failed):
+        parts.append(f"{len(failed)} failed ({', '.join(f'{r.case} {r.metric}' for r in failed.itertuples())}): "
+                     f"the simulator disagrees with the reference there")
+    unsure = frame[verdict == "inconclusive"]
+    if len(unsure):
+        more = [int(m) for m in unsure["more_customers"] if m > 0]
+        need = (f"; about {max(more):,} more customers per case would decide "
+                f"{'it' if len(unsure) == 1 else 'them'}" if more else "")
+        parts.append(f"{len(unsure)} {'is' if len(unsure) == 1 else 'are'} inconclusive "
+                     f"({', '.join(f'{r.case} {r.metric}' for r in unsure.itertuples())}): the 95 % interval runs past "
+                     f"the tolerance{need}")
+    return "; ".join(parts) + "."

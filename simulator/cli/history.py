@@ -66,7 +66,7 @@ def _guarded(action):
         raise InputError(f"--save: {err}") from None
 
 
-def save_run(args, result) -> None:
+def save_run(args, result, found=None) -> None:
     from simulator.store import runs
 
     store, actor = _open()
@@ -74,7 +74,8 @@ def save_run(args, result) -> None:
         knobs = dict(parse_override(s) for s in (args.set or []))
         if args.seed is not None:
             knobs["seed"] = args.seed
-        info = _guarded(lambda: runs.save_run(store, actor, result, scenario_name=_name(args.scenario), knobs=knobs))
+        info = _guarded(lambda: runs.save_run(store, actor, result, scenario_name=_name(args.scenario), knobs=knobs,
+                                                        findings=found))
         _kept(info, store, sys.stderr if args.json else sys.stdout)
         if actor.can("prune"):  # the retention setting applies whenever a run is added
             runs.prune(store, actor, _retention())
@@ -117,8 +118,15 @@ def _day(text: str | None, option: str) -> datetime | None:
 def _headline(info) -> str:
     s = info.summary or {}
     if info.kind == "run":
-        p99 = (s.get("latency_ms") or {}).get("p99")
-        on_time = s.get("on_time_fraction")
+        from pydantic import ValidationError
+
+        from simulator.report.summary_model import Summary
+
+        try:
+            summary = Summary.model_validate(s)
+        except ValidationError:
+            return "kept by an older version"
+        p99, on_time = summary.latency_ms.p99, summary.on_time_fraction
         return (f"p99 {p99:,.0f} ms" if p99 is not None else "p99 -") + \
                (f", {100 * on_time:.2f} % on time" if on_time is not None else "")
     if info.kind == "comparison":
@@ -180,10 +188,16 @@ def _show(stored, as_json: bool) -> int:
         return 0
     print(f"{info.kind} #{info.id}: kept by {info.author} at {info.created_at:%Y-%m-%d %H:%M} UTC with code "
           f"{info.code_version}" + (f"; scenario {info.saved_version}" if info.saved_version else ""))
-    if info.kind == "run" and stored.scenario is not None:
-        from simulator.cli.main import format_summary
+    result = stored.result()
+    if result is not None:
+        from simulator.cli.main import format_findings, format_summary
 
-        print(format_summary(info.summary, stored.scenario))
+        print(format_summary(result.summary, result.scenario))
+        found = stored.findings()
+        if found is not None:
+            print("\n" + format_findings(found))
+    elif info.kind == "run":
+        print("\n  (kept by an older version whose summary today's code reads differently; `--json` prints it)")
     elif info.kind == "plan":
         print("\n" + info.summary.get("explanation", ""))
     elif info.kind == "comparison":

@@ -9,9 +9,11 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from simulator.cli import history
 from simulator.cli.common import SCENARIO_DIR, InputError, load_with_overrides
+from simulator.report.summary_model import Architecture, Summary
 from simulator.scenario.config import Scenario, ScenarioError, load_scenario
 from simulator.scenario.rates import check_size
 
@@ -47,64 +49,63 @@ def _duration_text(seconds: float) -> str:
     return f"{seconds:g} s"
 
 
-def format_summary(summary: dict, scenario: Scenario) -> str:
+def format_summary(summary: Summary, scenario: Scenario) -> str:
     """A readable table of the summary for a terminal."""
-    r = summary["requests"]
-    lat = summary["latency_ms"]
-    arrived = r["arrived"] or 1
+    r = summary.requests
+    lat = summary.latency_ms
+    arrived = r.arrived or 1
     lines = [
         f"Pipeline Twin: {scenario.name}",
         *([f"  {scenario.description.strip()}"] if scenario.description.strip() else []),
-        f"  simulated {_duration_text(summary['sim_duration_s'])} (first {_duration_text(summary['warmup_s'])} "
-        f"excluded as warm-up), seed {summary['seed']}, {summary['wall_s']:.2f} s of computing",
+        f"  simulated {_duration_text(summary.sim_duration_s)} (first {_duration_text(summary.warmup_s)} "
+        f"excluded as warm-up), seed {summary.seed}, {summary.wall_s:.2f} s of computing",
         "",
-        f"  Requests      {_fmt_int(r['arrived'])} arrived: {_fmt_int(r['ok'])} ok ({100 * r['ok'] / arrived:.2f} %), "
-        f"{_fmt_int(r['degraded'])} degraded, {_fmt_int(r['failed'])} failed, {_fmt_int(r['in_flight'])} still in flight",
-        f"  Availability  {_fmt(None if summary['availability'] is None else 100 * summary['availability'], '.3f', ' %')}"
+        f"  Requests      {_fmt_int(r.arrived)} arrived: {_fmt_int(r.ok)} ok ({100 * r.ok / arrived:.2f} %), "
+        f"{_fmt_int(r.degraded)} degraded, {_fmt_int(r.failed)} failed, {_fmt_int(r.in_flight)} still in flight",
+        f"  Availability  {_fmt(None if summary.availability is None else 100 * summary.availability, '.3f', ' %')}"
         f"   (answered / finished)",
-        f"  Throughput    {_fmt(summary['throughput_rps'], '.1f', ' decisions per second')}",
-        f"  Latency       mean {fmt_ms(lat['mean'])}, p50 {fmt_ms(lat['p50'])}, "
-        f"p95 {fmt_ms(lat['p95'])}, p99 {fmt_ms(lat['p99'])}",
-        f"  On time       {_fmt(None if summary['on_time_fraction'] is None else 100 * summary['on_time_fraction'], '.2f', ' %')}"
-        f" answered within {summary['slo_latency_ms']:g} ms",
+        f"  Throughput    {_fmt(summary.throughput_rps, '.1f', ' decisions per second')}",
+        f"  Latency       mean {fmt_ms(lat.mean)}, p50 {fmt_ms(lat.p50)}, "
+        f"p95 {fmt_ms(lat.p95)}, p99 {fmt_ms(lat.p99)}",
+        f"  On time       {_fmt(None if summary.on_time_fraction is None else 100 * summary.on_time_fraction, '.2f', ' %')}"
+        f" answered within {summary.slo_latency_ms:g} ms",
     ]
-    if summary.get("failures_by_reason"):
-        lines.append("  Failures      " + ", ".join(f"{k} {v:,}" for k, v in summary["failures_by_reason"].items()))
-    arch = summary.get("architecture")
-    if scenario.topology is not None and arch:
-        lines += _architecture_lines(arch)
+    if summary.failures_by_reason:
+        lines.append("  Failures      " + ", ".join(f"{k} {v:,}" for k, v in summary.failures_by_reason.items()))
+    if scenario.topology is not None:
+        lines += _architecture_lines(summary.architecture)
     else:
         lines += ["", f"  {'stage':<15}{'utilization':>12}{'mean wait':>13}{'mean service':>14}{'served':>12}"]
-        for name, st in summary["stages"].items():
-            util = "-" if st["utilization"] is None else f"{100 * st['utilization']:.1f} %"
-            lines.append(f"  {name:<15}{util:>12}{fmt_ms(st['wait_ms_mean']):>13}"
-                         f"{fmt_ms(st['service_ms_mean']):>14}{_fmt_int(st['served']):>12}")
+        for name, st in summary.stages.items():
+            util = "-" if st.utilization is None else f"{100 * st.utilization:.1f} %"
+            lines.append(f"  {name:<15}{util:>12}{fmt_ms(st.wait_ms_mean):>13}"
+                         f"{fmt_ms(st.service_ms_mean):>14}{_fmt_int(st.served):>12}")
     lines += _feature_lines(summary, scenario)
-    wt = summary.get("where_time_went")
+    wt = summary.where_time_went
     if wt:
-        lines += ["", f"  Where did the time go? {wt['finding']}"]
-    if summary.get("events"):
-        lines += ["", "  Events        " + ", ".join(f"{k} {v}" for k, v in summary["events"].items())]
+        lines += ["", f"  Where did the time go? {wt.finding}"]
+    if summary.events:
+        lines += ["", "  Events        " + ", ".join(f"{k} {v}" for k, v in summary.events.items())]
     return "\n".join(lines)
 
 
-def _architecture_lines(arch: dict) -> list[str]:
+def _architecture_lines(arch: Architecture) -> list[str]:
     """Per component of a topology: what reached it, time there, utilization, decisions; then the
     bottleneck, the p99's critical path and the single points of failure."""
-    comps = arch["components"]
-    decided = arch.get("decided_by_share", {})
+    comps = arch.components
+    decided = arch.decided_by_share or {}
     lines = ["", f"  {'component':<22}{'kind':<14}{'reached':>10}{'mean time':>12}{'utilization':>13}{'decides':>9}"]
     for cid, row in comps.items():
-        util = "-" if row["utilization"] is None else f"{100 * row['utilization']:.1f} %"
+        util = "-" if row.utilization is None else f"{100 * row.utilization:.1f} %"
         share = f"{100 * decided[cid]:.0f} %" if cid in decided else "-"
-        lines.append(f"  {row['label'][:21]:<22}{row['kind']:<14}{_fmt_int(row['reached']):>10}"
-                     f"{fmt_ms(row['time_ms_mean']):>12}{util:>13}{share:>9}")
-    if arch.get("bottleneck"):
-        b = arch["bottleneck"]
-        lines.append(f"  Bottleneck    {b['label']}, {100 * b['utilization']:.0f} % busy")
-    if arch.get("critical_path"):
-        lines.append(f"  p99 path      {arch['critical_path']['finding']}")
-    spof = [comps[c]["label"] for c in arch.get("single_points_of_failure", [])]
+        lines.append(f"  {row.label[:21]:<22}{row.kind:<14}{_fmt_int(row.reached):>10}"
+                     f"{fmt_ms(row.time_ms_mean):>12}{util:>13}{share:>9}")
+    if arch.bottleneck:
+        b = arch.bottleneck
+        lines.append(f"  Bottleneck    {b.label}, {100 * b.utilization:.0f} % busy")
+    if arch.critical_path:
+        lines.append(f"  p99 path      {arch.critical_path.finding}")
+    spof = [comps[c].label for c in arch.single_points_of_failure]
     if spof:
         lines.append(f"  No fallback   if one of these fails, every decision stops: {', '.join(spof)}")
     return lines
@@ -119,65 +120,64 @@ def _clock(scenario: Scenario, t_s) -> str:
     return f"{h:02d}:{m:02d}" + (f":{sec:02d}" if sec else "")
 
 
-def _feature_lines(summary: dict, sc: Scenario) -> list[str]:
+def _feature_lines(summary: Summary, sc: Scenario) -> list[str]:
     """Money, model, resilience and fairness lines, each only when the run has something to say."""
     lines: list[str] = []
-    cost, value, model = summary.get("cost_usd"), summary.get("value_usd"), summary.get("model")
+    cost, value, model = summary.cost_usd, summary.value_usd, summary.model
     if cost:
-        lines += ["", f"  Cost          ${cost['total']:,.2f} for the measured period "
-                      f"(${(cost['per_1k_requests'] or 0):.4f} per 1,000 decisions, about "
-                      f"${cost['monthly_projection']:,.0f} a month at this load); "
-                      f"{cost['node_hours']:.2f} node-hours of {cost['instance_type']}"]
+        monthly = (f", about ${cost.monthly_projection:,.0f} a month at this load" if sc.period.kind == "typical"
+                   and cost.monthly_projection is not None else "")
+        lines += ["", f"  Cost          ${cost.total:,.2f} for the measured period "
+                      f"(${(cost.per_1k_requests or 0):.4f} per 1,000 decisions{monthly}); "
+                      f"{cost.node_hours:.2f} node-hours of {cost.instance_type}"]
     if value:
-        lines.append(f"  Value         decisions worth ${value['gross_per_hour']:,.0f}/h against ${value['cost_per_hour']:,.2f}/h "
-                     f"of cost: net ${value['net_per_hour']:,.0f}/h (illustrative prices)")
+        lines.append(f"  Value         decisions worth ${value.gross_per_hour:,.0f}/h against ${value.cost_per_hour:,.2f}/h "
+                     f"of cost: net ${value.net_per_hour:,.0f}/h (illustrative prices)")
     if model:
-        lines.append(f"  Model         {model['version']} ({model['precision']}): accuracy {100 * model['accuracy']:.2f} % on "
-                     f"test data, {100 * (model.get('accuracy_online') or 0):.2f} % on the decisions served"
-                     + (f"; now serving {model['served_version']}" if model.get("served_version") not in
-                        (None, model["version"]) else ""))
-    rep = summary.get("replicas")
+        lines.append(f"  Model         {model.version} ({model.precision}): accuracy {100 * model.accuracy:.2f} % on "
+                     f"test data, {100 * (model.accuracy_online or 0):.2f} % on the decisions served"
+                     + (f"; now serving {model.served_version}" if model.served_version != model.version else ""))
+    rep = summary.replicas
     if rep and sc.autoscaler.enabled:
-        lines.append(f"  Replicas      {rep['min']} to {rep['max']} ready (mean {rep['mean']:.1f}), "
-                     f"{summary['events'].get('scale_decision', 0)} scaling decisions")
-    br = summary.get("breaker")
-    if br and br.get("enabled"):
-        fb = summary.get("fallbacks", {})
-        held = (f", held open by an operator {br['forced_open_s_total']:.0f} s"
-                if br.get("forced_open_s_total") else "")
-        lines.append(f"  Breaker       opened {br['opened']} times, open {br['open_s_total']:.0f} s in all{held}, "
-                     f"{br['rejected_calls']:,} calls skipped; fallback answers: {fb.get('cached', 0):,} cached, "
-                     f"{fb.get('default', 0):,} default")
-    retries = summary.get("retries")
-    if retries and retries.get("enabled"):
-        lines.append(f"  Retries       {retries['calls_made']:,} calls for {retries['calls_needed']:,} needed "
-                     f"(amplification {retries['amplification']:.2f})")
-    can = summary.get("canary")
-    if can and can.get("outcome") not in (None, "none"):
-        lines.append(f"  Canary        {can['outcome'].replace('_', ' ')} at {_clock(sc, can['decided_at_s'])}; "
-                     f"{can['requests_on_canary']:,} requests served by it, {can['bad_responses_on_canary']:,} bad")
-    for rec in summary.get("recovery") or []:
-        lines.append(f"  Fault         {rec['fault']}: started {_clock(sc, rec['started_s'])}, detected "
-                     f"{_clock(sc, rec['detected_s'])}, customers served again {_clock(sc, rec['mitigated_s'])}, "
-                     f"back to normal {_clock(sc, rec['recovered_s'])}")
-    fair = summary.get("fairness")
-    if fair and fair.get("enabled"):
-        lines.append(f"  Fairness      lowest approval ratio {fair['min_di']:.2f} (four-fifths rule: 0.80), "
-                     f"{fair['flagged_windows']} of {fair['windows']} windows flagged"
-                     + (f", first at {_clock(sc, fair['first_flag_s'])}" if fair.get("first_flag_s") else ""))
-        rv = summary.get("review", {})
-        if rv.get("cases"):
-            lines.append(f"  Review        {rv['cases']:,} cases (${rv['cost_usd']:,.0f}), backlog up to {rv['backlog_max']:,}, "
-                         f"95 % waited under {rv['wait_p95_min']:.0f} min; {rv['reviewers_needed']} reviewers needed "
-                         f"for the {rv['sla_min']:.0f}-min target, {rv['reviewers_on_duty_max']} on duty")
-    drift = summary.get("drift")
-    if drift and drift.get("detected_at_s") is not None:
-        lines.append(f"  Drift         detected {_clock(sc, drift['detected_at_s'])}, retrained model ready "
-                     f"{_clock(sc, drift['retrained_at_s'])}")
-    ex = summary.get("explanations")
-    if ex and ex.get("count"):
-        lines.append(f"  Explanations  {ex['count']:,} ({ex['method'].replace('_', ' ')}), "
-                     f"{ex['overhead_ms_mean']:.2f} ms of model time each")
+        lines.append(f"  Replicas      {rep.min} to {rep.max} ready (mean {rep.mean:.1f}), "
+                     f"{summary.events.get('scale_decision', 0)} scaling decisions")
+    br = summary.breaker
+    if br.enabled:
+        fb = summary.fallbacks
+        held = f", held open by an operator {br.forced_open_s_total:.0f} s" if br.forced_open_s_total else ""
+        lines.append(f"  Breaker       opened {br.opened} times, open {br.open_s_total:.0f} s in all{held}, "
+                     f"{br.rejected_calls:,} calls skipped; fallback answers: {fb.cached:,} cached, "
+                     f"{fb.default:,} default")
+    retries = summary.retries
+    if retries.enabled:
+        lines.append(f"  Retries       {retries.calls_made:,} calls for {retries.calls_needed:,} needed "
+                     f"(amplification {retries.amplification or 0:.2f})")
+    can = summary.canary
+    if can.outcome != "none":
+        lines.append(f"  Canary        {can.outcome.replace('_', ' ')} at {_clock(sc, can.decided_at_s)}; "
+                     f"{can.requests_on_canary:,} requests served by it, {can.bad_responses_on_canary:,} bad")
+    for rec in summary.recovery:
+        lines.append(f"  Fault         {rec.fault}: started {_clock(sc, rec.started_s)}, detected "
+                     f"{_clock(sc, rec.detected_s)}, customers served again {_clock(sc, rec.mitigated_s)}, "
+                     f"back to normal {_clock(sc, rec.recovered_s)}")
+    fair = summary.fairness
+    if fair and fair.enabled:
+        lines.append(f"  Fairness      lowest approval ratio {_fmt(fair.min_di, '.2f')} (four-fifths rule: 0.80), "
+                     f"{fair.flagged_windows} of {fair.windows} windows flagged"
+                     + (f", first at {_clock(sc, fair.first_flag_s)}" if fair.first_flag_s is not None else ""))
+        rv = summary.review
+        if rv and rv.cases:
+            lines.append(f"  Review        {rv.cases:,} cases (${rv.cost_usd:,.0f}), backlog up to {rv.backlog_max:,}, "
+                         f"95 % waited under {_fmt(rv.wait_p95_min, '.0f')} min; {rv.reviewers_needed} reviewers "
+                         f"needed for the {rv.sla_min:.0f}-min target, {rv.reviewers_on_duty_max} on duty")
+    drift = summary.drift
+    if drift and drift.detected_at_s is not None:
+        lines.append(f"  Drift         detected {_clock(sc, drift.detected_at_s)}, retrained model ready "
+                     f"{_clock(sc, drift.retrained_at_s)}")
+    ex = summary.explanations
+    if ex and ex.count:
+        lines.append(f"  Explanations  {ex.count:,} ({ex.method.replace('_', ' ')}), "
+                     f"{ex.overhead_ms_mean or 0:.2f} ms of model time each")
     return lines
 
 
@@ -205,8 +205,21 @@ class ProgressBar:
 
 
 # --------------------------------------------------------------------------- commands
+def format_findings(found) -> str:
+    """The findings, most important first, one wrapped paragraph each with its status."""
+    import textwrap
+
+    marks = {"ok": "ok    ", "watch": "WATCH ", "breach": "BREACH"}
+    lines = ["  Findings"]
+    for f in found:  # a number stays with its unit: "95 %" never breaks across lines
+        text = f.headline.replace(" %", "\u00a0%").replace(" ms", "\u00a0ms")
+        lines.append(textwrap.fill(text, width=110, initial_indent=f"  {marks[f.severity]}  ",
+                                   subsequent_indent=" " * 10).replace("\u00a0", " "))
+    return "\n".join(lines)
+
+
 def cmd_run(args) -> int:
-    from simulator.runner import run
+    from simulator.runner import run, run_findings
 
     if args.reps != 1 or args.precision:
         if args.traces:
@@ -227,21 +240,25 @@ def cmd_run(args) -> int:
         result = run(scenario, seed, progress=bar)
     finally:
         bar.close()
+    found = None if args.json and not args.out and not args.save else run_findings(result)
     if args.out:
         result.write(args.out)
+        (Path(args.out) / "findings.json").write_text(json.dumps(found.to_list(), indent=2) + "\n", encoding="utf-8")
     if args.traces:
         from simulator.report.tracing import write_otlp_json
 
         epoch = 1_767_225_600 + scenario.start_time_of_day_h * 3600  # 2026-01-01 + clock time at t=0
         write_otlp_json(args.traces, result.spans, scenario.tracing.service_name, epoch, seed)
     if args.json:
-        print(json.dumps(result.summary, indent=2))
+        print(json.dumps(result.summary.to_dict(), indent=2))
     else:
         print(format_summary(result.summary, scenario))
+        print("\n" + format_findings(found))
         if args.out:
-            print(f"\n  wrote summary.json, requests.parquet, timeseries.csv, events.csv, scenario.resolved.yaml to {args.out}")
+            print(f"\n  wrote summary.json, findings.json, requests.parquet, timeseries.csv, events.csv, "
+                  f"scenario.resolved.yaml to {args.out}")
     if args.save:
-        history.save_run(args, result)
+        history.save_run(args, result, found)
     return 0
 
 

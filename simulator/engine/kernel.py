@@ -216,6 +216,11 @@ class KernelSimulation(PipelineControl):
         wall0 = time.perf_counter()
         sc, env = self.sc, self.env
         self._start_static(env)
+        for f in self.scenario.faults.components:  # outages of a topology's components, told like other faults
+            if f.start_s < sc.duration_s:
+                self.events.append((f.start_s, "fault_started", f.component, f"{f.name} (component outage)"))
+                if f.start_s + f.duration_s <= sc.duration_s:
+                    self.events.append((f.start_s + f.duration_s, "fault_ended", f.component, f.name))
         env.process(self._arrivals())
         if sc.ingestion.mode == "batch":
             env.process(self._batch_jobs())

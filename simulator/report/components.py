@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.common.numbers import finite_or_none
-from simulator.report.levels import capacity_integral, span_overlap
+from simulator.report.levels import capacity_integral, capacity_per_bin, level_per_bin, span_overlap
 from simulator.report.words import human_duration
 from simulator.scenario.graph import blast_radius, build_graph, flows, single_points_of_failure
 
@@ -107,6 +107,41 @@ def capacities(sc, spec: dict, trace_capacity: dict, component_capacity: dict) -
             out[cid] = [(0.0, sc.feature_store.db_connections)]
         elif entry["kind"] == "model" and cid not in out and entry["columns"]["enter"] == "inf_enter_s":
             out[cid] = trace_capacity.get("inference", [])
+    return out
+
+
+POOLS = ("model", "review")  # a topology's pools besides the chain's (ingestion and feature store keep theirs)
+
+
+def utilization_column(spec: dict, cid: str) -> str | None:
+    """The time-series column with a component's utilization per bin (None where it has no capacity)."""
+    kind = spec["components"][cid]["kind"]
+    if kind == "ingestion":
+        return "utilization_ingestion"
+    if kind == "feature_store":
+        return "utilization_feature_store"
+    return f"utilization.{cid}" if kind in POOLS else None
+
+
+def component_timeseries(spec: dict, c: dict[str, np.ndarray], capacity: dict[str, list],
+                         edges: np.ndarray) -> dict[str, np.ndarray]:
+    """Per bin, for each model and review pool of a topology: ``utilization.<id>`` (busy slots over the
+    slots available; NaN while it has none), ``slots.<id>`` (slots available, time-averaged),
+    ``queue.<id>`` (requests waiting) and ``arrival_rate_per_s.<id>`` (requests reaching it)."""
+    out = {}
+    width = np.diff(edges)
+    for cid, entry in spec["components"].items():
+        steps = capacity.get(cid)
+        if entry["kind"] not in POOLS or not steps:
+            continue
+        cols = entry["columns"]
+        busy = level_per_bin(c[cols["start"]], c[cols["end"]], edges)
+        slots = capacity_per_bin(steps, edges)
+        out[f"utilization.{cid}"] = np.where(slots > 0, busy / np.where(slots > 0, slots, 1), np.nan)
+        out[f"slots.{cid}"] = slots
+        out[f"queue.{cid}"] = level_per_bin(c[cols["enter"]], c[cols["start"]], edges)
+        enter = c[cols["enter"]]
+        out[f"arrival_rate_per_s.{cid}"] = np.histogram(enter[~np.isnan(enter)], edges)[0] / width
     return out
 
 

@@ -128,7 +128,7 @@ def economics(sc: Scenario, cols: dict, capacity: dict, cold_spans: list[tuple[f
     worth = np.where(cols["outcome"] <= 1, per_decision - penalty * error_cost, 0.0)
     gross = float(worth[after].sum())
     value = {"gross": round(gross, 2), "net": round(gross - (cost["total"] or 0.0), 2),
-             "per_decision": round(per_decision, 4),
+             "per_decision": per_decision,
              "gross_per_hour": round(gross / span * 3600, 2),
              "cost_per_hour": round((cost["total"] or 0.0) / span * 3600, 2)}
     value["net_per_hour"] = round(value["gross_per_hour"] - value["cost_per_hour"], 2)

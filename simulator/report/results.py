@@ -18,6 +18,7 @@ from simulator.engine.trace import Trace
 from simulator.report.components import final_decision
 from simulator.report.levels import capacity_per_bin, level_per_bin, step_max_per_bin, step_value_at, sum_steps
 from simulator.report.stages import API_STATUS, FALLBACKS, OUTCOMES, REASONS, stage_ms, stage_ms_in_place
+from simulator.report.summary_model import Summary
 from simulator.scenario.config import Scenario, scenario_to_yaml
 from simulator.scenario.graph import effective_scenario
 
@@ -37,7 +38,7 @@ class RunResult:
     requests: pd.DataFrame
     timeseries: pd.DataFrame
     events: pd.DataFrame
-    summary: dict
+    summary: Summary
     spans: pd.DataFrame = field(default_factory=pd.DataFrame)
     extra: dict = field(default_factory=dict)  # fairness windows, audit log, explanations, reviews
 
@@ -47,7 +48,7 @@ class RunResult:
         out.mkdir(parents=True, exist_ok=True)
         paths = [out / "summary.json", out / "requests.parquet", out / "timeseries.csv",
                  out / "events.csv", out / "scenario.resolved.yaml"]
-        paths[0].write_text(json.dumps(self.summary, indent=2) + "\n", encoding="utf-8")
+        paths[0].write_text(json.dumps(self.summary.to_dict(), indent=2) + "\n", encoding="utf-8")
         self.requests.to_parquet(paths[1], index=False)
         self.timeseries.to_csv(paths[2], index=False)
         self.events.to_csv(paths[3], index=False)
@@ -63,8 +64,9 @@ def _codes(values: np.ndarray, categories: list[str]) -> pd.Categorical:
     return pd.Categorical.from_codes(values.astype(np.int8, copy=False), categories)
 
 
-def _requests_frame(sc: Scenario, cols: dict[str, np.ndarray], n: int) -> pd.DataFrame:
-    """One row per request, on the run's own arrays: the stage times are converted to ms in place."""
+def _requests_frame(sc: Scenario, cols: dict[str, np.ndarray], n: int, model_version: pd.Categorical) -> pd.DataFrame:
+    """One row per request, on the run's own arrays: the stage times are converted to ms in place;
+    ``model_version`` is :func:`served_versions`."""
     c = cols
     latency_ms = np.subtract(c["end_s"], c["arrival_s"])
     latency_ms *= 1000.0
@@ -96,10 +98,30 @@ def _requests_frame(sc: Scenario, cols: dict[str, np.ndarray], n: int) -> pd.Dat
         "fallback_staleness_s": c["staleness_s"],
         "decision": pd.Categorical.from_codes(decision, ["reject", "approve"]),
         "true_outcome": _codes(c["label"], ["bad", "good"]),
-        "model_version": _codes(c["version"], ["none", "v1", sc.canary.version if sc.canary.version != "v1"
-                                               else "v1-canary"]),
+        "model_version": model_version,
     }, copy=False)
     return frame
+
+
+def served_versions(sc: Scenario, cols: dict[str, np.ndarray], events: pd.DataFrame) -> pd.Categorical:
+    """Which model version decided each request: the canary's version for requests routed to the
+    canary, and the new version for requests the primary scored after the new version took over
+    (a canary promotion or a direct deployment, from the events); "none" when no model scored it."""
+    old = sc.model.version
+    new = sc.canary.version
+    switch_s = math.inf
+    took_over = events[events["kind"].isin(["canary_promoted", "model_deployed"])]
+    if len(took_over):
+        switch_s = float(took_over["t_s"].iloc[0])
+        detail = str(took_over["detail"].iloc[0])
+        new = detail.split("version ", 1)[1].split(",")[0] if "version " in detail else detail.split(" ", 1)[0]
+    started = events[events["kind"] == "canary_started"]
+    if len(started) and "version " in str(started["detail"].iloc[0]):
+        new = str(started["detail"].iloc[0]).split("version ", 1)[1].split(",")[0]
+    codes = cols["version"].astype(np.int8)  # a copy: the run's column stays as it was
+    if math.isfinite(switch_s):
+        codes[(codes == 1) & (cols["inf_start_s"] >= switch_s)] = 2  # NaN (never started) compares False
+    return pd.Categorical.from_codes(codes, ["none", old, new if new != old else f"{new} (new)"])
 
 
 def _bins(sc: Scenario) -> np.ndarray:
@@ -216,7 +238,7 @@ def build_result(scenario: Scenario, seed: int, trace: Trace, wall_s: float, fra
     requests frame and no spans (what replications, sweeps, plans and comparisons need).
     """
     from simulator.engine.dataplane import component_columns
-    from simulator.report.components import architecture_summary
+    from simulator.report.components import architecture_summary, capacities, component_timeseries
     from simulator.report.summary import summarize
 
     # the graph's stations as the top-level sections (the scenario itself for old files)
@@ -259,15 +281,19 @@ def build_result(scenario: Scenario, seed: int, trace: Trace, wall_s: float, fra
     fb = cols["fallback"]
     timeseries["fallback_answers"] = np.histogram(cols["end_s"][(fb > 0) & ~np.isnan(cols["end_s"])], edges)[0]
     _stage_breakdown(cols, timeseries, edges)
+    if scenario.topology is not None:  # each model and review pool of the graph, for its busiest minute
+        pools = capacities(sc, spec, capacity, trace.component_capacity)
+        for name, values in component_timeseries(spec, cols, pools, edges).items():
+            timeseries[name] = values
     if sc.inference.enabled:
         from simulator.report.economics import cost_timeseries
 
         for name, values in cost_timeseries(sc, capacity, edges, cols).items():
             timeseries[name] = values
     events = pd.DataFrame(sorted(trace.events), columns=["t_s", "kind", "component", "detail"])
-    summary = summarize(sc, seed, timeseries, events, cols, capacity, wall_s, trace)
-    summary["architecture"] = architecture_summary(sc, spec, cols, capacity, trace.component_capacity,
-                                                   cols["arrival_s"] >= sc.warmup_s)
+    architecture = architecture_summary(sc, spec, cols, capacity, trace.component_capacity,
+                                        cols["arrival_s"] >= sc.warmup_s)
+    summary = summarize(sc, seed, timeseries, events, cols, capacity, wall_s, trace, architecture)
     from simulator.report.governance_results import extra_frames
 
     extra = extra_frames(sc, trace, cols)
@@ -276,7 +302,8 @@ def build_result(scenario: Scenario, seed: int, trace: Trace, wall_s: float, fra
     from simulator.report.spans import build_spans
 
     spans = build_spans(sc, seed, cols, spec)
-    requests = _requests_frame(sc, cols, n)  # last: it turns the run's arrays into the frame's, in place
+    versions = served_versions(sc, cols, events)
+    requests = _requests_frame(sc, cols, n, versions)  # last: it turns the run's arrays into the frame's, in place
     if "decided_by" in cols:
         requests["decided_by"] = pd.Categorical.from_codes(cols["decided_by"].astype(np.int16), _node_ids(sc))
     return RunResult(scenario, seed, requests, timeseries, events, summary, spans, extra)

@@ -1,4 +1,5 @@
-"""The summary contract: headline KPIs that the CLI, dashboard, sweeps and tests rely on.
+"""The summary contract: headline KPIs that the CLI, dashboard, sweeps and tests rely on
+(typed in :mod:`simulator.report.summary_model`).
 
 Counts and latencies cover requests that arrived after warm-up; utilizations cover the
 time window [warmup_s, duration_s]. ``arrived = ok + degraded + failed + in_flight`` and
@@ -12,6 +13,7 @@ import pandas as pd
 from simulator.common.numbers import finite_or_none
 from simulator.report.levels import capacity_integral, span_overlap
 from simulator.report.stages import REASONS, STAGE_MS, stage_ms
+from simulator.report.summary_model import Summary
 from simulator.scenario.config import Scenario
 
 STAGES = ("ingestion", "feature_store", "external_api", "inference")
@@ -136,7 +138,9 @@ def resilience_stats(sc: Scenario, ts: pd.DataFrame, events: pd.DataFrame, cols:
     on_canary = version == 2
     bad = on_canary & ((cols["outcome"] == 2) | (((cols["end_s"] - cols["inf_enter_s"]) * 1000.0)
                                                  > sc.canary.max_p99_latency_ms))
+    started = events.loc[events["kind"] == "canary_started", "t_s"]
     out["canary"] = {"outcome": c.get("canary_outcome", "none"),
+                     "started_at_s": float(started.iloc[0]) if len(started) else None,
                      "decided_at_s": finite_or_none(c.get("canary_decided_at_s")),
                      "time_to_decision_s": finite_or_none(c["canary_decided_at_s"] - c["canary_started_s"])
                      if c.get("canary_decided_at_s") is not None else None,
@@ -198,8 +202,9 @@ def where_time_went(sc: Scenario, cols: dict, ts: pd.DataFrame, events: pd.DataF
 
 
 def summarize(sc: Scenario, seed: int, ts: pd.DataFrame, events: pd.DataFrame,
-              cols: dict, capacity: dict, wall_s: float, trace=None) -> dict:
-    """Build the summary dict (see the module docstring for the counting rules)."""
+              cols: dict, capacity: dict, wall_s: float, trace, architecture: dict) -> Summary:
+    """Build the typed summary (see the module docstring for the counting rules); ``architecture``
+    is the run read through its graph (:func:`simulator.report.components.architecture_summary`)."""
     after = cols["arrival_s"] >= sc.warmup_s
     outcome = cols["outcome"][after]
     counts = np.bincount(outcome, minlength=4)
@@ -211,7 +216,7 @@ def summarize(sc: Scenario, seed: int, ts: pd.DataFrame, events: pd.DataFrame,
     lat = (cols["end_s"][succ] - cols["arrival_s"][succ]) * 1000.0
     measured_s = sc.duration_s - sc.warmup_s
     in_slo = int((lat <= sc.slo_latency_ms).sum())
-    return {
+    return Summary.model_validate({
         "scenario": sc.name,
         "seed": int(seed),
         "sim_duration_s": float(sc.duration_s),
@@ -226,9 +231,10 @@ def summarize(sc: Scenario, seed: int, ts: pd.DataFrame, events: pd.DataFrame,
         "failures_by_reason": failures_by_reason(cols, after),
         "stages": stage_stats(sc, cols, capacity, after),
         "events": {str(k): int(v) for k, v in events["kind"].value_counts().sort_index().items()},
-        **(resilience_stats(sc, ts, events, cols, trace, after) if trace is not None else {}),
-        **(_economics(sc, cols, capacity, trace, after) if trace is not None and sc.inference.enabled else {}),
-    }
+        **resilience_stats(sc, ts, events, cols, trace, after),
+        **(_economics(sc, cols, capacity, trace, after) if sc.inference.enabled else {}),
+        "architecture": architecture,
+    })
 
 
 def failures_by_reason(cols: dict, after: np.ndarray) -> dict[str, int]:

@@ -36,6 +36,7 @@ from simulator.scenario.stages import (
     TracingConfig,
     TrafficConfig,
 )
+from simulator.scenario.story import Period, ServiceLevels, Vocabulary
 from simulator.scenario.topology import Topology
 
 
@@ -60,6 +61,9 @@ class Scenario(Section):
     start_time_of_day_h: float = Field(9.0, ge=0, lt=24, description="Clock time at t = 0 (hours), for narratives")
     timeseries_interval_s: float = Field(10.0, gt=0, le=86_400, description="Width of one time-series bin (s)")
     slo_latency_ms: float = Field(500.0, gt=0, le=86_400_000, description="A decision within this latency is 'on time' (ms)")
+    service_levels: ServiceLevels = ServiceLevels()
+    period: Period = Period()
+    vocabulary: Vocabulary = Vocabulary()
     max_requests: int = Field(20_000_000, ge=1, le=500_000_000, description="Refuse to simulate more arrivals than this")
     traffic: TrafficConfig = TrafficConfig()
     ingestion: IngestionConfig = IngestionConfig()
@@ -96,6 +100,12 @@ class Scenario(Section):
                 self.autoscaler.enabled and self.autoscaler.kind == "kpa" and self.autoscaler.min_replicas == 0):
             raise ValueError("inference.replicas: 0 replicas is only allowed when a KPA autoscaler with "
                              "min_replicas 0 starts them (scale from zero); got 0")
+        if self.period.kind == "one_off":
+            try:
+                without_incident(self)
+            except ScenarioError as err:
+                raise ValueError(f"period.without_incident: the overrides do not fit this scenario: "
+                                 f"{'; '.join(err.lines)}") from None
         from simulator.mechanisms.cost import replicas_per_node
         from simulator.scenario.serving import replica_memory_gib
 
@@ -252,6 +262,15 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
     for path, value in overrides.items():
         _set_dotted(data, path, value)
     return parse_scenario(data)
+
+
+def without_incident(scenario: Scenario) -> Scenario | None:
+    """The same scenario without its one-off incident (None for a typical period), for the paired
+    run that prices the incident; the twin is a typical period itself."""
+    if scenario.period.kind != "one_off":
+        return None
+    overrides = {**scenario.period.without_incident, "period": {"kind": "typical"}}
+    return with_overrides(scenario, overrides)
 
 
 def scenario_to_yaml(scenario: Scenario) -> str:

@@ -19,9 +19,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 from sqlalchemy import select
 
+from simulator.report.findings import Finding, Findings
 from simulator.report.results import RunResult
+from simulator.report.summary_model import Summary
 from simulator.scenario.config import Scenario, ScenarioError, parse_scenario
 from simulator.store import frames as fr
 from simulator.store.access import Actor
@@ -75,10 +78,9 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def findings_of(result: RunResult) -> Any:
-    """The run's findings as JSON when the result carries them, else None."""
-    found = getattr(result, "findings", None)
-    return None if found is None else jsonable(found)
+def findings_json(found: Findings | None) -> list[dict] | None:
+    """A run's findings in their stable JSON form (None when none were derived)."""
+    return None if found is None else jsonable(found.to_list())
 
 
 def result_frames(result: RunResult) -> dict[str, pd.DataFrame]:
@@ -152,16 +154,13 @@ def save_record(store: Store, actor: Actor, *, kind: str, scenario: Scenario, se
 
 
 def save_run(store: Store, actor: Actor, result: RunResult, scenario_name: str | None = None,
-             knobs: dict | None = None, scenario_version_id: int | None = None) -> RunInfo:
-    """Keep one simulation with all its frames."""
+             knobs: dict | None = None, scenario_version_id: int | None = None,
+             findings: Findings | None = None) -> RunInfo:
+    """Keep one simulation with all its frames and its findings (as derived when it ran)."""
     return save_record(store, actor, kind="run", scenario=result.scenario, seed=result.seed, summary=result.summary,
-                       frames=result_frames(result), wall_s=float(_get(result.summary, "wall_s") or 0.0),
-                       scenario_name=scenario_name, knobs=knobs, findings=findings_of(result),
+                       frames=result_frames(result), wall_s=float(result.summary.wall_s or 0.0),
+                       scenario_name=scenario_name, knobs=knobs, findings=findings_json(findings),
                        scenario_version_id=scenario_version_id)
-
-
-def _get(summary: Any, key: str) -> Any:
-    return summary.get(key) if isinstance(summary, dict) else getattr(summary, key, None)
 
 
 def _knob_text(knobs: dict) -> str:
@@ -237,8 +236,18 @@ class StoredRun:
         if self.scenario is None or self.info.kind != "run":
             return None
         extra = {k.removeprefix("extra-"): v for k, v in self.frames.items() if k.startswith("extra-")}
+        try:
+            summary = Summary.model_validate(self.info.summary)
+        except ValidationError:  # kept by code with an older summary layout (before schema_version 3)
+            return None
         return RunResult(self.scenario, self.info.seed, pd.DataFrame(), self.frames.get("timeseries", pd.DataFrame()),
-                         self.frames.get("events", pd.DataFrame()), self.info.summary, extra=extra)
+                         self.frames.get("events", pd.DataFrame()), summary, extra=extra)
+
+    def findings(self) -> Findings | None:
+        """The findings kept with the run (None for a run kept without them)."""
+        if not self.info.findings:
+            return None
+        return Findings(tuple(Finding(**f) for f in self.info.findings))
 
 
 def open_run(store: Store, run_id: int) -> StoredRun:

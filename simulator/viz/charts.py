@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from simulator.report.event_words import describe_event
 from simulator.report.words import clock, stage_title
 from simulator.scenario.config import Scenario
 
@@ -147,7 +148,7 @@ def add_events(fig: go.Figure, scenario: Scenario, events: pd.DataFrame | None, 
         return fig
     ev = events.sort_values("t_s")
     x = clock_axis(scenario, ev["t_s"].to_numpy())
-    hover = [f"{clock(scenario, t)} · {event_label(k)} · {c}" + (f": {d}" if d else "")
+    hover = [f"{clock(scenario, t)} · {describe_event(scenario, str(k), str(c), d)}"
              for t, k, c, d in zip(ev["t_s"], ev["kind"], ev["component"], ev["detail"].fillna(""))]
     colours = [EVENT_STYLE.get(k, DEFAULT_EVENT_STYLE)[0] for k in ev["kind"]]
     fig.add_trace(go.Scatter(
@@ -194,11 +195,13 @@ def _top(values: Iterable[np.ndarray]) -> float:
 # --------------------------------------------------------------------------- run charts
 def throughput_figure(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame | None = None,
                       font_size: int = 13, title: str | None = None) -> go.Figure:
-    """Arrivals, decisions and failures per second over clock time, with events."""
-    fig = _base_figure(title or "Payments arriving and decisions made (per second)", "per second", font_size)
+    """Arrivals, answers and failures per second over clock time, with events."""
+    v = scenario.vocabulary
+    fig = _base_figure(title or f"{v.requests.capitalize()} arriving and answered (per second)", "per second",
+                       font_size)
     x = clock_axis(scenario, ts["t_s"])
-    series = [("arrival_rate_per_s", "payments arriving", PALETTE[1], "dot"),
-              ("throughput_rps", "decisions made", PALETTE[0], "solid")]
+    series = [("throughput_rps", f"{v.requests} answered", PALETTE[0], "solid"),
+              ("arrival_rate_per_s", f"{v.requests} arriving", PALETTE[1], "dot")]
     width = (ts["t_end_s"] - ts["t_s"]).replace(0, np.nan)
     failures = ts["failures"] / width if "failures" in ts else None
     ys = []
@@ -206,7 +209,7 @@ def throughput_figure(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame
         fig.add_trace(go.Scatter(x=x, y=ts[col], name=name, mode="lines", line={"color": colour, "dash": dash}))
         ys.append(ts[col].to_numpy())
     if failures is not None and float(np.nansum(failures)) > 0:
-        fig.add_trace(go.Scatter(x=x, y=failures, name="failed requests", mode="lines", line={"color": PALETTE[3]}))
+        fig.add_trace(go.Scatter(x=x, y=failures, name="no answer (failed)", mode="lines", line={"color": PALETTE[3]}))
         ys.append(failures.to_numpy())
     if "degraded" in ts and float(ts["degraded"].sum()) > 0:
         fig.add_trace(go.Scatter(x=x, y=ts["degraded"] / width, name="fallback answers", mode="lines",
@@ -220,9 +223,10 @@ def latency_figure(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame | 
     cols = [c for c in ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms") if c in ts]
     peak = max([float(np.nanmax(ts[c])) if ts[c].notna().any() else 0.0 for c in cols] + [scenario.slo_latency_ms])
     div, unit = latency_unit(peak)
-    fig = _base_figure(title or "How long customers wait for a decision", f"wait ({unit})", font_size)
+    v = scenario.vocabulary
+    fig = _base_figure(title or f"How long {v.customers} wait for a {v.decision}", f"wait ({unit})", font_size)
     x = clock_axis(scenario, ts["t_s"])
-    names = {"latency_p50_ms": "typical customer (p50)", "latency_p95_ms": "slowest 5 % (p95)",
+    names = {"latency_p50_ms": f"typical {v.customer} (p50)", "latency_p95_ms": "slowest 5 % (p95)",
              "latency_p99_ms": "slowest 1 % (p99)"}
     ys = []
     for i, col in enumerate(cols):
@@ -242,11 +246,12 @@ def queue_figure(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame | No
     """Waiting lines over time: model queue, database queue and stream lag / batch backlog."""
     fig = _base_figure(title or "Waiting lines (requests waiting at each stage)", "requests waiting", font_size)
     x = clock_axis(scenario, ts["t_s"])
-    backlog_name = ("payments waiting for the batch job" if scenario.ingestion.mode == "batch"
-                    else "payment events not yet read (consumer lag)")
+    v = scenario.vocabulary
+    backlog_name = (f"{v.requests} waiting for the batch job" if scenario.ingestion.mode == "batch"
+                    else f"{v.request} events not yet read (consumer lag)")
     series = [("ingestion_backlog", backlog_name, PALETTE[4]),
               ("feature_db_queue", "waiting for the profile database", PALETTE[2]),
-              ("inference_queue", "waiting for the fraud model", PALETTE[0])]
+              ("inference_queue", f"waiting for the {v.model}", PALETTE[0])]
     ys = []
     for col, name, colour in series:
         if col not in ts:
@@ -284,18 +289,24 @@ def utilization_figure(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFram
 
 
 # --------------------------------------------------------------------------- compare
-COMPARE_SERIES = {
-    "throughput_rps": ("Decisions made per second", "per second"),
-    "latency_p99_ms": ("Slowest 1 % of customers wait (p99)", "wait"),
-    "inference_queue": ("Requests waiting for the fraud model", "requests waiting"),
-    "utilization_inference": ("Fraud model busy (% of capacity)", "% busy"),
-}
+def compare_series(scenario: Scenario) -> dict[str, tuple[str, str]]:
+    v = scenario.vocabulary
+    return {"throughput_rps": (f"{v.requests.capitalize()} answered per second", "per second"),
+            "latency_p99_ms": (f"Slowest 1 % of {v.customers} wait (p99)", "wait"),
+            "inference_queue": (f"Requests waiting for the {v.model}", "requests waiting"),
+            "utilization_inference": (f"{v.model.capitalize()} busy (% of capacity)", "% busy")}
+
+
+def minutes_axis(scenario: Scenario, t_s) -> np.ndarray:
+    """Minutes since the end of warm-up: the common axis of runs on different clocks."""
+    return (np.asarray(t_s, dtype=float) - scenario.warmup_s) / 60.0
 
 
 def compare_figure(runs: list[tuple[str, Scenario, pd.DataFrame]], column: str, font_size: int = 13,
-                   events: list[pd.DataFrame | None] | None = None) -> go.Figure:
-    """One time-series column of several runs overlaid (same clock axis: the first run's)."""
-    title, y_title = COMPARE_SERIES.get(column, (column.replace("_", " "), column))
+                   events: list[pd.DataFrame | None] | None = None, same_clock: bool = True) -> go.Figure:
+    """One time-series column of several runs overlaid: on clock time when the runs share a clock,
+    else on minutes since the start (the end of warm-up), so two clocks are never mixed on one axis."""
+    title, y_title = compare_series(runs[0][1]).get(column, (column.replace("_", " "), column))
     scale, unit = 1.0, ""
     if column.endswith("_ms"):
         peak = max((float(np.nanmax(ts[column])) for _, _, ts in runs if column in ts and ts[column].notna().any()),
@@ -309,8 +320,12 @@ def compare_figure(runs: list[tuple[str, Scenario, pd.DataFrame]], column: str, 
     for i, (label, sc, ts) in enumerate(runs):
         if column not in ts:
             continue
-        fig.add_trace(go.Scatter(x=clock_axis(sc, ts["t_s"]), y=ts[column] / scale, name=label, mode="lines",
+        x = clock_axis(sc, ts["t_s"]) if same_clock else minutes_axis(sc, ts["t_s"])
+        fig.add_trace(go.Scatter(x=x, y=ts[column] / scale, name=label, mode="lines",
                                  line={"color": PALETTE[i % len(PALETTE)], "dash": dashes[i % len(dashes)]}))
+    if not same_clock:
+        fig.update_layout(xaxis={"tickformat": None, "hoverformat": ".1f", "title": {"text": "minutes since the start"}})
+        return fig
     if events and runs:
         ys = [ts[column].to_numpy() / scale for _, _, ts in runs if column in ts]
         for (_label, sc, _), ev in zip(runs, events):
@@ -354,4 +369,28 @@ def add_warmup_band(fig: go.Figure, scenario: Scenario, detected_s: float | None
         fig.add_vrect(x0=x0, x1=x1, fillcolor=grey, opacity=0.08, line_width=0, layer="below",
                       annotation_text="still settling (MSER-5)", annotation_position="bottom left",
                       annotation_font_color=grey)
+    return fig
+
+
+def planning_window_figure(scenario: Scenario, window, font_size: int = 13) -> go.Figure:
+    """The traffic the scenario describes, with the window a plan is checked on shaded (``window``
+    has ``start_s`` and ``end_s``) and the warm-up before it in grey."""
+    from simulator.scenario.rates import rate_grid
+
+    v = scenario.vocabulary
+    edges, rate = rate_grid(scenario)
+    step = max(1, len(rate) // 2000)
+    mids = ((edges[:-1] + edges[1:]) / 2)[::step]
+    fig = _base_figure(f"Expected {v.requests} per second, and the stretch the plan is checked on",
+                       "per second", font_size)
+    fig.add_trace(go.Scatter(x=clock_axis(scenario, mids), y=rate[::step], mode="lines", name=f"{v.requests} expected",
+                             line={"color": PALETTE[1]}, fill="tozeroy", fillcolor="rgba(255,127,14,0.12)"))
+    x0, x1 = clock_axis(scenario, [window.start_s, window.end_s])
+    fig.add_vrect(x0=x0, x1=x1, fillcolor=PALETTE[0], opacity=0.18, line_width=0, layer="below")
+    fig.add_annotation(x=x0, y=1.0, yref="paper", xanchor="left", yanchor="bottom", text="counted", showarrow=False,
+                       font={"color": PALETTE[0], "size": max(10, font_size - 2)})
+    if window.start_s > 0:
+        w0, w1 = clock_axis(scenario, [0.0, window.start_s])
+        fig.add_vrect(x0=w0, x1=w1, fillcolor="#9aa0a6", opacity=0.12, line_width=0, layer="below")
+    fig.update_layout(height=260 + 4 * (font_size - 13), showlegend=False, hovermode="x")
     return fig

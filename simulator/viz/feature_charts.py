@@ -1,6 +1,7 @@
 """Figures, tiles and sentences for the Cost & capacity, Failure recovery and Fairness pages.
 
-Pure: a run's frames and summary in, plotly figures, KPI tiles, small tables or sentences out;
+Pure: a run's frames, summary and findings in, plotly figures, KPI tiles, small tables or sentences
+out; verdicts come from the findings (:mod:`simulator.report.findings`), never from a threshold here;
 no streamlit and no simulation, so the CLI and tests build exactly what the dashboard shows.
 Same conventions as :mod:`simulator.viz.charts`: clock-time axes, titles in plain words,
 legends below the plot, and the font size passed in (larger when presenting).
@@ -20,10 +21,22 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from simulator.report.words import clock, human_duration, money, pct, short_ms, stage_name, stage_title
+from simulator.report.event_words import FEATURE_WORDS
+from simulator.report.findings import Findings
+from simulator.report.summary_model import Cost, FaultRecovery, Summary
+from simulator.report.words import (
+    clock,
+    clock_hms,
+    duration_words,
+    human_duration,
+    money,
+    pct,
+    short_ms,
+    stage_title,
+)
 from simulator.scenario.config import Scenario
 from simulator.viz.charts import EVENT_STYLE, PALETTE, _base_figure, clock_axis, event_windows, latency_unit
-from simulator.viz.kpis import Tile
+from simulator.viz.kpis import Tile, finding_tile
 
 GREEN, RED, AMBER, GREY, BLUE = "#2ca02c", "#d62728", "#ff7f0e", "#7f7f7f", "#0B5FFF"
 
@@ -36,27 +49,6 @@ def _f(x: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return x if math.isfinite(x) else None
-
-
-def clock_hms(scenario: Scenario, t_s: float) -> str:
-    """'14:20:01': clock time with seconds, for events only seconds apart."""
-    total_s = int(round(scenario.start_time_of_day_h * 3600 + float(t_s))) % (24 * 3600)
-    return f"{total_s // 3600:02d}:{total_s % 3600 // 60:02d}:{total_s % 60:02d}"
-
-
-def clock_auto(scenario: Scenario, t_s: float) -> str:
-    """'14:40' on a whole minute, '14:40:30' otherwise."""
-    text = clock_hms(scenario, t_s)
-    return text[:5] if text.endswith(":00") else text
-
-
-def duration_words(seconds: float) -> str:
-    """Like :func:`human_duration`, but exact below ten minutes: '1 minute 30 seconds', not '2 minutes'."""
-    s = abs(float(seconds))
-    if 90 <= s < 600 and round(s) % 60:
-        m, rest = divmod(int(round(s)), 60)
-        return f"{m} minute{'s' if m != 1 else ''} {rest} second{'s' if rest != 1 else ''}"
-    return human_duration(s)
 
 
 def bin_width_s(ts: pd.DataFrame) -> float:
@@ -120,17 +112,17 @@ COST_PARTS = (
 )
 
 
-def cost_parts(scenario: Scenario, cost: dict) -> list[tuple[str, float]]:
+def cost_parts(scenario: Scenario, cost: Cost) -> list[tuple[str, float]]:
     """(plain label, USD) for every cost item above zero, largest first."""
     out = []
     for key, label in COST_PARTS:
-        usd = _f(cost.get(key))
+        usd = _f(getattr(cost, key))
         if usd is not None and usd > 0:
             out.append((label.format(api=scenario.external_api.name.capitalize()), usd))
     return sorted(out, key=lambda p: -p[1])
 
 
-def cost_breakdown_figure(scenario: Scenario, cost: dict, font_size: int = 13) -> go.Figure:
+def cost_breakdown_figure(scenario: Scenario, cost: Cost, font_size: int = 13) -> go.Figure:
     """Horizontal bars: what each part of the service cost over the measured period."""
     parts = cost_parts(scenario, cost)
     total = sum(usd for _, usd in parts) or 1.0
@@ -173,10 +165,11 @@ def start_times_s(events: pd.DataFrame | None) -> list[float]:
 
 def replicas_load_figure(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame | None = None,
                          font_size: int = 13) -> go.Figure:
-    """Payments per second (left) against model servers running (right), scale decisions marked."""
-    fig = base_figure("Model servers and load over time", "payments per second", font_size)
+    """Requests per second (left) against model servers running (right), scale decisions marked."""
+    v = scenario.vocabulary
+    fig = base_figure("Model servers and load over time", f"{v.requests} per second", font_size)
     x = clock_axis(scenario, ts["t_s"])
-    fig.add_trace(go.Scatter(x=x, y=ts["arrival_rate_per_s"], name="payments arriving per second", mode="lines",
+    fig.add_trace(go.Scatter(x=x, y=ts["arrival_rate_per_s"], name=f"{v.requests} arriving per second", mode="lines",
                              line={"color": PALETTE[1], "width": 1}, fill="tozeroy",
                              fillcolor="rgba(255,127,14,0.15)"))
     fig.add_trace(go.Scatter(x=x, y=ts["replicas"], name="model servers ready (right axis)", mode="lines",
@@ -209,7 +202,7 @@ def error_cost_usd(scenario: Scenario) -> float:
     return v.fraud_rate * v.mean_fraud_amount_usd + (1 - v.fraud_rate) * v.false_alarm_cost_usd
 
 
-def value_cost_rates(scenario: Scenario, ts: pd.DataFrame, summary: dict,
+def value_cost_rates(scenario: Scenario, ts: pd.DataFrame, summary: Summary,
                      reviews: pd.DataFrame | None = None) -> pd.DataFrame:
     """Value created and money spent per hour, per time bin: ``t_s, value_usd_per_h, cost_usd_per_h``.
 
@@ -217,7 +210,7 @@ def value_cost_rates(scenario: Scenario, ts: pd.DataFrame, summary: dict,
     penalty of each fallback answer (as the summary computes it). Cost per bin is the run's
     cost rate plus human reviews charged when a case enters the queue.
     """
-    per_decision = _f((summary.get("value_usd") or {}).get("per_decision")) or 0.0
+    per_decision = summary.value_usd.per_decision if summary.value_usd is not None else 0.0
     api = scenario.external_api
     penalty = api.default_accuracy_penalty if api.fallback == "default" else api.cached_accuracy_penalty
     width_h = (ts["t_end_s"] - ts["t_s"]).to_numpy(dtype=float) / 3600.0
@@ -243,7 +236,7 @@ def money_tickformat(top_usd: float) -> str:
     return "$,.0f" if top >= 20 else "$,.2f"
 
 
-def value_cost_figure(scenario: Scenario, ts: pd.DataFrame, summary: dict, reviews: pd.DataFrame | None = None,
+def value_cost_figure(scenario: Scenario, ts: pd.DataFrame, summary: Summary, reviews: pd.DataFrame | None = None,
                       font_size: int = 13) -> go.Figure:
     """Two stacked panels on one clock axis: value created per hour (top), money spent per hour (bottom).
 
@@ -274,111 +267,76 @@ def value_cost_figure(scenario: Scenario, ts: pd.DataFrame, summary: dict, revie
     return fig
 
 
-def cost_tiles(scenario: Scenario, summary: dict) -> list[Tile]:
-    """Headline money and capacity numbers of one run."""
-    cost, value = summary.get("cost_usd") or {}, summary.get("value_usd") or {}
-    reps = summary.get("replicas") or {}
+def cost_tiles(scenario: Scenario, summary: Summary, found: Findings) -> list[Tile]:
+    """Money and capacity: the cost, incident-cost and value findings, then servers and machines."""
+    tiles = [finding_tile(f) for f in (found.get("cost"), found.get("incident_cost"), found.get("value")) if f]
+    cost_f, value_f = found.get("cost"), found.get("value")
+    if cost_f is not None and cost_f.evidence.get("monthly_usd") is not None:
+        tiles.append(Tile("monthly", "Monthly cost at this pace", money(cost_f.evidence["monthly_usd"]),
+                          "This run's spending rate kept up for a whole month: the scenario says its period is a "
+                          "typical one.", cost_f.evidence["monthly_usd"], "lower", "usd"))
+    if value_f is not None and value_f.evidence.get("ratio") is not None:
+        ratio = value_f.evidence["ratio"]
+        tiles.append(Tile("return", "Value per $1 spent", money(ratio), value_f.headline, ratio, "higher", "usd"))
+    reps = summary.replicas
     hours = measured_hours(scenario)
-    total, gross = _f(cost.get("total")), _f(value.get("gross"))
-    nodes = _f(cost.get("node_hours"))
-    tiles = [
-        Tile("cost_per_1k", "Cost per 1,000 decisions", money(_f(cost.get("per_1k_requests"))),
-             "Everything the service cost (servers, stream, lookups, API calls, reviews) divided by the "
-             "decisions it made, times 1,000. Prices are illustrative: replace them with your own.",
-             _f(cost.get("per_1k_requests")), "lower", "usd"),
-        Tile("monthly", "Monthly cost at this pace", money(_f(cost.get("monthly_projection"))),
-             "This run's spending rate kept up for a whole month. Only as representative as the simulated "
-             f"{human_duration(hours * 3600)}.", _f(cost.get("monthly_projection")), "lower", "usd"),
-        Tile("net_per_hour", "Net value per hour", money(_f(value.get("net_per_hour"))),
-             "What the fraud decisions were worth per hour (fraud stopped, minus the cost of false alarms), "
-             "minus what the service cost per hour. Uses the scenario's illustrative amounts.",
-             _f(value.get("net_per_hour")), "higher", "usd"),
-    ]
-    if total and gross is not None:
-        ratio = gross / total
-        tiles.append(Tile("return", "Value per $1 spent", f"${ratio:,.0f}" if ratio >= 10 else f"${ratio:,.2f}",
-                          "Value of the decisions divided by the cost of making them: how many dollars of fraud "
-                          "losses avoided each dollar of running cost buys.", ratio, "higher", "usd"))
-    lo, hi, mean = reps.get("min"), reps.get("max"), _f(reps.get("mean"))
-    if lo is not None and hi is not None:
-        text = f"{lo}" if lo == hi else f"{lo} to {hi}"
+    if reps is not None:
+        text = f"{reps.min}" if reps.min == reps.max else f"{reps.min} to {reps.max}"
         tiles.append(Tile("servers", "Model servers running", text,
-                          "Replicas of the fraud model that were ready to work (the lowest and highest count). "
-                          + (f"On average {mean:.1f}." if mean is not None else ""), mean, "lower", "count"))
-    if nodes is not None and hours > 0:
-        per_node = cost.get("replicas_per_node")
-        tiles.append(Tile("nodes", "Machines (nodes) on average", f"{nodes / hours:.1f}",
-                          f"Cloud machines of type {cost.get('instance_type', '?')} paid for, on average. "
-                          + (f"{per_node} model servers fit on one machine (by memory). " if per_node else "")
-                          + "Machines, not servers, are what the cloud bill counts.", nodes / hours, "lower", "count"))
+                          f"Replicas of the {scenario.vocabulary.model} that were ready to work (the lowest and "
+                          "highest count)." + (f" On average {reps.mean:.1f}." if reps.mean is not None else ""),
+                          reps.mean, "lower", "count"))
+    cost = summary.cost_usd
+    if cost is not None and hours > 0:
+        tiles.append(Tile("nodes", "Machines (nodes) on average", f"{cost.node_hours / hours:.1f}",
+                          f"Cloud machines of type {cost.instance_type} paid for, on average. {cost.replicas_per_node} "
+                          "model servers fit on one machine (by memory). Machines, not servers, are what the cloud "
+                          "bill counts.", cost.node_hours / hours, "lower", "count"))
     return tiles
 
 
-def cost_paragraph(scenario: Scenario, summary: dict, events: pd.DataFrame | None = None) -> str:
-    """The cost story in a few sentences: total, per 1,000, what it bought, the biggest item."""
-    cost, value = summary.get("cost_usd") or {}, summary.get("value_usd") or {}
-    total, gross = _f(cost.get("total")), _f(value.get("gross"))
-    if total is None:
+def cost_paragraph(scenario: Scenario, summary: Summary, found: Findings, events: pd.DataFrame | None = None) -> str:
+    """The cost story: the money findings, then what the money went on and how the servers moved."""
+    cost = summary.cost_usd
+    if cost is None or cost.total is None:
         return ""
-    hours = measured_hours(scenario)
-    parts = [f"Over the measured {human_duration(hours * 3600)} the service cost {money(total)}: "
-             f"{money(_f(cost.get('per_1k_requests')))} per 1,000 decisions, or about "
-             f"{money(_f(cost.get('monthly_projection')))} a month if every hour looked like this one."]
-    if gross is not None and total > 0:
-        parts.append(f"The decisions were worth about {money(gross)} (fraud stopped, minus the goodwill lost to "
-                     f"false alarms), so each dollar spent bought about {money(gross / total)} of value.")
+    parts = [f.headline for f in (found.get("cost"), found.get("incident_cost"), found.get("value")) if f]
     items = cost_parts(scenario, cost)
-    if items:
+    if items and cost.total > 0:
         label, usd = items[0]
-        parts.append(f"The largest item is {label[:1].lower() + label[1:]} ({100 * usd / total:.0f} % of the total).")
-    idle, busy = _f(cost.get("compute_idle")) or 0.0, _f(cost.get("compute_busy")) or 0.0
+        parts.append(f"The largest item is {label[:1].lower() + label[1:]} ({100 * usd / cost.total:.0f} % of the "
+                     f"total).")
+    idle, busy = cost.compute_idle or 0.0, cost.compute_busy or 0.0
     if idle + busy > 0 and idle > busy:
         parts.append(f"The model servers stood idle for {100 * idle / (idle + busy):.0f} % of the server time paid "
                      f"for: spare capacity that keeps waits short, at a price.")
-    steps = scale_steps(events)
-    if len(steps):
-        ups, downs = int((steps["direction"] == "up").sum()), int((steps["direction"] == "down").sum())
-        reps = summary.get("replicas") or {}
-        starts = start_times_s(events)
-        start_txt = ""
-        if starts:
-            lo, hi = min(starts), max(starts)
-            start_txt = (f" Each new server needed {lo:.0f} s before it could take work" if hi - lo < 1 else
-                         f" A new server needed {lo:.0f} to {hi:.0f} s before it could take work (longer when a "
-                         f"new machine had to be added first)")
-            start_txt += "; customers arriving meanwhile wait."
-        moves = [f"added servers {_times(ups)}" if ups else "", f"removed servers {_times(downs)}" if downs else ""]
-        parts.append(f"The autoscaler {' and '.join(m for m in moves if m)}, running between {reps.get('min')} and "
-                     f"{reps.get('max')} model servers.{start_txt}")
+    scaling = found.get("scaling")
+    if scaling is not None:
+        parts.append(scaling.headline)
     elif not scenario.autoscaler.enabled:
         parts.append(f"The number of model servers is fixed at {scenario.inference.replicas} in this scenario "
                      f"(no autoscaler).")
     return " ".join(parts)
 
 
-def _times(n: int) -> str:
-    return {1: "once", 2: "twice"}.get(n, f"{n} times")
-
-
 PRECISION_WORDS = {"fp32": "full precision (fp32)", "fp16": "half precision (fp16)", "int8": "compressed (int8)"}
 
 
-def precision_facts(scenario: Scenario, summary: dict) -> dict[str, float | None]:
+def precision_facts(scenario: Scenario, summary: Summary) -> dict[str, float | None]:
     """The numbers the fp32/int8 comparison talks about, from one run's summary."""
-    cost, value, model = summary.get("cost_usd") or {}, summary.get("value_usd") or {}, summary.get("model") or {}
+    cost, value, model, reps = summary.cost_usd, summary.value_usd, summary.model, summary.replicas
     hours = measured_hours(scenario)
-    nodes = _f(cost.get("node_hours"))
     return {
-        "nodes": nodes / hours if nodes is not None and hours > 0 else None,
-        "servers": _f((summary.get("replicas") or {}).get("mean")),
-        "memory_gib": _f((summary.get("replicas") or {}).get("memory_gib_per_replica")),
-        "p99_ms": _f((summary.get("latency_ms") or {}).get("p99")),
-        "on_time": _f(summary.get("on_time_fraction")),
-        "accuracy": _f(model.get("accuracy")),
-        "accuracy_online": _f(model.get("accuracy_online")),
-        "auc": _f(model.get("auc")),
-        "cost_per_1k": _f(cost.get("per_1k_requests")),
-        "net_per_hour": _f(value.get("net_per_hour")),
+        "nodes": cost.node_hours / hours if cost is not None and hours > 0 else None,
+        "servers": reps.mean if reps is not None else None,
+        "memory_gib": reps.memory_gib_per_replica if reps is not None else None,
+        "p99_ms": summary.latency_ms.p99,
+        "on_time": summary.on_time_fraction,
+        "accuracy": model.accuracy if model is not None else None,
+        "accuracy_online": model.accuracy_online if model is not None else None,
+        "auc": model.auc if model is not None else None,
+        "cost_per_1k": cost.per_1k_requests if cost is not None else None,
+        "net_per_hour": value.net_per_hour if value is not None else None,
     }
 
 
@@ -388,8 +346,8 @@ PRECISION_ROWS = (
     ("memory_gib", "Memory per model server", lambda v: f"{v:.2f} GiB"),
     ("p99_ms", "Slowest 1 % waited over (p99)", short_ms),
     ("on_time", "Answered on time", pct),
-    ("accuracy", "Accuracy on held-out test payments", lambda v: pct(v, 2)),
-    ("accuracy_online", "Accuracy on this run's payments", lambda v: pct(v, 2)),
+    ("accuracy", "Accuracy on held-out test data", lambda v: pct(v, 2)),
+    ("accuracy_online", "Accuracy on this run's decisions", lambda v: pct(v, 2)),
     ("cost_per_1k", "Cost per 1,000 decisions", money),
     ("net_per_hour", "Net value per hour", money),
 )
@@ -428,7 +386,7 @@ def precision_paragraph(label_a: str, a: dict, label_b: str, b: dict) -> str:
     if a["accuracy"] is not None and b["accuracy"] is not None:
         d = 100 * (b["accuracy"] - a["accuracy"])
         size = "practically the same" if abs(d) < 0.5 else ("better" if d > 0 else "worse")
-        parts.append(f"Measured on the same held-out test payments, its accuracy was {pct(b['accuracy'], 2)} "
+        parts.append(f"Measured on the same held-out test data, its accuracy was {pct(b['accuracy'], 2)} "
                      f"against {pct(a['accuracy'], 2)} ({d:+.2f} points: {size}).")
     if a["net_per_hour"] is not None and b["net_per_hour"] is not None:
         d = b["net_per_hour"] - a["net_per_hour"]
@@ -456,19 +414,27 @@ def overlay_figure(runs: list[tuple[str, Scenario, pd.DataFrame]], column: str, 
     return fig
 
 
-def spread_table(summaries: list[dict], scenario: Scenario) -> pd.DataFrame:
+def spread_table(summaries: list[Summary], scenario: Scenario) -> pd.DataFrame:
     """Lowest and highest of the headline numbers across equally likely runs (other seeds).
 
     The first summary is the run on screen; the range says how much luck alone moves each number.
+    A monthly figure appears only for a scenario whose period is typical.
     """
-    measures = (
-        ("Cost per 1,000 decisions", lambda s: _f((s.get("cost_usd") or {}).get("per_1k_requests")), money),
-        ("Monthly cost at this pace", lambda s: _f((s.get("cost_usd") or {}).get("monthly_projection")), money),
-        ("Net value per hour", lambda s: _f((s.get("value_usd") or {}).get("net_per_hour")), money),
+    def cost_per_1k(s: Summary) -> float | None:
+        c = s.cost_usd
+        return c.total / s.requests.answered * 1000 if c is not None and c.total is not None and \
+            s.requests.answered else None
+
+    measures = [
+        ("Cost per 1,000 decisions", cost_per_1k, money),
+        ("Net value per hour", lambda s: s.value_usd.net_per_hour if s.value_usd is not None else None, money),
         ("Machines (nodes) on average", lambda s: precision_facts(scenario, s)["nodes"], lambda v: f"{v:.2f}"),
-        ("Slowest 1 % waited over (p99)", lambda s: _f((s.get("latency_ms") or {}).get("p99")), short_ms),
-        ("Answered on time", lambda s: _f(s.get("on_time_fraction")), pct),
-    )
+        ("Slowest 1 % waited over (p99)", lambda s: s.latency_ms.p99, short_ms),
+        ("Answered on time", lambda s: s.on_time_fraction, pct),
+    ]
+    if scenario.period.kind == "typical":
+        measures.insert(1, ("Monthly cost at this pace", lambda s: s.cost_usd.monthly_projection
+                            if s.cost_usd is not None else None, money))
     rows = []
     for label, get, fmt in measures:
         values = [v for v in (get(s) for s in summaries) if v is not None]
@@ -554,17 +520,14 @@ MILESTONES = (
 )
 
 
-def recovery_phases(rec: dict, end_s: float) -> list[tuple[str, float, float]]:
+def recovery_phases(rec: FaultRecovery, end_s: float) -> list[tuple[str, float, float]]:
     """``(phase, start_s, end_s)`` of one fault record, skipping phases that did not happen.
 
     noticing: fault start -> detection; reacting: detection (or start) -> customers served
     again; protected: -> fault end; returning: -> back to normal (the end of the run if never).
     """
-    start = _f(rec.get("started_s"))
-    if start is None:
-        return []
-    detected, mitigated = _f(rec.get("detected_s")), _f(rec.get("mitigated_s"))
-    ended, recovered = _f(rec.get("ended_s")), _f(rec.get("recovered_s"))
+    start, detected, mitigated = rec.started_s, rec.detected_s, rec.mitigated_s
+    ended, recovered = rec.ended_s, rec.recovered_s
     out = []
     if detected is not None and detected > start:
         out.append(("noticing", start, detected))
@@ -581,13 +544,13 @@ def recovery_phases(rec: dict, end_s: float) -> list[tuple[str, float, float]]:
     return out
 
 
-def fault_label(scenario: Scenario, rec: dict) -> str:
+def fault_label(scenario: Scenario, rec: FaultRecovery) -> str:
     """'Weather service outage' (the fault's name, capitalised)."""
-    name = str(rec.get("fault") or "fault")
+    name = rec.fault or "fault"
     return name[:1].upper() + name[1:]
 
 
-def recovery_timeline_figure(scenario: Scenario, recovery: list[dict], font_size: int = 13) -> go.Figure:
+def recovery_timeline_figure(scenario: Scenario, recovery: tuple[FaultRecovery, ...], font_size: int = 13) -> go.Figure:
     """Gantt-like chart: one row per fault, coloured phases from fault to back-to-normal.
 
     Milestones (fault starts, noticed, served again, fault ends, back to normal) are markers
@@ -612,7 +575,7 @@ def recovery_timeline_figure(scenario: Scenario, recovery: list[dict], font_size
     label_font = {"size": max(10, font_size - 2)}
     for i, rec in enumerate(recovery):
         points = sorted((t, order, name, symbol, colour) for order, (key, name, symbol, colour) in enumerate(MILESTONES)
-                        for t in [_f(rec.get(key))] if t is not None)
+                        for t in [getattr(rec, key)] if t is not None)
         for k, (t, _, name, symbol, colour) in enumerate(points):
             xi = clock_axis(scenario, [t])[0]
             fig.add_trace(go.Scatter(x=[xi], y=[i], mode="markers", name=name, showlegend=False,
@@ -622,7 +585,7 @@ def recovery_timeline_figure(scenario: Scenario, recovery: list[dict], font_size
             fig.add_annotation(x=xi, y=i, text=f"{clock_hms(scenario, t)} {name}", showarrow=False,
                                yshift=offsets_px[k % len(offsets_px)], font={**label_font, "color": colour},
                                xanchor="center")
-    times = [t for rec in recovery for t in (_f(rec.get(k)) for k, *_ in MILESTONES) if t is not None]
+    times = [t for rec in recovery for t in (getattr(rec, k) for k, *_ in MILESTONES) if t is not None]
     if times:
         lo, hi = min(times), max(times)
         pad = max(60.0, 0.12 * (hi - lo))
@@ -636,64 +599,26 @@ def recovery_timeline_figure(scenario: Scenario, recovery: list[dict], font_size
     return fig
 
 
-def recovery_sentences(scenario: Scenario, rec: dict, bin_s: float) -> str:
-    """One fault's timeline in words, with clock times and honest resolution."""
-    name = str(rec.get("fault") or "a fault")
-    start, detected = _f(rec.get("started_s")), _f(rec.get("detected_s"))
-    mitigated, ended, recovered = _f(rec.get("mitigated_s")), _f(rec.get("ended_s")), _f(rec.get("recovered_s"))
-    if start is None:
-        return ""
-    where = stage_name(scenario, str(rec.get("target") or ""))
-    named = where.removeprefix("the ").lower() in name.lower()
-    parts = [f"At {clock_auto(scenario, start)} the fault “{name}” began"
-             + ("" if named else f", affecting {where}") + "."]
-    prepared = _f(rec.get("prepared_s"))
-    if prepared is not None:
-        answered = ("customers were answered from fallback answers" if scenario.external_api.fallback != "none"
-                    else "every request that needed it failed")
-        parts.append(f"An operator had held the safety switch open since {clock_auto(scenario, prepared)}, before "
-                     f"the fault began, so no calls went to {where} and {answered}.")
-    elif detected is None:
-        parts.append("Nothing in the system reacted to it automatically: no safety switch or autoscaler watches "
-                     "this part, so customers simply waited until the fault ended.")
-    else:
-        parts.append(f"The system noticed {duration_words(detected - start)} later ({clock_auto(scenario, detected)})"
-                     if detected > start + 0.5 else "The system reacted at once")
-        parts[-1] += "."
-    if mitigated is not None and detected is not None:
-        parts.append(f"From {clock_auto(scenario, mitigated)} customers were served normally again "
-                     f"({duration_words(mitigated - start)} after the fault began).")
-    if ended is not None:
-        parts.append(f"The fault itself lasted {duration_words(ended - start)}, until {clock_auto(scenario, ended)}.")
-    if recovered is not None:
-        after = recovered - ended if ended is not None else recovered - start
-        parts.append(f"Service was fully back to normal at {clock_auto(scenario, recovered)}"
-                     + (f", {duration_words(after)} after the fault ended." if ended is not None and after > 0.5
-                        else "."))
-    else:
-        parts.append("Service was not fully back to normal by the end of the run.")
-    if bin_s > 0:
-        parts.append(f"(Recovery times are read from {bin_s:g}-second slices of the run, so they are accurate to "
-                     f"about {bin_s:g} s.)")
-    return " ".join(parts)
+def resolution_note(bin_s: float) -> str:
+    """How precise the recovery times are."""
+    return (f"Recovery times are read from {bin_s:g}-second slices of the run, so they are accurate to about "
+            f"{bin_s:g} s." if bin_s > 0 else "")
 
 
-def customers_affected(summary: dict) -> dict[str, int]:
+def customers_affected(summary: Summary) -> dict[str, int]:
     """Measured-period counts: ``failed`` (no answer), ``late`` (answered after the promised time),
     ``affected`` (failed + late), ``fallback`` answers, and ``finished`` requests.
 
     Uses the summary's rule that a failed request counts as late: affected = finished x (1 - on time).
     """
-    req = summary.get("requests") or {}
-    finished = int(req.get("arrived") or 0) - int(req.get("in_flight") or 0)
-    on_time = _f(summary.get("on_time_fraction"))
-    affected = int(round(finished * (1.0 - on_time))) if on_time is not None else 0
-    failed = int(req.get("failed") or 0)
-    return {"finished": finished, "failed": failed, "late": max(0, affected - failed), "affected": affected,
-            "fallback": int(req.get("degraded") or 0)}
+    req = summary.requests
+    on_time = summary.on_time_fraction
+    affected = int(round(req.finished * (1.0 - on_time))) if on_time is not None else 0
+    return {"finished": req.finished, "failed": req.failed, "late": max(0, affected - req.failed),
+            "affected": affected, "fallback": req.degraded}
 
 
-def protection_paragraph(what: str, with_sum: dict, without_sum: dict) -> str:
+def protection_paragraph(what: str, with_sum: Summary, without_sum: Summary) -> str:
     """What a protection (the safety switch, fallbacks) was worth, from the same run with and without it."""
     a, b = customers_affected(with_sum), customers_affected(without_sum)
     diff = b["affected"] - a["affected"]
@@ -710,7 +635,7 @@ def protection_paragraph(what: str, with_sum: dict, without_sum: dict) -> str:
     return " ".join(parts)
 
 
-def protection_tiles(summary: dict) -> list[Tile]:
+def protection_tiles(summary: Summary) -> list[Tile]:
     """Customers affected, errors, late answers and fallback answers: the tiles a with/without rerun compares."""
     a = customers_affected(summary)
     return [
@@ -810,18 +735,18 @@ def stage_time_figure(scenario: Scenario, ts: pd.DataFrame, where: dict | None =
     return fig
 
 
-def recovery_tiles(scenario: Scenario, summary: dict) -> list[Tile]:
-    """Time to notice, to serve again and to recover (first fault); blast radius; customers affected."""
-    tiles: list[Tile] = []
-    recs = [r for r in (summary.get("recovery") or []) if isinstance(r, dict)]
+def recovery_tiles(scenario: Scenario, summary: Summary, found: Findings) -> list[Tile]:
+    """Each incident and release finding as a tile, then the timings of the first fault and the
+    customers affected over the whole run."""
+    tiles = [finding_tile(f) for f in (*found.of("incident"), *found.of("release"))]
+    recs = summary.recovery
     if recs:
         rec = recs[0]
-        start, detected = _f(rec.get("started_s")), _f(rec.get("detected_s"))
-        mitigated, ended, recovered = _f(rec.get("mitigated_s")), _f(rec.get("ended_s")), _f(rec.get("recovered_s"))
         which = "" if len(recs) == 1 else " (first fault)"
-        noticed = "not noticed" if detected is None or start is None else (
+        start, detected, mitigated = rec.started_s, rec.detected_s, rec.mitigated_s
+        noticed = "not noticed" if detected is None else (
             "at once" if detected - start < 0.5 else duration_words(detected - start))
-        prepared = _f(rec.get("prepared_s")) is not None
+        prepared = rec.prepared_s is not None
         if prepared:
             noticed = "in advance"
         tiles.append(Tile("noticed", "Time to notice" + which, noticed,
@@ -829,74 +754,26 @@ def recovery_tiles(scenario: Scenario, summary: dict) -> list[Tile]:
                           "a rollback, a replacement server). 'In advance': an operator held the safety switch "
                           "open before the fault began.", None if detected is None else detected - start,
                           "lower", "s"))
-        served_again = duration_words(mitigated - start) if mitigated is not None and start is not None else "-"
-        if prepared and mitigated is not None and start is not None and mitigated <= start:
+        served_again = duration_words(mitigated - start) if mitigated is not None else "not by the end"
+        if prepared and mitigated is not None and mitigated <= start:
             served_again = "throughout"
-        tiles.append(Tile("served_again", "Customers served again after" + which, served_again,
+        tiles.append(Tile("served_again", "Served again after" + which, served_again,
                           "Time from the fault starting until 99 % of customers got an answer within the promised "
                           "time again (fallback answers count). Accurate to one time slice.",
                           None if mitigated is None else mitigated - start, "lower", "s"))
-        back = duration_words(max(0.0, recovered - (ended if ended is not None else start))) \
-            if recovered is not None else "not by the end"
-        tiles.append(Tile("recovered", "Back to normal after the fault ended" + which, back,
-                          "Time from the fault ending until service was fully normal again: no fallback answers, "
-                          "99 % answered on time.", None, "lower", "s"))
     aff = customers_affected(summary)
     if aff["finished"]:
-        tiles.append(Tile("affected", "Customers with an error or a late answer", f"{aff['affected']:,}",
-                          f"Out of {aff['finished']:,} customers in the measured period: {aff['failed']:,} got an "
-                          f"error, {aff['late']:,} waited longer than promised.", float(aff["affected"]), "lower",
-                          "count"))
-    if aff["fallback"]:
-        tiles.append(Tile("fallback", "Fallback answers", f"{aff['fallback']:,}",
-                          "Customers who got an answer built from the last known value (or a default) while a "
-                          "dependency was failing: slightly less accurate, but no error and no wait.",
-                          float(aff["fallback"]), "lower", "count"))
-    breaker = summary.get("breaker") or {}
-    if breaker.get("enabled") and breaker.get("opened"):
-        tiles.append(Tile("breaker", "Safety switch tripped", f"{breaker['opened']:,} times",
+        tiles.append(Tile("affected", "Error or late answer", f"{aff['affected']:,}",
+                          f"Out of {aff['finished']:,} {scenario.vocabulary.customers} in the measured period: "
+                          f"{aff['failed']:,} got an error, {aff['late']:,} waited longer than promised.",
+                          float(aff["affected"]), "lower", "count"))
+    breaker = summary.breaker
+    if breaker.enabled and breaker.opened:
+        tiles.append(Tile("breaker", "Safety switch tripped", f"{breaker.opened:,} times",
                           "How often the circuit breaker opened (including re-opening after a failed test). "
-                          f"It stayed open {duration_words(_f(breaker.get('open_s_total')) or 0)} in total.",
-                          float(breaker["opened"]), None, "count"))
-    canary = summary.get("canary") or {}
-    if canary.get("outcome") not in (None, "none"):
-        verdict = CANARY_VERDICT.get(str(canary["outcome"]), (str(canary["outcome"]), GREY, ""))[0]
-        ttd = _f(canary.get("time_to_decision_s"))
-        tiles.append(Tile("canary", "New version" + (f" (decided after {duration_words(ttd)})" if ttd else ""),
-                          verdict.capitalize(),
-                          "The release checked the new model version on a small share of customers and decided "
-                          "automatically whether to keep it.", ttd, "lower", "s"))
-        seen, bad = int(canary.get("requests_on_canary") or 0), int(canary.get("bad_responses_on_canary") or 0)
-        tiles.append(Tile("blast", "Customers who saw the new version", f"{seen:,}",
-                          "The blast radius: everyone the new version answered before the decision.",
-                          float(canary.get("requests_on_canary") or 0), "lower", "count"))
-        tiles.append(Tile("blast_bad", "Of them: error or too slow", f"{bad:,}",
-                          "Customers the new version gave an error or answered slower than the release's latency "
-                          "limit.", float(canary.get("bad_responses_on_canary") or 0), "lower", "count"))
+                          f"It stayed open {duration_words(breaker.open_s_total)} in total.",
+                          float(breaker.opened), None, "count"))
     return tiles
-
-
-def canary_sentence(scenario: Scenario, summary: dict) -> str:
-    """The release story: when, what share, verdict and blast radius."""
-    canary = summary.get("canary") or {}
-    outcome = canary.get("outcome")
-    if outcome in (None, "none"):
-        return ""
-    c = scenario.canary
-    decided = _f(canary.get("decided_at_s"))
-    seen, bad = int(canary.get("requests_on_canary") or 0), int(canary.get("bad_responses_on_canary") or 0)
-    text = (f"At {clock(scenario, c.start_s)} model version {c.version} was released to {c.step_weight_pct} % of "
-            f"customers, with automatic checks every {human_duration(c.interval_s)} (at least "
-            f"{c.min_success_rate_pct:g} % successful answers, slowest 1 % within {short_ms(c.max_p99_latency_ms)}).")
-    if outcome == "rolled_back" and decided is not None:
-        text += (f" The checks failed {c.threshold} times and the release was rolled back automatically at "
-                 f"{clock(scenario, decided)}.")
-    elif outcome == "promoted" and decided is not None:
-        text += f" Every check passed and the new version took over at {clock(scenario, decided)}."
-    else:
-        text += " The checks were still running when the run ended."
-    text += f" {seen:,} customers saw the new version; {bad:,} of them got an error or a slow answer."
-    return text
 
 
 # =========================================================================== fairness & governance
@@ -1040,151 +917,67 @@ def review_backlog_figure(scenario: Scenario, reviews: pd.DataFrame, reviewers: 
     return fig
 
 
-def reviewers_on_duty(summary: dict, reviewers: pd.DataFrame | None = None) -> int | None:
-    """Most reviewers on duty at once: from the summary when it says, else from the headcount table."""
-    n = (summary.get("review") or {}).get("reviewers_on_duty_max")
-    if n is not None:
-        return int(n)
-    return int(reviewers["reviewers"].max()) if reviewers is not None and len(reviewers) else None
-
-
-def fairness_tiles(scenario: Scenario, summary: dict, fair: pd.DataFrame | None = None,
-                   reviewers: pd.DataFrame | None = None) -> list[Tile]:
-    """Fairness verdict, worst ratio with its interval, time to flag, review load and staffing, live accuracy."""
-    f, review, model = summary.get("fairness") or {}, summary.get("review") or {}, summary.get("model") or {}
-    tiles: list[Tile] = []
-    if f.get("enabled"):
-        flagged, windows = int(f.get("flagged_windows") or 0), int(f.get("windows") or 0)
-        tiles.append(Tile("verdict", f"Fairness check ({flagged} of {windows} windows flagged)",
-                          "Gap flagged" if flagged else "No gap found",
-                          "Every window the monitor compares approval rates between regions; below four fifths "
-                          "(0.8) of the best-treated region it raises a flag.", float(flagged), "lower", "count"))
-        worst = _f(f.get("min_di"))
-        ci = ""
-        if fair is not None and len(fair) and worst is not None:
-            row = fair.loc[fair["ratio"].idxmin()]
-            ci = f" (95 % CI {row['ratio_lo']:.2f} to {row['ratio_hi']:.2f})"
-        tiles.append(Tile("min_di", "Worst approval ratio", "-" if worst is None else f"{worst:.2f}",
-                          "Disparate impact: the lowest region's approval rate divided by the highest, in the worst "
-                          f"window{ci}. 1.0 is equal treatment; below 0.8 fails the four-fifths rule. The interval "
-                          "shows how much of the gap could be chance.", worst, "higher", "ratio"))
-        first = _f(f.get("first_flag_s"))
+def fairness_tiles(scenario: Scenario, summary: Summary, found: Findings,
+                   fair: pd.DataFrame | None = None) -> list[Tile]:
+    """The fairness and review findings, then the numbers behind them and live accuracy."""
+    tiles = [finding_tile(f) for f in (found.get("fairness"), found.get("review")) if f]
+    f, review, model = summary.fairness, summary.review, summary.model
+    if f is not None and f.enabled:
+        fairness = found.get("fairness")
+        first = fairness.evidence.get("first_flag_s") if fairness is not None else None
         shock = min((d.start_s for d in scenario.drift.covariate), default=None)
-        after = ""
-        if first is not None and shock is not None and first >= shock:
-            after = f" ({human_duration(first - shock)} after the shock)"
+        after = f" ({human_duration(first - shock)} after the shock)" if first is not None and shock is not None \
+            and first >= shock else ""
         tiles.append(Tile("first_flag", "First flagged at" + after,
                           "never" if first is None else clock(scenario, first),
                           "When the monitor first raised a flag. It checks once per window "
                           f"({human_duration(scenario.fairness.window_s)}), so it cannot be faster than that.",
-                          None if first is None else first, "lower", "s"))
-    elif _f(f.get("di_overall")) is not None:
-        di = _f(f.get("di_overall"))
-        tiles.append(Tile("di_overall", "Approval-rate ratio, whole run", f"{di:.2f}",
-                          "Disparate impact over the whole run: the lowest region's approval rate divided by the "
-                          "highest. 1.0 is equal treatment; below 0.8 fails the four-fifths rule. No monitor watched "
-                          "it during the run.", di, "higher", "ratio"))
-    cases = int(review.get("cases") or 0)
-    if cases:
-        sla = _f(review.get("sla_min"))
-        p95 = _f(review.get("wait_p95_min"))
-        tiles.append(Tile("cases", "Decisions sent to human review", f"{cases:,}",
-                          f"{int(review.get('done') or 0):,} were reviewed by the end of the run; at most "
-                          f"{int(review.get('backlog_max') or 0):,} were waiting at once.", float(cases), None,
-                          "count"))
-        tiles.append(Tile("wait", "Slowest 5 % waited for review",
-                          "-" if p95 is None else short_ms(p95 * 60_000),
-                          "The 95th percentile of the time a case waited before a reviewer picked it up"
-                          + (f"; the target is {short_ms(sla * 60_000)}." if sla else "."),
-                          p95, "lower", "min"))
-        needed = review.get("reviewers_needed")
-        on_duty = reviewers_on_duty(summary, reviewers)
-        tiles.append(Tile("staff", "Reviewers needed" + (f" (on duty: {on_duty})" if on_duty is not None else ""),
-                          "-" if needed is None else f"{needed}",
-                          "Staffing hint from the Erlang-C queueing formula: reviewers needed so that "
-                          f"{pct(scenario.fairness.review_sla_fraction, 0)} of cases start within the target wait at "
-                          "the flag rate seen in this run.", _f(needed), "lower", "count"))
-        tiles.append(Tile("review_cost", "Cost of human review", money(_f(review.get("cost_usd"))),
-                          f"{cases:,} cases at {money(scenario.cost.review_usd_per_case)} each (illustrative price).",
-                          _f(review.get("cost_usd")), "lower", "usd"))
-    acc, acc_live = _f(model.get("accuracy")), _f(model.get("accuracy_online"))
-    if acc_live is not None:
-        tiles.append(Tile("accuracy", "Accuracy on live traffic", pct(acc_live),
-                          "Share of this run's decisions that matched the true outcome"
-                          + (f", against {pct(acc)} on the held-out test data the model was checked on before "
-                             "release." if acc is not None else "."), acc_live, "higher", "pct"))
+                          first, "lower", "s"))
+        tiles.append(Tile("windows", "Windows flagged", f"{f.flagged_windows} of {f.windows}",
+                          "Monitoring windows in which the approval gap was flagged.", float(f.flagged_windows),
+                          "lower", "count"))
+    if review is not None and review.cases:
+        tiles.append(Tile("cases", f"{scenario.vocabulary.decision.capitalize()}s sent to review", f"{review.cases:,}",
+                          f"{review.done:,} were reviewed by the end of the run; at most {review.backlog_max:,} were "
+                          "waiting at once.", float(review.cases), None, "count"))
+        tiles.append(Tile("review_cost", "Cost of human review", money(review.cost_usd),
+                          f"{review.cases:,} cases at {money(scenario.cost.review_usd_per_case)} each (illustrative "
+                          "price).", review.cost_usd, "lower", "usd"))
+    if model is not None and model.accuracy_online is not None:
+        tiles.append(Tile("accuracy", "Accuracy on live traffic", pct(model.accuracy_online),
+                          "Share of this run's decisions that matched the true outcome, against "
+                          f"{pct(model.accuracy)} on the held-out test data the model was checked on before release.",
+                          model.accuracy_online, "higher", "pct"))
     return tiles
 
 
-def fairness_paragraph(scenario: Scenario, summary: dict, events: pd.DataFrame | None = None) -> str:
-    """The monitoring story: flag, review, drift, retraining, cleared."""
-    f = summary.get("fairness") or {}
-    if not f.get("enabled"):
+def fairness_paragraph(scenario: Scenario, found: Findings) -> str:
+    """How the monitor works, then what it found, the review load, drift and the release that fixed it."""
+    cfg, v = scenario.fairness, scenario.vocabulary
+    if not cfg.enabled:
         return ""
-    cfg = scenario.fairness
-    parts = [f"Every {human_duration(cfg.window_s)} the monitor compares the share of applicants approved in each "
-             f"region. If the lowest rate falls below {cfg.threshold:g} times the highest"
+    parts = [f"Every {human_duration(cfg.window_s)} the monitor compares the share of {v.customers} {v.approved} in "
+             f"each region. If the lowest rate falls below {cfg.threshold:g} times the highest"
              + (" and the whole confidence interval is below that line (so it is not just chance)"
                 if cfg.require_significance else "")
              + ", it raises a flag and sends that region's "
-             + ("rejections" if cfg.review_mode == "rejections" else "decisions") + " to human reviewers."]
-    ev = events if events is not None else pd.DataFrame(columns=["t_s", "kind", "component", "detail"])
-
-    def first(kind: str) -> float | None:
-        rows = ev[ev["kind"] == kind]
-        return float(rows["t_s"].iloc[0]) if len(rows) else None
-
-    t_flag, t_clear = first("fairness_flagged"), first("fairness_cleared")
-    t_drift, t_retrained = first("drift_detected"), first("retraining_finished")
-    if t_flag is not None:
-        detail = str(ev.loc[ev["kind"] == "fairness_flagged", "detail"].iloc[0])
-        parts.append(f"At {clock(scenario, t_flag)} it raised a flag ({detail}).")
-    else:
-        parts.append("It raised no flag in this run.")
-    if t_drift is not None:
-        parts.append(f"At {clock(scenario, t_drift)} the drift detector saw the incoming data change and started "
-                     f"retraining the model on recent outcomes"
-                     + (f"; the new version was ready at {clock(scenario, t_retrained)}" if t_retrained else "") + ".")
-    if t_clear is not None:
-        parts.append(f"At {clock(scenario, t_clear)} the gap had closed enough (ratio back above "
-                     f"{cfg.clear_threshold:g}) and the flag was cleared.")
-    elif t_flag is not None:
-        parts.append("The flag was still up when the run ended.")
+             + (f"{v.rejected} {v.requests}" if cfg.review_mode == "rejections" else v.decision + "s")
+             + " to human reviewers."]
+    parts += [f.headline for f in (found.get("fairness"), found.get("drift"), found.get("release")) if f]
     return " ".join(parts)
 
 
-def staffing_sentence(scenario: Scenario, summary: dict, reviewers: pd.DataFrame | None = None) -> str:
-    """Erlang-C staffing hint against the team on duty."""
-    review = summary.get("review") or {}
-    needed = review.get("reviewers_needed")
-    if not review.get("cases") or needed is None:
-        return ""
-    on_duty = reviewers_on_duty(summary, reviewers)
-    cfg = scenario.fairness
-    text = (f"To start {pct(cfg.review_sla_fraction, 0)} of reviews within {human_duration(cfg.review_sla_s)} at the "
-            f"rate cases arrived in this run, about {needed} reviewers are needed (Erlang-C, the queueing formula "
-            f"call centres use for staffing)")
-    if on_duty is not None:
-        gap = int(needed) - on_duty
-        text += (f"; {on_duty} were on duty, so {gap} {'is' if gap == 1 else 'are'} missing." if gap > 0 else
-                 f"; {on_duty} were on duty, which is enough.")
-    else:
-        text += "."
-    util = _f(review.get("reviewer_utilization"))
-    if util is not None:
-        text += f" The reviewers were busy {pct(util, 0)} of their time."
-    return text
-
-
-def model_quality_table(summary: dict) -> pd.DataFrame:
+def model_quality_table(scenario: Scenario, summary: Summary) -> pd.DataFrame:
     """Offline (held-out test data) against live (this run's traffic) model quality."""
-    m = summary.get("model") or {}
+    m, v = summary.model, scenario.vocabulary
+    if m is None:
+        return pd.DataFrame(columns=["measure", "before release (test data)", "live, in this run", "change"])
     rows = [("Accuracy (right decisions)", "accuracy", "accuracy_online"),
-            ("Fraud caught (recall)", "fraud_recall", "fraud_recall_online"),
-            ("Good customers wrongly blocked (false alarms)", "false_alarm_rate", "false_alarm_rate_online")]
+            (f"Bad cases caught ({v.caught}; recall)", "fraud_recall", "fraud_recall_online"),
+            (f"False alarms ({v.false_alarm})", "false_alarm_rate", "false_alarm_rate_online")]
     out = []
     for label, off, live in rows:
-        a, b = _f(m.get(off)), _f(m.get(live))
+        a, b = _f(getattr(m, off)), _f(getattr(m, live))
         if a is None and b is None:
             continue
         out.append({"measure": label, "before release (test data)": pct(a), "live, in this run": pct(b),
@@ -1192,10 +985,10 @@ def model_quality_table(summary: dict) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def skew_sentence(scenario: Scenario, summary: dict) -> str:
+def skew_sentence(scenario: Scenario, summary: Summary) -> str:
     """Why live accuracy differs from the test accuracy, where the feature store explains it."""
-    m = summary.get("model") or {}
-    acc, live = _f(m.get("accuracy")), _f(m.get("accuracy_online"))
+    m = summary.model
+    acc, live = (m.accuracy, m.accuracy_online) if m is not None else (None, None)
     if acc is None or live is None:
         return ""
     d = 100 * (live - acc)
@@ -1209,7 +1002,8 @@ def skew_sentence(scenario: Scenario, summary: dict) -> str:
     else:
         why = ("Features come from the feature store, computed the same way as for training; they can be a little "
                "stale between refreshes.")
-    return (f"On this run's payments the model was right {pct(live)} of the time, against {pct(acc)} on its "
+    return (f"On this run's {scenario.vocabulary.requests} the model was right {pct(live)} of the time, against "
+            f"{pct(acc)} on its "
             f"test data before release ({d:+.1f} points). {why}")
 
 
@@ -1221,6 +1015,13 @@ ACTION_WORDS = {"deploy": "model deployed", "deploy_canary": "new version releas
                 "threshold_change": "decision threshold changed"}
 
 
+def _feature_words(text: str) -> str:
+    """'PSI 0.12 on income_k_usd' -> 'PSI 0.12 on income': feature names in words."""
+    for name, words in FEATURE_WORDS.items():
+        text = text.replace(name, words)
+    return text
+
+
 def audit_table(scenario: Scenario, audit: pd.DataFrame) -> pd.DataFrame:
     """The audit log with clock times and plain action names."""
     if audit is None or len(audit) == 0:
@@ -1229,7 +1030,7 @@ def audit_table(scenario: Scenario, audit: pd.DataFrame) -> pd.DataFrame:
         "time": [clock(scenario, t) for t in audit["t_s"]],
         "action": [ACTION_WORDS.get(str(a), str(a).replace("_", " ")) for a in audit["action"]],
         "who": audit["role"].astype(str),
-        "detail": audit["detail"].astype(str),
+        "detail": [_feature_words(str(d)) for d in audit["detail"]],
     })
 
 

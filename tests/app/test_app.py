@@ -65,20 +65,39 @@ def markdown_text(at: AppTest) -> str:
 
 
 # --------------------------------------------------------------------------- pages
-def test_overview_shows_tiles_story_diagram_and_chart():
-    """The landing page has plain-language KPI tiles with tooltips, the narrative, the DOT diagram
-    built from the scenario (stream with 12 partitions) and the throughput chart."""
+def test_overview_shows_verdict_tiles_story_diagram_and_chart():
+    """The landing page has verdict tiles (service level, the busiest part, money) with a status word and the
+    finding's sentence as tooltip, the narrative, the DOT diagram built from the scenario (stream with 12
+    partitions) and the throughput chart."""
     at = ok(make().run())
     assert at.title[0].value == "Overview"
     labels = [m.label for m in at.metric]
-    assert labels[:3] == ["Answered on time", "Got an answer", "Slowest 1 % wait over"]
+    assert labels[:3] == ["On time (service level)", "Fraud model: busiest minute", "Cost per 1,000 decisions"]
     assert all(m.help for m in at.metric)
+    assert at.metric[0].delta in ("met", "missed", "met, with a dip")
     assert "card payments arrived, about 40 a second" in markdown_text(at)
     (dot,) = dots(at)
-    assert "Kafka topic, 12 partitions," in dot and "6 consumers" in dot
-    assert "Fraud model" in dot and "model servers, 4 replicas" in dot
-    assert chart_titles(at) == ["Payments arriving and decisions made (per second)"]
+    assert "Kafka topic," in dot and "12 partitions" in dot and "6 consumers" in dot
+    assert "Fraud model" in dot and "4 model servers" in dot
+    assert chart_titles(at) == ["Card payments arriving and answered (per second)"]
     assert at.sidebar.selectbox(key="scenario").value == "baseline"
+
+
+def test_presentation_mode_shows_three_big_tiles_and_a_wide_diagram():
+    """?present=true: exactly three tiles, and the diagram in rows of at most three boxes (wide and short)."""
+    at = ok(make(present="true").run())
+    assert len(at.metric) == 3
+    (dot,) = dots(at)
+    assert "rank=same" in dot and "Kafka topic" not in dot
+
+
+def test_a_link_to_an_unknown_scenario_says_so():
+    """A shared link naming an uploaded scenario this server does not have warns instead of silently showing
+    the default."""
+    at = ok(make(scenario="my upload (uploaded)").run())
+    warnings = " ".join(w.value for w in at.sidebar.warning)
+    assert "“my upload (uploaded)”, which is not on this server" in warnings
+    assert at.caption[0].value.startswith("Scenario: baseline")
 
 
 @pytest.mark.parametrize("page, title, n_charts, n_diagrams", [
@@ -103,8 +122,8 @@ def test_throughput_page_has_the_four_charts():
     """Arrivals/throughput, latency percentiles, queues and utilization, each titled in plain words."""
     at = ok(make().run())
     ok(at.switch_page("pages/throughput.py").run())
-    assert set(chart_titles(at)) == {"Payments arriving and decisions made (per second)",
-                                     "How long customers wait for a decision",
+    assert set(chart_titles(at)) == {"Card payments arriving and answered (per second)",
+                                     "How long customers wait for a fraud decision",
                                      "Waiting lines (requests waiting at each stage)",
                                      "How busy each part is (% of its capacity)"}
     labels = [b.label for b in at.get("download_button")]
@@ -117,32 +136,36 @@ def test_query_param_selects_the_scenario():
     assert at.sidebar.selectbox(key="scenario").value == "mmc"
     (dot,) = dots(at)
     assert "Kafka" not in dot and "Weather service" not in dot
-    assert "customers -> inference" in dot
+    assert "customers -> inference" in dot and "Requests" in dot and "payment" not in dot.lower()
     assert at.caption[0].value.startswith("Scenario: mmc")
 
 
 def test_events_reach_the_charts_and_the_story():
     """The outage scenario's fault window (60-120 s after 14:00) is a labelled band on every chart
-    and the narrative tells it with the clock time 14:01."""
+    and the narrative tells it with the clock time 14:01; the events table tells it in words."""
     at = ok(make(scenario="weather_api_outage").run())
-    assert "At 14:01 the weather service went down" in markdown_text(at)
+    assert "“Weather service outage” hit the weather service at 14:01" in markdown_text(at)
     ok(at.switch_page("pages/throughput.py").run())
     for chart in at.get("plotly_chart"):
         layout = json.loads(chart.proto.spec)["layout"]
         texts = [a["text"] for a in layout.get("annotations", [])]
         assert "weather service outage" in texts
         assert "safety switch open" in texts
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["time", "what happened", "where"]
+    assert "The safety switch tripped and stopped calling the weather service" in " ".join(table["what happened"])
+    assert not table["what happened"].str.contains("->|CLOSED|_", regex=True).any()
 
 
 # Note: AppTest (1.67) leaves the sidebar out of its element tree after the first run of an
 # st.navigation app (the browser test sees it), so later runs check sidebar values in session state.
 def test_capacity_slider_changes_the_diagram_and_survives_page_switch():
-    """Model servers at 200 % of the plan's 4 gives 8 replicas in the DOT source, on every page."""
+    """Model servers at 200 % of the plan's 4 gives 8 model servers in the DOT source, on every page."""
     at = ok(make().run())
     ok(at.sidebar.slider(key="capacity").set_value(200).run())
-    assert "model servers, 8 replicas" in dots(at)[0]
+    assert "8 model servers" in dots(at)[0]
     ok(at.switch_page("pages/replay.py").run())
-    assert "8 replicas" in dots(at)[0]
+    assert "8 model servers" in dots(at)[0]
     assert at.session_state["capacity"] == 200
 
 
@@ -153,8 +176,8 @@ def test_traffic_knob_reaches_the_chart_data():
     doubled = ok(make(traffic="200").run())
     assert doubled.sidebar.slider(key="traffic").value == 200
     assert "traffic 200 % (80 per s)" in doubled.caption[0].value
-    before = trace_y(plain, 0, "payments arriving")[3:].mean()
-    after = trace_y(doubled, 0, "payments arriving")[3:].mean()
+    before = trace_y(plain, 0, "card payments arriving")[3:].mean()
+    after = trace_y(doubled, 0, "card payments arriving")[3:].mean()
     assert 36 < before < 44 and 72 < after < 88
 
 
@@ -166,10 +189,12 @@ def test_seed_changes_the_run():
 
 
 def test_compare_defaults_to_the_natural_comparison():
-    """Without compare_overrides in the scenario, B is the same scenario with 50 % more traffic (40 -> 60/s)."""
+    """Without compare_overrides in the scenario, B is the same scenario with 50 % more traffic (40 -> 60/s); as
+    the two carry different traffic, a warning says money is compared per decision."""
     at = ok(make().run())
     ok(at.switch_page("pages/compare.py").run())
-    assert "traffic 40 payments/s → 60 payments/s" in markdown_text(at)
+    assert "traffic: 40 card payments/s → 60 card payments/s" in markdown_text(at)
+    assert any("carries 50 % more traffic than A" in w.value for w in at.warning)
     names = [t.get("name") for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]]
     assert names == ["A: baseline", "B: 50 % more traffic"]
 
@@ -182,14 +207,17 @@ def test_compare_shows_deltas_paragraph_and_overlays():
     ok(at.selectbox(key="compare_with").set_value("the same scenario").run())
     ok(at.slider(key="b_capacity").set_value(200).run())
     text = markdown_text(at)
-    assert "model servers 4 → 8" in text
+    assert "model servers: 4 → 8" in text
     assert any(m.delta for m in at.metric)
-    assert set(chart_titles(at)) == {"Decisions made per second", "Slowest 1 % of customers wait (p99)",
+    assert set(chart_titles(at)) == {"Card payments answered per second", "Slowest 1 % of customers wait (p99)",
                                      "Requests waiting for the fraud model", "Fraud model busy (% of capacity)"}
+    assert [m.label for m in at.metric][:4] == ["Answered on time", "Got an answer", "Slowest 1 % wait over",
+                                                "Cost per 1,000 decisions"]
+    assert not at.warning                       # same traffic, same clock: nothing to warn about
     for chart in at.get("plotly_chart"):
         names = [t.get("name") for t in json.loads(chart.proto.spec)["data"]]
         assert names == ["A: baseline", "B: baseline, 8 servers"]
-    assert "8 replicas" in dots(at)[1] and "4 replicas" in dots(at)[0]
+    assert "8 model servers" in dots(at)[1] and "4 model servers" in dots(at)[0]
 
 
 def test_replay_slider_moves_the_moment():
@@ -199,7 +227,7 @@ def test_replay_slider_moves_the_moment():
     slider = next(s for s in at.select_slider if s.key.startswith("replay_t_"))
     ok(slider.set_value(12).run())   # bins are 10 s wide: bin 12 starts at t = 120 s
     assert 'label="State at 14:02"' in dots(at)[0]
-    assert [m.label for m in at.metric][:3] == ["Payments arriving (per second)", "Decisions made (per second)",
+    assert [m.label for m in at.metric][:4] == ["Arriving per s", "Answered per s", "Errors per s",
                                                  "Slowest 1 % wait (now)"]
 
 
@@ -225,7 +253,7 @@ def test_lab_edit_can_be_used_on_every_page():
     assert at.session_state["scenario"] == "baseline (edited)"
     ok(at.switch_page("pages/overview.py").run())
     assert at.caption[0].value.startswith("Scenario: baseline (edited)")
-    assert "model servers, 5 replicas" in dots(at)[0]
+    assert "5 model servers" in dots(at)[0]
 
 
 def test_lab_shows_a_validation_error_under_the_field():
@@ -247,7 +275,7 @@ def test_lab_runs_the_edited_scenario():
     ok(replicas.set_value(6).run())
     assert any("You changed 1 setting" in i.value for i in at.info)
     ok(at.button(key="lab_run_button").click().run())
-    assert "model servers, 6 replicas" in dots(at)[0]
+    assert "6 model servers" in dots(at)[0]
     assert len(at.get("plotly_chart")) == 2
 
 
@@ -391,3 +419,22 @@ def test_planner_page_renders_for_a_short_scenario():
     ok(at)
     assert at.title[0].value == "Capacity planner"
     assert any("whole scenario" in c.value for c in at.caption)
+
+
+def test_planner_result_is_tied_to_what_it_was_computed_for():
+    """mmc (4 simulated minutes): the search runs and shows its recommendation with the --set overrides. When
+    the sidebar's traffic changes, the old result stays but is marked 'Computed for mmc ...: run the search
+    again' instead of showing under the new settings as if it were theirs."""
+    at = ok(make(scenario="mmc").run())
+    ok(at.switch_page("pages/planner.py").run())
+    assert at.metric[0].label == "Keeps up with the load?" and at.metric[0].value in ("yes", "not at peaks", "no")
+    submit = next(b for b in at.button if b.label == "Find the cheapest plan")
+    ok(submit.click().run())
+    assert not [w for w in at.warning if "Computed for" in w.value]
+    assert at.success or at.error
+    if at.success:
+        assert any(c.value.startswith("--set inference.replicas=") for c in at.code)
+    at.session_state["traffic"] = 200
+    ok(at.run())
+    stale = [w.value for w in at.warning if "Computed for" in w.value]
+    assert stale and "mmc" in stale[0] and "run the search again" in stale[0]

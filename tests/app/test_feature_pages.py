@@ -79,7 +79,7 @@ def test_cost_page_shows_capacity_money_and_the_precision_comparison():
     assert at.title[0].value == "Cost & capacity"
     assert at.expander[0].label == "How to read this page"
     labels = [m.label for m in at.metric]
-    assert labels[:3] == ["Cost per 1,000 decisions", "Monthly cost at this pace", "Net value per hour"]
+    assert labels[:3] == ["Cost per 1,000 decisions", "Value of the decisions per hour", "Monthly cost at this pace"]
     assert all(m.help for m in at.metric)
     assert titles(at)[:3] == ["Model servers and load over time", "Where the money went (measured period)",
                               "Value created and money spent, per hour"]
@@ -125,9 +125,21 @@ def test_recovery_page_tells_the_outage_from_fault_to_recovery():
                               "Where did the time go? Time per request in each stage"]
     latency = specs(at)[1]
     assert "safety switch open: calls stopped, fallback answers" in trace_names(latency)
-    assert "At 14:01 the fault “weather service outage” began." in text(at)
+    assert "“Weather service outage” hit the weather service at 14:01" in text(at)
     labels = [m.label for m in at.metric]
+    assert labels[0] == "Weather service outage"
     assert "Time to notice" in labels and "Safety switch tripped" in labels
+    assert "Cost of the incident" not in labels      # money lives on the Cost page; the paragraph tells it
+    assert "the same" in text(at) and "without it (same customers, same random numbers)" in text(at)
+
+
+def test_cost_page_prices_a_one_off_event_instead_of_projecting_a_month():
+    """weather_api_outage is a one-off: the incident's cost (paired run without it), no monthly tile."""
+    at = open_page("cost", scenario="weather_api_outage")
+    labels = [m.label for m in at.metric]
+    assert "Cost of the incident" in labels and "Monthly cost at this pace" not in labels
+    story = next(m.value for m in at.markdown if m.value.startswith("Running the service cost"))
+    assert "a month if" not in story and "not projected to a month" in story
 
 
 def test_recovery_rerun_without_the_breaker_shows_what_it_is_worth():
@@ -154,8 +166,10 @@ def test_recovery_page_shows_the_canary_and_its_blast_radius():
     canary = specs(at)[titles(at).index("New model version's share of traffic (canary)")]
     assert "automatic check failed" in trace_names(canary) and "rolled back" in trace_names(canary)
     labels = [m.label for m in at.metric]
-    assert "Customers who saw the new version" in labels and "Of them: error or too slow" in labels
-    assert "rolled back automatically" in text(at)
+    assert labels[0] == "New model v2" and at.metric[0].value == "rolled back"
+    assert at.metric[0].delta == "caught by its checks"
+    assert "Model v2 was released at 10:00 to 5 % of card payments" in text(at)   # canary.start_s: 40 s
+    assert "rolled back at" in text(at) and "customers were served by it" in text(at)
 
 
 def test_recovery_page_without_faults_gives_a_hint_not_an_empty_chart():
@@ -223,6 +237,26 @@ def test_fairness_page_without_the_monitor_explains_skew():
     assert "training-serving skew" in text(at)
     quality = next(d.value for d in at.dataframe if "live, in this run" in d.value.columns)
     assert quality["measure"].tolist()[0] == "Accuracy (right decisions)"
+
+
+def test_overview_fairness_headline_matches_the_flagged_windows(small_dir):
+    """The bug this suite was born from: the Overview said 'no gap' while the monitor had flagged windows.
+    The tile, the story and the diagram's monitor box must say 'gap flagged' exactly when the same run has
+    flagged windows."""
+    from simulator.runner import run
+    from simulator.scenario.config import load_scenario
+
+    result = run(load_scenario(small_dir / "fairness_drift.yaml"))
+    flagged = bool(result.extra["fairness"]["flagged"].astype(bool).any())
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["scenario"] = "fairness_drift"
+    ok(at.run())
+    tile = next(m for m in at.metric if m.label.startswith("Fairness"))
+    assert (tile.delta == "gap flagged") == flagged
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert ("gap flagged" in dot) == flagged
+    assert ("Fairness gap flagged" in "\n".join(m.value for m in at.markdown)) == flagged
+    assert "payment" not in dot.lower() and "fraud" not in dot.lower()
 
 
 @pytest.mark.parametrize("page", ["cost", "recovery", "fairness"])

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from simulator.store import runs, scenarios
 from simulator.store.access import Actor, Role
 from simulator.store.db import open_store
+from simulator.viz.kpis import compare_tiles
 from tests.app.conftest import SMALL, write_scenarios
 
 APP = "../../app.py"
@@ -24,7 +25,10 @@ AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret":
 
 @pytest.fixture(scope="module")
 def small_dir(tmp_path_factory) -> Path:
-    return write_scenarios(tmp_path_factory.mktemp("scenarios"), {"baseline": SMALL, "no_feature_store": SMALL})
+    outage = {"faults.external_api": [{"name": "weather service outage", "kind": "outage_timeouts",
+                                       "start_s": 60, "duration_s": 60}]}
+    return write_scenarios(tmp_path_factory.mktemp("scenarios"), {"baseline": SMALL, "no_feature_store": SMALL,
+                                                                  "weather_api_outage": {**SMALL, **outage}})
 
 
 @pytest.fixture
@@ -169,8 +173,12 @@ def test_history_opens_a_kept_run_as_it_was(store):
     assert f"code version {kept.code_version}" in caption and "not rerun" in caption
     next(t for t in at.toggle if t.key == f"history_rerun_{kept.id}").set_value(True).run()
     ok(at)
-    rerun = {m.label: (m.value, m.delta) for m in at.metric[len(tiles):]}
-    assert {k: v for k, (v, _) in rerun.items()} == tiles  # same code, same seed: identical numbers
+    rerun = [(m.label, m.value, m.delta) for m in at.metric[len(tiles):]]
+    kept_tiles = compare_tiles(runs.open_run(store, kept.id).result())
+    # same code, same seed: identical numbers (no arrows) and identical verdicts
+    assert [(label, value) for label, value, _ in rerun] == [(t.label, t.value) for t in kept_tiles]
+    assert not any(delta for _, _, delta in rerun)
+    assert any("Every verdict kept with the run comes out the same" in m.value for m in at.markdown)
 
 
 def test_a_decision_from_compare_carries_both_runs(store):
@@ -194,6 +202,22 @@ def test_a_decision_from_compare_carries_both_runs(store):
     assert len(made.runs) == 2
     assert {runs.get(store, r).scenario_name for r, _ in made.runs} == {"baseline"}
     assert ("local", "write_decision", "ok") in log(store)
+
+
+def test_a_one_off_event_is_kept_with_its_findings_and_its_reference_run_is_not(store):
+    """The run without the incident prices the incident; it is audited as a reference, not kept."""
+    at = make()
+    at.query_params["scenario"] = "weather_api_outage"
+    ok(at.run())
+    [kept] = runs.list_runs(store)
+    assert kept.scenario_name == "weather_api_outage" and kept.knobs == {}
+    stored = runs.open_run(store, kept.id).findings()
+    assert stored.get("incident_cost") is not None  # priced against the reference run when it ran
+    entries = log(store)  # the kept run is recorded as kept, the reference run as a run
+    assert (entries.count(("local", "save_run", "ok")), entries.count(("local", "run", "ok"))) == (1, 1)
+    ok(at.switch_page("pages/history.py").run())
+    shown = {m.label: m.value for m in at.metric}
+    assert shown[stored.get("incident_cost").title] == stored.get("incident_cost").value
 
 
 def test_replications_are_audited_but_not_kept(store):

@@ -78,20 +78,20 @@ def test_every_page_renders_with_charts_and_diagram(page, app_url, screenshots):
 
 
 def test_slider_changes_the_diagram_and_the_url(page, app_url, screenshots):
-    """Moving the 'Model servers' slider from 100 % to 150 % redraws the diagram with 6 replicas."""
+    """Moving the 'Model servers' slider from 100 % to 150 % redraws the diagram with 6 model servers."""
     from playwright.sync_api import expect
 
     page.goto(app_url + "/")
     wait_for_app(page)
     diagram = page.get_by_test_id("stGraphVizChart")
-    expect(diagram.get_by_text("model servers, 4 replicas", exact=False)).to_be_visible(timeout=60_000)
+    expect(diagram.get_by_text("4 model servers", exact=False)).to_be_visible(timeout=60_000)
     thumb = page.get_by_role("slider", name="Model servers (% of the plan)")
     thumb.focus()
     thumb.press("ArrowRight")
-    expect(diagram.get_by_text("model servers, 5 replicas", exact=False)).to_be_visible(timeout=60_000)
+    expect(diagram.get_by_text("5 model servers", exact=False)).to_be_visible(timeout=60_000)
     wait_for_app(page)
     thumb.press("ArrowRight")
-    expect(diagram.get_by_text("model servers, 6 replicas", exact=False)).to_be_visible(timeout=60_000)
+    expect(diagram.get_by_text("6 model servers", exact=False)).to_be_visible(timeout=60_000)
     wait_for_app(page)
     assert "capacity=150" in page.url
     check_page(page, True, True)
@@ -105,7 +105,7 @@ def test_deep_link_selects_scenario_and_presentation_mode(page, app_url, screens
     page.goto(app_url + "/?scenario=weather_api_outage&present=true")
     wait_for_app(page)
     check_page(page, True, True)
-    expect(page.get_by_text("weather service went down", exact=False).first).to_be_visible()
+    expect(page.get_by_text("“Weather service outage” hit the weather service", exact=False).first).to_be_visible()
     expect(page.get_by_test_id("stSidebarNav").get_by_text("Scenario lab")).to_have_count(0)
     screenshot(page, screenshots / "overview-presentation.png")
 
@@ -158,7 +158,7 @@ def test_lab_explains_a_bad_upload_and_runs_an_edited_scenario(page, app_url, sc
     expect(page.get_by_text("Result of the last run")).to_be_visible(timeout=60_000)
     wait_for_app(page)
     check_page(page, True, True)
-    expect(page.get_by_test_id("stGraphVizChart").get_by_text("6 replicas", exact=False)).to_be_visible()
+    expect(page.get_by_test_id("stGraphVizChart").get_by_text("6 model servers", exact=False)).to_be_visible()
     screenshot(page, screenshots / "lab-after-run.png")
 
 

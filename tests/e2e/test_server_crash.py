@@ -62,7 +62,7 @@ def test_kill_the_server_while_it_keeps_a_run(browser, tmp_path, screenshots):
     store = open_store(folder=data)
     try:
         kept = runs.open_run(store, first.id).result()  # every file checked against its checksum
-        assert kept.summary["seed"] == 42
+        assert kept.summary.seed == 42
         rows = runs.load_requests(store, local_actor(), first.id)
         assert len(rows) == int(kept.timeseries["arrivals"].sum()) > 200_000  # every request of the hour
     finally:

@@ -52,7 +52,7 @@ def test_autoscaler_pinned_to_the_pool_size_equals_the_fixed_pool(tiny):
                                     "autoscaler.max_replicas": 3})
     a, b = run(fixed, seed=3), run(pinned, seed=3)
     pd.testing.assert_frame_equal(a.requests, b.requests)
-    assert b.summary["events"].get("scale_decision", 0) == 0
+    assert b.summary.events.get("scale_decision", 0) == 0
 
 
 def test_cost_arithmetic_by_hand(tiny):
@@ -60,33 +60,33 @@ def test_cost_arithmetic_by_hand(tiny):
     sc = with_overrides(tiny, {"duration_s": 3600, "warmup_s": 0, "traffic.rate_per_s": 5,
                                "inference.replicas": 2, "cost.instance_type": "cpu-small"})
     r = run(sc, seed=4)
-    c = r.summary["cost_usd"]
+    c = r.summary.cost_usd
     req = r.requests
     calls = int(req.external_api_calls.sum())
     lookups = int((req.feature_store_hit >= 0).sum())
-    assert c["replicas_per_node"] == 3  # floor((8 - 1) / (1 + 0.438 x 2))
-    assert c["compute_busy"] + c["compute_idle"] == pytest.approx(0.10, rel=1e-6)
-    assert c["stream"] == pytest.approx(12 * 1 * 0.015)
-    assert c["external_api"] == pytest.approx(calls * 0.02 / 1000, rel=1e-6)
-    assert c["feature_store"] == pytest.approx(lookups * 0.25 / 1e6, rel=1e-6)
-    assert c["total"] == pytest.approx(0.10 + 0.18 + calls * 0.02 / 1000 + lookups * 0.25 / 1e6, rel=1e-6)
+    assert c.replicas_per_node == 3  # floor((8 - 1) / (1 + 0.438 x 2))
+    assert c.compute_busy + c.compute_idle == pytest.approx(0.10, rel=1e-6)
+    assert c.stream == pytest.approx(12 * 1 * 0.015)
+    assert c.external_api == pytest.approx(calls * 0.02 / 1000, rel=1e-6)
+    assert c.feature_store == pytest.approx(lookups * 0.25 / 1e6, rel=1e-6)
+    assert c.total == pytest.approx(0.10 + 0.18 + calls * 0.02 / 1000 + lookups * 0.25 / 1e6, rel=1e-6)
     answered = int(req.outcome.isin(["ok", "degraded"]).sum())
-    assert c["per_1k_requests"] == pytest.approx(c["total"] / answered * 1000, rel=1e-6)
-    assert c["monthly_projection"] == pytest.approx(c["total"] * 730, rel=1e-6)
+    assert c.per_1k_requests == pytest.approx(c.total / answered * 1000, rel=1e-6)
+    assert c.monthly_projection == pytest.approx(c.total * 730, rel=1e-6)
     # busy share: 2 replicas, busy replica-seconds = sum of service times
     busy_s = (req.inference_service_ms.fillna(0).sum() / 1000)
-    assert c["compute_busy"] == pytest.approx(0.10 * busy_s / (2 * 3600), rel=1e-3)
+    assert c.compute_busy == pytest.approx(0.10 * busy_s / (2 * 3600), rel=1e-3)
 
 
 def test_zero_traffic_costs_only_idle_capacity(tiny):
     """No requests: zero busy time; the node and the stream partitions are still paid for."""
     sc = with_overrides(tiny, {"duration_s": 3600, "warmup_s": 0, "traffic.rate_per_s": 0,
                                "inference.replicas": 2, "cost.instance_type": "cpu-small"})
-    c = run(sc, seed=5).summary["cost_usd"]
-    assert c["compute_busy"] == 0
-    assert c["compute_idle"] == pytest.approx(0.10)
-    assert c["external_api"] == 0 and c["feature_store"] == 0
-    assert c["total"] == pytest.approx(0.10 + 12 * 0.015)
+    c = run(sc, seed=5).summary.cost_usd
+    assert c.compute_busy == 0
+    assert c.compute_idle == pytest.approx(0.10)
+    assert c.external_api == 0 and c.feature_store == 0
+    assert c.total == pytest.approx(0.10 + 12 * 0.015)
 
 
 def test_scale_from_zero_holds_requests_until_the_first_replica_is_ready(tiny):
@@ -106,5 +106,5 @@ def test_scale_from_zero_holds_requests_until_the_first_replica_is_ready(tiny):
     ev = r.events
     stops = ev[ev.kind == "replica_stopped"].t_s
     assert len(stops) >= 1 and stops.iloc[-1] >= 160 + 60 + 30 - 2
-    assert r.summary["replicas"]["min"] == 0
-    assert r.summary["cost_usd"]["cold_start"] > 0
+    assert r.summary.replicas.min == 0
+    assert r.summary.cost_usd.cold_start > 0

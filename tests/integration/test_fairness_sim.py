@@ -29,14 +29,14 @@ def test_drift_raises_the_flag_and_retraining_clears_it(drift_run):
     cleared = ev[ev.kind == "fairness_cleared"].t_s.to_numpy()
     promoted = ev[ev.kind == "canary_promoted"].t_s.to_numpy()
     assert 7200 < flagged[0] <= 7200 + 2 * 1800
-    assert s["drift"]["detected_at_s"] is not None and s["drift"]["retrained_at_s"] > s["drift"]["detected_at_s"]
-    assert len(promoted) == 1 and promoted[0] > s["drift"]["retrained_at_s"]
+    assert s.drift.detected_at_s is not None and s.drift.retrained_at_s > s.drift.detected_at_s
+    assert len(promoted) == 1 and promoted[0] > s.drift.retrained_at_s
     assert len(cleared) >= 1 and cleared[0] > promoted[0]
-    assert s["fairness"]["min_di"] < 0.8
-    assert s["model"]["served_version"] == "v2"
+    assert s.fairness.min_di < 0.8
+    assert s.model.served_version == "v2"
     # while flagged, southern rejections went to review; the team was too small
-    assert s["review"]["cases"] > 100
-    assert s["review"]["reviewers_needed"] > 2 * s["review"]["reviewers_on_duty_max"]
+    assert s.review.cases > 100
+    assert s.review.reviewers_needed > 2 * s.review.reviewers_on_duty_max
 
 
 def test_without_drift_no_flag_at_the_chosen_guard():
@@ -44,9 +44,9 @@ def test_without_drift_no_flag_at_the_chosen_guard():
     sc = with_overrides(load_scenario(SCENARIOS / "fairness_drift.yaml"),
                         {"drift.covariate": [], "drift.concept": []})
     s = run(sc).summary
-    assert s["fairness"]["flagged_windows"] == 0
-    assert s["review"]["cases"] == 0
-    assert s["drift"]["detected_at_s"] is None
+    assert s.fairness.flagged_windows == 0
+    assert s.review.cases == 0
+    assert s.drift.detected_at_s is None
 
 
 def test_fairness_windows_match_a_hand_count(drift_run):
@@ -89,9 +89,9 @@ def test_skew_without_feature_store_costs_accuracy():
     base = with_overrides(load_scenario(SCENARIOS / "baseline.yaml"), {"duration_s": 900, "warmup_s": 60})
     nofs = with_overrides(load_scenario(SCENARIOS / "no_feature_store.yaml"), {"duration_s": 900, "warmup_s": 60})
     a, b = run(base, seed=1).summary, run(nofs, seed=1).summary
-    assert b["model"]["accuracy_online"] < a["model"]["accuracy_online"] - 0.01
-    assert b["latency_ms"]["mean"] > a["latency_ms"]["mean"] + 20
-    assert b["value_usd"]["per_decision"] < a["value_usd"]["per_decision"]
+    assert b.model.accuracy_online < a.model.accuracy_online - 0.01
+    assert b.latency_ms.mean > a.latency_ms.mean + 20
+    assert b.value_usd.per_decision < a.value_usd.per_decision
 
 
 def test_explanations_add_their_cost_to_the_model_stage(tiny):
@@ -100,9 +100,9 @@ def test_explanations_add_their_cost_to_the_model_stage(tiny):
     expl = with_overrides(base, {"explanations.mode": "all", "explanations.method": "kernel_shap"})
     a, b = run(base, seed=2), run(expl, seed=2)
     cost_ms = (2 * 7 + 2048) * 100 * 0.01
-    s = b.summary["explanations"]
-    assert s["overhead_ms_mean"] == pytest.approx(cost_ms)
-    assert s["count"] == len(b.requests)
+    s = b.summary.explanations
+    assert s.overhead_ms_mean == pytest.approx(cost_ms)
+    assert s.count == len(b.requests)
     both = a.requests.inference_service_ms.notna() & b.requests.inference_service_ms.notna()
     grow = (b.requests.inference_service_ms - a.requests.inference_service_ms)[both]
     assert len(grow) > 100
@@ -116,5 +116,5 @@ def test_accuracy_online_is_measured_on_served_decisions(tiny):
     r = run(tiny, seed=4)
     req = r.requests[(r.requests.arrival_s >= tiny.warmup_s) & r.requests.outcome.isin(["ok", "degraded"])]
     hand = ((req.decision == "approve") == (req.true_outcome == "good")).mean()
-    assert r.summary["model"]["accuracy_online"] == pytest.approx(hand)
+    assert r.summary.model.accuracy_online == pytest.approx(hand)
     assert 0.6 < hand < 0.8

@@ -23,9 +23,8 @@ from simulator.engine.loop import run_until
 from simulator.engine.simulation import Simulation
 from simulator.engine.traffic import ArrivalSource
 from simulator.report.results import build_result
-from simulator.runner import run
+from simulator.runner import run, run_findings
 from simulator.scenario.config import parse_scenario, with_overrides
-from simulator.viz.feature_charts import recovery_sentences
 from tests.conftest import only_inference
 
 REGIONS = {"north": 0.3, "south": 0.3, "east": 0.2, "west": 0.2}
@@ -48,7 +47,7 @@ def test_cached_fallback_availability_matches_the_causal_hand_computation(tiny):
     p_ok = norm.cdf((math.log(0.1) - (math.log(0.06) - sigma2 / 2)) / math.sqrt(sigma2))
     expected = 1 - (1 - p_ok) * sum(share * math.exp(-80 * share * p_ok * 0.05) for share in REGIONS.values())
     r = run(sc, seed=1)
-    assert r.summary["availability"] == pytest.approx(expected, abs=0.004)
+    assert r.summary.availability == pytest.approx(expected, abs=0.004)
     cached = r.requests[r.requests.fallback == "cached"]
     assert len(cached) > 1000
     # causal: every cached answer is from the past and no older than allowed
@@ -176,7 +175,7 @@ def test_an_operator_holds_the_breaker_open_for_planned_maintenance(tiny):
     assert (req.loc[inside, "external_api_status"] == "rejected_by_breaker").all()
     assert (req.loc[inside, "fallback"] == "cached").all()
     assert (req.loc[~inside & start.notna() & ((start < 39.9) | (start > 80.1)), "external_api_status"] == "ok").all()
-    assert r.summary["breaker"]["rejected_calls"] == int(inside.sum())
+    assert r.summary.breaker.rejected_calls == int(inside.sum())
     ev = r.events
     forced = ev[ev.kind == "breaker_forced_open"]
     assert list(forced.t_s) == [40] and "operator" in forced.detail.iloc[0]
@@ -190,7 +189,7 @@ def test_a_disabled_breaker_never_trips_during_an_outage(tiny):
     sc = operator(tiny, [{"name": "switch off", "at_s": 10, "action": "disabled"}],
                   **{"faults.external_api": [{"name": "o", "kind": "outage_errors", "start_s": 50, "duration_s": 60}]})
     r = run(sc, seed=6)
-    assert r.summary["events"].get("breaker_opened", 0) == 0
+    assert r.summary.events.get("breaker_opened", 0) == 0
     assert list(r.events[r.events.kind == "breaker_disabled"].t_s) == [10]
     during = r.requests[(r.requests.external_api_start_s > 50) & (r.requests.external_api_start_s < 110)]
     assert (during.external_api_status == "error").all()
@@ -207,18 +206,18 @@ def test_inference_wait_counts_only_requests_that_entered_service():
     sc = only_inference(service_ms=20, service_dist="exponential", timeout_ms=30, queue_limit=None)
     sc = with_overrides(sc, {"traffic.rate_per_s": 240, "duration_s": 1500, "warmup_s": 100})
     r = run(sc, seed=8)
-    inf = r.summary["stages"]["inference"]
+    inf = r.summary.stages.inference
     exact = mmc_deadline(240, 0.02, 4, 0.03)
-    finished = r.summary["requests"]["arrived"] - r.summary["requests"]["in_flight"]
-    assert inf["wait_ms_mean"] == pytest.approx(1000 * exact.served_mean_wait_s, rel=0.03)
-    assert inf["timed_out_in_queue"] / finished == pytest.approx(exact.timeout_in_queue, rel=0.04)
-    assert inf["timed_out_in_queue_wait_ms_mean"] == pytest.approx(30.0)
+    finished = r.summary.requests.arrived - r.summary.requests.in_flight
+    assert inf.wait_ms_mean == pytest.approx(1000 * exact.served_mean_wait_s, rel=0.03)
+    assert inf.timed_out_in_queue / finished == pytest.approx(exact.timeout_in_queue, rel=0.04)
+    assert inf.timed_out_in_queue_wait_ms_mean == pytest.approx(30.0)
     # the same numbers by hand from the request table
     req = r.requests[r.requests.arrival_s >= 100]
     in_queue = (req.reason == "timeout") & (req.inference_service_ms == 0)
     entered = req.inference_start_s.notna() & (req.reason != "rejected") & ~in_queue
-    assert inf["timed_out_in_queue"] == int(in_queue.sum())
-    assert inf["wait_ms_mean"] == pytest.approx(req.loc[entered, "inference_wait_ms"].mean())
+    assert inf.timed_out_in_queue == int(in_queue.sum())
+    assert inf.wait_ms_mean == pytest.approx(req.loc[entered, "inference_wait_ms"].mean())
 
 
 def test_feature_store_wait_is_the_database_queue_wait_of_misses(tiny):
@@ -228,7 +227,7 @@ def test_feature_store_wait_is_the_database_queue_wait_of_misses(tiny):
     r = run(sc, seed=9)
     req = r.requests[r.requests.arrival_s >= sc.warmup_s]
     misses = req[(req.feature_store_hit == 0) & (req.feature_store_service_ms > 0)]
-    wait = r.summary["stages"]["feature_store"]["wait_ms_mean"]
+    wait = r.summary.stages.feature_store.wait_ms_mean
     assert wait == pytest.approx(misses.feature_store_wait_ms.mean())
     assert wait > 2 * req.feature_store_wait_ms.mean() > 0   # averaging over hits (wait 0) would halve it
 
@@ -245,9 +244,9 @@ def test_stream_partitions_are_uniform_and_partition_p_belongs_to_consumer_p_mod
     consumer = np.asarray(trace.columns["ing_consumer"])
     shares = np.bincount(consumer, minlength=5) / len(consumer)
     np.testing.assert_allclose(shares, [3 / 12, 3 / 12, 2 / 12, 2 / 12, 2 / 12], atol=0.01)
-    ing = build_result(sc, 10, trace, 0.0).summary["stages"]["ingestion"]
-    assert ing["busiest_consumer_utilization"] == pytest.approx(200 * 3 / 12 * 0.002, rel=0.04)
-    assert ing["utilization"] == pytest.approx(200 * 0.002 / 5, rel=0.04)
+    ing = build_result(sc, 10, trace, 0.0).summary.stages.ingestion
+    assert ing.busiest_consumer_utilization == pytest.approx(200 * 3 / 12 * 0.002, rel=0.04)
+    assert ing.utilization == pytest.approx(200 * 0.002 / 5, rel=0.04)
 
 
 def test_a_fault_met_by_a_breaker_held_open_in_advance_reads_as_prepared(tiny):
@@ -259,8 +258,8 @@ def test_a_fault_met_by_a_breaker_held_open_in_advance_reads_as_prepared(tiny):
                   **{"faults.external_api": [{"name": "maintenance", "kind": "outage_errors", "start_s": 50,
                                               "duration_s": 20}]})
     r = run(sc, seed=7)
-    rec = r.summary["recovery"][0]
-    assert (rec["prepared_s"], rec["detected_s"], rec["mitigated_s"]) == (40.0, None, 50.0)
-    words = recovery_sentences(sc, rec, 10.0)
-    assert "An operator had held the safety switch open since" in words and "Nothing in the system" not in words
+    rec = r.summary.recovery[0]
+    assert (rec.prepared_s, rec.detected_s, rec.mitigated_s) == (40.0, None, 50.0)
+    words = run_findings(r).get("incident.0").headline
+    assert "An operator had held the safety switch open since" in words and "Nothing reacted" not in words
     assert (r.requests.external_api_status != "error").all()   # no call reached the failing service

@@ -199,12 +199,12 @@ def test_the_critical_path_follows_the_branch_the_join_waited_for():
              {"id": "fraud", "kind": "model", "model": {"replicas": 4, "service_ms": 20}}]
     sc = graph_scenario(comps, [{"from": "events", "parallel": ["fast", "mid", "slow"], "join": "first_k", "k": 2,
                                  "to": "fraud"}], duration_s=60, traffic={"rate_per_s": 100})
-    path = run(sc, seed=2).summary["architecture"]["critical_path"]
-    parts = {row["component"]: row for row in path["components"]}
-    assert parts["mid"]["on_path_share"] == 1.0 and "slow" not in parts and "fast" not in parts
-    assert parts["mid"]["ms_mean"] == pytest.approx(100.0, rel=1e-9)
-    assert sum(row["ms_mean"] for row in path["components"]) == pytest.approx(path["latency_ms_mean"], rel=1e-6)
-    assert "slower than" in path["finding"]
+    path = run(sc, seed=2).summary.architecture.critical_path
+    parts = {row.component: row for row in path.components}
+    assert parts["mid"].on_path_share == 1.0 and "slow" not in parts and "fast" not in parts
+    assert parts["mid"].ms_mean == pytest.approx(100.0, rel=1e-9)
+    assert sum(row.ms_mean for row in path.components) == pytest.approx(path.latency_ms_mean, rel=1e-6)
+    assert "slower than" in path.finding
 
 
 def test_component_utilization_is_the_offered_load_per_slot():
@@ -216,9 +216,9 @@ def test_component_utilization_is_the_offered_load_per_slot():
     sc = graph_scenario(comps, [{"from": "events", "route": [{"to": "fraud", "share": 0.75},
                                                              {"to": "review", "share": 0.25}]}],
                         duration_s=600, warmup_s=60, traffic={"rate_per_s": 100})
-    arch = run(sc, seed=3).summary["architecture"]
-    stats = arch["components"]
-    assert stats["fraud"]["utilization"] == pytest.approx(100 * 0.75 * 0.020 / 4, rel=0.05)
-    assert stats["review"]["utilization"] == pytest.approx(100 * 0.25 * 0.050 / 2, rel=0.05)
-    assert arch["bottleneck"]["component"] == "review"  # 0.625 against 0.375
-    assert stats["fraud"]["reached"] + stats["review"]["reached"] == stats["events"]["reached"]
+    arch = run(sc, seed=3).summary.architecture
+    stats = arch.components
+    assert stats["fraud"].utilization == pytest.approx(100 * 0.75 * 0.020 / 4, rel=0.05)
+    assert stats["review"].utilization == pytest.approx(100 * 0.25 * 0.050 / 2, rel=0.05)
+    assert arch.bottleneck.component == "review"  # 0.625 against 0.375
+    assert stats["fraud"].reached + stats["review"].reached == stats["events"].reached

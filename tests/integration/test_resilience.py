@@ -56,19 +56,19 @@ def test_fallback_answers_are_degraded_not_failed(tiny):
     """During the outage customers get cached answers: degraded, and not failed."""
     r = run(outage(tiny), seed=3)
     s = r.summary
-    assert s["requests"]["failed"] == 0
-    assert s["requests"]["degraded"] == s["fallbacks"]["cached"] > 0.9 * 40 * OUTAGE_S
+    assert s.requests.failed == 0
+    assert s.requests.degraded == s.fallbacks.cached > 0.9 * 40 * OUTAGE_S
     during = r.requests[(r.requests.arrival_s > OUTAGE_START + 5) & (r.requests.arrival_s < OUTAGE_START + OUTAGE_S)]
     assert (during.outcome == "degraded").mean() > 0.99
-    assert s["breaker"]["rejected_calls"] > 0 and s["breaker"]["opened"] >= 1
+    assert s.breaker.rejected_calls > 0 and s.breaker.opened >= 1
 
 
 def test_without_fallback_the_outage_fails_requests(tiny):
     """fallback none: a failed call fails the request (what the protection is worth)."""
     sc = with_overrides(outage(tiny), {"external_api.fallback": "none"})
     s = run(sc, seed=3).summary
-    assert s["requests"]["failed"] > 0.9 * 40 * OUTAGE_S
-    assert s["requests"]["degraded"] == 0
+    assert s.requests.failed > 0.9 * 40 * OUTAGE_S
+    assert s.requests.degraded == 0
 
 
 def test_retries_amplify_calls(tiny):
@@ -76,7 +76,7 @@ def test_retries_amplify_calls(tiny):
     sc = with_overrides(tiny, {"duration_s": 100, "warmup_s": 0, "external_api.retry.enabled": True,
                                "external_api.retry.max_attempts": 3, "external_api.error_rate": 1.0})
     s = run(sc, seed=4).summary
-    assert s["retries"]["amplification"] == pytest.approx(3.0, abs=0.01)
+    assert s.retries.amplification == pytest.approx(3.0, abs=0.01)
 
 
 def canary(tiny, **cfg):
@@ -97,8 +97,8 @@ def test_good_canary_is_promoted_at_the_predicted_time(tiny):
     assert list(ev[ev.kind == "canary_promoting"].t_s) == [460]
     assert list(ev[ev.kind == "canary_promoted"].t_s) == [520] == [predicted_promotion_s(canary(tiny).canary)]
     assert list(ev[ev.kind == "canary_succeeded"].t_s) == [580]
-    s = r.summary["canary"]
-    assert s["outcome"] == "promoted" and s["decided_at_s"] == 520 and s["requests_on_canary"] > 0
+    s = r.summary.canary
+    assert s.outcome == "promoted" and s.decided_at_s == 520 and s.requests_on_canary > 0
     req = r.requests
     # while promoting, the canary still serves its 50 % (its replica is up until 580)
     promoting = req[(req.inference_start_s >= 465) & (req.inference_start_s < 515)]
@@ -116,10 +116,10 @@ def test_bad_canary_is_rolled_back_when_failed_checks_reach_the_threshold(tiny):
     ev = r.events
     assert list(ev[ev.kind == "canary_check_failed"].t_s) == [220, 280, 340]
     assert list(ev[ev.kind == "canary_rolled_back"].t_s) == [400] == [predicted_rollback_s(cfg.canary, 2)]
-    s = r.summary["canary"]
-    assert s["outcome"] == "rolled_back" and s["decided_at_s"] == 400
+    s = r.summary.canary
+    assert s.outcome == "rolled_back" and s.decided_at_s == 400
     # the blast radius: only requests routed while the weight was 10 %
-    assert 0 < s["bad_responses_on_canary"] <= s["requests_on_canary"] < 0.2 * 40 * 240
+    assert 0 < s.bad_responses_on_canary <= s.requests_on_canary < 0.2 * 40 * 240
     assert (r.requests[r.requests.arrival_s > 405].model_version != "v2").all()
 
 

@@ -2,16 +2,18 @@
 import numpy as np
 import pytest
 
+from simulator.report.summary_model import Summary
 from simulator.runner import run
-from simulator.scenario.config import with_overrides
+from simulator.scenario.config import load_scenario, with_overrides
+from tests.conftest import SCENARIOS
 
 
 def test_conservation_of_requests(tiny):
     """Every arrival after warm-up ends as exactly one of ok/degraded/failed/in_flight."""
     s = run(tiny, seed=1).summary
-    r = s["requests"]
-    assert r["arrived"] == r["ok"] + r["degraded"] + r["failed"] + r["in_flight"]
-    assert r["arrived"] > 3000
+    r = s.requests
+    assert r.arrived == r.ok + r.degraded + r.failed + r.in_flight
+    assert r.arrived > 3000
 
 
 def test_conservation_under_overload(tiny):
@@ -19,9 +21,9 @@ def test_conservation_under_overload(tiny):
     sc = with_overrides(tiny, {"traffic.rate_per_s": 400, "inference.queue_limit": 20, "inference.timeout_ms": 200})
     result = run(sc, seed=2)
     s = result.summary
-    r = s["requests"]
-    assert r["failed"] > 0
-    assert r["arrived"] == r["ok"] + r["degraded"] + r["failed"] + r["in_flight"]
+    r = s.requests
+    assert r.failed > 0
+    assert r.arrived == r.ok + r.degraded + r.failed + r.in_flight
     req = result.requests
     assert set(req.loc[req.outcome == "failed", "reason"].unique()) >= {"rejected", "timeout"}
 
@@ -30,9 +32,9 @@ def test_utilization_in_unit_interval_and_waits_non_negative(tiny):
     """Utilizations lie in [0, 1]; no wait or service time is negative."""
     sc = with_overrides(tiny, {"traffic.rate_per_s": 300, "feature_store.hit_ratio": 0.3})
     result = run(sc, seed=3)
-    for name, st in result.summary["stages"].items():
-        if st["utilization"] is not None:
-            assert 0.0 <= st["utilization"] <= 1.0 + 1e-9, name
+    for name, st in result.summary.stages.items():
+        if st.utilization is not None:
+            assert 0.0 <= st.utilization <= 1.0 + 1e-9, name
     for col in [c for c in result.requests.columns if c.endswith("_ms")]:
         values = result.requests[col].dropna()
         assert (values >= -1e-9).all(), col
@@ -63,7 +65,7 @@ def test_inference_off_adds_zero_time(tiny):
     result = run(with_overrides(tiny, {"inference.enabled": False}), seed=4)
     ok = result.requests[result.requests.outcome == "ok"]
     assert ok["inference_service_ms"].isna().all()
-    assert result.summary["stages"]["inference"]["served"] == 0
+    assert result.summary.stages.inference.served == 0
 
 
 def test_queue_limit_zero_rejects_exactly_those_that_find_all_replicas_busy(tiny):
@@ -83,9 +85,7 @@ def test_queue_limit_zero_rejects_exactly_those_that_find_all_replicas_busy(tiny
 
 def test_same_seed_same_summary_different_seed_differs(tiny):
     """Deterministic for a seed (apart from wall time); another seed gives another run."""
-    a = run(tiny, seed=9).summary
-    b = run(tiny, seed=9).summary
-    c = run(tiny, seed=10).summary
+    a, b, c = (run(tiny, seed=seed).summary.to_dict() for seed in (9, 9, 10))
     for s in (a, b, c):
         s.pop("wall_s")
     assert a == b
@@ -95,12 +95,26 @@ def test_same_seed_same_summary_different_seed_differs(tiny):
 @pytest.mark.parametrize("overrides", [{}, {"traffic.rate_per_s": 400, "inference.queue_limit": 20,
                                             "inference.timeout_ms": 200, "feature_store.hit_ratio": 0.3}])
 def test_the_summary_only_path_gives_the_full_runs_summary(tiny, overrides):
-    """Replications and sweeps use frames=False: no requests frame and no spans, the same summary."""
+    """Replications and sweeps use frames=False: no requests frame and no spans, the same typed summary."""
     sc = with_overrides(tiny, overrides)
+    _same_summary_without_frames(sc)
+
+
+@pytest.mark.parametrize("name", ["fraud_enrichment", "loan_cascade"])
+def test_the_summary_only_path_of_a_topology_gives_the_full_runs_summary(name):
+    """The same for a topology: its architecture section (components, bottleneck, critical path, blast
+    radius, who decided) is the full run's too."""
+    sc = with_overrides(load_scenario(SCENARIOS / f"{name}.yaml"), {"duration_s": 900, "warmup_s": 60})
+    lean = _same_summary_without_frames(sc)
+    assert lean.architecture.decided_by and set(lean.architecture.components) == {
+        c.id for c in sc.topology.components}
+
+
+def _same_summary_without_frames(sc) -> Summary:
     full = run(sc, seed=6)
     lean = run(sc, seed=6, frames=False)
     assert lean.requests.empty and lean.spans.empty
-    a, b = dict(full.summary), dict(lean.summary)
-    a.pop("wall_s"), b.pop("wall_s")
-    assert a == b
+    assert isinstance(lean.summary, Summary) and isinstance(full.summary, Summary)
+    assert lean.summary.model_copy(update={"wall_s": 0.0}) == full.summary.model_copy(update={"wall_s": 0.0})
     assert full.timeseries.equals(lean.timeseries)
+    return lean.summary

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import inspect, text
 
+from simulator.report.findings import findings
 from simulator.runner import run
 from simulator.store import audit, decisions, people, runs, scenarios
 from simulator.store.access import Actor, PermissionDenied, Role, local_actor
@@ -257,7 +258,8 @@ def tiny_result():
 
 
 def test_a_kept_run_opens_exactly_as_it_was(store, tiny_result):
-    kept = runs.save_run(store, ANALYST, tiny_result, knobs={"traffic_pct": 150})
+    found = findings(tiny_result.scenario, tiny_result)
+    kept = runs.save_run(store, ANALYST, tiny_result, knobs={"traffic_pct": 150}, findings=found)
     assert (kept.kind, kept.seed, kept.author, kept.knobs, kept.has_requests) == (
         "run", 3, "anna@example.com", {"traffic_pct": 150}, True)
     opened = runs.open_run(store, kept.id)
@@ -265,8 +267,9 @@ def test_a_kept_run_opens_exactly_as_it_was(store, tiny_result):
     again = opened.result()
     pd.testing.assert_frame_equal(again.timeseries, tiny_result.timeseries)
     pd.testing.assert_frame_equal(again.events, tiny_result.events)
-    assert again.summary["requests"] == tiny_result.summary["requests"]
-    assert again.summary["latency_ms"]["p99"] == pytest.approx(tiny_result.summary["latency_ms"]["p99"])
+    assert again.summary.requests == tiny_result.summary.requests
+    assert again.summary.latency_ms.p99 == pytest.approx(tiny_result.summary.latency_ms.p99)
+    assert opened.findings() == found  # the verdicts as derived when it ran, not re-derived
     assert runs.find_same(store, tiny_result.scenario, 3).id == kept.id
     assert runs.find_same(store, tiny_result.scenario, 4) is None
     with pytest.raises(PermissionDenied):

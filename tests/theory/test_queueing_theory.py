@@ -32,7 +32,7 @@ def test_mmc_mean_wait_matches_erlang_c(c, rho):
     customers = 1_200_000 if rho == 0.9 else 300_000
     sc = mmc(lam, c, service_ms, duration_s=customers / lam, warmup_s=2000 * service_ms / 1000)
     result = run(sc, seed=11)
-    wait_ms = result.summary["stages"]["inference"]["wait_ms_mean"]
+    wait_ms = result.summary.stages.inference.wait_ms_mean
     expected_ms = 1000 * erlang_c_wait_s(lam, service_ms / 1000, c)
     assert wait_ms == pytest.approx(expected_ms, rel=0.05), (wait_ms, expected_ms)
 
@@ -43,7 +43,7 @@ def test_md1_matches_pollaczek_khinchine():
     lam = rho / service_s
     sc = mmc(lam, 1, service_s * 1000, duration_s=500_000 / lam, warmup_s=20,
              **{"inference.service_dist": "constant"})
-    wait_s = run(sc, seed=5).summary["stages"]["inference"]["wait_ms_mean"] / 1000
+    wait_s = run(sc, seed=5).summary.stages.inference.wait_ms_mean / 1000
     expected = rho / (2 * (1 / service_s) * (1 - rho))
     assert wait_s == pytest.approx(expected, rel=0.05)
 
@@ -53,13 +53,13 @@ def test_littles_law_for_queue_and_servers():
     sc = mmc(150, 4, 20, duration_s=4000, warmup_s=100)
     r = run(sc, seed=3)
     ts = r.timeseries[r.timeseries.t_s >= 100]
-    lam = r.summary["throughput_rps"]
-    inf = r.summary["stages"]["inference"]
-    assert ts["inference_queue"].mean() == pytest.approx(lam * inf["wait_ms_mean"] / 1000, rel=0.03)
-    assert ts["inference_busy"].mean() == pytest.approx(lam * inf["service_ms_mean"] / 1000, rel=0.02)
+    lam = r.summary.throughput_rps
+    inf = r.summary.stages.inference
+    assert ts["inference_queue"].mean() == pytest.approx(lam * inf.wait_ms_mean / 1000, rel=0.03)
+    assert ts["inference_busy"].mean() == pytest.approx(lam * inf.service_ms_mean / 1000, rel=0.02)
     # the same for the whole system: L = lambda W with W the end-to-end latency
     L = (ts["inference_queue"] + ts["inference_busy"]).mean()
-    assert L == pytest.approx(lam * r.summary["latency_ms"]["mean"] / 1000, rel=0.03)
+    assert L == pytest.approx(lam * r.summary.latency_ms.mean / 1000, rel=0.03)
 
 
 def test_mmc_scenario_accepts_the_documented_overrides():
@@ -67,5 +67,5 @@ def test_mmc_scenario_accepts_the_documented_overrides():
     sc = mmc(20, 1, 25, duration_s=300, warmup_s=30)
     assert (sc.traffic.rate_per_s, sc.inference.replicas, sc.inference.service_ms) == (20, 1, 25)
     s = run(sc, seed=1).summary
-    assert s["stages"]["inference"]["wait_ms_mean"] > 0
-    assert s["sim_duration_s"] == 300 and s["warmup_s"] == 30
+    assert s.stages.inference.wait_ms_mean > 0
+    assert s.sim_duration_s == 300 and s.warmup_s == 30

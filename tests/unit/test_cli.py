@@ -34,16 +34,38 @@ def test_run_of_a_topology_prints_its_components():
     assert "external_api" not in p.stdout  # the chain's stage table is not shown
 
 
+STABLE_KEYS = {"scenario", "seed", "sim_duration_s", "warmup_s", "wall_s", "requests", "throughput_rps", "latency_ms",
+               "availability", "on_time_fraction", "slo_latency_ms", "failures_by_reason", "stages", "events",
+               "breaker", "fallbacks", "retries", "canary", "recovery", "where_time_went", "cost_usd", "value_usd",
+               "model", "replicas", "fairness", "review", "explanations", "drift", "architecture"}
+
+
 def test_json_prints_only_the_summary_and_out_writes_the_tables(tmp_path):
-    """--json gives parseable JSON on stdout; --out writes the five documented files."""
+    """--json gives parseable JSON on stdout with the earlier field names and schema_version 3; --out writes
+    the documented files, findings.json among them (a list of stable finding dicts)."""
     p = cli("run", "baseline", "--seed", "3", "--json", "--out", str(tmp_path), *SMALL)
     assert p.returncode == 0, p.stderr
     summary = json.loads(p.stdout)
     assert summary["seed"] == 3 and summary["scenario"] == "baseline"
-    for name in ("summary.json", "requests.parquet", "timeseries.csv", "events.csv", "scenario.resolved.yaml"):
+    assert summary["schema_version"] == 3 and set(summary) == STABLE_KEYS | {"schema_version"}
+    for name in ("summary.json", "findings.json", "requests.parquet", "timeseries.csv", "events.csv",
+                 "scenario.resolved.yaml"):
         assert (tmp_path / name).exists(), name
+    found = json.loads((tmp_path / "findings.json").read_text())
+    assert found[0]["topic"] == "service_level"
+    assert all(set(f) == {"topic", "severity", "headline", "title", "value", "status", "evidence", "at_s",
+                          "component", "key"} for f in found)
+    assert {f["severity"] for f in found} <= {"ok", "watch", "breach"}
     req = pd.read_parquet(tmp_path / "requests.parquet")
     assert len(req) >= summary["requests"]["arrived"]
+
+
+def test_run_tells_the_findings_after_the_numbers():
+    """The readable output ends with the findings, most important first."""
+    p = cli("run", "baseline", *SMALL)
+    assert p.returncode == 0, p.stderr
+    findings = p.stdout.split("  Findings\n", 1)[1]
+    assert findings.lstrip().startswith(("ok", "WATCH", "BREACH")) and "Service level" in findings
 
 
 @pytest.mark.parametrize("args,field", [

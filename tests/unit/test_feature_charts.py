@@ -1,9 +1,11 @@
 """Figure, tile and sentence builders of the Cost, Failure recovery and Fairness pages.
 
-Inputs are small hand-written frames and summaries (no simulation), so each expected value
-follows from the documented rule: clock times from ``start_time_of_day_h``, the four-fifths
+Inputs are small hand-written frames, summaries and findings (no simulation), so each expected
+value follows from the documented rule: clock times from ``start_time_of_day_h``, the four-fifths
 line at the scenario's threshold, a review backlog that goes +1 when a case enters and -1
 when a reviewer picks it up, affected customers = finished x (1 - on-time share), and so on.
+Tiles render the findings they are given (the findings themselves are checked against raw
+frames in tests/truth).
 """
 from __future__ import annotations
 
@@ -11,8 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from simulator.report.findings import Finding, Findings
+from simulator.report.summary_model import FaultRecovery
+from simulator.report.words import clock_hms
 from simulator.scenario.config import Scenario, with_overrides
 from simulator.viz import feature_charts as fc
+from tests.summaries import make_summary
 
 
 def scenario(**overrides) -> Scenario:
@@ -52,8 +58,8 @@ def trace(fig, name: str):
 def test_clock_with_seconds_starts_at_the_scenario_clock():
     """t = 61 s after a 14:00 start is 14:01:01; t = 3599.6 s rounds to 15:00:00."""
     sc = scenario()
-    assert fc.clock_hms(sc, 61) == "14:01:01"
-    assert fc.clock_hms(sc, 3599.6) == "15:00:00"
+    assert clock_hms(sc, 61) == "14:01:01"
+    assert clock_hms(sc, 3599.6) == "15:00:00"
 
 
 def test_count_axis_has_whole_number_ticks_and_headroom():
@@ -68,7 +74,7 @@ def test_count_axis_has_whole_number_ticks_and_headroom():
 COST = {"compute_busy": 0.5, "compute_idle": 1.5, "cold_start": 0.0, "stream": 0.25, "feature_store": 0.0,
         "external_api": 3.0, "review": 0.0, "total": 5.25, "per_1k_requests": 0.0875, "monthly_projection": 3832.5,
         "node_hours": 2.0, "replica_hours": 4.0, "instance_type": "cpu-medium", "replicas_per_node": 7}
-SUMMARY = {
+SUMMARY_PARTS = {
     "requests": {"arrived": 60_000, "ok": 59_000, "degraded": 500, "failed": 300, "in_flight": 200},
     "on_time_fraction": 0.99, "latency_ms": {"p50": 90.0, "p99": 250.0},
     "cost_usd": COST,
@@ -78,11 +84,17 @@ SUMMARY = {
     "model": {"accuracy": 0.725, "accuracy_online": 0.705, "fraud_recall": 0.55, "fraud_recall_online": 0.63,
               "false_alarm_rate": 0.165, "false_alarm_rate_online": 0.246, "auc": 0.775},
 }
+SUMMARY = make_summary(**SUMMARY_PARTS)
+
+
+def finding(key: str, topic: str, severity: str = "ok", **evidence) -> Finding:
+    return Finding(topic, severity, f"{key} headline.", f"{key} title", f"{key} value", f"{key} status", evidence,
+                   key=key)
 
 
 def test_cost_parts_skip_zero_items_and_put_the_largest_first():
     """Only items above $0, largest first; the API line carries the API's plain name."""
-    parts = fc.cost_parts(scenario(), COST)
+    parts = fc.cost_parts(scenario(), SUMMARY.cost_usd)
     assert [label for label, _ in parts] == ["Weather service calls", "Model servers: idle, but paid for",
                                              "Model servers: working", "Event stream (Kafka)"]
     assert [usd for _, usd in parts] == [3.0, 1.5, 0.5, 0.25]
@@ -90,7 +102,7 @@ def test_cost_parts_skip_zero_items_and_put_the_largest_first():
 
 def test_cost_breakdown_bars_show_money_and_share():
     """$3.00 of the $5.25 total is 57 %; the bar text says both."""
-    fig = fc.cost_breakdown_figure(scenario(), COST)
+    fig = fc.cost_breakdown_figure(scenario(), SUMMARY.cost_usd)
     assert fig.layout.title.text == "Where the money went (measured period)"
     bar = fig.data[0]
     assert bar.orientation == "h" and list(bar.x) == [3.0, 1.5, 0.5, 0.25]
@@ -115,7 +127,7 @@ def test_replicas_chart_has_load_servers_and_scale_markers_at_clock_times():
                  (400, "scale_decision", "inference", "down from 3 to 2 (utilization 0.3, target 0.7)")])
     fig = fc.replicas_load_figure(sc, ts, ev)
     assert fig.layout.title.text == "Model servers and load over time"
-    assert names(fig) == ["payments arriving per second", "model servers ready (right axis)",
+    assert names(fig) == ["card payments arriving per second", "model servers ready (right axis)",
                           "incl. servers still starting (right axis)", "autoscaler adds servers",
                           "autoscaler removes servers"]
     up = trace(fig, "autoscaler adds servers")
@@ -155,13 +167,20 @@ def test_value_and_cost_are_separate_panels():
     assert trace(fig, "value of the decisions").yaxis == "y" and trace(fig, "total cost").yaxis == "y2"
 
 
-def test_cost_tiles_compute_value_per_dollar_and_average_machines():
-    """$42,000 of value for $5.25 of cost is $8,000 per dollar; 2 node-hours over 10 minutes is 12 machines."""
-    tiles = {t.key: t for t in fc.cost_tiles(scenario(), SUMMARY)}
-    assert tiles["return"].value == "$8,000"
-    assert tiles["nodes"].value == "12.0"
-    assert tiles["servers"].value == "2 to 5"
+def test_cost_tiles_render_the_money_findings_and_show_monthly_and_ratio_only_when_given():
+    """The cost, incident-cost and value findings become tiles as given; a monthly tile appears only when the
+    cost finding carries a monthly figure (a typical period), value per $1 only when the value finding carries a
+    ratio; 2 node-hours over 10 minutes is 12 machines."""
+    typical = Findings((finding("cost", "cost", monthly_usd=3832.5), finding("value", "value", ratio=8.0)))
+    tiles = {t.key: t for t in fc.cost_tiles(scenario(), SUMMARY, typical)}
+    assert tiles["cost"].value == "cost value" and tiles["cost"].status == "cost status"
+    assert tiles["monthly"].value == "$3,832" and tiles["return"].value == "$8.00"
+    assert tiles["nodes"].value == "12.0" and tiles["servers"].value == "2 to 5"
     assert all(t.help for t in tiles.values())
+    one_off = Findings((finding("cost", "cost", monthly_usd=None), finding("incident_cost", "cost", "watch"),
+                        finding("value", "value", ratio=None)))
+    keys = [t.key for t in fc.cost_tiles(scenario(), SUMMARY, one_off)]
+    assert keys[:3] == ["cost", "incident_cost", "value"] and "monthly" not in keys and "return" not in keys
 
 
 def test_precision_paragraph_says_what_changed():
@@ -183,12 +202,18 @@ def test_precision_table_has_one_column_per_variant():
     assert table.loc[table["measure"] == "Machines (nodes) on average", "fp32"].item() == "12.00"
 
 
-def test_spread_table_gives_lowest_to_highest():
-    """Three runs with cost per 1,000 of $0.02, $0.03 and $0.025: the range is $0.02 to $0.03."""
-    runs = [{"cost_usd": {"per_1k_requests": v}} for v in (0.025, 0.02, 0.03)]
+def test_spread_table_gives_lowest_to_highest_per_decision():
+    """Three runs costing $25, $20 and $30 for 1,000,000 answered decisions: $0.025, $0.02 and $0.03 per 1,000.
+    A monthly row only for a typical period."""
+    runs = [make_summary(requests={"arrived": 1_000_000, "ok": 1_000_000}, on_time_fraction=0.99,
+                         cost_usd={"total": v, "monthly_projection": v * 730}) for v in (25.0, 20.0, 30.0)]
     table = fc.spread_table(runs, scenario())
     row = table[table["measure"] == "Cost per 1,000 decisions"].iloc[0]
     assert row["this run"] == "$0.025" and row["range over 3 runs"] == "$0.02 to $0.03"
+    assert "Monthly cost at this pace" in table["measure"].tolist()
+    one_off = scenario(**{"period.kind": "one_off", "period.incident": "a surge",
+                          "period.without_incident": {"traffic.spikes": []}})
+    assert "Monthly cost at this pace" not in fc.spread_table(runs, one_off)["measure"].tolist()
 
 
 # =========================================================================== recovery
@@ -219,8 +244,8 @@ def test_latency_chart_without_a_breaker_has_a_plain_title():
     assert fig.layout.title.text == "How long customers waited"
 
 
-REC = {"fault": "weather service outage", "target": "external_api", "started_s": 1200.0, "ended_s": 2400.0,
-       "detected_s": 1201.0, "mitigated_s": 1210.0, "recovered_s": 2430.0}
+REC = FaultRecovery(fault="weather service outage", target="external_api", started_s=1200.0, ended_s=2400.0,
+                    prepared_s=None, detected_s=1201.0, mitigated_s=1210.0, recovered_s=2430.0)
 
 
 def test_recovery_phases_follow_the_milestones():
@@ -231,7 +256,7 @@ def test_recovery_phases_follow_the_milestones():
 
 def test_recovery_phases_without_detection_or_recovery():
     """Nothing noticed: reacting runs from the start; never recovered: returning runs to the end of the run."""
-    rec = {**REC, "detected_s": None, "mitigated_s": 2400.0, "recovered_s": None}
+    rec = REC.model_copy(update={"detected_s": None, "mitigated_s": 2400.0, "recovered_s": None})
     assert fc.recovery_phases(rec, 3600) == [("reacting", 1200.0, 2400.0), ("returning", 2400.0, 3600.0)]
 
 
@@ -251,19 +276,6 @@ def test_recovery_timeline_bars_start_at_clock_times_and_label_milestones():
     assert list(fig.layout.yaxis.ticktext) == ["Weather service outage"]
 
 
-def test_recovery_sentences_tell_the_times():
-    """Clock times with seconds, durations in words, the bin resolution stated; an unnoticed DB fault says so."""
-    sc = scenario(duration_s=3600)
-    text = fc.recovery_sentences(sc, REC, 10.0)
-    assert "At 14:20 the fault “weather service outage” began." in text
-    assert "noticed 1 second later (14:20:01)" in text
-    assert "back to normal at 14:40:30, 30 seconds after the fault ended" in text
-    assert "accurate to about 10 s" in text
-    quiet = fc.recovery_sentences(sc, {**REC, "detected_s": None, "target": "feature_db",
-                                       "fault": "reporting job locks tables"}, 10.0)
-    assert "Nothing in the system reacted" in quiet and "affecting the profile database" in quiet
-
-
 def test_customers_affected_uses_the_on_time_rule():
     """60,000 arrived - 200 in flight = 59,800 finished; 1 % not on time = 598 affected: 300 errors + 298 late."""
     assert fc.customers_affected(SUMMARY) == {"finished": 59_800, "failed": 300, "late": 298, "affected": 598,
@@ -272,7 +284,8 @@ def test_customers_affected_uses_the_on_time_rule():
 
 def test_protection_paragraph_counts_the_customers_spared():
     """On time 99 % vs 90 % of 59,800 finished: 598 vs 5,980 affected, so 5,382 spared."""
-    worse = {**SUMMARY, "on_time_fraction": 0.9, "requests": {**SUMMARY["requests"], "failed": 1000}}
+    worse = make_summary(**{**SUMMARY_PARTS, "on_time_fraction": 0.9,
+                            "requests": {**SUMMARY_PARTS["requests"], "failed": 1000}})
     text = fc.protection_paragraph("the safety switch", SUMMARY, worse)
     assert "Without the safety switch, 5,980 customers" in text and "against 598 with it" in text
     assert "spared 5,382 customers" in text
@@ -304,19 +317,17 @@ def test_stage_chart_stacks_the_stages_with_time_and_shades_the_windows():
     assert {"calm period", "slow period"} <= {a.text for a in fig.layout.annotations}
 
 
-def test_recovery_tiles_for_a_fault_and_a_canary():
-    """Notice 1201-1200 = 1 s, served again 1210-1200 = 10 s, normal 2430-2400 = 30 s; canary blast radius as given."""
-    summary = {**SUMMARY, "recovery": [REC], "breaker": {"enabled": True, "opened": 3, "open_s_total": 1170.0},
-               "canary": {"outcome": "rolled_back", "time_to_decision_s": 360.0, "requests_on_canary": 1469,
-                          "bad_responses_on_canary": 69}}
-    tiles = {t.key: t for t in fc.recovery_tiles(scenario(), summary)}
-    assert tiles["noticed"].value == "1 second"
-    assert tiles["served_again"].value == "10 seconds"
-    assert tiles["recovered"].value == "30 seconds"
-    assert tiles["affected"].value == "598"
-    assert tiles["breaker"].value == "3 times"
-    assert tiles["canary"].value == "Rolled back" and "6 minutes" in tiles["canary"].label
-    assert tiles["blast"].value == "1,469" and tiles["blast_bad"].value == "69"
+def test_recovery_tiles_render_incident_and_release_findings_then_the_timings():
+    """Incident and release findings first, as given; then notice 1201-1200 = 1 s, served again 1210-1200 = 10 s,
+    598 affected (1 % of 59,800 finished) and the safety switch's trips."""
+    summary = make_summary(**{**SUMMARY_PARTS, "recovery": [REC.model_dump()],
+                              "breaker": {"enabled": True, "opened": 3, "open_s_total": 1170.0}})
+    found = Findings((finding("incident.0", "incident", "watch"), finding("release", "release", "watch")))
+    tiles = fc.recovery_tiles(scenario(), summary, found)
+    assert [t.key for t in tiles][:2] == ["incident.0", "release"]
+    by_key = {t.key: t for t in tiles}
+    assert by_key["noticed"].value == "1 second" and by_key["served_again"].value == "10 seconds"
+    assert by_key["affected"].value == "598" and by_key["breaker"].value == "3 times"
 
 
 # =========================================================================== fairness
@@ -388,35 +399,29 @@ def test_review_backlog_chart_has_backlog_and_reviewers_on_duty():
     assert staff.yaxis == "y2" and list(staff.y) == [4.0, 2.0, 2.0]
 
 
-def test_fairness_tiles_show_the_worst_ratio_with_its_interval():
-    """Worst ratio 0.66 with the worst window's interval; first flag at 3600 s = 15:00, 30 minutes after
-    the shock at 1800 s."""
+def test_fairness_tiles_render_the_findings_then_the_numbers_behind_them():
+    """The fairness and review findings first; then the first flag (from the finding's evidence, 3600 s =
+    15:00, 30 minutes after the shock at 1800 s), the windows flagged and the review load."""
     sc = scenario(duration_s=7200, **{"fairness.enabled": True, "fairness.window_s": 1800,
                                       "drift.covariate": [{"feature": "income_k_usd", "multiplier": 0.6,
                                                            "group": "south", "start_s": 1800}]})
-    summary = {**SUMMARY, "fairness": {"enabled": True, "min_di": 0.66, "flagged_windows": 1, "windows": 3,
-                                       "first_flag_s": 3600.0},
-               "review": {"cases": 120, "done": 100, "backlog_max": 30, "wait_p95_min": 90.0, "cost_usd": 360.0,
-                          "reviewers_needed": 6, "sla_min": 60.0, "reviewers_on_duty_max": 4}}
-    tiles = {t.key: t for t in fc.fairness_tiles(sc, summary, fairness_frame())}
-    assert tiles["verdict"].value == "Gap flagged" and "1 of 3" in tiles["verdict"].label
-    assert tiles["min_di"].value == "0.66" and "95 % CI 0.58 to 0.76" in tiles["min_di"].help
+    summary = make_summary(**{**SUMMARY_PARTS, "fairness": {
+        "enabled": True, "min_di": 0.66, "di_overall": 0.8, "di_by_group": {}, "flagged_windows": 1, "windows": 3,
+        "first_flag_s": 3600.0, "status": "ok"},
+        "review": {"cases": 120, "done": 100, "backlog_max": 30, "wait_p95_min": 90.0, "wait_mean_min": 30.0,
+                   "cost_usd": 360.0, "reviewer_utilization": 0.9, "reviewers_needed": 6, "sla_min": 60.0,
+                   "reviewers_on_duty_max": 4}})
+    found = Findings((finding("fairness", "fairness", "breach", first_flag_s=3600.0),
+                      finding("review", "review", "breach")))
+    tiles = {t.key: t for t in fc.fairness_tiles(sc, summary, found, fairness_frame())}
+    assert list(tiles)[:2] == ["fairness", "review"] and tiles["fairness"].severity == "breach"
     assert tiles["first_flag"].value == "15:00" and "30 minutes after the shock" in tiles["first_flag"].label
-    assert tiles["staff"].value == "6" and "on duty: 4" in tiles["staff"].label
-    assert tiles["wait"].value == "90.0 min"   # short_ms: under two hours reads in minutes
-
-
-def test_staffing_sentence_names_the_gap():
-    """6 needed against 4 on duty leaves 2 missing."""
-    summary = {"review": {"cases": 10, "reviewers_needed": 6, "reviewers_on_duty_max": 4,
-                          "reviewer_utilization": 0.75}}
-    text = fc.staffing_sentence(scenario(), summary)
-    assert "about 6 reviewers are needed" in text and "4 were on duty, so 2 are missing" in text
+    assert tiles["windows"].value == "1 of 3" and tiles["cases"].value == "120"
 
 
 def test_model_quality_table_and_skew_sentence():
     """Live accuracy 70.5 % against 72.5 % on test data is -2.0 points; compute mode explains skew."""
-    table = fc.model_quality_table(SUMMARY)
+    table = fc.model_quality_table(scenario(), SUMMARY)
     assert table.iloc[0].tolist() == ["Accuracy (right decisions)", "72.5 %", "70.5 %", "-2.0 points"]
     text = fc.skew_sentence(scenario(**{"feature_store.mode": "compute"}), SUMMARY)
     assert "-2.0 points" in text and "training-serving skew" in text

@@ -1,18 +1,22 @@
-"""The plain-language narrative: clock times, event sentences, grouping and comparisons.
+"""The plain-language story: clock times, event sentences in the scenario's words, grouping, and
+paragraphs that tell the findings they are given (the findings are checked in tests/truth).
 
-Expected sentences follow the rules stated in simulator/narrative.py: clock = start time
-plus t; an event within 5 minutes of the previous one is told relative to it; kinds such
-as scale decisions are summarised in one sentence; more than three events of one kind are
-told once and then summarised.
+Expected sentences follow the rules stated in simulator/report/narrative.py: clock = start time
+plus t (the day named only when it changes); an event within 5 minutes of the previous one is
+told relative to it; scaling is one sentence; more than three events of one kind are told once
+and then summarised; "nothing unusual" only without events and with every finding ok.
 """
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from simulator.report.narrative import changed_fields, compare_paragraph, events_paragraph, narrate, outcome_paragraph
+from simulator.report.findings import Finding, Findings
+from simulator.report.narrative import NOTHING_UNUSUAL, changed_fields, compare_paragraph, events_paragraph, narrate
+from simulator.report.results import RunResult
 from simulator.report.words import clock, human_duration, pct
 from simulator.scenario.config import Scenario, with_overrides
+from tests.summaries import make_summary
 
 
 def scenario(**overrides) -> Scenario:
@@ -24,17 +28,21 @@ def events(rows) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["t_s", "kind", "component", "detail"])
 
 
-SUMMARY = {
-    "requests": {"arrived": 264_000, "ok": 262_152, "degraded": 0, "failed": 1_848, "in_flight": 0},
-    "availability": 0.993, "on_time_fraction": 0.9812,
-    "latency_ms": {"mean": 100.0, "p50": 93.0, "p95": 170.0, "p99": 1_250.0},
-    "failures_by_reason": {"timeout": 1_500, "rejected": 348},
-    "stages": {"inference": {"utilization": 0.91, "served": 262_152, "wait_ms_mean": 45.0}},
-}
+SUMMARY = make_summary(requests={"arrived": 264_000, "ok": 262_152, "failed": 1_848}, availability=0.993,
+                       on_time_fraction=0.9812, sim_duration_s=3600.0, warmup_s=300.0,
+                       latency_ms={"mean": 100.0, "p50": 93.0, "p95": 170.0, "p99": 1_250.0})
+
+
+def finding(key: str, topic: str, severity: str, at_s: float | None = None) -> Finding:
+    return Finding(topic, severity, f"{key} sentence.", key, "v", "s", {}, at_s, None, key)
+
+
+def result(ev: pd.DataFrame, sc: Scenario | None = None) -> RunResult:
+    return RunResult(sc or scenario(), 1, pd.DataFrame(), pd.DataFrame(), ev, SUMMARY)
 
 
 @pytest.mark.parametrize("start_h, t_s, text", [(14, 0, "14:00"), (14, 300, "14:05"), (9.5, 59, "09:30"),
-                                                (23, 7200, "01:00 (day 2)")])
+                                                (23, 7200, "01:00 the next day"), (23, 93_600, "01:00 on day 3")])
 def test_clock_times(start_h, t_s, text):
     assert clock(scenario(start_time_of_day_h=start_h), t_s) == text
 
@@ -52,35 +60,41 @@ def test_percentages_never_round_up_to_100(fraction, text):
     assert pct(fraction) == text
 
 
-def test_outage_story_uses_clock_times_and_relative_delays():
-    """The brief's example: the weather service goes down at 14:05 and the breaker trips 9 s later."""
+def test_outage_story_uses_clock_times_relative_delays_and_plain_words():
+    """The weather service goes down at 14:05 and the breaker trips 9 s later; no raw field names."""
     ev = events([(300, "fault_started", "external_api", "weather outage (outage errors)"),
                  (309, "breaker_opened", "external_api", "CLOSED -> OPEN"),
                  (1500, "fault_ended", "external_api", "weather outage"),
                  (1520, "breaker_closed", "external_api", "HALF_OPEN -> CLOSED")])
     text = events_paragraph(scenario(), ev)
-    assert text.startswith("At 14:05 the weather service went down for 20 minutes.")
-    assert ("9 seconds later the safety switch (circuit breaker) tripped and stopped calling the weather "
-            "service.") in text
-    assert "At 14:25 the weather service was healthy again." in text
-    assert "20 seconds later the safety switch closed again" in text
+    assert text.startswith("At 14:05, “Weather outage” began (the weather service: calls fail at once).")
+    assert "9 seconds later, the safety switch tripped and stopped calling the weather service." in text
+    assert "At 14:25, “Weather outage” ended." in text
+    assert "20 seconds later, the safety switch closed again" in text
+    assert "->" not in text and "CLOSED" not in text
 
 
-def test_outage_story_reports_who_still_got_an_answer():
-    """With a time series, the fault sentence gives the answered share in the fault window:
-    990 answered and 10 failed between 300 s and 400 s is 99.00 %."""
-    ts = pd.DataFrame({"t_s": [200.0, 300.0, 400.0], "t_end_s": [300.0, 400.0, 500.0],
-                       "completions": [1000, 990, 1000], "failures": [0, 10, 0]})
-    ev = events([(300, "fault_started", "external_api", "outage"), (400, "fault_ended", "external_api", "outage")])
-    assert "during that time 99.00 % of customers still got an answer" in events_paragraph(scenario(), ev, ts)
+def test_canary_steps_are_told_in_words_not_fields():
+    """'weight_pct 25, previous_weight_pct 0' becomes a share rising; a lending scenario says loan applications."""
+    sc = scenario(**{"vocabulary.request": "loan application", "vocabulary.requests": "loan applications"})
+    ev = events([(600, "canary_started", "canary", "version v2"),
+                 (600, "canary_weight", "canary", "weight_pct 25, previous_weight_pct 0"),
+                 (1200, "canary_weight", "canary", "weight_pct 50, previous_weight_pct 25"),
+                 (1800, "canary_promoted", "canary", "weight_pct 50, version v2")])
+    text = events_paragraph(sc, ev)
+    assert "the new model version v2 started answering a small share of loan applications" in text
+    assert "grew step by step up to 50 %" in text
+    assert "took over all loan applications" in text
+    assert "weight_pct" not in text and "payment" not in text
 
 
-def test_frequent_events_are_summarised():
-    """Seven scale decisions become one sentence with their time span and the final count."""
-    ev = events([(600 + 60 * i, "scale_decision", "inference", f"{4 + i} -> {5 + i}") for i in range(7)])
-    text = events_paragraph(scenario(), ev)
-    assert text == ("Between 14:10 and 14:16, the autoscaler changed the number of model servers 7 times, "
-                    "ending at 11 servers.")
+def test_scaling_is_one_sentence():
+    """Seven decisions, seven servers started: one sentence with the time span and the final count."""
+    ev = events([(600 + 60 * i, "scale_decision", "inference", f"up from {4 + i} to {5 + i} (x)") for i in range(7)]
+                + [(600 + 60 * i, "replica_started", "inference", "replica starting, ready in 25 s") for i in range(7)])
+    assert events_paragraph(scenario(), ev) == (
+        "Between 14:10 and 14:16, the autoscaler changed the number of model servers 7 times and started 7 servers, "
+        "ending at 11 model servers.")
 
 
 def test_repeated_breaker_trips_are_told_once_then_counted():
@@ -90,34 +104,60 @@ def test_repeated_breaker_trips_are_told_once_then_counted():
     assert "Between 14:10 and 14:12, the safety switch tripped 4 more times." in text
 
 
-def test_outcome_paragraph_counts_and_judges():
-    text = outcome_paragraph(scenario(), SUMMARY)
-    assert "Between 14:05 and 15:00" in text
-    assert "264,000 card payments arrived, about 80 a second" in text        # 264,000 / 3,300 s
-    assert "98.1 % of customers got their fraud decision on time (within 300 ms)" in text
-    assert "a noticeable minority was late" in text                             # 95 % <= 98.12 % < 99 %
-    assert "longer than 1.2 s" in text
-    assert "1,848 requests (0.70 %) failed, mostly because the fraud model could not answer before the deadline" in text
+def test_batch_jobs_are_counted_in_words_and_the_day_named_once():
+    """A job of 259524 records after midnight: '259,524 card payments', 'the next day' said once."""
+    sc = scenario(start_time_of_day_h=22, duration_s=14_400, warmup_s=0)
+    ev = events([(7200, "batch_job_started", "ingestion", "259524 records"),
+                 (7380, "batch_job_finished", "ingestion", "259524 records")])
+    text = events_paragraph(sc, ev)
+    assert text == ("At 00:00 the next day, the batch job started with 259,524 card payments to score. "
+                    "3 minutes later, the batch job finished (259,524 card payments scored).")
 
 
-def test_narrate_without_events_says_nothing_happened_and_names_the_bottleneck():
-    paragraphs = narrate(scenario(), SUMMARY, events([]))
-    assert paragraphs[1] == "Nothing unusual happened during the run: no surges, faults or automatic actions."
-    assert paragraphs[2].startswith("The busiest part was the fraud model, at 91 % of its capacity, close to its "
-                                    "limit")
+def test_incidents_are_told_by_their_findings_instead_of_raw_fault_events():
+    """With an incident finding, its sentence replaces the fault and breaker events in the timeline."""
+    ev = events([(300, "fault_started", "external_api", "weather outage (outage errors)"),
+                 (309, "breaker_opened", "external_api", "CLOSED -> OPEN"),
+                 (900, "spike_started", "traffic", "lunch rush: up to 2x")])
+    found = Findings((finding("incident.0", "incident", "watch", at_s=300.0),))
+    text = events_paragraph(scenario(), ev, found=found)
+    assert text.startswith("incident.0 sentence. At 14:15, the lunch rush began")
+    assert "tripped" not in text
 
 
-def test_compare_paragraph_names_changes_and_effects():
+def test_nothing_unusual_only_without_events_and_with_every_finding_ok():
+    """No events and all findings ok: the second paragraph says nothing unusual happened. A breach, a watch or
+    an event removes that sentence; the first paragraph leads with arrivals, then the service level and breaches."""
+    calm = Findings((finding("service_level", "service_level", "ok"), finding("capacity.inference", "capacity", "ok")))
+    paragraphs = narrate(result(events([])), calm)
+    assert paragraphs[1] == NOTHING_UNUSUAL
+    assert paragraphs[0].startswith("Between 14:05 and 15:00") and "264,000 card payments arrived" in paragraphs[0]
+    for worse in ("watch", "breach"):
+        found = Findings((finding("service_level", "service_level", worse),))
+        assert NOTHING_UNUSUAL not in narrate(result(events([])), found)
+    busy = narrate(result(events([(900, "spike_started", "traffic", "lunch rush: up to 2x")])), calm)
+    assert NOTHING_UNUSUAL not in busy
+    breach = Findings((finding("service_level", "service_level", "breach"),
+                       finding("fairness", "fairness", "breach"), finding("cost", "cost", "ok")))
+    first = narrate(result(events([])), breach)[0]
+    assert first.endswith("service_level sentence. fairness sentence.")
+
+
+def test_compare_paragraph_names_changes_effects_and_warnings():
     a, b = scenario(), scenario(**{"inference.replicas": 6})
     assert changed_fields(a, b) == [("inference.replicas", a.inference.replicas, 6)]
-    better = {**SUMMARY, "on_time_fraction": 0.999, "latency_ms": {**SUMMARY["latency_ms"], "p99": 210.0}}
-    text = compare_paragraph(a, SUMMARY, b, better, "today", "six servers")
-    assert text.startswith(f"Six servers differs from today in 1 setting: model servers {a.inference.replicas} → 6.")
+    better = make_summary(requests={"arrived": 264_000, "ok": 264_000}, availability=0.993, on_time_fraction=0.999,
+                          latency_ms={"p99": 210.0})
+    cmp = {"verdict": "Overall, six servers serves customers better.", "warnings": ["A warning."],
+           "cost_per_1k_a": 0.022, "cost_per_1k_b": 0.031}
+    text = compare_paragraph(a, SUMMARY, b, better, cmp, "today", "six servers")
+    assert text.startswith(f"Six servers differs from today in 1 setting: model servers: {a.inference.replicas} → 6.")
     assert "customers answered on time went from 98.1 % to 99.90 %" in text
     assert "the slowest 1 % waited 210 ms instead of 1.2 s" in text
-    assert text.endswith("Overall, six servers serves customers better.")
+    assert "the cost per 1,000 fraud decisions went from $0.022 to $0.031" in text
+    assert text.endswith("Overall, six servers serves customers better. A warning.")
 
 
 def test_compare_identical_setups():
     a = scenario()
-    assert compare_paragraph(a, SUMMARY, a, SUMMARY, "A", "B").startswith("B uses exactly the same settings as A.")
+    assert compare_paragraph(a, SUMMARY, a, SUMMARY, {}, "A", "B").startswith("B uses exactly the same settings as A.")

@@ -26,12 +26,12 @@ def test_preview_is_within_the_stated_tolerance_of_the_simulation_on_the_validat
     pv = preview_scenario(case.scenario)
     summary = run(case.scenario, seed=5).summary
     assert pv["stable"]
-    assert pv["latency_ms"]["mean"] == pytest.approx(summary["latency_ms"]["mean"], rel=MEAN_TOL)
-    assert pv["latency_ms"]["p99"] == pytest.approx(summary["latency_ms"]["p99"], rel=P99_TOL)
+    assert pv["latency_ms"]["mean"] == pytest.approx(summary.latency_ms.mean, rel=MEAN_TOL)
+    assert pv["latency_ms"]["p99"] == pytest.approx(summary.latency_ms.p99, rel=P99_TOL)
     for stage in ("ingestion", "inference"):
-        if summary["stages"][stage]["utilization"] is not None:
-            assert pv["stages"][stage]["utilization"] == pytest.approx(summary["stages"][stage]["utilization"],
-                                                                       rel=UTIL_TOL)
+        simulated = getattr(summary.stages, stage).utilization
+        if simulated is not None:
+            assert pv["stages"][stage]["utilization"] == pytest.approx(simulated, rel=UTIL_TOL)
     check = compare_preview(pv, summary)
     assert check.table["metric"].iloc[0] == "mean latency (ms)" and "simulated mean latency" in check.sentence
 
@@ -41,8 +41,8 @@ def test_preview_of_the_full_baseline_pipeline_is_close(tiny):
     sc = with_overrides(tiny, {"duration_s": 600, "warmup_s": 60, "traffic.rate_per_s": 80})
     pv = preview_scenario(sc)
     summary = run(sc, seed=2).summary
-    assert pv["latency_ms"]["mean"] == pytest.approx(summary["latency_ms"]["mean"], rel=MEAN_TOL)
-    assert pv["latency_ms"]["p99"] == pytest.approx(summary["latency_ms"]["p99"], rel=P99_TOL)
+    assert pv["latency_ms"]["mean"] == pytest.approx(summary.latency_ms.mean, rel=MEAN_TOL)
+    assert pv["latency_ms"]["p99"] == pytest.approx(summary.latency_ms.p99, rel=P99_TOL)
 
 
 def test_mm1_numbers_match_the_hand_calculation():
@@ -79,3 +79,24 @@ def test_overload_is_flagged_and_a_spike_shows_up_in_the_fluid_check():
     assert pv["stable"] and pv["peak"]["overloaded"] and pv["peak"]["stage"] == "inference"
     # fluid backlog: (180 - 100)/s for 120 s = 9,600 requests at the end of the spike
     assert pv["peak"]["max_backlog"] == pytest.approx(80 * 120, rel=0.02)
+
+
+def test_the_instant_verdict_never_says_keeps_up_while_predicting_a_backlog(tiny):
+    """Black Friday starts with 2 servers: at the average load the pool keeps up, but the fluid model sees a
+    backlog at the peak, so the verdict is 'not at peaks' (watch), not 'yes'; four times the traffic on the tiny
+    scenario overloads it on average ('no'); the tiny scenario itself keeps up ('yes')."""
+    from simulator.analysis.preview import preview_finding
+    from simulator.scenario.config import load_scenario
+    from tests.conftest import SCENARIOS
+
+    bf = load_scenario(SCENARIOS / "black_friday.yaml")
+    pv = preview_scenario(bf)
+    assert pv["stable"] and pv["peak"]["overloaded"]
+    verdict = preview_finding(bf, pv)
+    assert (verdict.value, verdict.severity) == ("not at peaks", "watch")
+    assert "falls behind during the peaks" in verdict.headline
+    for sc, value in ((tiny, "yes"), (with_overrides(tiny, {"traffic.rate_per_s": 400}), "no")):
+        pv = preview_scenario(sc)
+        f = preview_finding(sc, pv)
+        assert f.value == value
+        assert (f.value == "yes") == (pv["stable"] and not pv["peak"]["overloaded"])

@@ -83,3 +83,43 @@ def test_servers_needed_meets_sla_and_is_minimal_and_monotone():
         assert c >= previous
         previous = c
     assert servers_needed_for_sla(0.0, service_s, sla_s) == 0
+
+
+def _erlang_c_by_sum(c: int, a: float) -> float:
+    """Erlang C from the textbook sum (independent of the module's Erlang-B recursion)."""
+    top = a**c / math.factorial(c) * c / (c - a)
+    return top / (sum(a**k / math.factorial(k) for k in range(c)) + top)
+
+
+def test_wait_tail_matches_mmc_and_stretches_for_variable_service():
+    """For exponential service (scv 1), P(Wq > t) = C(c, a) exp(-(c mu - lambda) t); with scv 2.25 the
+    decay rate is divided by (1 + 2.25) / 2 = 1.625; unstable queues always wait."""
+    from simulator.common.queueing import wait_longer_than_probability
+
+    lam, s, c, t = 100.0, 0.03, 4, 0.02                       # a = 3 erlangs on 4 servers
+    expected = _erlang_c_by_sum(4, 3.0) * math.exp(-(4 / 0.03 - 100.0) * 0.02)
+    assert wait_longer_than_probability(lam, s, c, t) == pytest.approx(expected)
+    stretched = _erlang_c_by_sum(4, 3.0) * math.exp(-(4 / 0.03 - 100.0) * 0.02 / 1.625)
+    assert wait_longer_than_probability(lam, s, c, t, scv=2.25) == pytest.approx(stretched)
+    assert wait_longer_than_probability(200.0, s, c, t) == 1.0
+
+
+def test_servers_to_keep_up_by_hand():
+    """160 requests/s at 30 ms is 4.8 erlangs: 80 % busy needs at least 6 servers. With 6, C(6, 4.8)
+    exp(-(200 - 160) 0.05) is about 0.56 x 0.135 = 0.076 > 1 %, with 7 it is about 0.29 x 0.0025 < 1 %,
+    so 7; with a generous budget the utilization bound alone decides (6)."""
+    from simulator.common.queueing import servers_to_keep_up
+
+    assert _erlang_c_by_sum(6, 4.8) * math.exp(-40 * 0.05) > 0.01
+    assert _erlang_c_by_sum(7, 4.8) * math.exp(-(7 / 0.03 - 160) * 0.05) < 0.01
+    assert servers_to_keep_up(160.0, 0.03, 0.05) == 7
+    assert servers_to_keep_up(160.0, 0.03, 10.0) == 6
+    assert servers_to_keep_up(0.0, 0.03, 0.05) == 0
+
+
+def test_service_scv_follows_the_sampler():
+    from simulator.common.queueing import service_scv
+
+    assert service_scv("constant", 0.7) == 0.0
+    assert service_scv("exponential", 0.3) == 1.0
+    assert service_scv("lognormal", 0.6) == pytest.approx(0.36)

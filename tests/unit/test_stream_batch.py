@@ -57,7 +57,7 @@ def test_no_decision_before_its_batch_runs(tiny):
     assert len(done) > 1000
     trigger = np.ceil(done["arrival_s"] / 60) * 60
     assert (done["end_s"] >= trigger + 5).all()
-    assert result.summary["events"]["batch_job_started"] == 6
+    assert result.summary.events["batch_job_started"] == 6
 
 
 def test_batch_overrun_starts_next_job_at_once(tiny):

@@ -1,8 +1,10 @@
 """Figure, diagram, KPI and report builders (pure: no streamlit, no simulation needed).
 
-Inputs are small hand-written frames and summaries, so every expected value below follows
-from the documented rules in the modules (clock times from start_time_of_day_h, health
-thresholds 70 % / 90 % busy and 99 % / 95 % on time, event windows from start to end kind).
+Inputs are small hand-written frames, summaries and findings, so every expected value below
+follows from the documented rules in the modules (clock times from start_time_of_day_h, colours
+and words from the findings' severities, arrow rates from the service-level evidence, event
+windows from start to end kind). The findings themselves are checked against raw frames in
+tests/truth; here the renderers are checked for rendering what they are given.
 """
 from __future__ import annotations
 
@@ -12,8 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from simulator.report.findings import Finding, Findings
+from simulator.report.words import money
 from simulator.scenario.config import Scenario, with_overrides
 from simulator.viz import charts, diagram, kpis, report
+from tests.summaries import make_summary
 
 
 def scenario(**overrides) -> Scenario:
@@ -39,17 +44,27 @@ def events(rows: list[tuple[float, str, str, str]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["t_s", "kind", "component", "detail"])
 
 
-SUMMARY = {
-    "requests": {"arrived": 48_000, "ok": 47_000, "degraded": 0, "failed": 1000, "in_flight": 0},
-    "throughput_rps": 78.3, "availability": 0.979, "on_time_fraction": 0.97,
-    "latency_ms": {"mean": 100.0, "p50": 90.0, "p95": 150.0, "p99": 250.0},
-    "failures_by_reason": {"timeout": 1000},
-    "stages": {"ingestion": {"utilization": 0.03, "served": 48_000, "wait_ms_mean": 0.1},
-               "feature_store": {"utilization": 0.75, "served": 48_000, "wait_ms_mean": 0.0},
-               "external_api": {"utilization": None, "served": 48_000},
-               "inference": {"utilization": 0.93, "served": 47_000, "wait_ms_mean": 40.0}},
-    "events": {},
-}
+SUMMARY = make_summary(
+    requests={"arrived": 48_000, "ok": 47_000, "degraded": 0, "failed": 1000, "in_flight": 0},
+    throughput_rps=78.3, availability=0.979, on_time_fraction=0.97,
+    latency_ms={"mean": 100.0, "p50": 90.0, "p95": 150.0, "p99": 250.0}, failures_by_reason={"timeout": 1000},
+    stages={"ingestion": {"utilization": 0.03, "served": 48_000}, "feature_store": {"utilization": 0.75},
+            "inference": {"utilization": 0.93, "served": 47_000, "wait_ms_mean": 40.0}})
+
+
+def finding(key: str, topic: str, severity: str, component: str | None = None, value: str = "v", status: str = "s",
+            **evidence) -> Finding:
+    return Finding(topic, severity, f"{key}: a sentence.", f"{key} title", value, status, evidence, None, component,
+                   key)
+
+
+# 48,000 arrivals in 600 s (80/s): 78.3 answered and 1.7 failed per second, all at the model
+LEVEL = finding("service_level", "service_level", "watch", "decision", "97.0 %", "missed", arrival_rate_per_s=80.0,
+                answer_rate_per_s=78.3, failure_rate_per_s=1.7, failed_at_inference=1000)
+FOUND = Findings((LEVEL, finding("capacity.inference", "capacity", "breach", "inference", "93 % busy", "overloaded",
+                                 peak_utilization=0.93),
+                  finding("capacity.feature_store", "capacity", "watch", "feature_db", "75 % busy", "busy",
+                          peak_utilization=0.75)))
 
 
 # --------------------------------------------------------------------------- charts
@@ -101,12 +116,12 @@ def test_every_event_is_on_the_chart():
 def test_titles_and_traces_use_business_words():
     sc, ts = scenario(), timeseries()
     figs = charts.run_figures(sc, ts, None)
-    assert figs["throughput"].layout.title.text == "Payments arriving and decisions made (per second)"
+    assert figs["throughput"].layout.title.text == "Card payments arriving and answered (per second)"
     assert [t.name for t in figs["latency"].data][:3] == ["typical customer (p50)", "slowest 5 % (p95)",
                                                          "slowest 1 % (p99)"]
-    assert "payment events not yet read (consumer lag)" in [t.name for t in figs["queues"].data]
+    assert "card payment events not yet read (consumer lag)" in [t.name for t in figs["queues"].data]
     util = figs["utilization"]
-    assert [t.name for t in util.data] == ["Payment event stream", "Profile database", "Fraud model"]
+    assert [t.name for t in util.data] == ["Card payment event stream", "Profile database", "Fraud model"]
     assert np.allclose(util.data[2].y, 100 * ts["utilization_inference"])
 
 
@@ -139,7 +154,8 @@ def test_diagram_is_built_from_the_scenario():
     """Every stage that is on is a box with business word + technical term; stages that are off are not."""
     dot = diagram.architecture_dot(scenario(**{"ingestion.stream.partitions": 12, "ingestion.stream.consumers": 6}))
     labels = nodes_of(dot)
-    assert labels["ingestion"].startswith("Payment events\\n(Kafka topic, 12 partitions,\\n6 consumers)")
+    assert labels["ingestion"].startswith("Card payment events\\n(Kafka topic,")
+    assert "12 partitions" in labels["ingestion"] and "6 consumers)" in labels["ingestion"]
     assert list(labels) == ["customers", "ingestion", "feature_store", "feature_db", "external_api", "inference",
                             "decision"]
     bare = diagram.architecture_dot(scenario(**{"ingestion.mode": "direct", "feature_store.mode": "off",
@@ -148,118 +164,157 @@ def test_diagram_is_built_from_the_scenario():
     assert "customers -> inference" in bare and "inference -> decision" in bare
 
 
-def test_diagram_colours_follow_the_health_thresholds():
-    """93 % busy model: red; 75 % busy database: amber; 97 % on time (below 99 %): amber answer."""
-    dot = diagram.architecture_dot(scenario(), SUMMARY, theme="light")
-    red, amber, _ = diagram.THEMES["light"]["bad"][0], diagram.THEMES["light"]["warn"][0], None
-    assert fill_of(dot, "inference") == red
-    assert fill_of(dot, "feature_db") == amber
-    assert fill_of(dot, "decision") == amber
-    assert "93 % busy" in nodes_of(dot)["inference"]
+def test_diagram_speaks_the_scenario_vocabulary():
+    """A lending scenario's boxes say loan applications and the credit model, never payments or fraud."""
+    sc = scenario(**{"vocabulary.request": "loan application", "vocabulary.requests": "loan applications",
+                     "vocabulary.model": "credit model", "vocabulary.customer": "applicant",
+                     "vocabulary.customers": "applicants", "vocabulary.decision": "loan decision"})
+    dot = diagram.architecture_dot(sc, FOUND, SUMMARY)
+    labels = nodes_of(dot)
+    assert labels["customers"].startswith("Loan applications") and labels["inference"].startswith("Credit model")
+    assert "payment" not in dot.lower() and "fraud" not in dot.lower()
 
 
-@pytest.mark.parametrize("util, health", [(None, "none"), (0.5, "ok"), (0.7, "warn"), (0.89, "warn"), (0.9, "bad")])
-def test_utilization_health_bands(util, health):
-    assert diagram.health_of_utilization(util) == health
+def test_diagram_colours_and_words_come_from_the_findings():
+    """Breach: red; watch: amber; no finding: neutral grey; every coloured box also says its status in words."""
+    dot = diagram.architecture_dot(scenario(), FOUND, SUMMARY, theme="light")
+    themes = diagram.THEMES["light"]
+    assert fill_of(dot, "inference") == themes["bad"][0]
+    assert fill_of(dot, "feature_db") == themes["warn"][0]
+    assert fill_of(dot, "decision") == themes["warn"][0]
+    assert fill_of(dot, "external_api") == themes["none"][0]
+    labels = nodes_of(dot)
+    assert "93 % busy · overloaded" in labels["inference"] and "97.0 % · missed" in labels["decision"]
 
 
-def test_edge_width_grows_with_throughput():
-    """The 48,000 arrivals over 600 s (80/s) are the widest arrow (6); the miss path carries
-    5 % of that (4/s) and gets 1 + 5 x 4/80 = 1.25."""
-    dot = diagram.architecture_dot(scenario(**{"feature_store.hit_ratio": 0.95}), SUMMARY)
+def test_a_box_with_several_findings_shows_the_worst_colour_and_every_status_that_needs_attention():
+    """Capacity ok but a drift finding (watch) on the model: amber, with 'headroom' and the drift's status."""
+    found = Findings((LEVEL, finding("capacity.inference", "capacity", "ok", "inference", "40 % busy", "headroom"),
+                      finding("drift", "drift", "watch", "inference", "10:30", "retrained")))
+    dot = diagram.architecture_dot(scenario(), found, SUMMARY, theme="light")
+    assert fill_of(dot, "inference") == diagram.THEMES["light"]["warn"][0]
+    assert "40 % busy · headroom, retrained" in nodes_of(dot)["inference"].replace("\\n", " ")
+
+
+def test_arrows_carry_arrivals_answers_and_failures_apart():
+    """Arrivals 80/s are the widest arrow (6); the miss path 5 % of that (4/s) gets 1 + 5 x 4/80 = 1.25; answers
+    (78.3/s) and failures (1.7/s, red, from the model where they happened) are separate arrows, as on the chart."""
+    dot = diagram.architecture_dot(scenario(**{"feature_store.hit_ratio": 0.95}), FOUND, SUMMARY)
     assert re.search(r"customers -> ingestion \[penwidth=6\.00", dot)
     assert re.search(r"feature_store -> feature_db \[penwidth=1\.25, style=dashed, label=\"miss 4\.0/s\"", dot)
+    assert re.search(r'inference -> decision \[penwidth=[\d.]+, label="answered 78/s"', dot)
+    assert re.search(r'inference -> failed \[penwidth=[\d.]+, color="[^"]+", fontcolor="[^"]+", label="failed 1\.7/s"',
+                     dot)
+
+
+def test_no_failure_arrow_without_failures():
+    level = finding("service_level", "service_level", "ok", "decision", arrival_rate_per_s=80.0,
+                    answer_rate_per_s=80.0, failure_rate_per_s=0.0)
+    dot = diagram.architecture_dot(scenario(), Findings((level,)), SUMMARY)
+    assert "failed" not in nodes_of(dot)
 
 
 def test_breaker_sits_in_front_of_the_service_it_guards():
     sc = scenario(**{"external_api.breaker.enabled": True, "external_api.fallback": "cached"})
-    dot = diagram.architecture_dot(sc, SUMMARY)
+    dot = diagram.architecture_dot(sc, FOUND, SUMMARY)
     assert "breaker -> external_api" in dot
     assert nodes_of(dot)["breaker"].startswith("Safety switch\\n(circuit breaker)")
     assert "external_api -> fallback" in dot
 
 
-def test_snapshot_reads_the_bin_and_derives_breaker_state_from_events():
-    """At t = 250 s (bin 2 of 100 s bins) the queue is 20 and the breaker, opened at 101 s and not
-    closed, is OPEN; the diagram then shows the switch red and the moment's clock time."""
+def test_a_moment_is_titled_with_its_clock_time():
+    """Replay draws one moment's findings: the picture says 'State at 14:04' and the switch's state in words."""
     sc = scenario(**{"external_api.breaker.enabled": True})
-    ts = timeseries()
-    ev = events([(101, "breaker_opened", "external_api", "CLOSED -> OPEN")])
-    snap = diagram.snapshot_at(sc, ts, ev, 250.0)
-    assert snap["bin"] == 2 and snap["queue"]["inference"] == pytest.approx(20.0)
-    assert snap["breaker_state"] == "OPEN" and snap["clock"] == "14:04"
-    dot = diagram.architecture_dot(sc, None, snap, theme="light")
-    assert fill_of(dot, "breaker") == diagram.THEMES["light"]["bad"][0]
+    now = Findings((finding("breaker", "breaker", "breach", "breaker", "open", "open: calls stopped"),))
+    dot = diagram.architecture_dot(sc, now, SUMMARY, moment_s=250.0, theme="light")
     assert 'label="State at 14:04"' in dot
+    assert fill_of(dot, "breaker") == diagram.THEMES["light"]["bad"][0]
+    assert "open: calls stopped" in nodes_of(dot)["breaker"]
 
 
-def test_snapshot_prefers_the_engine_breaker_column():
-    """The engine's breaker_state column (0 closed, 1 half-open, 2 open) wins over events."""
-    ts = timeseries()
-    ts["breaker_state"] = [0, 0, 1, 2, 2, 0]
-    snap = diagram.snapshot_at(scenario(), ts, events([]), 250.0)
-    assert snap["breaker_state"] == "HALF_OPEN"
+def test_rows_layout_puts_the_path_in_rows_of_three_without_technical_lines():
+    """For a full-width picture: the seven main boxes in rows of at most three, each row one rank."""
+    dot = diagram.architecture_dot(scenario(), FOUND, SUMMARY, rankdir="rows")
+    rows = re.findall(r"\{ rank=same; ([^}]*); \}", dot)
+    assert [len(r.split("; ")) for r in rows] == [3, 2, 2] or all(len(r.split("; ")) <= 3 for r in rows)
+    assert "Kafka topic" not in dot
 
 
 def test_diagram_text_is_dark_on_pastel_by_default():
     """The default palette reads on light and dark pages: dark text on pastel fills."""
-    dot = diagram.architecture_dot(scenario(), SUMMARY)
+    dot = diagram.architecture_dot(scenario(), FOUND, SUMMARY)
     assert 'fontcolor="#1b1b1b"' in dot
     assert diagram.THEMES["auto"]["ok"][0] == "#d3f9d8"
 
 
 # --------------------------------------------------------------------------- kpis
-def test_overview_tiles_without_cost_fall_back_to_throughput_and_busiest():
-    tiles = kpis.overview_tiles(scenario(), SUMMARY)
-    assert [t.key for t in tiles] == ["on_time", "availability", "p99", "throughput", "busiest"]
-    assert tiles[0].value == "97.0 %" and tiles[2].value == "250 ms"
-    assert tiles[4].label == "Busiest: Fraud model" and tiles[4].value == "93 % busy"
-    assert all(t.help for t in tiles)
+def test_overview_tiles_lead_with_service_level_capacity_and_money_then_by_severity():
+    """Service level, the most stretched capacity (breach before watch), the incident's cost over the running
+    cost, then every other finding, breach before watch before ok."""
+    found = Findings((LEVEL, FOUND.items[1], FOUND.items[2], finding("cost", "cost", "ok"),
+                      finding("incident_cost", "cost", "watch"), finding("release", "release", "ok"),
+                      finding("fairness", "fairness", "breach", "fairness"), finding("drift", "drift", "watch")))
+    tiles = kpis.overview_tiles(found)
+    assert [t.key for t in tiles] == ["service_level", "capacity.inference", "incident_cost", "fairness", "drift",
+                                      "release"]
+    assert tiles[0].status == "missed" and tiles[0].severity == "watch" and tiles[0].help == LEVEL.headline
+    assert [t.key for t in kpis.overview_tiles(found, max_tiles=3)] == ["service_level", "capacity.inference",
+                                                                        "incident_cost"]
 
 
-def test_overview_tiles_show_cost_incidents_and_fairness_when_present():
-    summary = {**SUMMARY, "cost_usd": {"per_1k_requests": 0.0225, "monthly_projection": 4531.2},
-               "recovery": [{"target": "external_api", "recovered_s": 2400}, {"target": "inference",
-                                                                             "recovered_s": None}],
-               "fairness": {"enabled": True, "flagged": True, "min_ratio": 0.72}}
-    tiles = {t.key: t for t in kpis.overview_tiles(scenario(), summary)}
-    assert list(tiles) == ["on_time", "availability", "p99", "cost_per_1k", "monthly_cost", "incidents"]
-    assert tiles["cost_per_1k"].value == "$0.022" and tiles["monthly_cost"].value == "$4,531"
-    assert tiles["incidents"].value == "1 of 2"
-    more = {t.key: t for t in kpis.overview_tiles(scenario(), summary, max_tiles=10)}
-    assert more["fairness"].value == "Gap flagged (0.72)"
+def test_compare_tiles_are_per_decision_and_deltas_coloured_by_direction():
+    """Cost per 1,000 decisions = total / answered x 1,000; deltas in the tile's unit, green the better way."""
+    from simulator.report.results import RunResult
 
+    def result(total: float, answered: int, on_time: float, p99: float) -> RunResult:
+        s = make_summary(requests={"arrived": answered, "ok": answered}, on_time_fraction=on_time, availability=1.0,
+                         latency_ms={"p99": p99}, cost_usd={"total": total},
+                         value_usd={"gross": answered * 0.5, "net": 0.0, "per_decision": 0.5, "gross_per_hour": 0.0,
+                                    "cost_per_hour": 0.0, "net_per_hour": 0.0})
+        return RunResult(scenario(), 1, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), s)
 
-def test_deltas_are_in_the_tile_unit_and_coloured_by_direction():
-    a = kpis.overview_tiles(scenario(), SUMMARY)
-    b = kpis.overview_tiles(scenario(), {**SUMMARY, "on_time_fraction": 0.98,
-                                         "latency_ms": {**SUMMARY["latency_ms"], "p99": 238.0}})
-    assert kpis.delta_text(a[0], b[0]) == "+1.00 pp"
-    assert kpis.delta_text(a[2], b[2]) == "-12 ms"
-    assert kpis.delta_colour(a[0]) == "normal" and kpis.delta_colour(a[2]) == "inverse"
+    a = kpis.compare_tiles(result(10.0, 100_000, 0.97, 250.0))
+    b = kpis.compare_tiles(result(10.0, 50_000, 0.98, 238.0))     # half the traffic at the same total cost
+    assert a[3].value == "$0.10" and b[3].value == "$0.20"           # per 1,000: B is dearer, not cheaper
+    assert kpis.delta_text(a[0], b[0]) == "+1.00 pp" and kpis.delta_text(a[2], b[2]) == "-12 ms"
+    assert kpis.delta_text(a[3], b[3]) == "+$0.10"
+    assert kpis.delta_colour(a[0]) == "normal" and kpis.delta_colour(a[3]) == "inverse"
     assert kpis.delta_text(a[1], b[1]) is None          # availability unchanged: no arrow
 
 
-@pytest.mark.parametrize("x, text", [(0.0225, "$0.022"), (0.00044, "$0.0004"), (12.3, "$12.30"), (4531.2, "$4,531"),
-                                     (2.5e6, "$2.5 M")])
+@pytest.mark.parametrize("x, text", [(0.0225, "$0.022"), (0.00044, "$0.0004"), (0.2, "$0.20"), (12.3, "$12.30"),
+                                     (4531.2, "$4,531"), (2.5e6, "$2.5 M"), (-10.32, "−$10.32"), (0.0, "$0")])
 def test_money_format(x, text):
-    assert kpis.money(x) == text
+    assert money(x) == text
 
 
 # --------------------------------------------------------------------------- report
-def test_report_is_self_contained():
-    """The HTML embeds plotly.js (no CDN script tag), the tiles and the narrative, and shows the
-    diagram either as SVG or, without the graphviz program, as DOT source."""
+def test_report_is_self_contained_with_the_diagram_as_svg():
+    """The HTML embeds plotly.js (no CDN script tag), the tiles with their status words, the findings and the
+    narrative, and the diagram as SVG drawn by Graphviz (which `make` installs), never as DOT source."""
     sc = scenario()
     fig = charts.throughput_figure(sc, timeseries())
-    dot = diagram.architecture_dot(sc, SUMMARY)
-    html = report.html_report("Pipeline Twin: test", "seed 1", kpis.overview_tiles(sc, SUMMARY),
-                              ["At 14:05 the weather service went down."], [fig, fig], dot)
+    dot = diagram.architecture_dot(sc, FOUND, SUMMARY)
+    html = report.html_report("Pipeline Twin: test", "seed 1", kpis.overview_tiles(FOUND),
+                              ["At 14:05 the weather service went down."], [fig, fig], dot, findings=FOUND)
     assert not re.search(r"<script[^>]*\ssrc=", html)              # nothing loaded from elsewhere
     assert html.count("Plotly.newPlot") == 2
     assert len(html) > 1_000_000                      # plotly.js itself is inline
-    assert "Answered on time" in html and "At 14:05 the weather service went down." in html
-    assert "<svg" in html or "digraph pipeline" in html
+    assert "service_level title" in html and "<span class='status watch'>missed</span>" in html
+    assert "capacity.inference: a sentence." in html and "At 14:05 the weather service went down." in html
+    assert "<svg" in html and "digraph" not in html and "<?xml" not in html
+
+
+def test_report_says_so_when_graphviz_is_missing(monkeypatch):
+    """Without the dot program the report explains the missing picture instead of pasting DOT source."""
+    import graphviz
+
+    def missing(*args, **kwargs):
+        raise graphviz.ExecutableNotFound(("dot",))
+
+    monkeypatch.setattr(graphviz.Source, "pipe", missing)
+    html = report.html_report("t", dot=diagram.architecture_dot(scenario(), FOUND, SUMMARY))
+    assert "could not be drawn" in html and "digraph" not in html
 
 
 def test_warmup_band_shades_the_configured_and_the_detected_warmup():

@@ -5,6 +5,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.requirements-installed
 PORT   ?= 8501
+# localhost only by default; serving others needs an explicit ADDRESS (and sign-in: see the README)
+ADDRESS ?= 127.0.0.1
 
 .PHONY: run test test-fast lint bench setup browser clean
 
@@ -25,7 +27,7 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null; }
 
 run: setup
-	$(BIN)/python -m streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
+	$(BIN)/python -m streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT) --browser.gatherUsageStats false
 
 lint: setup
 	$(BIN)/ruff check .

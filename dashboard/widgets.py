@@ -21,13 +21,17 @@ import yaml
 from pydantic import BaseModel
 
 from dashboard import state
+from simulator.common.csv_export import frame_to_csv
+from simulator.common.limits import MAX_NAME_CHARS
+from simulator.common.safe_yaml import YamlError, load_yaml
 from simulator.report.results import RunResult
-from simulator.scenario.config import Scenario, ScenarioError, parse_scenario
+from simulator.scenario.config import Scenario, ScenarioError, parse_scenario, read_scenario_text
 from simulator.viz.kpis import Tile, delta_colour
 from simulator.viz.report import html_report
 
 TEXT_DIR = Path(__file__).resolve().parent / "text"
 JS_SAFE_INT = 2**53
+MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~$:")
 
 
 # --------------------------------------------------------------------------- text
@@ -66,7 +70,7 @@ def sidebar() -> None:
                       "see what happens.")
     base = state.base_scenario()
     if base.description.strip():
-        sb.caption(base.description.strip())
+        sb.caption(escape_markdown(base.description.strip()))
     for line in state.catalog_problems():
         sb.warning(f"Skipped a scenario file: {line}", icon="⚠️")
     sb.markdown("**What if…**")
@@ -138,16 +142,16 @@ def downloads(result: RunResult, key: str, title: str, figures: list | None = No
             file_name=f"{name}-{key}.html", mime="text/html", key=f"dl_{key}_html", on_click="ignore",
             help="One file with the charts and numbers that opens in any browser, without the app or the internet.")
         cols[1].download_button(
-            "Time series (CSV)", data=lambda: result.timeseries.to_csv(index=False),
+            "Time series (CSV)", data=lambda: frame_to_csv(result.timeseries),
             file_name=f"{name}-timeseries.csv", mime="text/csv", key=f"dl_{key}_ts", on_click="ignore",
             help=f"One row per {result.scenario.timeseries_interval_s:g} s: arrivals, throughput, latency, queues.")
         cols[2].download_button(
-            "Events (CSV)", data=lambda: result.events.to_csv(index=False),
+            "Events (CSV)", data=lambda: frame_to_csv(result.events),
             file_name=f"{name}-events.csv", mime="text/csv", key=f"dl_{key}_ev", on_click="ignore",
             help="Every event of the run: surges, faults, breaker trips, scaling, rollbacks.")
         if include_requests:
             cols[3].download_button(
-                "Every request (CSV)", data=lambda: result.requests.to_csv(index=False),
+                "Every request (CSV)", data=lambda: frame_to_csv(result.requests),
                 file_name=f"{name}-requests.csv", mime="text/csv", key=f"dl_{key}_req", on_click="ignore",
                 help=f"One row per request ({len(result.requests):,} rows): a large file.")
 
@@ -334,28 +338,34 @@ def place_errors(lines: list[str], known: set[str]) -> tuple[dict[str, list[str]
     return placed, loose
 
 
-def parse_uploaded(raw: bytes, filename: str) -> tuple[Scenario | None, list[str]]:
-    """An uploaded YAML file as a Scenario, or friendly lines saying what is wrong with it."""
-    stem = Path(filename or "uploaded").stem
+def parse_uploaded(raw: bytes, filename: str, replay_path: str | None = None) -> tuple[Scenario | None, list[str]]:
+    """An uploaded YAML file as a Scenario, or friendly lines saying what is wrong with it.
+
+    The file goes through the guarded YAML reader (size, nesting and alias limits before anything
+    else). A replay file path written in it is refused without touching the file system: replay
+    data comes with the upload (``replay_path``, a CSV this server stored) or from the bundled data.
+    """
+    name = Path(filename or "uploaded").name[:MAX_NAME_CHARS]
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None, [f"{filename}: this is not a text file; a scenario is a YAML text file."]
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        return None, [f"{filename}: the YAML could not be read{where}: {problem}."]
-    if data is None:
-        return None, [f"{filename}: the file is empty."]
-    if isinstance(data, dict):
-        data.setdefault("name", stem)
-    try:
-        return parse_scenario(data, source=filename), []
+        data = read_scenario_text(raw, name)
     except ScenarioError as err:
         return None, list(err.lines)
+    data.setdefault("name", Path(name).stem or "uploaded")
+    traffic = data.get("traffic")
+    if isinstance(traffic, dict) and (traffic.get("replay_csv") is not None or traffic.get("kind") == "replay"):
+        if replay_path is None:
+            return None, ["traffic.replay_csv: a scenario uploaded here cannot name a file on the server; upload its "
+                          "replay CSV in the box above, then the scenario again"]
+        traffic["replay_csv"] = replay_path
+    try:
+        return parse_scenario(data, source=name), []
+    except ScenarioError as err:
+        return None, list(err.lines)
+
+
+def escape_markdown(text: str) -> str:
+    """Text from a scenario shown as itself: no links, images or formatting from its characters."""
+    return "".join("\\" + c if c in MARKDOWN_SPECIAL else c for c in str(text))
 
 
 # --------------------------------------------------------------------------- editor
@@ -459,10 +469,9 @@ def scenario_editor(base: Scenario, prefix: str) -> EditorResult:
     for path, value in values.items():
         if isinstance(value, tuple) and len(value) == 2 and value[0] == "__yaml__":
             try:
-                value = yaml.safe_load(value[1]) if value[1].strip() else None
-            except yaml.YAMLError as err:
-                problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-                local.setdefault(path, []).append(f"{path}: could not read this as YAML ({problem})")
+                value = load_yaml(value[1]) if value[1].strip() else None
+            except YamlError as err:
+                local.setdefault(path, []).append(f"{path}: could not read this as YAML ({err})")
                 continue
         set_path(data, path, value)
     known = {spec.path for spec in all_fields(root)}

@@ -1,14 +1,12 @@
 """Capacity planner (architects): instant queueing preview, then the cheapest plan meeting the service levels."""
-import os
-
 import streamlit as st
 
 from dashboard import state, widgets
 from dashboard.frame import ensure_frame
 from simulator.analysis import planner as pl
-from simulator.analysis.backends import SerialBackend, make_backend
 from simulator.analysis.experiments import format_value
 from simulator.analysis.preview import compare_preview, preview_scenario
+from simulator.common.csv_export import frame_to_csv
 from simulator.scenario.config import ScenarioError, with_overrides
 
 ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
@@ -81,8 +79,7 @@ if submitted:
     try:
         short = with_overrides(scenario, {"duration_s": duration_s,
                                           "warmup_s": min(scenario.warmup_s, duration_s / 5)})
-        backend = SerialBackend() if state.in_process() else make_backend(workers=os.cpu_count(), start_method="spawn")
-        with st.status("Searching…", expanded=True) as status, backend:
+        with st.status("Searching…", expanded=True) as status, state.backend() as backend:
             result = pl.plan(short, constraints, replicas=(lo, hi), space=space, reps=reps, max_reps=2 * reps,
                              backend=backend, progress=status.write)
             status.update(label="Search finished", state="complete", expanded=False)
@@ -100,5 +97,5 @@ if result is not None:
     cols = [*result.knobs, "replicas", "stage", "verdict", f"{pl.P99_KPI}.mean", f"{pl.P99_KPI}.hi",
             f"{result.cost_kpi}.mean", "reps", "on_frontier", "recommended"]
     st.dataframe(ev[[c for c in cols if c in ev.columns]], hide_index=True, width="stretch")
-    st.download_button("Download every evaluated configuration (CSV)", ev.to_csv(index=False),
+    st.download_button("Download every evaluated configuration (CSV)", frame_to_csv(ev),
                        file_name=f"{result.scenario.name}-plan.csv", mime="text/csv", on_click="ignore")

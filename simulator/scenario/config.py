@@ -278,6 +278,16 @@ class Scenario(Section):
         {}, max_length=MAX_ENTRIES,
         description="Dotted overrides that give the comparison (e.g. {inference.precision: fp32}); plain values only")
 
+    @field_validator("compare_overrides", mode="before")
+    @classmethod
+    def _plain_values(cls, overrides: Any) -> Any:
+        if isinstance(overrides, dict):
+            for path, value in overrides.items():
+                if value is not None and not isinstance(value, (bool, int, float, str)):
+                    raise ValueError(f"{quote_value(path)} must be a plain value (a number, a word, true/false or "
+                                     f"null), got {quote_value(value)}")
+        return overrides
+
     @model_validator(mode="after")
     def _check(self) -> Scenario:
         if self.warmup_s >= self.duration_s:

@@ -82,6 +82,8 @@ def replay_times(data: bytes, duration_s: float) -> np.ndarray:
 
     unreadable = ScenarioError(["traffic.replay_csv: not a CSV of arrival times (one column of seconds, "
                                 "optionally headed t_s)"])
+    if b"\x00" in data:
+        raise unreadable
     try:
         frame = pd.read_csv(io.BytesIO(data), encoding="utf-8")
     except Exception:  # pandas raises many parser errors; all mean "unreadable CSV"

@@ -10,7 +10,8 @@ The estimate follows the engine's structure:
 * **events**: the arrival integral times the events one request causes on its way (two for
   the model pool, three for a feature-store miss through the database pool, two per external
   call when the breaker makes calls events, one for a request deadline), plus the control
-  ticks of every periodic mechanism (duration / its period);
+  ticks of every periodic mechanism (duration / its period); a retraining fit is priced as
+  five events per training row;
 * **memory**: the per-request records and result frames (about 700 bytes a request,
   measured), the rate grid, fault windows and fairness windows, plus the interpreter with
   its libraries.

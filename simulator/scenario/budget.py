@@ -184,13 +184,12 @@ def _gib(n: float) -> str:
 
 def check_budget(sc: Scenario, budget: Budget | None = None) -> Estimate:
     """The estimate of one run, or ScenarioError naming the field that makes it too big."""
-    arrivals = expected_arrivals(sc)
-    if not math.isfinite(arrivals) or arrivals > sc.max_requests:
+    est = estimate(sc)
+    if not math.isfinite(est.arrivals) or est.arrivals > sc.max_requests:
         raise ScenarioError([
-            f"max_requests: this scenario would simulate about {arrivals:,.0f} requests, more than the cap of "
+            f"max_requests: this scenario would simulate about {est.arrivals:,.0f} requests, more than the cap of "
             f"{sc.max_requests:,} (lower traffic.rate_per_s or duration_s, or raise max_requests)"])
     budget = budget or current_budget()
-    est = estimate(sc)
     if est.events > budget.max_events:
         worst = max(est.parts, key=lambda p: p.events)
         raise ScenarioError([

@@ -383,12 +383,18 @@ def _field_range(model: type[Section], loc: tuple) -> str:
     return ""
 
 
+def _loc_part(part: Any) -> str:
+    """A part of an error's location as printable text (mapping keys come from the input)."""
+    text = str(part)
+    return "".join(c if c.isprintable() else "?" for c in text[:40]) + ("…" if len(text) > 40 else "")
+
+
 def format_validation_error(err: ValidationError, model: type[Section] = Scenario) -> list[str]:
     """One line per problem: field path, what is wrong, the allowed range and (a prefix of) the value given."""
     lines = []
     for e in err.errors(include_url=False, include_context=False):
         loc = tuple(e["loc"])
-        path = ".".join(str(p) for p in loc) or "(scenario)"
+        path = ".".join(_loc_part(p) for p in loc) or "(scenario)"
         msg = e["msg"]
         msg = msg.removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":

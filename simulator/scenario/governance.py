@@ -15,7 +15,7 @@ class ReviewConfig(Section):
     """The human review team."""
 
     shifts: tuple[tuple[float, float, int], ...] = Field(
-        ((0.0, 8.0, 1), (8.0, 18.0, 3), (18.0, 24.0, 2)), max_length=48,
+        ((0.0, 8.0, 1), (8.0, 18.0, 3), (18.0, 24.0, 2)), min_length=1, max_length=48,
         description="(start hour, end hour, reviewers on duty) covering the day")
     review_time_cv: float = Field(1.0, ge=0, le=10, description="Coefficient of variation of the review time")
     review_time_dist: Literal["exponential", "lognormal", "gamma", "constant"] = Field(

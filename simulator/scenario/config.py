@@ -386,7 +386,8 @@ def _field_range(model: type[Section], loc: tuple) -> str:
 def _loc_part(part: Any) -> str:
     """A part of an error's location as printable text (mapping keys come from the input)."""
     text = str(part)
-    return "".join(c if c.isprintable() else "?" for c in text[:40]) + ("…" if len(text) > 40 else "")
+    return "".join(c if c.isprintable() else "?" for c in text[:MAX_NAME_CHARS]) + \
+        ("…" if len(text) > MAX_NAME_CHARS else "")
 
 
 def format_validation_error(err: ValidationError, model: type[Section] = Scenario) -> list[str]:

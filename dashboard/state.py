@@ -26,7 +26,7 @@ import streamlit as st
 
 from simulator.cli.main import SCENARIO_DIR
 from simulator.report.results import RunResult
-from simulator.scenario.budget import Budget, check_budget, use_budget
+from simulator.scenario.budget import Budget, Estimate, check_budget, cost_driver, use_budget
 from simulator.scenario.config import Scenario, ScenarioError, load_scenario, parse_scenario, with_overrides
 
 INPROCESS_ENV = "PIPELINE_TWIN_INPROCESS"
@@ -352,7 +352,7 @@ def _run_here(jobs: list[tuple[str, Scenario, int]], bar, label: str) -> dict[st
     return out
 
 
-def _run_in_workers(jobs: list[tuple[str, Scenario, int, bool]], bar, label: str) -> dict[str, RunResult]:
+def _run_in_workers(jobs: list[tuple[str, Scenario, int, Estimate]], bar, label: str) -> dict[str, RunResult]:
     """Submit the jobs to the worker pool and poll them; whatever happens, this session stops
     waiting for them when it leaves (a rerun or a closed tab), so nobody's runs pile up."""
     from dashboard.worker import DONE, FAILED, QUEUED, simulate
@@ -362,8 +362,9 @@ def _run_in_workers(jobs: list[tuple[str, Scenario, int, bool]], bar, label: str
     wanted = {key for key, _, _, _ in jobs}
     runner.release(set(st.session_state.get(K_WANTED, set())) - wanted, session)
     st.session_state[K_WANTED] = wanted
-    for key, sc, seed, long in jobs:
-        runner.submit(key, simulate, (sc, seed), session, with_progress=True, long=long)
+    for key, sc, seed, est in jobs:
+        runner.submit(key, simulate, (sc, seed), session, with_progress=True, long=est.events > LONG_RUN_EVENTS,
+                      hint=cost_driver(est))
     keys = [key for key, _, _, _ in jobs]
     t0 = time.perf_counter()
     finished = False
@@ -372,8 +373,9 @@ def _run_in_workers(jobs: list[tuple[str, Scenario, int, bool]], bar, label: str
             polled = runner.poll(keys, session)
             for key, job in zip(keys, polled):  # another session's rerun dropped a shared queued job
                 if job is None:
-                    _, sc, seed, long = next(j for j in jobs if j[0] == key)
-                    runner.submit(key, simulate, (sc, seed), session, with_progress=True, long=long)
+                    _, sc, seed, est = next(j for j in jobs if j[0] == key)
+                    runner.submit(key, simulate, (sc, seed), session, with_progress=True,
+                                  long=est.events > LONG_RUN_EVENTS, hint=cost_driver(est))
             polled = [j for j in polled if j is not None]
             if len(polled) == len(keys) and all(j.state in (DONE, FAILED) for j in polled):
                 break
@@ -431,7 +433,7 @@ def run_many(jobs: list[tuple[Scenario, int]], label: str = "the scenario") -> l
         sized = []
         for key, sc, seed in missing:  # refuse what cannot or may not run before any work starts
             check_replay_allowed(sc)
-            sized.append((key, sc, seed, check_budget(sc, budget).events > LONG_RUN_EVENTS))
+            sized.append((key, sc, seed, check_budget(sc, budget)))
         bar = st.progress(0.0, text=f"Simulating {label}…")
         if in_process():
             fresh = _run_here([(key, sc, seed) for key, sc, seed, _ in sized], bar, label)

@@ -364,8 +364,10 @@ def parse_uploaded(raw: bytes, filename: str, replay_path: str | None = None) ->
 
 
 def escape_markdown(text: str) -> str:
-    """Text from a scenario shown as itself: no links, images or formatting from its characters."""
-    return "".join("\\" + c if c in MARKDOWN_SPECIAL else c for c in str(text))
+    """Text from a scenario shown as itself: no links, images or formatting from its characters
+    (a word joiner inside "://" also keeps a bare address from turning into a link)."""
+    text = str(text).replace("://", ":\u2060//").replace("www.", "www\u2060.")
+    return "".join("\\" + c if c in MARKDOWN_SPECIAL else c for c in text)
 
 
 # --------------------------------------------------------------------------- editor

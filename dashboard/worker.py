@@ -20,6 +20,7 @@ run that outgrows its estimate ends in a MemoryError inside the worker, not in t
 """
 from __future__ import annotations
 
+import atexit
 import itertools
 import logging
 import multiprocessing as mp
@@ -33,7 +34,7 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from simulator.report.results import RunResult
-from simulator.scenario.budget import Budget, use_budget
+from simulator.scenario.budget import Budget, advice, use_budget
 from simulator.scenario.config import Scenario, ScenarioError
 
 LOG = logging.getLogger("pipeline_twin.worker")
@@ -116,6 +117,7 @@ class Job:
     with_progress: bool
     long: bool
     submitted_s: float
+    hint: str = ""                 # the scenario field that drives the run's cost (for messages)
     watchers: dict[str, float] = field(default_factory=dict)  # session id -> last heartbeat
     job_id: str = ""
     state: str = QUEUED
@@ -160,10 +162,11 @@ class Runner:
             self.workers.append(self._start_worker())
         self._thread = threading.Thread(target=self._supervise, name="pipeline-twin-runner", daemon=True)
         self._thread.start()
+        atexit.register(self.shutdown)  # before multiprocessing's own exit handler: no replacements at exit
 
     # ------------------------------------------------------------------ sessions
     def submit(self, key: str, fn: Callable, args: tuple, session: str, *, with_progress: bool = False,
-               long: bool = False) -> Job:
+               long: bool = False, hint: str = "") -> Job:
         """The job for ``key``: the one already queued or running, or a new one."""
         now = time.monotonic()
         with self.lock:
@@ -176,7 +179,7 @@ class Runner:
             if mine >= self.per_session_limit:
                 raise QueueFull([f"You already have {mine} simulations running or waiting (at most "
                                  f"{self.per_session_limit} per browser tab); wait for them to finish."])
-            job = Job(key, fn, args, with_progress, long, now, {session: now})
+            job = Job(key, fn, args, with_progress, long, now, hint, {session: now})
             job.job_id = f"{key[:12]}-{next(self._ids)}"
             self.jobs[key] = job
             return job
@@ -286,10 +289,11 @@ class Runner:
                 self._replace(w, how)
             elif w.job is not None and now - w.job.started_s > self.run_timeout_s:
                 job = w.job
+                smaller = advice(job.hint) if job.hint else "lower traffic.rate_per_s or shorten duration_s"
                 self._fail(job, "timeout", [
-                    f"This simulation was stopped after {self.run_timeout_s:.0f} s, the time one dashboard run may "
-                    f"take. Make it smaller (a shorter duration_s, less traffic.rate_per_s) or run it with the "
-                    f"command line, which has no time limit."])
+                    f"{job.hint + ': ' if job.hint else ''}this simulation was stopped after "
+                    f"{self.run_timeout_s:.0f} s, the time one dashboard run may take; {smaller}, or run it with "
+                    f"the command line, which has no time limit."])
                 self._replace(w, f"job {job.job_id} exceeded {self.run_timeout_s:.0f} s")
         for key, job in list(self.jobs.items()):
             for session, seen in list(job.watchers.items()):

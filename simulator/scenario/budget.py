@@ -194,16 +194,22 @@ def check_budget(sc: Scenario, budget: Budget | None = None) -> Estimate:
         worst = max(est.parts, key=lambda p: p.events)
         raise ScenarioError([
             f"{worst.field}: this run would take about {est.events:,.0f} simulation events ({worst.what}), more than "
-            f"the budget of {budget.max_events:,.0f}; {_advice(worst.field)}"])
+            f"the budget of {budget.max_events:,.0f}; {advice(worst.field)}"])
     if est.memory_bytes > budget.max_memory_bytes:
         worst = max(est.parts, key=lambda p: p.memory_bytes)
         raise ScenarioError([
             f"{worst.field}: this run would need about {_gib(est.memory_bytes)} of memory ({worst.what}), more than "
-            f"the {_gib(budget.max_memory_bytes)} it may use here; {_advice(worst.field)}"])
+            f"the {_gib(budget.max_memory_bytes)} it may use here; {advice(worst.field)}"])
     return est
 
 
-def _advice(field: str) -> str:
+def cost_driver(est: Estimate) -> str:
+    """The field behind most of a run's events (what to change to make it cheaper)."""
+    return max(est.parts, key=lambda p: p.events).field
+
+
+def advice(field: str) -> str:
+    """How to make a run cheaper when ``field`` drives its cost, in one clause."""
     if field in ("traffic.rate_per_s", "traffic.replay_csv", "duration_s"):
         return "lower traffic.rate_per_s or shorten duration_s"
     if field == "retraining.training_rows":

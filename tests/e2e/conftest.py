@@ -48,12 +48,13 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(log_name: str = "streamlit-server.log"):
+def streamlit_server(log_name: str = "streamlit-server.log", extra_env: dict | None = None):
     """Start ``streamlit run app.py`` on a free port; yield its URL once /_stcore/health is ok."""
     port = _free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = open(ARTIFACTS / log_name, "w")
     env = {k: v for k, v in os.environ.items() if k not in ("PIPELINE_TWIN_INPROCESS", "PIPELINE_TWIN_SCENARIOS")}
+    env.update(extra_env or {})
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",

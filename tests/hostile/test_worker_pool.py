@@ -54,6 +54,7 @@ def test_a_run_over_its_time_is_stopped_and_its_worker_replaced(runner):
     job = wait_for(runner, "slow", "s1", (DONE, FAILED), timeout=TIMEOUT_S + 30)
     assert job.state == FAILED and job.kind == "timeout"
     assert f"{TIMEOUT_S:.0f} s" in job.problem[0] and "command line" in job.problem[0]
+    assert "traffic.rate_per_s" in job.problem[0]  # no hint given: the usual advice
     assert time.monotonic() - running.started_s < TIMEOUT_S + 5
     runner.collect("slow", "s1")
     after = runner.status()

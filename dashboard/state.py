@@ -90,7 +90,12 @@ def catalog_problems() -> list[str]:
 
 
 def add_custom_scenario(name: str, scenario: Scenario, select: bool = True) -> str:
-    """Keep an uploaded or edited scenario for this session (and pick it in the sidebar)."""
+    """Keep an uploaded or edited scenario for this session (and pick it in the sidebar).
+
+    Raises ScenarioError for a replay file the dashboard may not read, so that no page (the
+    planner's and validation's batches included) ever gets a scenario pointing elsewhere.
+    """
+    check_replay_allowed(scenario)
     custom = dict(st.session_state.get(K_CUSTOM, {}))
     custom[name] = scenario.model_dump(mode="json")
     st.session_state[K_CUSTOM] = custom

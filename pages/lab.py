@@ -33,7 +33,11 @@ def load_uploaded(raw: bytes, filename: str) -> None:
     if scenario is None:
         state.remember(UPLOAD_MSG, ("error", problems))
         return
-    name = state.add_custom_scenario(f"{scenario.name} (uploaded)", scenario)
+    try:
+        name = state.add_custom_scenario(f"{scenario.name} (uploaded)", scenario)
+    except ScenarioError as err:
+        state.remember(UPLOAD_MSG, ("error", err.lines))
+        return
     state.remember(UPLOAD_MSG, ("ok", [f"Loaded '{name}': it is now the sidebar's scenario on every page."]))
 
 
@@ -57,8 +61,12 @@ def on_replay_upload() -> None:
 
 
 def use_everywhere(data: dict) -> None:
-    scenario = parse_scenario(data)
-    name = state.add_custom_scenario(f"{scenario.name} (edited)", scenario)
+    try:
+        scenario = parse_scenario(data)
+        name = state.add_custom_scenario(f"{scenario.name} (edited)", scenario)
+    except ScenarioError as err:
+        state.remember(UPLOAD_MSG, ("error", err.lines))
+        return
     state.remember(UPLOAD_MSG, ("ok", [f"'{name}' is now the sidebar's scenario on every page."]))
 
 

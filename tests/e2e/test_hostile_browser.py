@@ -169,3 +169,20 @@ def test_a_killed_worker_is_replaced_and_the_page_says_so(server, browser, scree
     expect(page.get_by_test_id("stException")).to_have_count(0)
     screenshot(page, screenshots / "hostile-worker-replaced-run-again.png")
     page.context.close()
+
+
+def test_closing_the_tab_stops_its_run(server, browser):
+    """A run nobody waits for any more is stopped (its worker replaced) instead of running on."""
+    url, proc = server
+    if not workers(proc):
+        overview_seconds(browser, url + "/?traffic=25&seed=100")
+    wait_until_idle(proc)
+    page = upload_and_open_overview(browser, url, RUNAWAY.replace(b"name: runaway", b"name: runaway\nseed: 9"))
+    busy, share = busiest(wait_for_workers(proc), 0.5)
+    assert share > 0.3, "the runaway is not running"
+    page.context.close()
+    deadline = time.monotonic() + 20
+    while busy.is_running() and busy.status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "the run went on after its tab was closed"
+        time.sleep(0.2)
+    assert len(wait_until_idle(proc)) == 2

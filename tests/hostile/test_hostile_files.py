@@ -124,3 +124,11 @@ def test_listener_is_reachable(listener):
 
 def test_root_has_no_pwned_marker():
     assert not (ROOT / "PWNED").exists()
+
+
+def test_an_edited_scenario_with_a_replay_path_cannot_join_the_sidebar():
+    """'Use it on every page' refuses it, so no page (planner, validation) can run it either."""
+    sc = with_overrides(Scenario(), {"traffic.kind": "replay", "traffic.replay_csv": "/etc/hosts"})
+    with pytest.raises(ScenarioError) as err:
+        state.add_custom_scenario("sneaky", sc)
+    assert err.value.lines[0].startswith("traffic.replay_csv:")

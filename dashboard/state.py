@@ -297,13 +297,15 @@ def upload_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="pipeline-twin-uploads-"))
 
 
+def bundled_replay_files() -> list[str]:
+    """Absolute paths of the replay CSVs in the bundled data folder (as bundled scenarios name them)."""
+    folder = bundled_data_dir()
+    return [str(folder.absolute() / p.name) for p in sorted(folder.glob("*.csv"))] if folder.is_dir() else []
+
+
 def replay_choices() -> dict[str, str]:
     """Replay files a dashboard scenario may use: label -> path (bundled data, then uploads)."""
-    out = {}
-    folder = bundled_data_dir()
-    if folder.is_dir():
-        for path in sorted(folder.glob("*.csv")):
-            out[f"{path.name} (bundled)"] = str(folder.absolute() / path.name)
+    out = {f"{Path(p).name} (bundled)": p for p in bundled_replay_files()}
     for path in sorted(upload_dir().glob("*.csv")):
         out[f"uploaded {path.stem[:12]}"] = str(path)
     return out

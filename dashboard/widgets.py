@@ -353,10 +353,13 @@ def parse_uploaded(raw: bytes, filename: str, replay_path: str | None = None) ->
     data.setdefault("name", Path(name).stem or "uploaded")
     traffic = data.get("traffic")
     if isinstance(traffic, dict) and (traffic.get("replay_csv") is not None or traffic.get("kind") == "replay"):
-        if replay_path is None:
+        bundled = {Path(p).name: p for p in state.bundled_replay_files()}
+        named = str(traffic.get("replay_csv") or "").removeprefix("data/")
+        if replay_path is None and named not in bundled:
             return None, ["traffic.replay_csv: a scenario uploaded here cannot name a file on the server; upload its "
-                          "replay CSV in the box above, then the scenario again"]
-        traffic["replay_csv"] = replay_path
+                          "replay CSV in the box above (then the scenario again), or name a file of the bundled "
+                          "data folder"]
+        traffic["replay_csv"] = replay_path or bundled[named]
     try:
         return parse_scenario(data, source=name), []
     except ScenarioError as err:

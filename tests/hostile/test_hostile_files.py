@@ -132,3 +132,15 @@ def test_an_edited_scenario_with_a_replay_path_cannot_join_the_sidebar():
     with pytest.raises(ScenarioError) as err:
         state.add_custom_scenario("sneaky", sc)
     assert err.value.lines[0].startswith("traffic.replay_csv:")
+
+
+def test_an_upload_may_name_a_bundled_replay_file(tmp_path, monkeypatch):
+    """'replay_csv: data/NAME.csv' in an upload means the bundled file of that name, nothing else."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "burst.csv").write_text("t_s\n1\n2\n")
+    monkeypatch.setattr(state, "bundled_data_dir", lambda: tmp_path / "data")
+    scenario, problems = parse_uploaded(b"duration_s: 10\ntraffic: {kind: replay, replay_csv: data/burst.csv}\n", "b.yaml")
+    assert problems == [] and scenario.traffic.replay_csv == str(tmp_path / "data" / "burst.csv")
+    state.check_replay_allowed(scenario)
+    scenario, problems = parse_uploaded(b"traffic: {kind: replay, replay_csv: data/../../etc/hosts}\n", "b.yaml")
+    assert scenario is None and problems[0].startswith("traffic.replay_csv:")

@@ -533,7 +533,9 @@ def cmd_validate_model(args) -> int:
         print(json.dumps(_clean(frame.to_dict("records")), indent=2))
     else:
         def num(kpi: str, x: float) -> str:
-            return f"{100 * x:.2f} %" if kpi.endswith("utilization") else f"{x:.2f}"
+            if x is None or math.isnan(x):
+                return "-"
+            return f"{100 * x:.2f} %" if kpi.endswith("utilization") or kpi.startswith("share:") else f"{x:.2f}"
 
         rows = [[r.case, r.metric, num(r.kpi, r.theory), num(r.kpi, r.preview),
                  f"{num(r.kpi, r.simulated)} [{num(r.kpi, r.ci_lo)} to {num(r.kpi, r.ci_hi)}]",

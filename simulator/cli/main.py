@@ -128,7 +128,9 @@ def _feature_lines(summary: dict, sc: Scenario) -> list[str]:
     br = summary.get("breaker")
     if br and br.get("enabled"):
         fb = summary.get("fallbacks", {})
-        lines.append(f"  Breaker       opened {br['opened']} times, open {br['open_s_total']:.0f} s in all, "
+        held = (f", held open by an operator {br['forced_open_s_total']:.0f} s"
+                if br.get("forced_open_s_total") else "")
+        lines.append(f"  Breaker       opened {br['opened']} times, open {br['open_s_total']:.0f} s in all{held}, "
                      f"{br['rejected_calls']:,} calls skipped; fallback answers: {fb.get('cached', 0):,} cached, "
                      f"{fb.get('default', 0):,} default")
     retries = summary.get("retries")

@@ -10,6 +10,7 @@ Notation: arrival rate ``lambda`` per second, mean service time ``service_s`` (`
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 
 def erlang_b(c: int, offered_load: float) -> float:
@@ -88,3 +89,71 @@ def servers_needed_for_sla(
             return c
         c += 1
     raise ValueError(f"more than {max_servers} servers needed")
+
+
+def mmck_blocking_probability(arrival_rate_per_s: float, service_s: float, c: int, queue_limit: int) -> float:
+    """P(an arrival is rejected) in M/M/c/K with ``queue_limit`` waiting places (K = c + limit).
+
+    Birth-death chain: p_n ~ a^n / n! for n <= c and a^c / c! rho^(n-c) above; by PASTA an
+    arrival is rejected with the probability that all c + limit places are taken.
+    """
+    if c < 1 or queue_limit < 0:
+        raise ValueError("c must be >= 1 and queue_limit >= 0")
+    a = arrival_rate_per_s * service_s
+    rho = a / c
+    weights = [1.0]
+    for n in range(1, c + queue_limit + 1):
+        weights.append(weights[-1] * (a / n if n <= c else rho))
+    return weights[-1] / sum(weights)
+
+
+class DeadlineQueue(NamedTuple):
+    """Long-run shares of arrivals (and the mean wait of those served) in M/M/c+D."""
+
+    wait_probability: float          # the arrival finds every server busy
+    timeout_in_queue: float          # still waiting at its deadline: leaves unserved
+    timeout_in_service: float        # served, but wait + service passes the deadline
+    served_mean_wait_s: float        # mean wait of the arrivals that entered service
+
+
+def mmc_deadline(arrival_rate_per_s: float, service_s: float, c: int, deadline_s: float) -> DeadlineQueue:
+    """M/M/c with one deadline ``deadline_s`` from arrival, no waiting-room limit (M/M/c+D).
+
+    A request still queued at its deadline leaves unserved; one in service at its deadline
+    fails but keeps its server until its service ends. Exact, from the offered waiting time V
+    (what an arrival would wait): with every server busy, a joining request adds one
+    Exp(c mu) gap to V and V falls at rate 1, so by level crossing its density is
+    ``f(v) = lam p exp((lam - c mu) v)`` up to D and ``f(D) exp(-c mu (v - D))`` beyond, where p is
+    the (birth-death) probability of c - 1 busy servers. An arrival times out in the queue when
+    V > D, and in service when V <= D < V + S with S ~ Exp(mu) (PASTA).
+    """
+    if c < 1 or service_s <= 0 or deadline_s < 0:
+        raise ValueError("c must be >= 1, service_s > 0 and deadline_s >= 0")
+    lam, mu, d = arrival_rate_per_s, 1.0 / service_s, deadline_s
+    a = lam * service_s
+    idle = [1.0]
+    for k in range(1, c):
+        idle.append(idle[-1] * a / k)          # c - 1 or fewer busy: V = 0
+    p = idle[-1]
+    beta = lam - c * mu
+    # every mass is scaled by exp(-max(beta, 0) d) so that an overloaded queue with a long
+    # deadline does not overflow; the shares are ratios, so the scale cancels
+    if beta > 0:
+        scale = math.exp(-beta * d)
+        join = -math.expm1(-beta * d) / beta                  # int_0^d exp(beta v) dv, scaled
+        late = 1.0                                            # exp(beta d), scaled
+        moment = (beta * d - 1 + math.exp(-beta * d)) / beta**2
+        shift = -math.expm1(-(beta + mu) * d) / (beta + mu)   # int_0^d exp(beta v - mu (d - v)) dv, scaled
+    else:
+        scale = 1.0
+        join = d if beta == 0 else math.expm1(beta * d) / beta
+        late = math.exp(beta * d)
+        moment = d * d / 2 if beta == 0 else (math.exp(beta * d) * (beta * d - 1) + 1) / beta**2
+        shift = d * math.exp(-mu * d) if beta + mu == 0 else (math.exp(beta * d) - math.exp(-mu * d)) / (beta + mu)
+    m_idle = sum(idle) * scale
+    m_join = lam * p * join                     # 0 < V <= D: will be served
+    m_late = lam * p * late / (c * mu)          # V > D: times out in the queue
+    total = m_idle + m_join + m_late
+    in_service = math.exp(-mu * d) * m_idle + lam * p * shift
+    return DeadlineQueue((m_join + m_late) / total, m_late / total, in_service / total,
+                         lam * p * moment / (m_idle + m_join))

@@ -8,6 +8,11 @@ skew) for a miss or with the store switched off. The quantized model scores the 
 its decision is the model's actual output. The label depends on the true features, so accuracy
 lost to skew and staleness is measured, not assumed.
 
+Model switches are exact: a request is answered by the model its replica runs when its
+inference starts. When the primary or the candidate changes, every request generated ahead
+of the clock that has not started inference yet is scored again with the new models, from
+its served features (kept, per chunk, only while some request of the chunk is still waiting).
+
 Explanations are exact SHAP values of the logistic model in log-odds space
 (phi_j = w_j (x_j - E[x_j]) on standardised inputs): exact and cheap for a linear model, which
 is why this twin serves one. The compute overhead charged to the inference stage follows the
@@ -15,6 +20,8 @@ chosen method's cost model (mechanisms.md section 9), so architects can see what
 every response would cost.
 """
 from __future__ import annotations
+
+from collections import deque
 
 import numpy as np
 
@@ -67,15 +74,43 @@ class Decisions:
                         for j, e in enumerate(self.psi_edges)]
         self.psi_window_s = sc.retraining.psi_window_s
         self.psi_counts: dict[int, list[np.ndarray]] = {}
+        # served features of chunks with requests not yet in inference, for exact model switches
+        self._blocks: deque[tuple[int, np.ndarray]] = deque()
 
     # ------------------------------------------------------------------ models
     def set_candidate(self, model: TrainedModel | None, version: str | None) -> None:
+        """The canary runs ``model`` from now on (None: the primary's model)."""
         self.candidate, self.candidate_version = model, version
+        self._rescore_waiting()
 
-    def promote_candidate(self) -> None:
-        if self.candidate is not None:
-            self.primary, self.primary_version = self.candidate, self.candidate_version
-        self.candidate, self.candidate_version = None, None
+    def promote(self, model: TrainedModel | None, version: str) -> None:
+        """The primary runs ``model`` (None: keep its model, relabelled ``version``) from now on."""
+        if model is not None:
+            self.primary = model
+            if self.candidate is model:  # the canary runs the same model: nothing extra to score
+                self.candidate = None
+        self.primary_version = version
+        self._rescore_waiting()
+
+    def _rescore_waiting(self) -> None:
+        """Score again, with the current models, every kept request that has not started inference."""
+        sim = self.sim
+        self._prune()
+        for first, served in self._blocks:
+            rows = np.nonzero(sim.waiting_for_inference(first, len(served)))[0]
+            if not len(rows):
+                continue
+            approve = score(self.primary, served[rows]) >= self.threshold
+            alt = approve if self.candidate is None else score(self.candidate, served[rows]) >= self.threshold
+            for rid, a, b in zip((first + rows).tolist(), approve.tolist(), np.asarray(alt).tolist()):
+                sim.approve[rid] = int(a)
+                sim.approve_alt[rid] = int(b)
+
+    def _prune(self) -> None:
+        """Forget the oldest chunks once none of their requests waits for inference any more."""
+        blocks, sim = self._blocks, self.sim
+        while blocks and not sim.waiting_for_inference(blocks[0][0], len(blocks[0][1])).any():
+            blocks.popleft()
 
     # ------------------------------------------------------------------ per chunk
     def chunk(self, first: int, times: np.ndarray, region: np.ndarray, fs_hit: np.ndarray,
@@ -103,6 +138,8 @@ class Decisions:
         sim.approve.frombytes(approve.astype(np.int64).tobytes())
         sim.approve_alt.frombytes(np.asarray(alt).astype(np.int64).tobytes())
         sim.label.frombytes(y.astype(np.int64).tobytes())
+        self._prune()
+        self._blocks.append((first, served))
         if self.sc.retraining.enabled:  # PSI feeds only the drift detector
             self._psi_add(times, served)
         if self.explain.mode != "off":

@@ -11,11 +11,20 @@ Two paths, same rules:
 A failed call ends in a fallback: ``cached`` (the region's last good answer, if one exists
 and is not older than ``cache_max_staleness_s``), ``default`` (a constant), or ``none``
 (the request fails). Fallback answers are *degraded*: served, with an accuracy penalty.
+
+The cached answer is causal: it is the latest success *completed* by the moment the
+fallback is needed. Requests are processed ahead of the clock (the arithmetic path knows a
+call's end when the call starts), so successes are recorded with their completion time and a
+cached fallback is looked up by an event at the moment it is needed (``LastGoodAnswers``).
+
+Every failing call returns its error after ``error_latency_ms`` (base error rate, error-rate
+faults and outages alike); an error that would come after the client timeout is a timeout.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -26,7 +35,42 @@ from simulator.mechanisms.breaker import CircuitBreaker, backoff_ms
 
 CALL_OK, CALL_ERROR, CALL_TIMEOUT, CALL_REJECTED, NOT_CALLED = 0, 1, 2, 3, 4
 FB_NONE, FB_CACHED, FB_DEFAULT = 0, 1, 2
-BREAKER_EVENT = {"OPEN": "breaker_opened", "HALF_OPEN": "breaker_half_opened", "CLOSED": "breaker_closed"}
+BREAKER_EVENT = {"OPEN": "breaker_opened", "HALF_OPEN": "breaker_half_opened", "CLOSED": "breaker_closed",
+                 "FORCED_OPEN": "breaker_forced_open", "DISABLED": "breaker_disabled",
+                 "METRICS_ONLY": "breaker_metrics_only"}
+OPERATOR_ACTION = {"forced_open": "transition_to_forced_open", "disabled": "transition_to_disabled",
+                   "metrics_only": "transition_to_metrics_only", "closed": "transition_to_closed", "reset": "reset"}
+
+
+class LastGoodAnswers:
+    """Per region, the completion time of the latest successful call, as known at a time.
+
+    ``record`` may be called before the success completes (by at most the look-ahead of the
+    arithmetic path); ``latest_by(region, t)`` must be called at simulation time ``t`` and
+    with non-decreasing times, and then sees exactly the successes completed by ``t``.
+    """
+
+    def __init__(self, regions: int):
+        self._pending: list[list[float]] = [[] for _ in range(regions)]  # min-heaps of future completions
+        self._latest = [-math.inf] * regions
+
+    def record(self, region: int, done_s: float, now_s: float) -> None:
+        """A call of ``region`` succeeds at ``done_s`` (>= ``now_s``, the current time)."""
+        heap = self._pending[region]
+        heappush(heap, done_s)
+        if heap[0] <= now_s:  # keep only future completions pending
+            self.latest_by(region, now_s)
+
+    def latest_by(self, region: int, t_s: float) -> float:
+        """Completion time of the latest success at or before ``t_s`` (-inf if none)."""
+        heap = self._pending[region]
+        latest = self._latest[region]
+        while heap and heap[0] <= t_s:
+            done_s = heappop(heap)
+            if done_s > latest:
+                latest = done_s
+        self._latest[region] = latest
+        return latest
 
 
 class ExternalApi:
@@ -42,7 +86,9 @@ class ExternalApi:
         self.faults = faults
         self.proceed, self.fail, self.fail_reason = proceed, fail, fail_reason
         self.timeout_s = cfg.timeout_ms / 1000.0
-        self.error_latency_s = cfg.error_latency_ms / 1000.0
+        error_s = cfg.error_latency_ms / 1000.0
+        # a failing call returns its error after error_latency_ms, unless the client gives up first
+        self._error = (error_s, CALL_ERROR) if error_s <= self.timeout_s else (self.timeout_s, CALL_TIMEOUT)
         self.breaker = CircuitBreaker(cfg.breaker) if cfg.breaker.enabled else None
         self.retry = cfg.retry if cfg.retry.enabled else None
         self.event_driven = self.breaker is not None
@@ -50,7 +96,7 @@ class ExternalApi:
         self._extra: list[float] = []  # latency draws for retries, refilled in blocks
         self._extra_err: list[float] = []
         self._jitter: list[float] = []
-        self.last_ok_s: list[float] = []  # per region; the engine shares its list
+        self.answers = LastGoodAnswers(len(sim.sc.traffic.regions)) if cfg.fallback == "cached" else None
         self._n_transitions = 0
         self._timer_armed_s = math.nan
         # per-request columns
@@ -82,15 +128,15 @@ class ExternalApi:
         w = self.faults.at(t_s) if self.faults.active else None
         if w is not None:
             if w.kind == "outage_errors":
-                return self.error_latency_s, CALL_ERROR
+                return self._error
             if w.kind == "outage_timeouts":
                 return self.timeout_s, CALL_TIMEOUT
             if w.kind == "latency_spike":
                 lat *= w.factor
             elif w.kind == "error_rate" and u < w.factor:
-                return min(lat, self.timeout_s), CALL_ERROR
+                return self._error
         if u < self.cfg.error_rate:
-            return min(lat, self.timeout_s), CALL_ERROR
+            return self._error
         if lat > self.timeout_s:
             return self.timeout_s, CALL_TIMEOUT
         return lat, CALL_OK
@@ -111,9 +157,8 @@ class ExternalApi:
             if status == CALL_OK:
                 self.attempts[rid] = attempt + 1
                 self.status[rid] = CALL_OK
-                region = self.sim.region[rid]
-                if t > self.last_ok_s[region]:
-                    self.last_ok_s[region] = t
+                if self.answers is not None:
+                    self.answers.record(self.sim.region[rid], t, self.env._now)
                 self.sim.api_s[rid] = t - t_s
                 self.proceed(rid, t)
                 return
@@ -162,8 +207,8 @@ class ExternalApi:
         self._transitions(now)
         if status == CALL_OK:
             self.attempts[rid] = attempt + 1
-            region = self.sim.region[rid]
-            self.last_ok_s[region] = now
+            if self.answers is not None:
+                self.answers.record(self.sim.region[rid], now, now)
             self.sim.api_s[rid] = now - self.sim.api_start_s[rid]
             self.proceed(rid, now)
             return
@@ -175,13 +220,20 @@ class ExternalApi:
         self.sim.api_s[rid] = now - self.sim.api_start_s[rid]
         self._fallback(rid, now)
 
-    def _transitions(self, now: float) -> None:
+    def operator_action(self, action: str, name: str, now: float) -> None:
+        """A runbook step: an operator moves the breaker by hand (resilience4j's explicit transitions)."""
+        getattr(self.breaker, OPERATOR_ACTION[action])(now)
+        self._transitions(now, by=name)
+
+    def _transitions(self, now: float, by: str | None = None) -> None:
         tr = self.breaker.transitions
         while self._n_transitions < len(tr):
             t_s, frm, to, fail_pct, slow_pct = tr[self._n_transitions]
             self._n_transitions += 1
             detail = f"{frm} -> {to}"
-            if to == "OPEN":
+            if by is not None:
+                detail += f" (by an operator: {by})"
+            elif to == "OPEN":
                 detail += f" (failure rate {fail_pct:.0f} %, slow calls {slow_pct:.0f} %)"
             self.sim.events.append((t_s, BREAKER_EVENT[to], "external_api", detail))
             self.sim.breaker_states.append((t_s, to))
@@ -202,18 +254,24 @@ class ExternalApi:
 
     # ------------------------------------------------------------------ fallbacks
     def _fallback(self, rid: int, t_s: float) -> None:
+        """The call failed at ``t_s`` (>= now): answer from a fallback, or fail the request."""
         kind = self.cfg.fallback
         if kind == "default":
             self.fallback[rid] = FB_DEFAULT
             self.proceed(rid, t_s)
-            return
-        if kind == "cached":
-            last = self.last_ok_s[self.sim.region[rid]]
-            if last >= 0:
-                age = max(0.0, t_s - last)
-                if age <= self.cfg.cache_max_staleness_s:
-                    self.fallback[rid] = FB_CACHED
-                    self.staleness_s[rid] = age
-                    self.proceed(rid, t_s)
-                    return
-        self.fail(rid, t_s, self.fail_reason)
+        elif kind == "cached":
+            # decided at t_s, when every success completed by then is known
+            self._schedule(self._cached_fallback, rid, t_s - self.env._now, 0)
+        else:
+            self.fail(rid, t_s, self.fail_reason)
+
+    def _cached_fallback(self, hop: Hop) -> None:
+        rid = hop.rid
+        now = self.env._now
+        age = now - self.answers.latest_by(self.sim.region[rid], now)
+        if age <= self.cfg.cache_max_staleness_s:
+            self.fallback[rid] = FB_CACHED
+            self.staleness_s[rid] = age
+            self.proceed(rid, now)
+        else:
+            self.fail(rid, now, self.fail_reason)

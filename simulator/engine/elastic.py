@@ -4,6 +4,12 @@ The controllers themselves are pure (simulator.mechanisms.autoscaler); this modu
 metric they need from the pool's running integrals, calls them at their own cadence (HPA every
 ``sync_period_s``, KPA every ``kpa_tick_s`` with 1-second concurrency samples), and turns
 their answer into replicas that start (ready after a cold start), or drain and stop.
+
+What the HPA sees is per pod, as in Kubernetes: a scrape every ``metric_resolution_s`` takes
+one sample per ready replica (its busy fraction, or its in-flight or queued requests, the
+shared queue split evenly over the ready replicas) averaged since the previous scrape or since
+it became ready. A replica still starting is a pending pod; one that became ready after the
+last scrape has no sample yet (a *missing* pod); a draining one is terminating and ignored.
 """
 from __future__ import annotations
 
@@ -11,7 +17,15 @@ import math
 from collections import deque
 
 from simulator.engine.pool import DRAINING, READY, STARTING
-from simulator.mechanisms.autoscaler import HpaController, KpaController
+from simulator.mechanisms.autoscaler import (
+    POD_PENDING,
+    POD_READY,
+    POD_UNREADY,
+    HpaController,
+    KpaController,
+    Pod,
+    cpu_sample_unready,
+)
 from simulator.mechanisms.cost import replicas_per_node
 from simulator.scenario.serving import cold_start_s, replica_memory_gib
 
@@ -30,6 +44,7 @@ class Elastic:
         self.per_node = replicas_per_node(self.memory_gib, sc.cost.instance, sc.cost.system_reserved_memory_gib)
         self.requested_at: dict[int, float] = {}
         self.cold_spans: list[tuple[float, float]] = []  # (start, end) of each cold start
+        self.samples: dict[int, tuple[float, float]] = {}  # unit -> (scrape time, value)
 
     # ------------------------------------------------------------------ counts
     def provisioned(self) -> int:
@@ -82,35 +97,68 @@ class Elastic:
             self.stop_replica(now)
 
     # ------------------------------------------------------------------ HPA
-    def hpa_loop(self):
+    def scrape_loop(self):
+        """metrics-server: every ``metric_resolution_s`` one sample per ready replica."""
         cfg, env, pool = self.cfg, self.env, self.pool
+        last_s = env.now
+        marks: dict[int, float] = {}      # unit -> busy area at the last scrape
+        _, queued0 = pool.areas()
+        while True:
+            yield env.timeout(cfg.metric_resolution_s)
+            now = env.now
+            _, queued1 = pool.areas()
+            ready = [u for u, s in enumerate(pool.state) if s == READY]
+            queue_share = (queued1 - queued0) / (now - last_s) / len(ready) if ready else 0.0
+            queued0 = queued1
+            for u in ready:
+                since_s = max(last_s, pool.ready_since_s[u])
+                area = pool.unit_busy_area(u)
+                if now <= since_s:
+                    continue
+                busy = (area - marks.get(u, 0.0)) / (now - since_s)
+                marks[u] = area
+                if cfg.metric == "utilization":
+                    value = busy / pool.slots_per_unit
+                elif cfg.metric == "inflight_per_replica":
+                    value = busy + queue_share
+                else:
+                    value = queue_share
+                self.samples[u] = (now, value)
+            last_s = now
+
+    def pods(self, now: float) -> list[Pod]:
+        """The pods behind ``spec.replicas`` as the HPA's replica calculator sees them."""
+        cfg, pool = self.cfg, self.pool
+        out = []
+        for u, state in enumerate(pool.state):
+            if state == STARTING:
+                out.append(Pod(POD_PENDING))
+            elif state == READY:
+                sample = self.samples.get(u)
+                if sample is None:
+                    out.append(Pod(POD_READY, None))
+                    continue
+                end_s, value = sample
+                unready = cfg.metric == "utilization" and cpu_sample_unready(
+                    now, self.requested_at.get(u, -math.inf), True, pool.ready_since_s[u], end_s,
+                    cfg.metric_resolution_s, cfg.cpu_initialization_period_s, cfg.initial_readiness_delay_s)
+                out.append(Pod(POD_UNREADY if unready else POD_READY, value))
+        return out
+
+    def hpa_loop(self):
+        cfg, env = self.cfg, self.env
         ctrl = HpaController(cfg)
-        busy0, queue0 = pool.areas()
         while True:
             yield env.timeout(cfg.sync_period_s)
             now = env.now
-            busy1, queue1 = pool.areas()
-            ready = pool.ready_units
             current = self.provisioned()
-            if ready == 0:
-                busy0, queue0 = busy1, queue1
-                continue
-            period = cfg.sync_period_s
-            busy_avg = (busy1 - busy0) / period
-            queue_avg = (queue1 - queue0) / period
-            busy0, queue0 = busy1, queue1
-            if cfg.metric == "utilization":
-                metric = busy_avg / (ready * pool.slots_per_unit)
-            elif cfg.metric == "inflight_per_replica":
-                metric = (busy_avg + queue_avg) / ready
-            else:
-                metric = queue_avg / ready
-            unready = current - ready if current > ready else 0
-            desired, detail = ctrl.decide(now, current, ready, metric, unready)
+            desired, detail = ctrl.decide(now, current, self.pods(now))
             if desired != current:
+                value = detail["metric_value"]
+                seen = f"{cfg.metric.replace('_', ' ')} {value:.2f}, " if value is not None else ""
                 self.sim.events.append((now, "scale_decision", "inference",
                                         f"{'up' if desired > current else 'down'} from {current} to {desired} "
-                                        f"({cfg.metric.replace('_', ' ')} {metric:.2f}, target {cfg.target:g})"))
+                                        f"({seen}target {cfg.target:g})"))
                 self.scale_to(desired, now)
 
     # ------------------------------------------------------------------ KPA
@@ -154,6 +202,7 @@ class Elastic:
         if self.cfg.kind == "kpa":
             self.env.process(self.kpa_loop())
         else:
+            self.env.process(self.scrape_loop())  # first, so a scrape at a sync time comes before it
             self.env.process(self.hpa_loop())
 
 

@@ -11,7 +11,15 @@ takes no more) -> STOPPED, or READY -> CRASHED (its in-flight requests fail at o
 
 Per-request times are written into columnar arrays owned by the caller
 (``enter_s``, ``start_s``, ``end_s``), never into per-request dicts. The pool keeps running
-integrals of busy slots and queue length so controllers can read averages over any period.
+integrals of busy slots (in total and per unit) and of queue length so controllers can read
+averages over any period.
+
+Deadlines: with ``timeout_s`` a request still queued at ``enter + timeout_s`` has timed out
+(the client gave up). The queue is FIFO with one deadline, so it is ordered by deadline and
+the expired requests are always at its head: they are dropped from there when a slot frees
+up and before the queue limit is checked, so ``queue_limit`` counts only live requests. A
+request that timed out in the queue leaves it at its deadline (``start_s = end_s =
+enter + timeout_s``).
 """
 from __future__ import annotations
 
@@ -62,6 +70,8 @@ class Pool:
         self.slowdown: list[float] = []
         self.state: list[int] = []
         self.inflight: list[set] = []
+        self.unit_busy_s: list[float] = []  # finished busy slot-seconds per unit
+        self.ready_since_s: list[float] = []  # when each unit became ready (NaN: not yet)
         self.busy = 0
         self.ready_units = 0  # units in READY (kept as a counter: routing reads it per request)
         # finished parts of the busy and queued integrals; the open parts are added on demand
@@ -80,8 +90,15 @@ class Pool:
         now = self.env._now
         start, enter = self.start_s, self.enter_s
         busy = self.done_service_s + sum(now - start[r] for units in self.inflight for r in units)
-        queued = self.done_wait_s + sum(now - enter[r] for r in self.queue)
+        timeout = self.timeout_s if self.timeout_s is not None else float("inf")
+        queued = self.done_wait_s + sum(min(now - enter[r], timeout) for r in self.queue)
         return busy, queued
+
+    def unit_busy_area(self, unit: int) -> float:
+        """Busy slot-seconds of one unit since it was added, up to now."""
+        now = self.env._now
+        start = self.start_s
+        return self.unit_busy_s[unit] + sum(now - start[r] for r in self.inflight[unit])
 
     def count(self, state: int) -> int:
         return sum(1 for s in self.state if s == state)
@@ -97,6 +114,8 @@ class Pool:
         self.state.append(STARTING)
         self.slowdown.append(1.0)
         self.inflight.append(set())
+        self.unit_busy_s.append(0.0)
+        self.ready_since_s.append(float("nan"))
         if ready:
             self.make_ready(unit)
         elif self.on_unit_change:
@@ -109,6 +128,7 @@ class Pool:
         self.state[unit] = READY
         self.ready_units += 1
         now = self.env._now
+        self.ready_since_s[unit] = now
         for _ in range(self.slots_per_unit):
             self._release(unit, now)
         if self.on_unit_change:
@@ -136,6 +156,7 @@ class Pool:
             for rid in lost:
                 self.busy -= 1
                 self.done_service_s += now - self.start_s[rid]
+                self.unit_busy_s[unit] += now - self.start_s[rid]
                 self.end_s[rid] = now
                 self.on_fail(rid, now, self.crash_reason)
             self.inflight[unit].clear()
@@ -153,12 +174,31 @@ class Pool:
         self.enter_s[rid] = now
         if self.free:
             self._start(rid, self.free.pop(), now, hop)
-        elif self.queue_limit is not None and len(self.queue) >= self.queue_limit:
-            self.start_s[rid] = now
-            self.end_s[rid] = now
-            self.on_fail(rid, now, self.reject_reason)
-        else:
-            self.queue.append(rid)
+            return
+        limit = self.queue_limit
+        if limit is not None and len(self.queue) >= limit:
+            if self.timeout_s is not None:
+                self._drop_expired(now)
+            if len(self.queue) >= limit:
+                self.start_s[rid] = now
+                self.end_s[rid] = now
+                self.on_fail(rid, now, self.reject_reason)
+                return
+        self.queue.append(rid)
+
+    def _drop_expired(self, now: float) -> None:
+        """Drop the timed-out requests at the head of the queue (all of them: it is deadline-ordered)."""
+        queue, enter, timeout = self.queue, self.enter_s, self.timeout_s
+        while queue and now - enter[queue[0]] > timeout:
+            self._expire(queue.popleft())
+
+    def _expire(self, rid: int) -> None:
+        """A request timed out while queued: it left the queue at its deadline, unserved."""
+        deadline = self.enter_s[rid] + self.timeout_s
+        self.done_wait_s += self.timeout_s
+        self.start_s[rid] = deadline
+        self.end_s[rid] = deadline
+        self.on_fail(rid, deadline, self.timeout_reason)
 
     def _start(self, rid: int, unit: int, now: float, hop: Hop | None = None) -> None:
         self.done_wait_s += now - self.enter_s[rid]
@@ -182,7 +222,9 @@ class Pool:
             return  # already failed when the unit crashed
         rid = hop.rid
         now = self.env._now
-        self.done_service_s += now - self.start_s[rid]
+        served_s = now - self.start_s[rid]
+        self.done_service_s += served_s
+        self.unit_busy_s[unit] += served_s
         self.busy -= 1
         self.inflight[unit].discard(rid)
         self.end_s[rid] = now
@@ -208,11 +250,7 @@ class Pool:
         while queue:
             rid = queue.popleft()
             if timeout is not None and now - self.enter_s[rid] > timeout:
-                # the client gave up while queued; the server discards it when it surfaces
-                self.done_wait_s += now - self.enter_s[rid]
-                self.start_s[rid] = now
-                self.end_s[rid] = now
-                self.on_fail(rid, self.enter_s[rid] + timeout, self.timeout_reason)
+                self._expire(rid)  # the client gave up while queued; the server discards it
                 continue
             self._start(rid, unit, now)
             return

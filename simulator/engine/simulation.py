@@ -3,8 +3,10 @@
 How a request moves (each stage can be switched off):
 
 1. **arrival** (open loop, generated in chunks of a few hundred);
-2. **ingestion**: ``direct`` (no stage), ``stream`` (a Kafka-like topic: each partition
-   belongs to exactly one consumer, each consumer is a FIFO single server) or ``batch``
+2. **ingestion**: ``direct`` (no stage), ``stream`` (a Kafka-like topic: each message goes to
+   a partition drawn uniformly at random (messages carry no key); partition p belongs to
+   consumer p mod C of the group (round-robin assignment), and each consumer is a FIFO
+   single server, so consumers owning more partitions get more messages) or ``batch``
    (requests wait for the next job trigger, then flow at the job's throughput);
 3. **feature store**: an online lookup (a fixed-latency call, no contention); a miss, or
    ``mode: compute``, takes a connection from the source-database pool;
@@ -13,6 +15,12 @@ How a request moves (each stage can be switched off):
 5. **inference**: a pool of replicas x concurrency slots behind a FIFO queue with an optional
    queue limit and request deadline; during a canary release a share of requests goes to
    the canary's own pool.
+
+Canary releases: one Flagger analysis loop (``CanaryAnalysis``) ticks every
+``canary.interval_s`` from the first release; a later release (a retrained model) is a new
+revision of the same canary, detected at the next tick. A request's decision comes from the
+model its replica runs when its inference starts: decisions are scored ahead of the clock,
+and a model switch re-scores every request that has not started inference yet.
 
 Speed: only contended stations (DB pool, inference pool, batch job) and stateful decision
 points (the breaker) create SimPy events. A stream consumer is a FIFO single server fed by
@@ -28,6 +36,7 @@ import time
 from array import array
 from collections.abc import Callable
 from heapq import heappush
+from typing import NamedTuple
 
 import numpy as np
 import simpy
@@ -54,6 +63,15 @@ R_NONE, R_REJECTED, R_TIMEOUT, R_API, R_DB, R_CRASH, R_MODEL = 0, 1, 2, 3, 4, 5,
 V_NONE, V_PRIMARY, V_CANARY = 0, 1, 2
 
 NAN = math.nan
+
+
+class Release(NamedTuple):
+    """A model version released as a canary: how it behaves, and its model (None: the primary's)."""
+
+    version: str
+    latency_factor: float
+    error_rate: float
+    model: object | None
 
 
 def _f64(values: np.ndarray) -> bytes:
@@ -95,7 +113,7 @@ class Simulation:
                "db_svc_s", "api_s", "api_lat_s", "api_err_u", "api_start_s", "api_call_t0_s", "staleness_s",
                "inf_enter_s", "inf_start_s", "inf_end_s", "inf_svc_s", "end_s", "route_u", "model_err_u")
         i64 = ("segment", "region", "fs_hit", "api_status", "api_calls", "fallback", "outcome", "reason", "version",
-               "approve", "approve_alt", "label")
+               "approve", "approve_alt", "label", "ing_consumer")
         for name in f64:
             setattr(self, name, array("d"))
         for name in i64:
@@ -104,7 +122,7 @@ class Simulation:
             "db_enter_s", "db_start_s", "db_end_s", "api_start_s", "api_call_t0_s", "staleness_s", "inf_enter_s",
             "inf_start_s", "inf_end_s", "end_s")]
         self._fill += [(getattr(self, n), 0.0) for n in ("ing_wait_s", "ing_svc_s", "api_s")]
-        self._fill += [(self.api_status, NOT_CALLED), (self.api_calls, 0), (self.fallback, 0),
+        self._fill += [(self.api_status, NOT_CALLED), (self.api_calls, 0), (self.fallback, 0), (self.ing_consumer, -1),
                        (self.outcome, IN_FLIGHT), (self.reason, R_NONE), (self.version, V_NONE)]
 
     def _build_stations(self) -> None:
@@ -131,17 +149,19 @@ class Simulation:
             for _ in range(initial_replicas(sc)):
                 self.pool.add_unit()
             self.elastic = Elastic(self) if sc.autoscaler.enabled else None
-            if sc.canary.enabled:
+            if sc.canary.enabled or (sc.retraining.enabled and sc.retraining.deploy == "canary"):
                 self.canary = CanaryAnalysis(sc.canary)
                 self.canary_pool = Pool(env, 0, inf.concurrency, self.inf_svc_s, self.inf_enter_s,
                                         self.inf_start_s, self.inf_end_s, on_done=self._complete_canary,
                                         on_fail=self._fail, queue_limit=inf.queue_limit, timeout_s=timeout_s,
                                         reject_reason=R_REJECTED, timeout_reason=R_TIMEOUT, crash_reason=R_CRASH,
                                         on_unit_change=self._record_capacity)
-                self.canary_pool.speed_factor = sc.canary.latency_factor * service_factor(sc.model, inf.precision)
-                self.canary_stats: list[tuple[float, bool]] = []  # (latency_s, success) this interval
         self._record_capacity(0.0)
-        self.canary_cfg = sc.canary
+        self.canary_stats: list[tuple[float, bool]] = []  # (latency_s, success) of the canary this interval
+        self.canary_release: Release | None = None       # the canary deployment's current spec
+        self.promoting_release: Release | None = None    # the spec copied to the primary
+        self.canary_error_rate = 0.0
+        self._canary_loop_running = False
         self.decisions = Decisions(self) if inf.enabled else None
         self.gov = Governance(self) if inf.enabled and (sc.fairness.enabled or sc.retraining.enabled) else None
         self.api = None
@@ -155,10 +175,7 @@ class Simulation:
         self._api_fast = bool(api is not None and not api.event_driven and not api.faults.active
                               and api.retry is None and not api.cfg.error_rate)
         self._api_timeout_s = sc.external_api.timeout_ms / 1000.0
-        # last good API answer per region (for the cached fallback), shared with the call site
-        self._last_ok_s = [-1.0] * len(sc.traffic.regions)
-        if api is not None:
-            api.last_ok_s = self._last_ok_s
+        self._answers = api.answers if api is not None else None  # successes, for the cached fallback
         st = sc.ingestion.stream
         self.partition_owner = [p % st.consumers for p in range(st.partitions)]
         self.consumer_free_s = [0.0] * st.consumers
@@ -202,7 +219,7 @@ class Simulation:
 
     def _complete_canary(self, rid: int, now: float) -> None:
         self.version[rid] = V_CANARY
-        ok = self.model_err_u[rid] >= self.canary_cfg.error_rate
+        ok = self.model_err_u[rid] >= self.canary_error_rate
         self.canary_stats.append((now - self.inf_enter_s[rid], ok))
         if ok:
             self._complete(rid, now)
@@ -213,6 +230,13 @@ class Simulation:
         self.end_s[rid] = t_s
         self.outcome[rid] = FAILED
         self.reason[rid] = reason
+
+    def waiting_for_inference(self, first: int, k: int) -> np.ndarray:
+        """Which of requests ``first .. first + k - 1`` are in flight and have not started inference."""
+        end = first + k
+        started = np.frombuffer(self.inf_start_s, dtype=np.float64, count=end)[first:]
+        outcome = np.frombuffer(self.outcome, dtype=np.int64, count=end)[first:]
+        return np.isnan(started) & (outcome == IN_FLIGHT)
 
     # ------------------------------------------------------------------ arrivals
     def _arrivals(self):
@@ -232,17 +256,23 @@ class Simulation:
         g_inf, g_route, g_model = r("inference.service"), r("canary.route"), r("inference.model_error")
         next_report = time.perf_counter() + 0.25
         # Requests are generated (and their decisions scored) at most one horizon ahead of the
-        # clock: about 1,000 arrivals, and never more than a minute, so model switches and
-        # drift take effect within a minute even at low traffic.
+        # clock: about 1,000 arrivals, and never more than a minute. A chunk never spans the
+        # start of a drift, so every request sees the population of its own arrival time;
+        # model switches re-score the requests still waiting (Decisions.promote).
         mean_rate = max(1e-9, source.expected_total / sc.duration_s)
         horizon_s = min(60.0, max(0.05, 1000.0 / mean_rate))
+        drift_starts = sorted({d.start_s for d in (*sc.drift.covariate, *sc.drift.concept)})
         while True:
-            times = source.take_until(env.now + horizon_s)
+            until_s = env.now + horizon_s
+            later = bisect.bisect_right(drift_starts, env.now)
+            if later < len(drift_starts) and drift_starts[later] < until_s:
+                until_s = drift_starts[later]
+            times = source.take_until(until_s)
             k = len(times)
             if k == 0:
                 if source.done:
                     return
-                yield env.timeout(horizon_s)
+                yield env.timeout(until_s - env.now)
                 continue
             first = self.n
             self.n += k
@@ -288,7 +318,7 @@ class Simulation:
                     after(first + i, t)
             elif mode == "stream":
                 owner, free = self.partition_owner, self.consumer_free_s
-                wait, svc = self.ing_wait_s, self.ing_svc_s
+                wait, svc, consumer = self.ing_wait_s, self.ing_svc_s, self.ing_consumer
                 after = self._after_ingestion
                 for i, t in enumerate(times.tolist()):
                     rid = first + i
@@ -301,6 +331,7 @@ class Simulation:
                     free[c] = end
                     wait[rid] = start - t
                     svc[rid] = s
+                    consumer[rid] = c
                     after(rid, end)
             else:
                 self.batch_pending.extend(range(first, first + k))
@@ -310,7 +341,7 @@ class Simulation:
                 if now_wall >= next_report:
                     next_report = now_wall + 0.25
                     self.progress(min(1.0, float(times[-1]) / sc.duration_s))
-            yield env.timeout(horizon_s)
+            yield env.timeout(until_s - env.now)
 
     # ------------------------------------------------------------------ stages
     def _after_ingestion(self, rid: int, t: float) -> None:
@@ -360,10 +391,8 @@ class Simulation:
             self.api_status[rid] = 0
             self.api_s[rid] = lat
             t += lat
-            last = self._last_ok_s
-            region = self.region[rid]
-            if t > last[region]:  # not max(): per-request path
-                last[region] = t
+            if self._answers is not None:
+                self._answers.record(self.region[rid], t, self.env._now)
             self._to_inference(rid, t)
         else:
             api.start(rid, t)
@@ -449,40 +478,63 @@ class Simulation:
                     self.pool.slowdown[u] /= w.factor
 
     # ------------------------------------------------------------------ canary
+    def release(self, rel: Release) -> None:
+        """A new model version is released as a canary: the canary deployment's spec changes now
+        (its replicas, if any, run it at once); the analysis loop picks it up at its next tick."""
+        self.canary_release = rel
+        self.canary_pool.speed_factor = rel.latency_factor * service_factor(self.sc.model, self.sc.inference.precision)
+        self.canary_error_rate = rel.error_rate
+        self.decisions.set_candidate(rel.model, rel.version)
+        self.canary.new_revision()
+        self._audit(self.env.now, "deploy_canary", "automation", f"{rel.version} released as a canary")
+        if not self._canary_loop_running:
+            self._canary_loop_running = True
+            self.env.process(self._canary_loop())
+
     def _canary_loop(self):
-        """Flagger's analysis loop: one tick per interval, on the canary's own traffic."""
-        cfg, env = self.canary_cfg, self.env
-        yield env.timeout(max(0.0, cfg.start_s - env.now))
-        for _ in range(cfg.replicas):
-            self.canary_pool.add_unit()
+        """Flagger's analysis loop: one tick per interval for the rest of the run, on the
+        canary's own traffic over the last interval."""
+        env, interval_s = self.env, self.sc.canary.interval_s
         while True:
-            stats = self.canary_stats
-            self.canary_stats = []
+            stats, self.canary_stats = self.canary_stats, []
             n = len(stats)
             ok = sum(1 for _, good in stats if good)
             p99_ms = float(np.percentile([lat for lat, _ in stats], 99)) * 1000 if n else math.nan
-            before = self.canary.weight_pct
+            share = self.canary.new_version_share_pct
             for kind, detail in self.canary.tick(env.now, n, ok, p99_ms):
-                text = ", ".join(f"{k} {v}" for k, v in detail.items())
-                self.events.append((env.now, kind, "canary", text))
-            phase = self.canary.phase
-            if self.canary.weight_pct != before or phase in ("promoted", "rolled_back"):
+                self._on_canary_event(kind, detail)
+            if self.canary.new_version_share_pct != share:
                 self.canary_weights.append((env.now, float(self.canary.new_version_share_pct)))
-            if phase == "promoted":
-                # the primary now runs the new version; the canary deployment goes away
-                self.pool.speed_factor = cfg.latency_factor * service_factor(self.sc.model, self.sc.inference.precision)
-                self.model_error_rate = cfg.error_rate
-                self.decisions.promote_candidate()
-                self.served_version = cfg.version
-                self._audit(env.now, "promote", "automation", f"canary {cfg.version} promoted to primary")
-                self._retire_canary()
-                return
-            if phase == "rolled_back":
-                self.decisions.set_candidate(None, None)
-                self._audit(env.now, "rollback", "automation", f"canary {cfg.version} rolled back")
-                self._retire_canary()
-                return
-            yield env.timeout(cfg.interval_s)
+            yield env.timeout(interval_s)
+
+    def _on_canary_event(self, kind: str, detail: dict) -> None:
+        now = self.env.now
+        rel = self.canary_release
+        if kind in ("canary_started", "canary_promoting", "canary_promoted", "canary_succeeded"):
+            detail = {**detail, "version": (self.promoting_release or rel).version if kind in (
+                "canary_promoted", "canary_succeeded") else rel.version}
+        self.events.append((now, kind, "canary", ", ".join(f"{k} {v}" for k, v in detail.items())))
+        if kind == "canary_started":
+            if not self.canary_pool.ready_units:
+                for _ in range(self.sc.canary.replicas):
+                    self.canary_pool.add_unit()
+        elif kind == "canary_promoting":
+            self.promoting_release = rel
+            self._audit(now, "promote", "automation", f"canary {rel.version} passed; copied to the primary")
+        elif kind == "canary_promoted":
+            # the primary's rollout is done: from now on it runs the promoted version
+            promoted = self.promoting_release
+            self.pool.speed_factor = promoted.latency_factor * service_factor(self.sc.model, self.sc.inference.precision)
+            self.model_error_rate = promoted.error_rate
+            self.decisions.promote(promoted.model, promoted.version)
+            self.served_version = promoted.version
+        elif kind == "canary_succeeded":
+            self._audit(now, "promotion_finished", "automation", f"{self.served_version} serves all traffic")
+            self.promoting_release = None
+            self._retire_canary()
+        elif kind == "canary_rolled_back":
+            self._audit(now, "rollback", "automation", f"canary {rel.version} rolled back")
+            self._retire_canary()
 
     def _audit(self, t: float, action: str, role: str, detail: str) -> None:
         if self.gov is not None:
@@ -491,43 +543,41 @@ class Simulation:
             self.audit.append((t, action, role, detail))
 
     def deploy_new_version(self, model, version: str, via_canary: bool) -> None:
-        """A retrained model goes live: through a canary analysis, or straight to the primary."""
+        """A retrained model goes live: through the canary analysis, or straight to the primary."""
         now = self.env.now
         if via_canary:
-            self.canary_cfg = self.sc.canary.model_copy(update={
-                "enabled": True, "start_s": now, "version": version, "latency_factor": 1.0, "error_rate": 0.0,
-                "accuracy_delta": 0.0})
-            self.canary = CanaryAnalysis(self.canary_cfg)
-            if self.canary_pool is None:
-                inf = self.sc.inference
-                self.canary_pool = Pool(self.env, 0, inf.concurrency, self.inf_svc_s, self.inf_enter_s,
-                                        self.inf_start_s, self.inf_end_s, on_done=self._complete_canary,
-                                        on_fail=self._fail, queue_limit=inf.queue_limit, timeout_s=self.pool.timeout_s,
-                                        reject_reason=R_REJECTED, timeout_reason=R_TIMEOUT, crash_reason=R_CRASH,
-                                        on_unit_change=self._record_capacity)
-                self.canary_stats = []
-            self.canary_pool.speed_factor = service_factor(self.sc.model, self.sc.inference.precision)
-            self.decisions.set_candidate(model, version)
-            self._audit(now, "deploy_canary", "automation", f"{version} released as a canary")
-            self.env.process(self._canary_loop())
+            self.release(Release(version, 1.0, 0.0, model))
         else:
-            self.decisions.set_candidate(model, version)
-            self.decisions.promote_candidate()
+            self.decisions.promote(model, version)
             self.served_version = version
             self.events.append((now, "model_deployed", "model", f"{version} now serves all traffic"))
             self._audit(now, "deploy", "automation", f"{version} deployed to all replicas")
 
     def _retire_canary(self) -> None:
+        """Scale the canary to zero; anything still queued for it goes back to the primary."""
         for u, s in enumerate(self.canary_pool.state):
             if s <= READY:
                 self.canary_pool.drain(u)
-        # anything still queued for the canary goes back to the primary
         while self.canary_pool.queue:
             self.pool.enter_rid(self.canary_pool.queue.popleft())
 
+    def _configured_release(self):
+        """The scenario's own canary release at ``canary.start_s``."""
+        yield self.env.timeout(self.sc.canary.start_s)
+        c = self.sc.canary
+        self.release(Release(c.version, c.latency_factor, c.error_rate, None))
+
+    # ------------------------------------------------------------------ breaker operator
+    def _operator_actions(self):
+        """Runbook steps on the breaker at their scheduled times."""
+        env = self.env
+        for action in sorted(self.sc.external_api.breaker.operator_actions, key=lambda a: a.at_s):
+            yield env.timeout(max(0.0, action.at_s - env.now))
+            self.api.operator_action(action.action, action.name, env.now)
+
     # ------------------------------------------------------------------ run
-    def run(self) -> Trace:
-        wall0 = time.perf_counter()
+    def start(self) -> None:
+        """Register the run's processes (arrivals, jobs, faults, controllers) on the environment."""
         sc, env = self.sc, self.env
         for sp in sc.traffic.spikes:
             self.events.append((sp.start_s, "spike_started", "traffic", f"{sp.name}: up to {sp.multiplier:g}x"))
@@ -541,12 +591,19 @@ class Simulation:
         env.process(self._arrivals())
         if sc.ingestion.mode == "batch":
             env.process(self._batch_jobs())
-        if self.canary is not None:
-            env.process(self._canary_loop())
+        if self.canary is not None and sc.canary.enabled:
+            env.process(self._configured_release())
+        if self.api is not None and self.api.breaker is not None and sc.external_api.breaker.operator_actions:
+            env.process(self._operator_actions())
         if self.elastic is not None:
             self.elastic.start()
         if self.gov is not None:
             self.gov.start()
+
+    def run(self) -> Trace:
+        wall0 = time.perf_counter()
+        sc, env = self.sc, self.env
+        self.start()
         run_until(env, sc.duration_s)
         if self.progress is not None:
             self.progress(1.0)
@@ -556,7 +613,7 @@ class Simulation:
                 "arrival_s", "segment", "region", "ing_wait_s", "ing_svc_s", "fs_hit", "fs_lookup_s",
                 "db_enter_s", "db_start_s", "db_end_s", "api_s", "api_start_s", "api_status", "api_calls",
                 "fallback", "staleness_s", "inf_enter_s", "inf_start_s", "inf_end_s", "end_s", "outcome",
-                "reason", "version", "approve", "approve_alt", "label")},
+                "reason", "version", "approve", "approve_alt", "label", "ing_consumer")},
             events=[e for e in self.events if e[0] <= sc.duration_s],
             capacity=self.capacity,
             breaker_states=self.breaker_states,
@@ -567,9 +624,10 @@ class Simulation:
             audit=self.audit,
             counters={
                 "breaker_rejected_calls": self.api.breaker.not_permitted_calls if self.api and self.api.breaker else 0,
-                "canary_outcome": self.canary.phase if self.canary else "none",
+                "canary_outcome": self.canary.outcome if self.canary else "none",
                 "canary_decided_at_s": self.canary.decided_at_s if self.canary else None,
-                "canary_started_s": self.canary_cfg.start_s,
+                "canary_started_s": self.canary.started_at_s if self.canary else None,
+                "canary_analyses": self.canary.analyses if self.canary else 0,
                 "served_version": self.served_version,
             },
         )

@@ -1,34 +1,41 @@
-"""Autoscaling decisions: Kubernetes HPA (autoscaling/v2 with ``behavior``) and Knative KPA.
+"""Autoscaling decisions: Kubernetes HPA (autoscaling/v2) and Knative KPA.
 
 Only the decision rules live here (mechanisms.md section 2). The simulation owns time and
-measurement: it calls ``HpaController.decide`` every ``sync_period_s`` (or
-``KpaController.decide`` every ``kpa_tick_s``) with the metric it measured, applies the
-answer, and starts or stops replicas. Nothing here imports SimPy, so every rule can be
-checked against the documented worked examples with plain numbers.
+measurement: it calls ``HpaController.decide`` every ``sync_period_s`` with the pods it
+sees (state, request, latest metric sample or none), or ``KpaController.decide`` every
+``kpa_tick_s``, applies the answer, and starts or stops replicas. Nothing here imports
+SimPy, so every rule can be checked against the documented worked examples with plain numbers.
 
 HPA order per sync (``horizontal.go`` ``reconcileAutoscaler``):
 1. replicas outside [min, max] are moved straight to the bound;
-2. raw recommendation ``ceil(ratio x ready)`` with the tolerance band (rules 2-3), or the
-   conservative recompute when unready pods exist on a scale-up (rule 5);
-3. stabilisation over the recommendation history (rule 8, first bullet);
-4. scale-up / scale-down rate limits from the policies, then the [min, max] clamp.
+2. the replica calculator groups the pods (``replica_calculator.go`` ``groupPods``): failed
+   or terminating pods are ignored, pending pods are unready, pods without a sample are
+   missing, and for a CPU Utilization target a running pod that is not ready (or whose
+   sample predates its readiness) is unready; a Pods metric ignores readiness;
+3. raw recommendation ``ceil(ratio x ready)`` with the tolerance band (rules 2-3); with
+   missing or unready pods the conservative recompute (rule 5): missing pods count as 100 %
+   of their request on a scale-down and 0 % on a scale-up, unready pods 0 % on a scale-up;
+   a recompute inside the tolerance, reversing the direction, or whose replica count moves
+   the other way, keeps the current count;
+4. stabilisation and rate limits from ``behavior`` (rule 8), or, with no ``behavior``, the
+   legacy path (rule 7): the highest recommendation of the downscale window and a scale-up
+   cap of max(2 x current, 4) per sync; then the [min, max] clamp.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import Literal
+from collections.abc import Iterable, Sequence
+from typing import Literal, NamedTuple
 
 from pydantic import Field, model_validator
 
 from simulator.common.limits import MAX_REPLICAS
 from simulator.common.section import Section
 
-# Float noise guard: 0.77 / 0.7 is 1.1000000000000003 in binary floating point, which would
-# flip the documented ``|1 - ratio| <= tolerance`` rule and add a replica to an exact
-# product like 3.0000000000000004. Kubernetes works on integer milli-values and does not
-# see this; a 1e-9 slack reproduces its arithmetic for the fractions we use.
-EPS = 1e-9
+# Pod states as the replica calculator sees them.
+POD_READY, POD_UNREADY, POD_PENDING, POD_FAILED = "ready", "unready", "pending", "failed"
+# Legacy path (no behavior): scale up at most to max(2 x current, 4) per sync.
+SCALE_UP_LIMIT_FACTOR, SCALE_UP_LIMIT_MINIMUM = 2, 4
 
 SelectPolicy = Literal["Max", "Min", "Disabled"]
 
@@ -57,6 +64,20 @@ class AutoscalerConfig(Section):
         30.0, ge=0, le=3600, description="After a pod starts, readiness changes within this delay are taken as "
                                 "its first readiness (HPA flag); used by the simulation to decide "
                                 "which pods count as unready")
+    cpu_initialization_period_s: float = Field(
+        300.0, ge=0, le=3600, description="HPA flag: during this time after a pod starts, a utilization "
+                                          "sample taken less than one metric window after the pod became "
+                                          "ready is set aside as unready")
+    metric_resolution_s: float = Field(
+        15.0, ge=10, le=600, description="How often per-pod metrics are scraped; a sample averages the "
+                                         "window since the previous scrape (metrics-server "
+                                         "--metric-resolution: at least 10 s, 15 s in its manifests). A new "
+                                         "replica has no sample until its first scrape")
+    behavior_set: bool = Field(
+        True, description="spec.behavior is set, so the stabilisation windows and policies below apply; "
+                          "false takes Kubernetes' legacy path: scale down to the highest recommendation "
+                          "of scale_down_stabilization_s (the controller flag), scale up at most to "
+                          "max(2 x current, 4) per sync")
 
     # ---- HPA behavior: stabilisation windows
     scale_down_stabilization_s: float = Field(
@@ -125,46 +146,114 @@ class AutoscalerConfig(Section):
 
 
 # =========================================================================== HPA rules
-def _ceil(x: float) -> int:
-    return math.ceil(x - EPS)
+class Pod(NamedTuple):
+    """One pod as the HPA's replica calculator sees it.
+
+    ``state``: ready, unready (running but not Ready, or a CPU sample taken too soon after
+    readiness; see ``cpu_sample_unready``), pending, or failed (also for terminating pods,
+    which are ignored). ``usage``: the latest metric sample, None when there is none (a
+    *missing* pod). ``request``: the resource request, used by a Utilization target.
+    """
+
+    state: str = POD_READY
+    usage: float | None = None
+    request: float = 1.0
+
+
+class Recommendation(NamedTuple):
+    """The replica calculator's answer and the raw numbers Kubernetes reports in the status."""
+
+    replicas: int
+    usage_ratio: float | None   # raw: before missing or unready pods are filled in
+    metric_value: float | None  # raw utilization (fraction) or raw average per pod
+    reason: str                 # scale, within_tolerance, direction_reversed, no_metrics
 
 
 def within_tolerance(ratio: float, tolerance: float) -> bool:
-    """Rule 3: ``|1 - ratio| <= tolerance`` (inclusive) means 'no change'."""
-    return abs(1.0 - ratio) <= tolerance + EPS
+    """Rule 3, as ``Tolerances.isWithin``: ``1 - tol <= ratio <= 1 + tol`` means 'no change'."""
+    return 1.0 - tolerance <= ratio <= 1.0 + tolerance
 
 
-def usage_ratio_replicas(current_ready: int, metric_value: float, target: float, tolerance: float,
-                         current_replicas: int | None = None) -> int:
-    """Rules 2-3: ``ceil(metric/target x ready)``, or no change inside the tolerance band.
+def _milli(value: float) -> int:
+    """Kubernetes carries metric values as integer milli-units."""
+    return int(round(value * 1000))
 
-    ``current_replicas`` is what 'no change' returns (the spec count; defaults to
-    ``current_ready``). The multiplier is always the ready count, as in the code.
+
+def cpu_sample_unready(now_s: float, started_s: float, ready: bool, ready_since_s: float, sample_end_s: float,
+                       window_s: float, cpu_initialization_period_s: float, initial_readiness_delay_s: float) -> bool:
+    """``groupPods``' CPU rule: is a running pod with a sample set aside as unready?
+
+    Within the CPU initialisation period after the pod started, it is unready when it is not
+    Ready or its sample ended less than one metric window after it became Ready; later only
+    when it is not Ready and has never been Ready (its readiness last changed within the
+    initial readiness delay of its start).
     """
-    ratio = metric_value / target
-    if within_tolerance(ratio, tolerance):
-        return current_ready if current_replicas is None else current_replicas
-    return _ceil(ratio * current_ready)
+    if started_s + cpu_initialization_period_s > now_s:
+        return not ready or sample_end_s < ready_since_s + window_s
+    return not ready and started_s + initial_readiness_delay_s > ready_since_s
 
 
-def conservative_recompute(current_replicas: int, ready_replicas: int, unready_replicas: int,
-                           raw_ratio: float, tolerance: float) -> int:
-    """Rule 5 for unready pods: on a scale-up they count as 0 % and the ratio is recomputed.
+def replica_recommendation(pods: Sequence[Pod], current_replicas: int, target: float, tolerance: float,
+                           utilization: bool) -> Recommendation:
+    """``GetResourceReplicas`` (``utilization``: target is a fraction of the request) or
+    ``calcPlainMetricReplicas`` (a Pods metric: target is the average value per pod).
 
-    If the recomputed ratio is within tolerance or points the other way, nothing changes;
-    otherwise ``ceil(new_ratio x (ready + unready))``. Without unready pods, or when the raw
-    ratio does not ask for more, this is the plain rule 2-3 computation.
+    A Utilization ratio is the whole-percent utilization ``floor(100 x sum usage / sum
+    request)`` over the target in whole percent, as Kubernetes computes it; a Pods metric's
+    ratio is the milli-unit average over the target.
     """
-    if unready_replicas <= 0 or raw_ratio <= 1.0:
-        if within_tolerance(raw_ratio, tolerance):
-            return current_replicas
-        return _ceil(raw_ratio * ready_replicas)
-    counted = ready_replicas + unready_replicas
-    new_ratio = raw_ratio * ready_replicas / counted   # unready pods add 0 to the mean
-    if within_tolerance(new_ratio, tolerance) or new_ratio < 1.0:
-        return current_replicas
-    # The resource path also refuses a "scale-up" that would land below the current count.
-    return max(_ceil(new_ratio * counted), current_replicas)
+    metrics: dict[int, int] = {}
+    requests = [_milli(p.request) for p in pods]
+    unready: list[int] = []
+    missing: list[int] = []
+    for i, pod in enumerate(pods):
+        if pod.state == POD_FAILED:
+            continue
+        if pod.state == POD_PENDING:
+            unready.append(i)
+        elif pod.usage is None:
+            missing.append(i)
+        elif utilization and pod.state == POD_UNREADY:   # readiness matters for the resource metric only
+            unready.append(i)
+        else:
+            metrics[i] = _milli(pod.usage)
+    if not metrics:
+        return Recommendation(current_replicas, None, None, "no_metrics")
+    target_pct = max(1, int(round(target * 100)))
+    target_milli = max(1, _milli(target))
+
+    def ratio_of(values: dict[int, int]) -> tuple[float, float]:
+        if utilization:
+            pct = sum(values.values()) * 100 // max(1, sum(requests[i] for i in values))
+            return pct / target_pct, pct / 100.0
+        average = sum(values.values()) // len(values)
+        return average / target_milli, average / 1000.0
+
+    ratio, value = ratio_of(metrics)
+    ready_count = len(metrics)
+    scale_up_with_unready = bool(unready) and ratio > 1.0
+    if not scale_up_with_unready and not missing:
+        if within_tolerance(ratio, tolerance):
+            return Recommendation(current_replicas, ratio, value, "within_tolerance")
+        return Recommendation(math.ceil(ratio * ready_count), ratio, value, "scale")
+    if ratio < 1.0:    # scale-down: a missing pod uses all of its request (or the target, if higher)
+        for i in missing:
+            metrics[i] = requests[i] * max(100, target_pct) // 100 if utilization else target_milli
+    elif ratio > 1.0:  # scale-up: a missing pod uses nothing
+        for i in missing:
+            metrics[i] = 0
+    if scale_up_with_unready:
+        for i in unready:
+            metrics[i] = 0
+    new_ratio, _ = ratio_of(metrics)
+    if within_tolerance(new_ratio, tolerance):
+        return Recommendation(current_replicas, ratio, value, "within_tolerance")
+    if (ratio < 1.0 < new_ratio) or (new_ratio < 1.0 < ratio):
+        return Recommendation(current_replicas, ratio, value, "direction_reversed")
+    replicas = math.ceil(new_ratio * len(metrics))
+    if (new_ratio < 1.0 and replicas > current_replicas) or (new_ratio > 1.0 and replicas < current_replicas):
+        return Recommendation(current_replicas, ratio, value, "direction_reversed")
+    return Recommendation(replicas, ratio, value, "scale")
 
 
 def stabilize(history: Iterable[tuple[float, int]], now_s: float, desired: int, current: int,
@@ -258,6 +347,27 @@ def limit_replicas(current: int, desired: int, events: Iterable[tuple[float, int
     return desired, "DesiredWithinRange"
 
 
+def legacy_stabilize(history: Iterable[tuple[float, int]], now_s: float, desired: int, window_s: float) -> int:
+    """Rule 7 (no behavior): the highest recommendation not older than the window, this one
+    included; a record exactly one window old still counts (``!timestamp.Before(cutoff)``)."""
+    cutoff_s = now_s - window_s
+    return max([desired] + [rec for t_s, rec in history if t_s >= cutoff_s])
+
+
+def legacy_limit_replicas(current: int, desired: int, cfg: AutoscalerConfig) -> tuple[int, str]:
+    """Rule 7, ``convertDesiredReplicasWithRules``: min first, then max(2 x current, 4) or max."""
+    scale_up_limit_ = max(SCALE_UP_LIMIT_FACTOR * current, SCALE_UP_LIMIT_MINIMUM)
+    if cfg.max_replicas > scale_up_limit_:
+        allowed, reason = scale_up_limit_, "ScaleUpLimit"
+    else:
+        allowed, reason = cfg.max_replicas, "TooManyReplicas"
+    if desired < cfg.min_replicas:
+        return cfg.min_replicas, "TooFewReplicas"
+    if desired > allowed:
+        return allowed, reason
+    return desired, "DesiredWithinRange"
+
+
 class HpaController:
     """One HPA: keeps the recommendation history and scale events between syncs.
 
@@ -271,46 +381,53 @@ class HpaController:
         self.scale_events: list[tuple[float, int]] = []
         self._seen_first_sync = False
 
-    def decide(self, now_s: float, current_replicas: int, ready_replicas: int, metric_value: float,
-               unready_replicas: int = 0) -> tuple[int, dict]:
-        """One sync. ``metric_value`` is the mean of ``cfg.metric`` over ready replicas.
+    def decide(self, now_s: float, current_replicas: int, pods: Sequence[Pod]) -> tuple[int, dict]:
+        """One sync over ``pods`` (``cfg.metric`` per pod; utilization is a resource metric).
 
-        Returns ``(desired, detail)``; ``detail`` has metric_value, usage_ratio,
-        recommendation (before stabilisation), stabilized, desired and limit (the
-        condition reason: ScaleUpLimit, ScaleDownLimit, TooManyReplicas, TooFewReplicas,
-        DesiredWithinRange, or ScalingDisabled / NoReadyReplicas when nothing is computed).
+        Returns ``(desired, detail)``; ``detail`` has metric_value and usage_ratio (raw),
+        recommendation (before stabilisation), reason (of the replica calculator),
+        stabilized, desired and limit (the condition reason: ScaleUpLimit, ScaleDownLimit,
+        TooManyReplicas, TooFewReplicas, DesiredWithinRange, or ScalingDisabled /
+        NoMetrics when nothing is computed).
         """
         cfg = self.cfg
         if not self._seen_first_sync:
             # recordInitialRecommendation: the starting size counts as a recommendation.
             self.recommendations.append((now_s, current_replicas))
             self._seen_first_sync = True
-        ratio = rec = stabilized = None
+        calc = Recommendation(None, None, None, "")
+        stabilized = None
         if current_replicas == 0 and cfg.min_replicas != 0:
             desired, limit = 0, "ScalingDisabled"       # target scaled to 0 by hand: HPA stands aside
         elif current_replicas > cfg.max_replicas:
             desired, limit = cfg.max_replicas, "TooManyReplicas"
         elif current_replicas < cfg.min_replicas:
             desired, limit = cfg.min_replicas, "TooFewReplicas"
-        elif ready_replicas <= 0:
-            desired, limit = current_replicas, "NoReadyReplicas"   # no metrics: the sync fails
         else:
-            ratio = metric_value / cfg.target
-            rec = conservative_recompute(current_replicas, ready_replicas, unready_replicas,
-                                         ratio, cfg.tolerance)
-            stabilized = stabilize(self.recommendations, now_s, rec, current_replicas,
-                                   cfg.scale_up_stabilization_s, cfg.scale_down_stabilization_s)
-            self._remember(now_s, rec)
-            desired, limit = limit_replicas(current_replicas, stabilized, self.scale_events, now_s, cfg)
+            calc = replica_recommendation(pods, current_replicas, cfg.target, cfg.tolerance,
+                                          utilization=cfg.metric == "utilization")
+            if calc.reason == "no_metrics":
+                desired, limit = current_replicas, "NoMetrics"   # the sync fails: no change
+            elif cfg.behavior_set:
+                stabilized = stabilize(self.recommendations, now_s, calc.replicas, current_replicas,
+                                       cfg.scale_up_stabilization_s, cfg.scale_down_stabilization_s)
+                self._remember(now_s, calc.replicas)
+                desired, limit = limit_replicas(current_replicas, stabilized, self.scale_events, now_s, cfg)
+            else:
+                stabilized = legacy_stabilize(self.recommendations, now_s, calc.replicas,
+                                              cfg.scale_down_stabilization_s)
+                self._remember(now_s, calc.replicas)
+                desired, limit = legacy_limit_replicas(current_replicas, stabilized, cfg)
         if desired != current_replicas:
             self._record_scale(now_s, desired - current_replicas)
-        detail = {"metric_value": metric_value, "usage_ratio": ratio, "recommendation": rec,
-                  "stabilized": stabilized, "desired": desired, "limit": limit}
+        detail = {"metric_value": calc.metric_value, "usage_ratio": calc.usage_ratio,
+                  "recommendation": calc.replicas, "reason": calc.reason, "stabilized": stabilized,
+                  "desired": desired, "limit": limit}
         return desired, detail
 
     def _remember(self, now_s: float, rec: int) -> None:
         keep_s = max(self.cfg.scale_up_stabilization_s, self.cfg.scale_down_stabilization_s)
-        self.recommendations = [(t, r) for t, r in self.recommendations if t > now_s - keep_s]
+        self.recommendations = [(t, r) for t, r in self.recommendations if t >= now_s - keep_s]
         self.recommendations.append((now_s, rec))
 
     def _record_scale(self, now_s: float, delta: int) -> None:

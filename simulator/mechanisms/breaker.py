@@ -19,13 +19,16 @@ Rules implemented (mechanisms.md section 1.1):
 * HALF_OPEN hands out a fixed number of permits and decides on a fresh count-based window;
 * an optional maximum wait in HALF_OPEN forces a transition through a timer.
 
+* entering a state starts fresh metrics (OPEN keeps those of the state it came from), so
+  the not-permitted count of HALF_OPEN is HALF_OPEN's own; a lifetime total is kept apart;
+* the operator states FORCED_OPEN, DISABLED and METRICS_ONLY are entered only through the
+  explicit transitions (rule 11), which refuse the pairs resilience4j refuses.
+
 Timers are exposed, not run: the simulation schedules ``next_timer_s()`` and calls
 ``on_timer(now_s)``; a timer that is no longer due is ignored, so stale ones are harmless.
-The special states DISABLED / FORCED_OPEN / METRICS_ONLY are not modelled: the wiring
-simply does not build a breaker when ``BreakerConfig.enabled`` is False.
 """
 import math
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import Field, model_validator
 
@@ -35,10 +38,41 @@ from simulator.common.section import Section
 CLOSED = "CLOSED"
 OPEN = "OPEN"
 HALF_OPEN = "HALF_OPEN"
+FORCED_OPEN = "FORCED_OPEN"
+DISABLED = "DISABLED"
+METRICS_ONLY = "METRICS_ONLY"
+STATES = (CLOSED, OPEN, HALF_OPEN, FORCED_OPEN, DISABLED, METRICS_ONLY)
+
+# resilience4j ``CircuitBreaker.StateTransition``: every pair it defines (X -> X is internal).
+# Missing, so refused: CLOSED -> HALF_OPEN, METRICS_ONLY -> OPEN, METRICS_ONLY -> HALF_OPEN.
+ALLOWED_TRANSITIONS = frozenset(
+    {(s, s) for s in STATES}
+    | {(CLOSED, t) for t in (OPEN, DISABLED, METRICS_ONLY, FORCED_OPEN)}
+    | {(HALF_OPEN, t) for t in (CLOSED, OPEN, DISABLED, METRICS_ONLY, FORCED_OPEN)}
+    | {(OPEN, t) for t in (CLOSED, HALF_OPEN, DISABLED, METRICS_ONLY, FORCED_OPEN)}
+    | {(FORCED_OPEN, t) for t in (CLOSED, OPEN, DISABLED, METRICS_ONLY, HALF_OPEN)}
+    | {(DISABLED, t) for t in (CLOSED, OPEN, FORCED_OPEN, HALF_OPEN, METRICS_ONLY)}
+    | {(METRICS_ONLY, t) for t in (CLOSED, FORCED_OPEN, DISABLED)}
+)
 
 # A simulation that schedules ``env.timeout(due_s - now_s)`` can land a hair before due_s
 # because of float rounding; a timer that close is treated as due.
 _TIMER_EPS_S = 1e-9
+
+
+MAX_ACTION_TIME_S = 30 * 24 * 3600.0
+
+
+class BreakerOperatorAction(Section):
+    """A runbook step: at ``at_s`` an operator moves the breaker by hand (resilience4j's
+    ``transitionTo...State()`` / ``reset()``), e.g. forcing it open for planned maintenance."""
+
+    name: str = Field("planned maintenance", max_length=200, description="Why (shown on charts and in the event log)")
+    at_s: float = Field(0.0, ge=0, le=MAX_ACTION_TIME_S, description="When the operator acts (s after start)")
+    action: Literal["forced_open", "disabled", "metrics_only", "closed", "reset"] = Field(
+        "forced_open", description="forced_open: reject every call; disabled: permit every call, record nothing; "
+                                   "metrics_only: permit and record, never trip; closed / reset: back to normal "
+                                   "with empty metrics")
 
 
 class BreakerConfig(Section):
@@ -81,6 +115,15 @@ class BreakerConfig(Section):
     transition_to_state_after_wait_duration: Literal["open", "closed"] = Field(
         "open", description="State forced when the maximum wait in HALF_OPEN expires."
     )
+    operator_actions: tuple[BreakerOperatorAction, ...] = Field(
+        (), max_length=1000, description="Runbook steps: an operator forces, disables or resets the breaker at set times."
+    )
+
+    @model_validator(mode="after")
+    def _actions_need_a_breaker(self) -> "BreakerConfig":
+        if self.operator_actions and not self.enabled:
+            raise ValueError("operator_actions: the breaker must be enabled for an operator to act on it")
+        return self
 
 
 class _CountWindow:
@@ -100,6 +143,8 @@ class _CountWindow:
         """A count window does not age."""
 
     def record(self, now_s: float, failed: bool, slow: bool) -> None:
+        if not self._size:  # the size-0 metrics of FORCED_OPEN and DISABLED hold nothing
+            return
         i = self._next
         if self.total == self._size:
             old = self._codes[i]
@@ -157,13 +202,45 @@ class _TimeWindow:
         self.slow += slow
 
 
-class CircuitBreaker:
-    """resilience4j's CLOSED / OPEN / HALF_OPEN state machine with injected time.
+class _Metrics:
+    """One state's metrics, as resilience4j's ``CircuitBreakerMetrics``: a window and the
+    number of calls this state did not permit. A new state starts fresh ones (OPEN carries
+    over those of the state it came from)."""
 
-    ``transitions`` collects ``(t_s, from_state, to_state, failure_rate_pct, slow_rate_pct)``
-    where the rates are those of the window being left (-1.0 below its minimum), so the
-    simulation can emit breaker_opened / breaker_half_opened / breaker_closed events.
-    ``not_permitted_calls`` counts rejections over the breaker's lifetime.
+    __slots__ = ("min_calls", "not_permitted", "window")
+
+    def __init__(self, window, min_calls: int):
+        self.window = window
+        self.min_calls = min_calls
+        self.not_permitted = 0
+
+
+class BreakerSnapshot(NamedTuple):
+    """What the current state's metrics hold at a given time (resilience4j ``getMetrics()``)."""
+
+    state: str
+    calls: int
+    failed_calls: int
+    slow_calls: int
+    not_permitted_calls: int
+    failure_rate_pct: float  # -1.0 below the minimum number of calls
+    slow_call_rate_pct: float
+
+
+class IllegalStateTransition(ValueError):
+    """A transition resilience4j does not allow (``IllegalStateTransitionException``)."""
+
+
+class CircuitBreaker:
+    """resilience4j's state machine with injected time.
+
+    Automatic states: CLOSED, OPEN, HALF_OPEN. Operator states, entered only through the
+    explicit ``transition_to_*`` methods: DISABLED (every call permitted, nothing recorded),
+    FORCED_OPEN (every call rejected) and METRICS_ONLY (every call permitted and recorded,
+    never a transition). ``transitions`` collects ``(t_s, from_state, to_state,
+    failure_rate_pct, slow_rate_pct)`` where the rates are those of the window being left
+    (-1.0 below its minimum). ``not_permitted_calls`` counts rejections over the breaker's
+    lifetime; ``snapshot(now_s)`` reads the current state's own counts.
     """
 
     def __init__(self, cfg: BreakerConfig):
@@ -182,47 +259,58 @@ class CircuitBreaker:
         self._retry_after_s = math.inf
         self._half_open_deadline_s = math.inf
         self._permits = 0
-        self._window, self._min_calls = self._closed_window()
+        self._metrics = self._closed_metrics()
 
     # ---- per-request path -------------------------------------------------------------
 
     def try_acquire(self, now_s: float) -> bool:
         """Ask permission for one call; a rejection is counted and never recorded."""
         state = self._state
-        if state is CLOSED:
+        if state is CLOSED or state is DISABLED or state is METRICS_ONLY:
             return True
         if state is OPEN:
             if now_s > self._retry_after_s:  # strictly after, as Instant.isAfter
-                self._to_half_open(now_s)
+                self._transition(now_s, HALF_OPEN)
             else:
-                self.not_permitted_calls += 1
+                self._reject()
                 return False
+        elif state is FORCED_OPEN:
+            self._reject()
+            return False
         if self._permits > 0:
             self._permits -= 1
             return True
-        self.not_permitted_calls += 1
+        self._reject()
         return False
 
     def on_result(self, now_s: float, duration_ms: float, failed: bool) -> None:
-        """Record a completed call and evaluate the thresholds (no evaluation while OPEN)."""
-        window = self._window
+        """Record a completed call and evaluate the thresholds (CLOSED and HALF_OPEN only)."""
+        state = self._state
+        if state is DISABLED or state is FORCED_OPEN:
+            return
+        metrics = self._metrics
+        window = metrics.window
         window.record(now_s, failed, duration_ms > self._slow_ms)
-        if self._state is OPEN:
+        if state is OPEN or state is METRICS_ONLY:
             return
         total = window.total
-        if total < self._min_calls:  # rates are -1: no decision yet
+        if total < metrics.min_calls:  # rates are -1: no decision yet
             return
         failure_pct = window.failed * 100.0 / total
         slow_pct = window.slow * 100.0 / total
         if failure_pct >= self._failure_threshold_pct or slow_pct >= self._slow_threshold_pct:
-            self._to_open(now_s, failure_pct, slow_pct)
-        elif self._state is HALF_OPEN:
-            self._to_closed(now_s, failure_pct, slow_pct)
+            self._transition(now_s, OPEN)
+        elif state is HALF_OPEN:
+            self._transition(now_s, CLOSED)
 
     def release_permission(self) -> None:
         """Give a HALF_OPEN permit back, as resilience4j does for an ignored exception."""
         if self._state is HALF_OPEN:
             self._permits += 1
+
+    def _reject(self) -> None:
+        self._metrics.not_permitted += 1
+        self.not_permitted_calls += 1
 
     # ---- timers -----------------------------------------------------------------------
 
@@ -240,26 +328,47 @@ class CircuitBreaker:
         if due_s is None or now_s < due_s - _TIMER_EPS_S:
             return
         if self._state is OPEN:
-            self._to_half_open(now_s)
-            return
-        failure_pct, slow_pct = self._rates()
-        if self.cfg.transition_to_state_after_wait_duration == "open":
-            self._to_open(now_s, failure_pct, slow_pct)
+            self._transition(now_s, HALF_OPEN)
+        elif self.cfg.transition_to_state_after_wait_duration == "open":
+            self._transition(now_s, OPEN)
         else:
-            self._to_closed(now_s, failure_pct, slow_pct)
+            self._transition(now_s, CLOSED)
+
+    # ---- explicit transitions (resilience4j's public API) -----------------------------
+
+    def transition_to_closed(self, now_s: float) -> None:
+        self._transition(now_s, CLOSED)
+
+    def transition_to_open(self, now_s: float) -> None:
+        self._transition(now_s, OPEN)
+
+    def transition_to_half_open(self, now_s: float) -> None:
+        self._transition(now_s, HALF_OPEN)
+
+    def transition_to_forced_open(self, now_s: float) -> None:
+        """Reject every call until an operator moves the breaker on (no automatic transition)."""
+        self._transition(now_s, FORCED_OPEN)
+
+    def transition_to_disabled(self, now_s: float) -> None:
+        """Permit every call and record nothing (the breaker is switched off)."""
+        self._transition(now_s, DISABLED)
+
+    def transition_to_metrics_only(self, now_s: float) -> None:
+        """Permit and record every call, never change state."""
+        self._transition(now_s, METRICS_ONLY)
 
     def reset(self, now_s: float) -> None:
-        """Back to CLOSED with empty metrics (resilience4j ``reset()``)."""
+        """Back to CLOSED with empty metrics from any state (resilience4j ``reset()``)."""
         if self._state is not CLOSED:
-            self._to_closed(now_s, *self._rates())
+            self._transition(now_s, CLOSED)
         else:
-            self._window, self._min_calls = self._closed_window()
+            self._metrics = self._closed_metrics()
 
     # ---- read-only views --------------------------------------------------------------
 
     @property
     def state(self) -> str:
-        """'CLOSED', 'OPEN' or 'HALF_OPEN'."""
+        """CLOSED, OPEN, HALF_OPEN, FORCED_OPEN, DISABLED or METRICS_ONLY."""
         return self._state
 
     @property
@@ -267,69 +376,65 @@ class CircuitBreaker:
         """End of the current OPEN wait (calls strictly after it may probe), else None."""
         return self._retry_after_s if self._state is OPEN else None
 
-    @property
-    def window_calls(self) -> int:
-        """Calls held in the current state's window."""
-        return self._window.total
-
-    @property
-    def failure_rate_pct(self) -> float:
-        """Failure rate of the current window; -1.0 below its minimum number of calls."""
-        return self._rates()[0]
-
-    @property
-    def slow_call_rate_pct(self) -> float:
-        """Slow-call rate of the current window; -1.0 below its minimum number of calls."""
-        return self._rates()[1]
+    def snapshot(self, now_s: float) -> BreakerSnapshot:
+        """The current state's counts and rates at ``now_s`` (a time window slides to it first)."""
+        metrics = self._metrics
+        window = metrics.window
+        window.advance(now_s)
+        failure_pct, slow_pct = self._rates(now_s)
+        return BreakerSnapshot(self._state, window.total, window.failed, window.slow, metrics.not_permitted,
+                               failure_pct, slow_pct)
 
     # ---- transitions ------------------------------------------------------------------
 
-    def _closed_window(self) -> tuple[_CountWindow | _TimeWindow, int]:
+    def _closed_metrics(self) -> _Metrics:
         cfg = self.cfg
         if cfg.sliding_window_type == "count_based":
             size = cfg.sliding_window_size
-            return _CountWindow(size), min(cfg.minimum_number_of_calls, size)
-        return _TimeWindow(cfg.sliding_window_size), cfg.minimum_number_of_calls
+            return _Metrics(_CountWindow(size), min(cfg.minimum_number_of_calls, size))
+        return _Metrics(_TimeWindow(cfg.sliding_window_size), cfg.minimum_number_of_calls)
 
-    def _rates(self) -> tuple[float, float]:
-        window = self._window
+    def _rates(self, now_s: float) -> tuple[float, float]:
+        metrics = self._metrics
+        window = metrics.window
+        window.advance(now_s)
         total = window.total
-        if total == 0 or total < self._min_calls:
+        if total == 0 or total < metrics.min_calls:
             return -1.0, -1.0
         return window.failed * 100.0 / total, window.slow * 100.0 / total
 
-    def _record(self, now_s: float, to_state: str, failure_pct: float, slow_pct: float) -> None:
-        self.transitions.append((now_s, self._state, to_state, failure_pct, slow_pct))
+    def _transition(self, now_s: float, to_state: str) -> None:
+        """Enter ``to_state`` with resilience4j's attempts, metrics and timers for it."""
+        from_state = self._state
+        if (from_state, to_state) not in ALLOWED_TRANSITIONS:
+            raise IllegalStateTransition(f"circuit breaker: no transition from {from_state} to {to_state}")
+        if from_state != to_state:  # X -> X is internal: new metrics, no event
+            self.transitions.append((now_s, from_state, to_state, *self._rates(now_s)))
         self._state = to_state
-
-    def _to_open(self, now_s: float, failure_pct: float, slow_pct: float) -> None:
-        # The window is carried over so in-flight calls are still recorded while OPEN.
-        self._record(now_s, OPEN, failure_pct, slow_pct)
-        self.attempts += 1
-        try:
-            factor = self.cfg.wait_multiplier ** (self.attempts - 1)
-        except OverflowError:
-            factor = math.inf
-        self._retry_after_s = now_s + self.cfg.wait_duration_in_open_state_ms * factor / 1000.0
-        self._half_open_deadline_s = math.inf
-
-    def _to_half_open(self, now_s: float) -> None:
-        self._window.advance(now_s)
-        self._record(now_s, HALF_OPEN, *self._rates())
-        permitted = self.cfg.permitted_number_of_calls_in_half_open_state
-        self._window = _CountWindow(permitted)
-        self._min_calls = min(self.cfg.minimum_number_of_calls, permitted)
-        self._permits = permitted
-        self._retry_after_s = math.inf
-        self._half_open_deadline_s = now_s + self._max_half_open_s
-
-    def _to_closed(self, now_s: float, failure_pct: float, slow_pct: float) -> None:
-        self._record(now_s, CLOSED, failure_pct, slow_pct)
-        self.attempts = 0  # resilience4j's ClosedState reports attempts() == 0
-        self._window, self._min_calls = self._closed_window()
-        self._retry_after_s = math.inf
-        self._half_open_deadline_s = math.inf
+        self._retry_after_s = self._half_open_deadline_s = math.inf
         self._permits = 0
+        if to_state is OPEN:
+            # the metrics are carried over so in-flight calls are still recorded while OPEN
+            self.attempts += 1
+            try:
+                factor = self.cfg.wait_multiplier ** (self.attempts - 1)
+            except OverflowError:
+                factor = math.inf
+            self._retry_after_s = now_s + self.cfg.wait_duration_in_open_state_ms * factor / 1000.0
+        elif to_state is HALF_OPEN:
+            permitted = self.cfg.permitted_number_of_calls_in_half_open_state
+            self._metrics = _Metrics(_CountWindow(permitted), min(self.cfg.minimum_number_of_calls, permitted))
+            self._permits = permitted
+            self._half_open_deadline_s = now_s + self._max_half_open_s
+        elif to_state is FORCED_OPEN:
+            self.attempts += 1
+            self._metrics = _Metrics(_CountWindow(0), 1)
+        elif to_state is DISABLED:
+            self.attempts = 0
+            self._metrics = _Metrics(_CountWindow(0), 1)
+        else:  # CLOSED, METRICS_ONLY; resilience4j's ClosedState reports attempts() == 0
+            self.attempts = 0
+            self._metrics = self._closed_metrics()
 
 
 class RetryConfig(Section):

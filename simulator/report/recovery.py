@@ -1,7 +1,9 @@
 """Per-fault recovery timeline: started, detected, mitigated, recovered.
 
+* **prepared**: for an external-API fault, when an operator had already forced the breaker
+  open before the fault began (a runbook step for planned maintenance); None otherwise.
 * **detected**: the first state change after the fault starts that reacts to it (a breaker
-  opening, a canary rollback, a scale-up, a replacement replica starting); None if nothing
+  opening or an operator forcing it open, a canary rollback, a scale-up, a replacement replica starting); None if nothing
   reacted.
 * **mitigated**: the start of the first time bin at or after detection (or the fault's start
   when nothing reacted) in which customers are served again: at least 99 % of finished
@@ -20,7 +22,7 @@ import pandas as pd
 from simulator.scenario.config import Scenario
 
 REACTIONS = {
-    "external_api": ("breaker_opened",),
+    "external_api": ("breaker_opened", "breaker_forced_open"),
     "feature_db": ("scale_decision",),
     "inference": ("replica_crashed", "scale_decision", "canary_rolled_back"),
 }
@@ -60,9 +62,15 @@ def recovery_timeline(sc: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> l
         if target == "feature_db":
             reacting = reacting[reacting["detail"].str.contains("up", na=False)]
         detected = float(reacting["t_s"].iloc[0]) if len(reacting) else None
+        prepared = None
+        if target == "external_api":
+            moves = events[(events["t_s"] <= t0) & events["kind"].str.startswith("breaker_")]
+            if len(moves) and moves["kind"].iloc[-1] == "breaker_forced_open":
+                prepared = float(moves["t_s"].iloc[-1])
         # the bin holding the fault start is affected; look from the next one
         first_look = (detected if detected is not None else t0) + 0.0
-        mitigated = _first_bin_from(ts, loose, max(first_look, t0 + width))
+        # prepared in advance, the bin holding the fault start may already be fine
+        mitigated = _first_bin_from(ts, loose, t0 if prepared is not None else max(first_look, t0 + width))
         recovered = None
         if t_end is not None:
             after = t_end
@@ -71,7 +79,7 @@ def recovery_timeline(sc: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> l
                 if len(closed):
                     after = max(after, float(closed["t_s"].iloc[0]))
             recovered = _first_bin_from(ts, strict, after + width)
-        out.append({"fault": name, "target": target, "started_s": t0, "ended_s": t_end,
+        out.append({"fault": name, "target": target, "started_s": t0, "ended_s": t_end, "prepared_s": prepared,
                     "detected_s": detected, "mitigated_s": mitigated, "recovered_s": recovered})
     for row in out:
         for k, v in row.items():

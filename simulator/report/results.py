@@ -23,7 +23,10 @@ OUTCOMES = ["ok", "degraded", "failed", "in_flight"]
 REASONS = ["none", "rejected", "timeout", "api_error", "feature_db_error", "replica_crash", "model_error"]
 API_STATUS = ["ok", "error", "timeout", "rejected_by_breaker", "not_called"]
 FALLBACKS = ["none", "cached", "default"]
-BREAKER_LEVEL = {"CLOSED": 0.0, "HALF_OPEN": 1.0, "OPEN": 2.0}
+# breaker state per time bin; the highest level in a bin wins. Below 0: an operator let calls
+# through unguarded (metrics only, or the breaker switched off); 3: an operator holds it open.
+BREAKER_LEVEL = {"DISABLED": -2.0, "METRICS_ONLY": -1.0, "CLOSED": 0.0, "HALF_OPEN": 1.0, "OPEN": 2.0,
+                 "FORCED_OPEN": 3.0}
 MAX_BINS = 5000
 
 
@@ -210,7 +213,7 @@ def build_result(sc: Scenario, seed: int, trace: Trace, wall_s: float) -> RunRes
     requests = _requests_frame(sc, cols, n)
     timeseries = _timeseries(sc, cols, capacity, edges)
     breaker = [(t, BREAKER_LEVEL[state]) for t, state in trace.breaker_states]
-    timeseries["breaker_state"] = step_max_per_bin(breaker, edges)  # 0 closed, 1 half-open, 2 open
+    timeseries["breaker_state"] = step_max_per_bin(breaker, edges)  # levels of BREAKER_LEVEL
     timeseries["canary_weight_pct"] = step_value_at(trace.canary_weights, edges[1:] - 1e-9)
     fb = cols["fallback"]
     timeseries["fallback_answers"] = np.histogram(cols["end_s"][(fb > 0) & ~np.isnan(cols["end_s"])], edges)[0]

@@ -25,7 +25,15 @@ def latency_stats(latency_ms: np.ndarray) -> dict:
 
 
 def stage_stats(sc: Scenario, req: pd.DataFrame, cols: dict, capacity: dict, after: np.ndarray) -> dict:
-    """Per stage: utilization, mean wait and service (ms) and how many requests it served."""
+    """Per stage: utilization, mean wait and service (ms) and how many requests it served.
+
+    Each mean wait is over the requests that waited at that stage's queue and were let in:
+    the stream consumers' messages; the feature-store misses that got a database connection
+    (hits never queue); the model requests that entered service (a rejected request never
+    queued, and one that timed out in the queue is reported apart, with its own mean wait).
+    Stream ingestion also reports its busiest consumer's utilization: partition p belongs to
+    consumer p mod C, so with partitions not a multiple of C some consumers carry more.
+    """
     lo, hi = sc.warmup_s, sc.duration_s
     span = hi - lo
     out = {}
@@ -43,15 +51,20 @@ def stage_stats(sc: Scenario, req: pd.DataFrame, cols: dict, capacity: dict, aft
         start = arrival + cols["ing_wait_s"]
         end = start + cols["ing_svc_s"]
         done = after & (end <= hi)
+        busiest = None
         if mode == "stream":
             st = sc.ingestion.stream
             busy = span_overlap(start[end <= hi], end[end <= hi], lo, hi)
             util = busy / (min(st.consumers, st.partitions) * span)
+            consumer = cols["ing_consumer"]
+            busiest = max(span_overlap(start[(end <= hi) & (consumer == c)], end[(end <= hi) & (consumer == c)], lo, hi)
+                          for c in range(min(st.consumers, st.partitions))) / span
         else:
             util = None
         out["ingestion"] = pack(util, req["ingestion_wait_ms"].to_numpy()[done].mean() if done.any() else None,
                                 req["ingestion_service_ms"].to_numpy()[done].mean() if done.any() else None,
                                 done.sum())
+        out["ingestion"]["busiest_consumer_utilization"] = finite_or_none(busiest)
     # feature store
     if sc.feature_store.mode == "off":
         out["feature_store"] = pack(None, 0.0, 0.0, 0)
@@ -62,7 +75,8 @@ def stage_stats(sc: Scenario, req: pd.DataFrame, cols: dict, capacity: dict, aft
         util = busy / capacity_integral(capacity["feature_store"], lo, hi)
         hit = cols["fs_hit"]
         passed = after & ((hit == 1) | ~np.isnan(db_end))
-        wait = req["feature_store_wait_ms"].to_numpy()[passed]
+        queried = after & ok_db & ~((cols["outcome"] == 2) & (db_end == db_start))  # not failed at once (outage)
+        wait = (db_start[queried] - cols["db_enter_s"][queried]) * 1000.0
         svc = req["feature_store_service_ms"].to_numpy()[passed]
         out["feature_store"] = pack(util, wait.mean() if len(wait) else None,
                                     svc.mean() if len(svc) else None, passed.sum())
@@ -83,11 +97,18 @@ def stage_stats(sc: Scenario, req: pd.DataFrame, cols: dict, capacity: dict, aft
         cap = capacity_integral(capacity["inference"], lo, hi)
         util = busy / cap if cap > 0 else None
         served = after & ~np.isnan(e) & (e > s)
-        waited = after & started
-        wait = req["inference_wait_ms"].to_numpy()[waited]
+        failed = cols["outcome"] == 2
+        rejected = failed & (cols["reason"] == 1)
+        queue_timeout = failed & (cols["reason"] == 2) & (e == s)  # left the queue at its deadline, unserved
+        waited_ms = (s - cols["inf_enter_s"]) * 1000.0
+        entered = after & started & ~rejected & ~queue_timeout
+        timed_out = after & queue_timeout
         svc = req["inference_service_ms"].to_numpy()[served]
-        out["inference"] = pack(util, wait.mean() if len(wait) else None,
+        out["inference"] = pack(util, waited_ms[entered].mean() if entered.any() else None,
                                 svc.mean() if len(svc) else None, served.sum())
+        out["inference"]["timed_out_in_queue"] = int(timed_out.sum())
+        out["inference"]["timed_out_in_queue_wait_ms_mean"] = (
+            finite_or_none(waited_ms[timed_out].mean()) if timed_out.any() else None)
     return out
 
 
@@ -95,15 +116,18 @@ def resilience_stats(sc: Scenario, req: pd.DataFrame, ts: pd.DataFrame, events: 
                      cols: dict, trace, after: np.ndarray) -> dict:
     """Breaker, fallbacks, retries and canary KPIs (summary keys of the resilience issue)."""
     out: dict = {}
-    open_s = 0.0
+    open_s = forced_s = 0.0
     states = trace.breaker_states + [(sc.duration_s, "END")]
     for (t0, st), (t1, _) in zip(states, states[1:]):
         if st == "OPEN":
             open_s += max(0.0, min(t1, sc.duration_s) - t0)
+        elif st == "FORCED_OPEN":
+            forced_s += max(0.0, min(t1, sc.duration_s) - t0)
     c = trace.counters
     out["breaker"] = {"enabled": sc.external_api.breaker.enabled,
                       "opened": int((events["kind"] == "breaker_opened").sum()),
                       "open_s_total": round(open_s, 3),
+                      "forced_open_s_total": round(forced_s, 3),
                       "rejected_calls": int(c.get("breaker_rejected_calls", 0))}
     fb = cols["fallback"][after]
     out["fallbacks"] = {"cached": int((fb == 1).sum()), "default": int((fb == 2).sum())}
@@ -118,14 +142,11 @@ def resilience_stats(sc: Scenario, req: pd.DataFrame, ts: pd.DataFrame, events: 
                                                  > sc.canary.max_p99_latency_ms))
     out["canary"] = {"outcome": c.get("canary_outcome", "none"),
                      "decided_at_s": finite_or_none(c.get("canary_decided_at_s")),
-                     "time_to_decision_s": finite_or_none(c["canary_decided_at_s"] - c.get("canary_started_s", 0.0))
+                     "time_to_decision_s": finite_or_none(c["canary_decided_at_s"] - c["canary_started_s"])
                      if c.get("canary_decided_at_s") is not None else None,
+                     "analyses": int(c.get("canary_analyses", 0)),
                      "requests_on_canary": int(on_canary.sum()),
                      "bad_responses_on_canary": int(bad.sum())}
-    if out["canary"]["outcome"] == "progressing":
-        out["canary"]["outcome"] = "in_progress"
-    if out["canary"]["outcome"] == "initializing":
-        out["canary"]["outcome"] = "in_progress"
     from simulator.report.recovery import recovery_timeline
 
     out["recovery"] = recovery_timeline(sc, ts, events)

@@ -42,11 +42,27 @@ def spike_factor(start_s, ramp_s, duration_s, multiplier, t_s):
     return 1.0 + (multiplier - 1.0) * frac
 
 
+def rate_knots(traffic: TrafficConfig) -> list[float]:
+    """Every time at which the rate's formula changes: profile points and spike edges."""
+    knots = [p[0] for p in traffic.profile_points]
+    for sp in traffic.spikes:
+        up_end = sp.start_s + sp.ramp_s
+        down_start = up_end + sp.duration_s
+        knots += [sp.start_s, up_end, down_start, down_start + sp.ramp_s]
+    return knots
+
+
 def rate_grid(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
-    """Grid edges (s) and the rate (per s) in each grid step, evaluated at step midpoints."""
+    """Grid edges (s) and the rate (per s) in each grid step, evaluated at step midpoints.
+
+    The grid is (about) one second wide plus every knot of the profile and every spike edge,
+    so no step straddles a change of formula: a piecewise-constant rate is exact, and a
+    piecewise-linear one has the exact integral over every step.
+    """
     duration = scenario.duration_s
     steps = int(min(GRID_STEPS_MAX, max(1, math.ceil(duration))))
-    edges = np.linspace(0.0, duration, steps + 1)
+    knots = np.array([k for k in rate_knots(scenario.traffic) if 0.0 < k < duration])
+    edges = np.union1d(np.linspace(0.0, duration, steps + 1), knots)
     mids = (edges[:-1] + edges[1:]) / 2
     rate = scenario.traffic.rate_per_s * rate_multiplier(scenario.traffic, mids, scenario.start_time_of_day_h)
     return edges, rate

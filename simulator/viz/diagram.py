@@ -165,14 +165,17 @@ def snapshot_at(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame | Non
     # breaker
     state = val("breaker_state")
     if state is None:
-        last = _last_event(events, ("breaker_opened", "breaker_half_opened", "breaker_closed"), t_s)
+        last = _last_event(events, ("breaker_opened", "breaker_half_opened", "breaker_closed", "breaker_forced_open",
+                                    "breaker_disabled", "breaker_metrics_only"), t_s)
         if last is not None:
-            state = {"breaker_opened": "OPEN", "breaker_half_opened": "HALF_OPEN",
-                     "breaker_closed": "CLOSED"}[last["kind"]]
+            state = {"breaker_opened": "OPEN", "breaker_half_opened": "HALF_OPEN", "breaker_closed": "CLOSED",
+                     "breaker_forced_open": "FORCED_OPEN", "breaker_disabled": "DISABLED",
+                     "breaker_metrics_only": "METRICS_ONLY"}[last["kind"]]
         elif is_enabled(find_section(scenario, "breaker")):
             state = "CLOSED"
-    # the engine writes the worst state within the bin: 0 closed, 1 half-open, 2 open
-    snap["breaker_state"] = {0: "CLOSED", 1: "HALF_OPEN", 2: "OPEN"}.get(state, state) if state is not None else None
+    # the engine writes the worst state within the bin (report.results.BREAKER_LEVEL)
+    snap["breaker_state"] = ({-2: "DISABLED", -1: "METRICS_ONLY", 0: "CLOSED", 1: "HALF_OPEN", 2: "OPEN",
+                              3: "FORCED_OPEN"}.get(state, state) if state is not None else None)
     # canary
     weight = val("canary_weight_pct")
     if weight is None:
@@ -215,8 +218,11 @@ def _breaker_nodes(scenario: Scenario, summary: dict | None, snapshot: dict | No
         health = HEALTH_WARN if trips else HEALTH_OK
         metric = f"tripped {trips} time{'s' if trips != 1 else ''}" if trips else "never tripped"
     else:
-        health = {"OPEN": HEALTH_BAD, "HALF_OPEN": HEALTH_WARN}.get(str(state), HEALTH_OK)
-        metric = {"OPEN": "open: calls stopped", "HALF_OPEN": "half-open: testing"}.get(str(state), "closed: normal")
+        health = {"OPEN": HEALTH_BAD, "HALF_OPEN": HEALTH_WARN, "FORCED_OPEN": HEALTH_WARN,
+                  "DISABLED": HEALTH_WARN}.get(str(state), HEALTH_OK)
+        metric = {"OPEN": "open: calls stopped", "HALF_OPEN": "half-open: testing",
+                  "FORCED_OPEN": "held open by an operator", "DISABLED": "switched off by an operator",
+                  "METRICS_ONLY": "recording only"}.get(str(state), "closed: normal")
     return [Node("breaker", "Safety switch", "circuit breaker", health, metric,
                  "Stops calling a failing service for a while so customers are not kept waiting.")]
 

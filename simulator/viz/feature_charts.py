@@ -481,16 +481,19 @@ def spread_table(summaries: list[dict], scenario: Scenario) -> pd.DataFrame:
 
 # =========================================================================== failure recovery
 BREAKER_STYLE = {2: (RED, "safety switch open: calls stopped, fallback answers"),
-                 1: (AMBER, "safety switch testing (half-open)")}
+                 1: (AMBER, "safety switch testing (half-open)"),
+                 3: ("#9467bd", "held open by an operator: calls stopped, fallback answers"),
+                 -1: (GREY, "operator: switch only recording, never trips"),
+                 -2: (GREY, "operator: switch turned off, every call goes through")}
 
 
 def breaker_bands(ts: pd.DataFrame) -> list[tuple[float, float, int]]:
-    """``(start_s, end_s, state)`` runs of consecutive bins whose breaker state is 1 (testing) or 2 (open)."""
+    """``(start_s, end_s, state)`` runs of consecutive bins whose breaker state is not 0 (closed)."""
     if "breaker_state" not in ts or len(ts) == 0:
         return []
     out: list[tuple[float, float, int]] = []
     for t0, t1, state in zip(ts["t_s"], ts["t_end_s"], ts["breaker_state"].fillna(0).astype(int)):
-        if state <= 0:
+        if state == 0:
             continue
         if out and out[-1][2] == state and abs(out[-1][1] - t0) < 1e-9:
             out[-1] = (out[-1][0], float(t1), state)
@@ -644,7 +647,13 @@ def recovery_sentences(scenario: Scenario, rec: dict, bin_s: float) -> str:
     named = where.removeprefix("the ").lower() in name.lower()
     parts = [f"At {clock_auto(scenario, start)} the fault “{name}” began"
              + ("" if named else f", affecting {where}") + "."]
-    if detected is None:
+    prepared = _f(rec.get("prepared_s"))
+    if prepared is not None:
+        answered = ("customers were answered from fallback answers" if scenario.external_api.fallback != "none"
+                    else "every request that needed it failed")
+        parts.append(f"An operator had held the safety switch open since {clock_auto(scenario, prepared)}, before "
+                     f"the fault began, so no calls went to {where} and {answered}.")
+    elif detected is None:
         parts.append("Nothing in the system reacted to it automatically: no safety switch or autoscaler watches "
                      "this part, so customers simply waited until the fault ended.")
     else:
@@ -812,12 +821,18 @@ def recovery_tiles(scenario: Scenario, summary: dict) -> list[Tile]:
         which = "" if len(recs) == 1 else " (first fault)"
         noticed = "not noticed" if detected is None or start is None else (
             "at once" if detected - start < 0.5 else duration_words(detected - start))
+        prepared = _f(rec.get("prepared_s")) is not None
+        if prepared:
+            noticed = "in advance"
         tiles.append(Tile("noticed", "Time to notice" + which, noticed,
                           "Time from the fault starting to the first automatic reaction (the safety switch opening, "
-                          "a rollback, a replacement server).", None if detected is None else detected - start,
+                          "a rollback, a replacement server). 'In advance': an operator held the safety switch "
+                          "open before the fault began.", None if detected is None else detected - start,
                           "lower", "s"))
-        tiles.append(Tile("served_again", "Customers served again after" + which,
-                          duration_words(mitigated - start) if mitigated is not None and start is not None else "-",
+        served_again = duration_words(mitigated - start) if mitigated is not None and start is not None else "-"
+        if prepared and mitigated is not None and start is not None and mitigated <= start:
+            served_again = "throughout"
+        tiles.append(Tile("served_again", "Customers served again after" + which, served_again,
                           "Time from the fault starting until 99 % of customers got an answer within the promised "
                           "time again (fallback answers count). Accurate to one time slice.",
                           None if mitigated is None else mitigated - start, "lower", "s"))

@@ -190,12 +190,14 @@ def snapshot_tiles(scenario: Scenario, snap: dict) -> list[Tile]:
         tiles.append(Tile("replicas_now", "Model servers running", f"{snap['replicas']:.0f}",
                           "Replicas of the fraud model that were up and ready."))
     if snap.get("breaker_state") is not None:
-        words = {"CLOSED": "Closed", "OPEN": "Open", "HALF_OPEN": "Testing"}
+        words = {"CLOSED": "Closed", "OPEN": "Open", "HALF_OPEN": "Testing", "FORCED_OPEN": "Held open",
+                 "DISABLED": "Switched off", "METRICS_ONLY": "Recording only"}
         state = str(snap["breaker_state"])
         tiles.append(Tile("breaker_now", "Safety switch", words.get(state, state),
                           "The circuit breaker. Closed: normal. Open: calls to the failing service are stopped "
                           "and a fallback answers instead. Testing (half-open): a few trial calls decide "
-                          "whether to close again."))
+                          "whether to close again. Held open, switched off, recording only: set by an "
+                          "operator (e.g. for planned maintenance)."))
     if snap.get("canary_weight_pct") is not None and is_enabled(find_section(scenario, "canary")):
         tiles.append(Tile("canary_now", "New model's share of traffic", f"{snap['canary_weight_pct']:.0f} %",
                           "Canary release: the new model version gets a growing share of traffic while its "

@@ -5,6 +5,9 @@ import re
 import numpy as np
 import pytest
 
+from simulator.engine.simulation import Release, Simulation
+from simulator.mechanisms.canary import predicted_promotion_s, predicted_rollback_s
+from simulator.report.results import build_result
 from simulator.report.tracing import to_otlp_json, validate_otlp
 from simulator.runner import run
 from simulator.scenario.config import with_overrides
@@ -84,36 +87,68 @@ def canary(tiny, **cfg):
 
 
 def test_good_canary_is_promoted_at_the_predicted_time(tiny):
-    """Flagger: weight 10 at the first tick, +10 per passing tick to 50, promotion one tick later."""
+    """Flagger (3.1, corrected example): t1 = 100 s scales the canary up, t2 makes the first step,
+    +10 per passing tick to 50 at 400 s, Promoting at 460, the primary takes over at 520
+    (= 100 + 60 x (2 + 50/10)) and the canary is scaled down at 580."""
     r = run(canary(tiny), seed=5)
     ev = r.events
-    weights = ev[ev.kind == "canary_weight"]
-    assert list(weights.t_s) == [100, 160, 220, 280, 340]
-    promoted = ev[ev.kind == "canary_promoted"].t_s.to_numpy()
-    assert list(promoted) == [100 + 5 * 60]
-    assert r.summary["canary"]["outcome"] == "promoted"
-    assert r.summary["canary"]["requests_on_canary"] > 0
+    assert list(ev[ev.kind == "canary_started"].t_s) == [100]
+    assert list(ev[ev.kind == "canary_weight"].t_s) == [160, 220, 280, 340, 400]
+    assert list(ev[ev.kind == "canary_promoting"].t_s) == [460]
+    assert list(ev[ev.kind == "canary_promoted"].t_s) == [520] == [predicted_promotion_s(canary(tiny).canary)]
+    assert list(ev[ev.kind == "canary_succeeded"].t_s) == [580]
+    s = r.summary["canary"]
+    assert s["outcome"] == "promoted" and s["decided_at_s"] == 520 and s["requests_on_canary"] > 0
+    req = r.requests
+    # while promoting, the canary still serves its 50 % (its replica is up until 580)
+    promoting = req[(req.inference_start_s >= 465) & (req.inference_start_s < 515)]
+    assert 0.4 < (promoting.model_version == "v2").mean() < 0.6
+    ts = r.timeseries
+    assert ts.loc[(ts.t_s >= 530) & (ts.t_end_s <= 575), "canary_replicas"].min() == 1
+    assert ts.loc[ts.t_s >= 590, "canary_replicas"].max() == 0
 
 
 def test_bad_canary_is_rolled_back_when_failed_checks_reach_the_threshold(tiny):
-    """5 % errors: every analysed tick fails; failed checks 1..3 at ticks 1..3, rollback at tick 4."""
-    r = run(canary(tiny, error_rate=0.05, latency_factor=2.0), seed=6)
+    """5 % errors: tick 160 steps without analysis; failed checks 1..3 at 220, 280, 340; rollback at
+    400 = 100 + 60 x (2 + 3), the rollback check coming first in a tick."""
+    cfg = canary(tiny, error_rate=0.05, latency_factor=2.0)
+    r = run(cfg, seed=6)
     ev = r.events
-    assert list(ev[ev.kind == "canary_check_failed"].t_s) == [160, 220, 280]
-    assert list(ev[ev.kind == "canary_rolled_back"].t_s) == [340]
+    assert list(ev[ev.kind == "canary_check_failed"].t_s) == [220, 280, 340]
+    assert list(ev[ev.kind == "canary_rolled_back"].t_s) == [400] == [predicted_rollback_s(cfg.canary, 2)]
     s = r.summary["canary"]
-    assert s["outcome"] == "rolled_back" and s["decided_at_s"] == 340
+    assert s["outcome"] == "rolled_back" and s["decided_at_s"] == 400
     # the blast radius: only requests routed while the weight was 10 %
     assert 0 < s["bad_responses_on_canary"] <= s["requests_on_canary"] < 0.2 * 40 * 240
-    assert (r.requests[r.requests.arrival_s > 345].model_version != "v2").all()
+    assert (r.requests[r.requests.arrival_s > 405].model_version != "v2").all()
 
 
 def test_no_canary_traffic_counts_as_a_failed_check(tiny):
     """A healthy canary that receives no requests is still rolled back (no values found)."""
     sc = with_overrides(canary(tiny), {"traffic.rate_per_s": 0.0001})
     ev = run(sc, seed=7).events
-    assert list(ev[ev.kind == "canary_check_failed"].t_s) == [160, 220, 280]
-    assert list(ev[ev.kind == "canary_rolled_back"].t_s) == [340]
+    assert list(ev[ev.kind == "canary_check_failed"].t_s) == [220, 280, 340]
+    assert list(ev[ev.kind == "canary_rolled_back"].t_s) == [400]
+
+
+def test_a_second_release_restarts_the_one_analysis(tiny):
+    """A version released during the analysis (at 250 s) restarts it at the next tick (280):
+    no second loop, so the steps keep one per interval and promotion comes at
+    280 + 60 x (1 + 5 + 1) = 700."""
+    sc = with_overrides(canary(tiny), {"duration_s": 900})
+    sim = Simulation(sc, 11)
+
+    def second_release():
+        yield sim.env.timeout(250.0)
+        sim.release(Release("v3", 1.0, 0.0, None))
+
+    sim.env.process(second_release())
+    ev = build_result(sc, 11, sim.run(), 0.0).events
+    assert list(ev[ev.kind == "canary_started"].t_s) == [100]
+    assert list(ev[ev.kind == "canary_restarted"].t_s) == [280]
+    assert list(ev[ev.kind == "canary_weight"].t_s) == [160, 220, 340, 400, 460, 520, 580]
+    assert list(ev[ev.kind == "canary_promoted"].t_s) == [700]
+    assert "v3" in ev[ev.kind == "canary_promoted"].detail.iloc[0]
 
 
 def test_faults_start_and_end_at_their_scheduled_times(tiny):

@@ -1,19 +1,26 @@
 """HPA and KPA decision rules against the worked examples of mechanisms.md section 2.
 
-Every expected number is computed by hand in the test's docstring from the documented rule.
+Every expected number is computed by hand in the test's docstring from the documented rule
+(and, for the pod grouping, from ``replica_calculator.go``'s ``groupPods`` as section 2.1
+rule 4-5 states it).
 """
 import pytest
 from pydantic import ValidationError
 
 from simulator.mechanisms.autoscaler import (
+    POD_FAILED,
+    POD_PENDING,
+    POD_UNREADY,
     AutoscalerConfig,
     HpaController,
     KpaController,
-    conservative_recompute,
+    Pod,
+    cpu_sample_unready,
+    legacy_limit_replicas,
+    replica_recommendation,
     scale_down_limit,
     scale_up_limit,
     stabilize,
-    usage_ratio_replicas,
 )
 
 
@@ -21,63 +28,135 @@ def hpa_cfg(**kw) -> AutoscalerConfig:
     return AutoscalerConfig(enabled=True, kind="hpa", **kw)
 
 
+def pods(n, usage, state="ready"):
+    return [Pod(state, usage)] * n
+
+
+def util(pod_list, current, target, tolerance=0.1):
+    """Replicas for a CPU-utilization target (usage and request in the same units)."""
+    return replica_recommendation(pod_list, current, target, tolerance, utilization=True).replicas
+
+
+def per_pod(pod_list, current, target, tolerance=0.1):
+    """Replicas for a Pods metric (target = average value per pod)."""
+    return replica_recommendation(pod_list, current, target, tolerance, utilization=False).replicas
+
+
 # ----------------------------------------------------------------------------- HPA rules 2-3
 def test_four_pods_at_90_percent_against_60_percent_target_gives_six():
     """2.3: 4 ready pods, target 60 %, observed 90 % -> ratio 1.5 -> ceil(4 x 1.5) = 6."""
-    assert usage_ratio_replicas(4, 0.9, 0.6, 0.1) == 6
     ctl = HpaController(hpa_cfg(metric="utilization", target=0.6))
-    desired, detail = ctl.decide(0.0, current_replicas=4, ready_replicas=4, metric_value=0.9)
+    desired, detail = ctl.decide(0.0, 4, pods(4, 0.9))
     assert desired == 6
-    assert detail["usage_ratio"] == pytest.approx(1.5)
+    assert detail["usage_ratio"] == 1.5 and detail["metric_value"] == 0.9
     assert detail["recommendation"] == 6
     assert detail["limit"] == "DesiredWithinRange"
 
 
 def test_tolerance_band_is_inclusive():
-    """2.3: ratio 1.08 stays; exactly 1.1 stays (<=); 1.11 scales to ceil(10 x 1.11) = 12.
-
-    Also the lower edge: exactly 0.9 stays, 0.89 scales to ceil(10 x 0.89) = 9. The
-    exact-edge ratios are given as 0.77/0.7 and 0.63/0.7, which are not exact in binary
-    floating point and must still follow the documented rule.
-    """
-    assert usage_ratio_replicas(10, 1.08, 1.0, 0.1) == 10
-    assert usage_ratio_replicas(10, 0.77, 0.7, 0.1) == 10
-    assert usage_ratio_replicas(10, 1.1, 1.0, 0.1) == 10
-    assert usage_ratio_replicas(10, 1.11, 1.0, 0.1) == 12
-    assert usage_ratio_replicas(10, 0.63, 0.7, 0.1) == 10
-    assert usage_ratio_replicas(10, 0.89, 1.0, 0.1) == 9
+    """2.3 with target 50 %: 54 % (1.08) stays; 55 % (exactly 1.1) stays; 56 % (1.12) -> ceil(11.2) = 12;
+    45 % (exactly 0.9) stays; 44 % (0.88) -> ceil(8.8) = 9. Also 77 % / 70 % and 63 % / 70 %,
+    which are 1.1 and 0.9 as Kubernetes computes them (1 - tol <= ratio <= 1 + tol)."""
+    assert util(pods(10, 0.54), 10, 0.5) == 10
+    assert util(pods(10, 0.55), 10, 0.5) == 10
+    assert util(pods(10, 0.56), 10, 0.5) == 12
+    assert util(pods(10, 0.45), 10, 0.5) == 10
+    assert util(pods(10, 0.44), 10, 0.5) == 9
+    assert util(pods(10, 0.77), 10, 0.7) == 10
+    assert util(pods(10, 0.63), 10, 0.7) == 10
 
 
-def test_tolerance_returns_spec_count_but_multiplies_ready_count():
-    """Rule 2: the multiplier is the ready count; 'no change' returns current replicas.
-
-    5 replicas, 4 ready, ratio 1.05 -> within tolerance -> 5. Ratio 2 -> ceil(2 x 4) = 8.
-    """
-    assert usage_ratio_replicas(4, 1.05, 1.0, 0.1, current_replicas=5) == 5
-    assert usage_ratio_replicas(4, 2.0, 1.0, 0.1, current_replicas=5) == 8
+def test_utilization_is_a_whole_percent():
+    """GetResourceUtilizationRatio: utilization = floor(100 x usage / request): 55.5 % reads 55 %,
+    so against 50 % the ratio is exactly 1.1 and the count stays (1.11 would scale)."""
+    rec = replica_recommendation(pods(10, 0.555), 10, 0.5, 0.1, utilization=True)
+    assert (rec.replicas, rec.usage_ratio, rec.metric_value) == (10, 1.1, 0.55)
 
 
-# ----------------------------------------------------------------------------- HPA rule 5
+def test_multiplier_is_the_ready_count():
+    """Rule 2: 5 replicas, 4 with samples: within tolerance returns the current 5; ratio 2 -> ceil(2 x 4)
+    = 8 only counts the 4 (a pending fifth pod is filled with 0 on a scale-up: 80 % / 50 % -> 1.6 x 5 = 8)."""
+    assert per_pod(pods(4, 1.05), 5, 1.0) == 5
+    assert util(pods(4, 1.0) + [Pod(POD_PENDING)], 5, 0.5) == 8
+
+
+# ----------------------------------------------------------------------------- HPA rules 4-5
 def test_unready_pods_count_as_zero_on_scale_up():
-    """Rule 5, by hand.
+    """Rule 5 with pending pods, by hand (target 60 %, or 50 % for the first):
 
-    - 4 ready + 1 unready, raw ratio 2.0: new ratio 2 x 4/5 = 1.6 -> ceil(1.6 x 5) = 8.
-    - 4 ready + 2 unready, raw ratio 1.5: new ratio 1.5 x 4/6 = 1.0 -> within tolerance -> stay 6.
-    - 2 ready + 6 unready, raw ratio 1.5: new ratio 0.375 < 1 reverses direction -> stay 8.
-    - raw ratio 0.5 (scale-down): unready pods are not used -> ceil(0.5 x 4) = 2.
+    - 4 at 100 % + 1 pending, raw 2.0: 400/500 = 80 % -> 1.6 -> ceil(1.6 x 5) = 8.
+    - 4 at 90 % + 2 pending, raw 1.5: 360/600 = 60 % -> 1.0 -> within tolerance -> stay 6.
+    - 2 at 90 % + 6 pending, raw 1.5: 180/800 = 22 % -> 0.37 < 1 reverses direction -> stay 8.
+    - 4 at 30 % + 2 pending, raw 0.5 (scale-down): unready pods are not used -> ceil(0.5 x 4) = 2.
     """
-    assert conservative_recompute(5, 4, 1, 2.0, 0.1) == 8
-    assert conservative_recompute(6, 4, 2, 1.5, 0.1) == 6
-    assert conservative_recompute(8, 2, 6, 1.5, 0.1) == 8
-    assert conservative_recompute(6, 4, 2, 0.5, 0.1) == 2
+    assert util(pods(4, 1.0) + pods(1, None, POD_PENDING), 5, 0.5) == 8
+    assert util(pods(4, 0.9) + pods(2, None, POD_PENDING), 6, 0.6) == 6
+    rec = replica_recommendation(pods(2, 0.9) + pods(6, None, POD_PENDING), 8, 0.6, 0.1, utilization=True)
+    assert (rec.replicas, rec.reason) == (8, "direction_reversed")
+    assert util(pods(4, 0.3) + pods(2, None, POD_PENDING), 6, 0.6) == 2
 
 
-def test_controller_uses_conservative_recompute_with_unready_pods():
-    """6 replicas, 4 ready at 90 % against 60 % and 2 unready: new ratio 1.0 -> no scale-up."""
-    ctl = HpaController(hpa_cfg(metric="utilization", target=0.6))
-    desired, detail = ctl.decide(0.0, 6, 4, 0.9, unready_replicas=2)
-    assert desired == 6
-    assert detail["usage_ratio"] == pytest.approx(1.5), "detail reports the raw ratio"
+def test_missing_pods_count_as_their_full_request_on_scale_down():
+    """Rule 5: 5 pods at 10 % and 1 without a sample, target 50 %: raw 0.2 would give ceil(0.2 x 5) = 1;
+    the missing pod at 100 %: (5 x 10 + 100) / 6 = 25 % -> 0.5 -> ceil(0.5 x 6) = 3."""
+    assert util(pods(5, 0.1) + [Pod(usage=None)], 6, 0.5) == 3
+
+
+def test_missing_pods_count_as_zero_on_scale_up():
+    """Rule 5: 4 at 80 % and 4 without samples, 8 replicas, target 50 %: raw 1.6 alone would give
+    ceil(1.6 x 4) = 7, fewer than 8; with the missing pods at 0 %: 320/800 = 40 % -> 0.8 reverses the
+    direction -> keep 8. With 2 missing of 6: 320/600 = 53 % -> 1.06 within tolerance -> keep 6."""
+    rec = replica_recommendation(pods(4, 0.8) + pods(4, None), 8, 0.5, 0.1, utilization=True)
+    assert (rec.replicas, rec.reason, rec.usage_ratio) == (8, "direction_reversed", 1.6)
+    rec = replica_recommendation(pods(4, 0.8) + pods(2, None), 6, 0.5, 0.1, utilization=True)
+    assert (rec.replicas, rec.reason) == (6, "within_tolerance")
+
+
+def test_a_scale_down_that_would_add_replicas_keeps_the_count():
+    """Rule 5 (replica count check): 3 replicas, 1 pod at 40 % and 4 new pods without samples, target 100 %:
+    raw 0.4; filled (40 + 4 x 100) / 5 = 88 % -> 0.88 (below the band, same direction) ->
+    ceil(0.88 x 5) = 5 > 3: a 'scale-down' that adds pods -> keep 3."""
+    rec = replica_recommendation([Pod(usage=0.4)] + pods(4, None), 3, 1.0, 0.1, utilization=True)
+    assert (rec.replicas, rec.reason) == (3, "direction_reversed")
+
+
+def test_missing_pods_on_a_pods_metric_use_the_target():
+    """Rule 5 (custom per-pod metrics): a missing pod counts as the target value on a scale-down:
+    4 pods at 0.2 and 2 missing, target 1.0: (0.8 + 2) / 6 = 0.466 -> ceil(0.466 x 6) = 3 (raw alone: 1)."""
+    assert per_pod(pods(4, 0.2) + pods(2, None), 6, 1.0) == 3
+
+
+def test_readiness_matters_for_the_cpu_metric_only():
+    """2.1 rule 5: the unready recompute applies to the CPU resource metric; a Pods metric ignores
+    readiness. 4 ready + 2 running-but-unready pods, all sampled at 1.5x the target:
+    CPU (target 60 %, samples 90 %): unready set aside, raw 1.5, filled 60 % -> 1.0 -> stay 6;
+    Pods metric (target 1.0, samples 1.5): all 6 count -> ceil(1.5 x 6) = 9."""
+    assert util(pods(4, 0.9) + pods(2, 0.9, POD_UNREADY), 6, 0.6) == 6
+    assert per_pod(pods(4, 1.5) + pods(2, 1.5, POD_UNREADY), 6, 1.0) == 9
+
+
+def test_failed_pods_are_ignored_and_no_samples_means_no_decision():
+    """Failed or terminating pods do not count anywhere; without any sample the sync fails."""
+    assert util(pods(4, 0.9) + pods(3, 0.0, POD_FAILED), 4, 0.6) == 6
+    rec = replica_recommendation(pods(3, None, POD_PENDING), 3, 0.6, 0.1, utilization=True)
+    assert (rec.replicas, rec.reason) == (3, "no_metrics")
+    desired, detail = HpaController(hpa_cfg()).decide(0.0, 3, pods(3, None, POD_PENDING))
+    assert (desired, detail["limit"]) == (3, "NoMetrics")
+
+
+def test_cpu_sample_unready_follows_group_pods():
+    """groupPods' CPU rule, with a 300 s initialisation period, 30 s readiness delay and 15 s window:
+    - started 0, ready at 100, sample ending 110 (< 100 + 15) at t 120 -> unready; ending 115 -> counted;
+    - not ready within the period -> unready;
+    - after the period (t 400): unready only if never ready: ready state last changed at 20
+      (< 0 + 30) -> unready; changed at 200 (was ready, now not) -> counted."""
+    args = dict(window_s=15.0, cpu_initialization_period_s=300.0, initial_readiness_delay_s=30.0)
+    assert cpu_sample_unready(120.0, 0.0, True, 100.0, 110.0, **args)
+    assert not cpu_sample_unready(120.0, 0.0, True, 100.0, 115.0, **args)
+    assert cpu_sample_unready(120.0, 0.0, False, 100.0, 115.0, **args)
+    assert cpu_sample_unready(400.0, 0.0, False, 20.0, 400.0, **args)
+    assert not cpu_sample_unready(400.0, 0.0, False, 200.0, 400.0, **args)
+    assert not cpu_sample_unready(400.0, 0.0, True, 20.0, 400.0, **args)
 
 
 # ----------------------------------------------------------------------------- HPA rule 8
@@ -105,11 +184,11 @@ def test_default_behavior_limits_one_to_ten_to_five_per_period():
     cfg = hpa_cfg(metric="inflight_per_replica", target=1.0, max_replicas=20)
     assert scale_up_limit(1, [], 0.0, cfg) == 5
     ctl = HpaController(cfg)
-    desired, detail = ctl.decide(0.0, 1, 1, 10.0)
+    desired, detail = ctl.decide(0.0, 1, pods(1, 10.0))
     assert (desired, detail["limit"]) == (5, "ScaleUpLimit")
-    desired, detail = ctl.decide(14.0, 5, 5, 2.0)          # still wants 10
+    desired, detail = ctl.decide(14.0, 5, pods(5, 2.0))          # still wants 10
     assert (desired, detail["limit"]) == (5, "ScaleUpLimit")
-    desired, detail = ctl.decide(15.0, 5, 5, 2.0)
+    desired, detail = ctl.decide(15.0, 5, pods(5, 2.0))
     assert (desired, detail["limit"]) == (10, "DesiredWithinRange")
 
 
@@ -130,12 +209,12 @@ def test_scale_down_from_ten_to_three_waits_for_the_300_s_window():
     scale-down policy (100 % per 15 s) does not limit it.
     """
     ctl = HpaController(hpa_cfg(metric="inflight_per_replica", target=1.0))
-    assert ctl.decide(0.0, 10, 10, 1.0)[0] == 10
+    assert ctl.decide(0.0, 10, pods(10, 1.0))[0] == 10
     for t_s in range(15, 300, 15):
-        desired, detail = ctl.decide(float(t_s), 10, 10, 0.3)
+        desired, detail = ctl.decide(float(t_s), 10, pods(10, 0.3))
         assert detail["recommendation"] == 3
         assert desired == 10, f"held at t={t_s}"
-    desired, detail = ctl.decide(300.0, 10, 10, 0.3)
+    desired, detail = ctl.decide(300.0, 10, pods(10, 0.3))
     assert desired == 3
     assert detail["limit"] == "DesiredWithinRange"
 
@@ -168,7 +247,7 @@ def test_doc_example_scale_down_pods_4_and_percent_10_per_60_s():
     ctl = HpaController(cfg)
     current, changes = 80, []
     for t_s in range(0, 601, 15):
-        desired, detail = ctl.decide(float(t_s), current, current, 0.01)   # recommends 1
+        desired, detail = ctl.decide(float(t_s), current, pods(current, 0.01))   # recommends 1
         if desired != current:
             assert detail["limit"] == "ScaleDownLimit"
             changes.append((t_s, desired))
@@ -185,26 +264,42 @@ def test_min_and_max_clamps():
     - 12 replicas with max 10 -> straight to 10; 1 replica with min 2 -> straight to 2.
     """
     ctl = HpaController(hpa_cfg(metric="inflight_per_replica", target=1.0, max_replicas=5))
-    assert ctl.decide(0.0, 4, 4, 3.0)[0] == 5
-    assert ctl.decide(15.0, 4, 4, 3.0)[1]["limit"] == "TooManyReplicas"
+    assert ctl.decide(0.0, 4, pods(4, 3.0))[0] == 5
+    assert ctl.decide(15.0, 4, pods(4, 3.0))[1]["limit"] == "TooManyReplicas"
 
     ctl = HpaController(hpa_cfg(metric="inflight_per_replica", target=1.0, min_replicas=3,
                                 scale_down_stabilization_s=0))
-    desired, detail = ctl.decide(0.0, 4, 4, 0.25)
+    desired, detail = ctl.decide(0.0, 4, pods(4, 0.25))
     assert (desired, detail["limit"]) == (3, "TooFewReplicas")
 
     ctl = HpaController(hpa_cfg(max_replicas=10))
-    assert ctl.decide(0.0, 12, 12, 0.5)[0] == 10
+    assert ctl.decide(0.0, 12, pods(12, 0.5))[0] == 10
     ctl = HpaController(hpa_cfg(min_replicas=2))
-    assert ctl.decide(0.0, 1, 1, 0.5)[0] == 2
+    assert ctl.decide(0.0, 1, pods(1, 0.5))[0] == 2
 
 
-def test_no_ready_replicas_means_no_decision():
-    """Without metrics from any ready pod the sync fails and the count stays."""
-    ctl = HpaController(hpa_cfg())
-    desired, detail = ctl.decide(0.0, 3, 0, 0.0, unready_replicas=3)
-    assert desired == 3
-    assert detail["limit"] == "NoReadyReplicas"
+# ----------------------------------------------------------------------------- HPA rule 7 (legacy)
+def test_legacy_path_caps_a_scale_up_at_max_of_twice_current_and_four():
+    """2.3: with no behavior, 1 replica wanting 10 is capped at max(2 x 1, 4) = 4 (with behavior: 5);
+    from 4 the cap is 8; with max 6 below the cap the reason is TooManyReplicas; a wish below
+    min gives min first (convertDesiredReplicasWithRules checks it before the cap)."""
+    ctl = HpaController(hpa_cfg(metric="inflight_per_replica", target=1.0, max_replicas=20, behavior_set=False))
+    desired, detail = ctl.decide(0.0, 1, pods(1, 10.0))
+    assert (desired, detail["limit"]) == (4, "ScaleUpLimit")
+    assert ctl.decide(15.0, 4, pods(4, 10.0))[0] == 8
+    assert legacy_limit_replicas(4, 10, hpa_cfg(max_replicas=6, behavior_set=False)) == (6, "TooManyReplicas")
+    assert legacy_limit_replicas(6, 1, hpa_cfg(min_replicas=6, behavior_set=False)) == (6, "TooFewReplicas")
+
+
+def test_legacy_path_scales_down_to_the_highest_recommendation_of_the_window_at_once():
+    """Rule 7: the maximum recommendation of the last 300 s, a record exactly 300 s old included
+    (!Before(cutoff)); no rate limit, so 10 -> 3 in one step once the window has passed."""
+    ctl = HpaController(hpa_cfg(metric="inflight_per_replica", target=1.0, behavior_set=False))
+    assert ctl.decide(0.0, 10, pods(10, 1.0))[0] == 10
+    for t_s in range(15, 301, 15):
+        assert ctl.decide(float(t_s), 10, pods(10, 0.3))[0] == 10, f"held at t={t_s}"
+    desired, detail = ctl.decide(315.0, 10, pods(10, 0.3))
+    assert (desired, detail["limit"]) == (3, "DesiredWithinRange")
 
 
 def test_config_validation():

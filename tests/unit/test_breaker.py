@@ -8,15 +8,24 @@ from pydantic import ValidationError
 
 from simulator.mechanisms.breaker import (
     CLOSED,
+    DISABLED,
+    FORCED_OPEN,
     HALF_OPEN,
+    METRICS_ONLY,
     OPEN,
     BreakerConfig,
     CircuitBreaker,
+    IllegalStateTransition,
     RetryConfig,
     backoff_ms,
 )
 
 FAST_MS = 10.0
+
+
+def snap(breaker, now_s=0.0):
+    """The current state's counts and rates, read at ``now_s`` (count windows do not age)."""
+    return breaker.snapshot(now_s)
 
 
 def feed(breaker, now_s, outcomes, duration_ms=FAST_MS):
@@ -116,7 +125,7 @@ def test_forty_nine_failures_in_hundred_stay_closed():
     breaker = CircuitBreaker(BreakerConfig())
     feed(breaker, 0.0, "F" * 49 + "S" * 51)
     assert breaker.state == CLOSED
-    assert breaker.failure_rate_pct == 49.0
+    assert snap(breaker).failure_rate_pct == 49.0
 
 
 def test_below_minimum_never_opens_even_if_all_failed():
@@ -124,8 +133,8 @@ def test_below_minimum_never_opens_even_if_all_failed():
     breaker = CircuitBreaker(BreakerConfig())
     feed(breaker, 0.0, "F" * 99)
     assert breaker.state == CLOSED
-    assert breaker.failure_rate_pct == -1.0
-    assert breaker.slow_call_rate_pct == -1.0
+    assert snap(breaker).failure_rate_pct == -1.0
+    assert snap(breaker).slow_call_rate_pct == -1.0
 
 
 def test_minimum_five_of_window_ten_opens_on_fifth_call():
@@ -151,10 +160,10 @@ def test_count_window_keeps_only_last_n_calls():
     """Rule 12: a circular buffer; the oldest outcome drops out when a new one arrives."""
     breaker = CircuitBreaker(BreakerConfig(sliding_window_size=4, minimum_number_of_calls=4))
     feed(breaker, 0.0, "FSSS")  # 25 %
-    assert breaker.failure_rate_pct == 25.0
+    assert snap(breaker).failure_rate_pct == 25.0
     feed(breaker, 0.0, "S")  # the F is evicted: SSSS
-    assert breaker.failure_rate_pct == 0.0
-    assert breaker.window_calls == 4
+    assert snap(breaker).failure_rate_pct == 0.0
+    assert snap(breaker).calls == 4
 
 
 def test_time_window_uses_minimum_as_configured():
@@ -182,7 +191,7 @@ def test_slow_means_strictly_longer_than_threshold():
     at_threshold = CircuitBreaker(cfg)
     at_threshold.on_result(0.0, 100.0, False)
     assert at_threshold.state == CLOSED
-    assert at_threshold.slow_call_rate_pct == 0.0
+    assert snap(at_threshold).slow_call_rate_pct == 0.0
     above = CircuitBreaker(cfg)
     above.on_result(0.0, 100.001, False)
     assert above.state == OPEN, "one slow call = 100 % >= default slow threshold of 100 %"
@@ -205,8 +214,8 @@ def test_slow_errors_count_as_failed_and_slow():
                                            slow_call_duration_threshold_ms=100, failure_rate_threshold_pct=100))
     breaker.on_result(0.0, 500.0, True)  # SLOW_ERROR
     feed(breaker, 0.0, "SSS")
-    assert breaker.failure_rate_pct == 25.0
-    assert breaker.slow_call_rate_pct == 25.0
+    assert snap(breaker).failure_rate_pct == 25.0
+    assert snap(breaker).slow_call_rate_pct == 25.0
 
 
 # ---- OPEN (rules 6, 7) -------------------------------------------------------------
@@ -215,13 +224,13 @@ def test_slow_errors_count_as_failed_and_slow():
 def test_open_rejects_and_counts_without_recording():
     """Rule 6: OPEN rejects every call, counts it, and never records it in the window."""
     breaker = open_at(small(), 0.0)
-    calls_before = breaker.window_calls
-    rate_before = breaker.failure_rate_pct
+    calls_before = snap(breaker).calls
+    rate_before = snap(breaker).failure_rate_pct
     for i in range(25):
         assert not breaker.try_acquire(1.0 + i)
     assert breaker.not_permitted_calls == 25
-    assert breaker.window_calls == calls_before
-    assert breaker.failure_rate_pct == rate_before
+    assert snap(breaker).calls == calls_before
+    assert snap(breaker).failure_rate_pct == rate_before
 
 
 def test_in_flight_results_are_recorded_while_open_without_transition():
@@ -231,7 +240,7 @@ def test_in_flight_results_are_recorded_while_open_without_transition():
     assert breaker.state == OPEN
     feed(breaker, 1.0, "SSSSS")  # evicts the five failures of the circular window
     assert breaker.state == OPEN
-    assert breaker.failure_rate_pct == 0.0
+    assert snap(breaker).failure_rate_pct == 0.0
     assert len(breaker.transitions) == 1
 
 
@@ -308,7 +317,7 @@ def test_half_open_four_failures_of_ten_close():
     breaker, _ = half_open_at(small())
     feed(breaker, 61.0, "FFFFSSSSSS")
     assert breaker.state == CLOSED
-    assert breaker.window_calls == 0
+    assert snap(breaker).calls == 0
     assert breaker.attempts == 0
     assert breaker.transitions[-1] == (61.0, HALF_OPEN, CLOSED, 40.0, 0.0)
 
@@ -332,7 +341,7 @@ def test_half_open_window_is_count_based_even_for_time_windows():
     feed(breaker, 0.0, "FFFFF")
     assert breaker.state == OPEN
     assert breaker.try_acquire(60.5)
-    assert breaker.window_calls == 0
+    assert snap(breaker).calls == 0
     feed(breaker, 61.0, "SS")
     assert breaker.state == HALF_OPEN, "min(5, 3) = 3 results needed"
     feed(breaker, 61.0, "F")  # 1 of 3 = 33.3 % < 50 %
@@ -413,7 +422,7 @@ def test_time_window_evicts_buckets_older_than_n_seconds():
     feed(evicted, 0.2, "FFFF")
     feed(evicted, 10.0, "S")  # window covers seconds 1..10: only this call
     assert evicted.state == CLOSED
-    assert evicted.window_calls == 1
+    assert snap(evicted, 10.0).calls == 1
 
     kept = CircuitBreaker(cfg)
     feed(kept, 0.2, "FFFF")
@@ -428,9 +437,9 @@ def test_time_window_evicts_only_expired_buckets():
     feed(breaker, 0.0, "FF")
     feed(breaker, 5.5, "FFF")
     feed(breaker, 10.1, "S")
-    assert breaker.window_calls == 4
+    assert snap(breaker, 10.1).calls == 4
     feed(breaker, 40.0, "S")  # far later: every old bucket is gone
-    assert breaker.window_calls == 1
+    assert snap(breaker, 40.0).calls == 1
 
 
 # ---- reset (rule 11) ---------------------------------------------------------------
@@ -441,7 +450,7 @@ def test_reset_returns_to_closed_with_empty_window():
     breaker = open_at(small(), 0.0)
     breaker.reset(5.0)
     assert breaker.state == CLOSED
-    assert breaker.window_calls == 0
+    assert snap(breaker).calls == 0
     assert breaker.transitions[-1][:3] == (5.0, OPEN, CLOSED)
     assert breaker.try_acquire(5.0)
 
@@ -453,6 +462,155 @@ def test_full_cycle_transitions_are_recorded_in_order():
     assert [(t, a, b) for t, a, b, _, _ in breaker.transitions] == [
         (0.0, CLOSED, OPEN), (probe_s, OPEN, HALF_OPEN), (70.0, HALF_OPEN, CLOSED),
     ]
+
+
+# ---- per-state metrics and reading at a time (rules 6, 8, 12) ----------------------
+
+
+def test_open_counts_rejections_on_the_metrics_it_carried_over():
+    """Rule 6: OPEN keeps CLOSED's metrics (its window and count) and adds its rejections."""
+    breaker = open_at(small(), 0.0)
+    for i in range(25):
+        assert not breaker.try_acquire(1.0 + i)
+    s = snap(breaker)
+    assert (s.state, s.calls, s.failed_calls, s.not_permitted_calls) == (OPEN, 10, 10, 25)
+
+
+def test_half_open_reads_its_own_not_permitted_count_and_the_lifetime_total_is_kept():
+    """Entering HALF_OPEN starts fresh metrics: its not-permitted count is its own (1),
+    while the lifetime total keeps OPEN's 25 rejections too (26)."""
+    breaker = open_at(small(), 0.0)
+    for i in range(25):
+        breaker.try_acquire(1.0 + i)
+    assert breaker.try_acquire(60.5)                     # lazily HALF_OPEN, permit 1 of 10
+    assert all(breaker.try_acquire(60.6) for _ in range(9))
+    assert not breaker.try_acquire(60.7)
+    s = snap(breaker, 60.7)
+    assert (s.state, s.calls, s.not_permitted_calls) == (HALF_OPEN, 0, 1)
+    assert breaker.not_permitted_calls == 26
+
+
+def test_reading_a_time_window_slides_it_without_a_new_call():
+    """Rule 12: the rates are read over the last N seconds at the time of reading."""
+    cfg = BreakerConfig(sliding_window_type="time_based", sliding_window_size=10, minimum_number_of_calls=2)
+    breaker = CircuitBreaker(cfg)
+    feed(breaker, 0.2, "FS")
+    assert snap(breaker, 9.9)[1:] == (2, 1, 0, 0, 50.0, 0.0)
+    later = snap(breaker, 10.0)          # second 0 has left the window
+    assert (later.calls, later.failure_rate_pct) == (0, -1.0)
+
+
+# ---- operator states and explicit transitions (rule 11) -----------------------------
+
+STATES = (CLOSED, OPEN, HALF_OPEN, FORCED_OPEN, DISABLED, METRICS_ONLY)
+# resilience4j's StateTransition enum defines every pair except these three.
+REFUSED = {(CLOSED, HALF_OPEN), (METRICS_ONLY, OPEN), (METRICS_ONLY, HALF_OPEN)}
+
+
+def breaker_in(state):
+    """A breaker in ``state`` at t = 100 s, reached the way resilience4j reaches it."""
+    if state == OPEN:
+        return open_at(small(), 100.0)
+    if state == HALF_OPEN:
+        return half_open_at(small(), 40.0)[0]
+    breaker = CircuitBreaker(small())
+    move = {FORCED_OPEN: breaker.transition_to_forced_open, DISABLED: breaker.transition_to_disabled,
+            METRICS_ONLY: breaker.transition_to_metrics_only}.get(state)
+    if move is not None:
+        move(100.0)
+    return breaker
+
+
+def move_to(breaker, state, now_s):
+    {CLOSED: breaker.transition_to_closed, OPEN: breaker.transition_to_open,
+     HALF_OPEN: breaker.transition_to_half_open, FORCED_OPEN: breaker.transition_to_forced_open,
+     DISABLED: breaker.transition_to_disabled, METRICS_ONLY: breaker.transition_to_metrics_only}[state](now_s)
+
+
+@pytest.mark.parametrize("from_state", STATES)
+@pytest.mark.parametrize("to_state", STATES)
+def test_every_explicit_transition(from_state, to_state):
+    """Rule 11: every pair resilience4j defines succeeds (recorded unless X -> X); the three it
+    does not define raise and leave the breaker as it was."""
+    breaker = breaker_in(from_state)
+    assert breaker.state == from_state
+    n_before = len(breaker.transitions)
+    if (from_state, to_state) in REFUSED:
+        with pytest.raises(IllegalStateTransition):
+            move_to(breaker, to_state, 101.0)
+        assert breaker.state == from_state and len(breaker.transitions) == n_before
+        return
+    move_to(breaker, to_state, 101.0)
+    assert breaker.state == to_state
+    if from_state == to_state:
+        assert len(breaker.transitions) == n_before
+    else:
+        assert breaker.transitions[-1][:3] == (101.0, from_state, to_state)
+
+
+def test_forced_open_rejects_everything_and_never_leaves_by_itself():
+    """FORCED_OPEN: every call rejected and counted, results ignored, no timer, attempts + 1."""
+    breaker = CircuitBreaker(small(automatic_transition_from_open_to_half_open_enabled=True))
+    breaker.transition_to_forced_open(10.0)
+    assert breaker.attempts == 1 and breaker.next_timer_s() is None
+    assert not any(breaker.try_acquire(10.0 + 1000.0 * i) for i in range(5))
+    feed(breaker, 20.0, "S" * 10)
+    s = snap(breaker, 5_000.0)
+    assert (s.state, s.calls, s.not_permitted_calls) == (FORCED_OPEN, 0, 5)
+    breaker.transition_to_closed(6_000.0)
+    assert breaker.try_acquire(6_000.0) and snap(breaker, 6_000.0).not_permitted_calls == 0
+
+
+def test_disabled_permits_everything_and_never_trips():
+    """DISABLED: every call permitted, nothing recorded, no transition even at 100 % failures."""
+    breaker = CircuitBreaker(small())
+    breaker.transition_to_disabled(0.0)
+    assert all(breaker.try_acquire(1.0) for _ in range(50))
+    feed(breaker, 1.0, "F" * 50)
+    assert breaker.state == DISABLED and snap(breaker, 1.0).calls == 0
+
+
+def test_metrics_only_records_but_never_trips():
+    """METRICS_ONLY: every call permitted and recorded; a 100 % failure rate changes nothing."""
+    breaker = CircuitBreaker(small())
+    breaker.transition_to_metrics_only(0.0)
+    feed(breaker, 1.0, "F" * 20)
+    s = snap(breaker, 1.0)
+    assert (s.state, s.calls, s.failure_rate_pct) == (METRICS_ONLY, 10, 100.0)
+    assert breaker.try_acquire(2.0)
+    assert [t[2] for t in breaker.transitions] == [METRICS_ONLY]
+
+
+def test_explicit_open_waits_the_next_back_off_from_forced_open():
+    """transitionToOpenState from FORCED_OPEN (attempts 1) enters OPEN with attempts 2: wait f(2)."""
+    breaker = CircuitBreaker(small(wait_multiplier=2.0))
+    breaker.transition_to_forced_open(0.0)
+    breaker.transition_to_open(10.0)
+    assert breaker.attempts == 2
+    assert breaker.retry_after_s == 10.0 + 120.0
+
+
+def test_internal_transition_starts_fresh_metrics():
+    """CLOSED -> CLOSED is not an event, but like resilience4j it builds a new, empty state."""
+    breaker = CircuitBreaker(small())
+    feed(breaker, 0.0, "FFFS")
+    breaker.transition_to_closed(1.0)
+    assert snap(breaker).calls == 0 and breaker.transitions == []
+
+
+def test_reset_from_an_operator_state_closes():
+    breaker = breaker_in(FORCED_OPEN)
+    breaker.reset(200.0)
+    assert breaker.state == CLOSED and breaker.transitions[-1][:3] == (200.0, FORCED_OPEN, CLOSED)
+
+
+def test_operator_actions_need_an_enabled_breaker():
+    with pytest.raises(ValidationError):
+        BreakerConfig(operator_actions=[{"at_s": 10, "action": "forced_open"}])
+    with pytest.raises(ValidationError):
+        BreakerConfig(enabled=True, operator_actions=[{"at_s": 10, "action": "half_open"}])
+    cfg = BreakerConfig(enabled=True, operator_actions=[{"at_s": 10, "action": "forced_open"}])
+    assert cfg.operator_actions[0].action == "forced_open"
 
 
 # ---- retry back-off ----------------------------------------------------------------

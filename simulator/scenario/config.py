@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import Field, JsonValue, ValidationError, field_validator, model_validator
 
 from simulator.common.limits import (
     MAX_CV,
@@ -234,8 +234,7 @@ class TracingConfig(Section):
 
 
 # --------------------------------------------------------------------------- scenario
-# a comparison override is a plain value: a number, a word, true/false or null (never a nested document)
-OverrideValue = bool | int | float | Annotated[str, StringConstraints(max_length=MAX_NAME_CHARS)] | None
+MAX_OVERRIDE_VALUES = 1_000  # values in one comparison override (a list of operator actions, say)
 
 
 class Scenario(Section):
@@ -274,18 +273,19 @@ class Scenario(Section):
     retraining: RetrainingConfig = RetrainingConfig()
     compare_label: str = Field("", max_length=MAX_NAME_CHARS,
                                description="Plain-language name of this scenario's natural comparison")
-    compare_overrides: dict[str, OverrideValue] = Field(
+    compare_overrides: dict[str, JsonValue] = Field(
         {}, max_length=MAX_ENTRIES,
-        description="Dotted overrides that give the comparison (e.g. {inference.precision: fp32}); plain values only")
+        description="Dotted overrides that give the comparison (e.g. {inference.precision: fp32}); each is checked "
+                    "where it lands")
 
     @field_validator("compare_overrides", mode="before")
     @classmethod
-    def _plain_values(cls, overrides: Any) -> Any:
+    def _small_values(cls, overrides: Any) -> Any:
+        """Each override is a small document (it is validated where it lands, in _check)."""
         if isinstance(overrides, dict):
             for path, value in overrides.items():
-                if value is not None and not isinstance(value, (bool, int, float, str)):
-                    raise ValueError(f"{quote_value(path)} must be a plain value (a number, a word, true/false or "
-                                     f"null), got {quote_value(value)}")
+                if _count_values(value) > MAX_OVERRIDE_VALUES:
+                    raise ValueError(f"{quote_value(path)} holds more than {MAX_OVERRIDE_VALUES:,} values")
         return overrides
 
     @model_validator(mode="after")
@@ -381,6 +381,19 @@ def _field_range(model: type[Section], loc: tuple) -> str:
     if hi is not None:
         return f"allowed: {hi_op} {hi:g}"
     return ""
+
+
+def _count_values(value: Any, limit: int = MAX_OVERRIDE_VALUES) -> int:
+    """Values in a nested list/mapping, counting stops just past ``limit`` (iterative, no recursion)."""
+    count, stack = 0, [value]
+    while stack and count <= limit:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return count
 
 
 def _loc_part(part: Any) -> str:

@@ -1,6 +1,7 @@
 """The dashboard facing runaway uploads and a killed worker, in a real browser on its own server.
 
-The server runs with a 20-second limit per run, so that a runaway is stopped within the test.
+The server runs with a 30-second limit per run, so that a runaway is stopped within the test, and
+with room for 250 million estimated events per run, so that the runaway passes the pre-run check.
 Worker processes are found as the server's children running multiprocessing's spawn entry point.
 """
 from __future__ import annotations
@@ -17,11 +18,11 @@ from tests.e2e.test_browser import screenshot, wait_for_app
 pytestmark = pytest.mark.e2e
 
 RUN_TIMEOUT_S = 30
-# passes the dashboard's budget (about 31 million events) but computes for a minute or more:
-# five quiet days whose Knative autoscaler averages an hour of one-second samples every second
+# passes the server's budget (about 190 million events) but computes for minutes: a quiet month
+# whose Knative autoscaler averages an hour of one-second samples every second
 RUNAWAY = b"""name: runaway
-description: Five quiet days whose autoscaler averages an hour of samples every second.
-duration_s: 432000
+description: A quiet month whose autoscaler averages an hour of samples every second.
+duration_s: 2592000
 warmup_s: 0
 traffic: {rate_per_s: 0.01}
 inference: {replicas: 1}
@@ -31,7 +32,8 @@ autoscaler: {enabled: true, kind: kpa, min_replicas: 0, max_replicas: 4, kpa_tic
 
 @pytest.fixture(scope="module")
 def server():
-    with streamlit_server("streamlit-hostile.log", {"PIPELINE_TWIN_RUN_TIMEOUT_S": str(RUN_TIMEOUT_S)}) as url:
+    env = {"PIPELINE_TWIN_RUN_TIMEOUT_S": str(RUN_TIMEOUT_S), "PIPELINE_TWIN_DASHBOARD_MAX_EVENTS": "250e6"}
+    with streamlit_server("streamlit-hostile.log", env) as url:
         port = url.rsplit(":", 1)[1]
         proc = next(p for p in psutil.Process().children() if port in " ".join(p.cmdline()))
         yield url, proc

@@ -200,10 +200,11 @@ def test_sections_inherit_the_rules():
 @pytest.mark.parametrize("overrides, field", [
     ({"compare_overrides": {"nope.x": 1}}, "compare_overrides"),
     ({"compare_overrides": {"inference.replicas": [1, 2]}}, "compare_overrides"),
+    ({"compare_overrides": {"traffic.spikes": [{}] * 2000}}, "compare_overrides"),
     ({"compare_overrides": {"inference.precision": "fp64"}}, "compare_overrides"),
 ])
-def test_comparison_overrides_are_plain_and_valid(overrides, field):
-    """compare_overrides holds plain values for real fields, each valid where it lands."""
+def test_comparison_overrides_are_small_and_valid(overrides, field):
+    """compare_overrides holds small values for real fields, each valid where it lands."""
     with pytest.raises(ScenarioError) as err:
         with_overrides(Scenario(), overrides)
     assert err.value.lines[0].startswith(field) and len(err.value.lines) == 1

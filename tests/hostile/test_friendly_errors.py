@@ -1,5 +1,17 @@
 """An unexpected error on a page: the user sees a short message with an error id, the log the details."""
+import sys
+
+import pytest
 from streamlit.testing.v1 import AppTest
+
+
+@pytest.fixture(autouse=True)
+def keep_main_module():
+    """AppTest runs the script as ``__main__``; put the real one back, or every later ``spawn``
+    (worker pools) would re-run this test's generated script in its children."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 def _page_that_fails():

@@ -8,6 +8,7 @@ goes through :mod:`dashboard.state`.
 """
 from __future__ import annotations
 
+import copy
 import math
 import types
 import typing
@@ -469,7 +470,7 @@ def scenario_editor(base: Scenario, prefix: str) -> EditorResult:
             if g.doc and g.path:
                 st.caption(g.doc)
             _render_group(g, base_data, prefix, values, slots)
-    data = yaml.safe_load(yaml.safe_dump(base_data))  # a deep copy
+    data = copy.deepcopy(base_data)
     local: dict[str, list[str]] = {}
     for path, value in values.items():
         if isinstance(value, tuple) and len(value) == 2 and value[0] == "__yaml__":

@@ -32,7 +32,8 @@ def ensure_frame() -> None:
 
 PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
 
-# file -> (title, icon, section); sections: "exec" (for executives) or "arch" (for architects)
+# file -> (title, icon, section); sections: "exec" (for executives), "arch" (for architects), "team"
+# (the team's saved work), "admin" (in the menu for admins only; reachable by link, and refused there)
 KNOWN_PAGES = {
     "overview.py": ("Overview", ":material/dashboard:", "exec"),
     "throughput.py": ("Throughput & latency", ":material/show_chart:", "exec"),
@@ -45,33 +46,44 @@ KNOWN_PAGES = {
     "lab.py": ("Scenario lab", ":material/science:", "arch"),
     "planner.py": ("Capacity planner", ":material/insights:", "arch"),
     "validation.py": ("Validation", ":material/verified:", "arch"),
+    "library.py": ("Library", ":material/folder_open:", "team"),
+    "history.py": ("History", ":material/history:", "team"),
+    "decisions.py": ("Decisions", ":material/gavel:", "team"),
+    "audit.py": ("Audit", ":material/policy:", "admin"),
 }
+SECTIONS = {"exec": "For executives", "arch": "For architects", "team": "The team's work", "admin": "The team's work"}
 DEFAULT_PAGE = "overview.py"
 
 
-def build_pages(presentation: bool) -> dict[str, list]:
-    """Menu sections from the files that exist; architects' pages are hidden when presenting."""
+def build_pages(presentation: bool, admin: bool = True) -> dict[str, list]:
+    """Menu sections from the files that exist; architects' pages are hidden when presenting, the
+    admin pages from everyone but admins (they stay reachable so that an attempt is refused and audited)."""
     files = {p.name for p in PAGES_DIR.glob("*.py") if not p.name.startswith("_")}
-    sections: dict[str, list] = {"For executives": [], "For architects": []}
+    sections: dict[str, list] = {title: [] for title in SECTIONS.values()}
     ordered = [f for f in KNOWN_PAGES if f in files] + sorted(files - set(KNOWN_PAGES))
     for name in ordered:
         title, icon, section = KNOWN_PAGES.get(name, (Path(name).stem.replace("_", " ").capitalize(),
                                                       ":material/article:", "arch"))
         if section == "arch" and presentation:
             continue
-        page = st.Page(f"pages/{name}", title=title, icon=icon, default=name == DEFAULT_PAGE)
-        sections["For executives" if section == "exec" else "For architects"].append(page)
+        hidden = section == "admin" and not admin
+        page = st.Page(f"pages/{name}", title=title, icon=icon, default=name == DEFAULT_PAGE,
+                       visibility="hidden" if hidden else "visible")
+        sections[SECTIONS[section]].append(page)
     return {k: v for k, v in sections.items() if v}
 
 
 def main() -> None:
-    from dashboard import state, widgets
+    from dashboard import state, team, widgets
 
     mark_frame()
     st.set_page_config(page_title="Pipeline Twin", page_icon="🛡️", layout="wide", initial_sidebar_state="expanded")
+    who = team.gate()  # the sign-in screen stops here when sign-in is configured and nobody is signed in
+    team.sidebar(who)
     with friendly_errors():
         widgets.sidebar()
-    page = st.navigation(build_pages(state.presentation_mode()), position="sidebar")
+    page = st.navigation(build_pages(state.presentation_mode(), admin=who.can("read_audit")), position="sidebar",
+                         expanded=True)  # every page in view, not "View 4 more"
     widgets.page_css()
     with friendly_errors():
         page.run()

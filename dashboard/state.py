@@ -457,6 +457,9 @@ def run_many(jobs: list[tuple[Scenario, int]], label: str = "the scenario") -> l
         for key, result in fresh.items():
             cache.put(key, result)
             found[key] = result
+        from dashboard import keeping
+
+        keeping.runs_finished(list(fresh.values()))  # audited, and kept in the history when the role allows
     return [found[key] for key, _, _ in keyed]
 
 

@@ -21,7 +21,7 @@ import streamlit as st
 import yaml
 from pydantic import BaseModel
 
-from dashboard import state
+from dashboard import keeping, state
 from simulator.common.csv_export import frame_to_csv
 from simulator.common.limits import MAX_NAME_CHARS
 from simulator.common.safe_yaml import YamlError, load_yaml
@@ -152,7 +152,7 @@ def downloads(result: RunResult, key: str, title: str, figures: list | None = No
             help="Every event of the run: surges, faults, breaker trips, scaling, rollbacks.")
         if include_requests:
             cols[3].download_button(
-                "Every request (CSV)", data=lambda: frame_to_csv(result.requests),
+                "Every request (CSV)", data=keeping.requests_csv(result, key),  # the download is audited
                 file_name=f"{name}-requests.csv", mime="text/csv", key=f"dl_{key}_req", on_click="ignore",
                 help=f"One row per request ({len(result.requests):,} rows): a large file.")
 

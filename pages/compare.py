@@ -1,7 +1,7 @@
 """Compare: the sidebar's scenario (A) against another scenario or changed knobs (B), same seed."""
 import streamlit as st
 
-from dashboard import state, widgets
+from dashboard import keeping, state, widgets
 from dashboard.frame import ensure_frame
 from simulator.report.narrative import compare_paragraph
 from simulator.scenario.config import ScenarioError, with_overrides
@@ -90,6 +90,8 @@ with left:
 with right:
     st.markdown(f"**{label_b}**")
     widgets.diagram(architecture_dot(run_b.scenario, run_b.summary, font_size=state.diagram_font_size()))
+
+keeping.decision_button(run_a, run_b, label_a, label_b)
 
 widgets.downloads(run_b, "compare", f"Compare {label_a} with {label_b}", figures=figures, tiles=tiles_a,
                   paragraphs=[paragraph], include_requests=False)

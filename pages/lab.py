@@ -1,7 +1,7 @@
 """Scenario lab (architects): edit every scenario setting, check it, run it, save or load it as YAML."""
 import streamlit as st
 
-from dashboard import state, widgets
+from dashboard import library, state, team, widgets
 from dashboard.frame import ensure_frame
 from simulator.report.narrative import compare_paragraph
 from simulator.scenario.config import ScenarioError, parse_scenario, scenario_to_yaml
@@ -113,6 +113,11 @@ c3.download_button("Download as YAML", data=scenario_to_yaml(edit.scenario) if v
                    file_name=f"{base.name}-edited.yaml", mime="application/x-yaml", disabled=not valid,
                    key="lab_download", on_click="ignore", help="Every setting written out, ready for the CLI.")
 c4.button("Reset to the scenario's values", key="lab_reset", on_click=reset_form)
+team.show_flash()
+if valid:
+    with st.expander("Save the edited scenario to the Library", icon=":material/save:",
+                     expanded=st.session_state.get(library.K_CONFLICT) is not None):
+        library.save_box(edit.scenario, "lab", "the edited scenario")
 
 saved = state.recall(LAB_RUN)
 if saved:

@@ -1,7 +1,9 @@
 """Capacity planner (architects): instant queueing preview, then the cheapest plan meeting the service levels."""
+import time
+
 import streamlit as st
 
-from dashboard import state, widgets
+from dashboard import keeping, state, team, widgets
 from dashboard.frame import ensure_frame
 from simulator.analysis import planner as pl
 from simulator.analysis.experiments import format_value
@@ -67,9 +69,9 @@ with st.form("planner_form"):
         minutes = max(1, run_minutes)
         c.caption(f"Each run simulates the whole scenario ({scenario.duration_s:g} s).")
     reps = c.slider("Replications per configuration", 2, 10, 4)
-    submitted = st.form_submit_button("Find the cheapest plan", type="primary")
+    submitted = st.form_submit_button("Find the cheapest plan", type="primary", help=team.role_note("plan", team.actor()))
 
-if submitted:
+if submitted and team.allowed("plan", state.selected_name()):  # an expensive search: analysts and admins
     constraints = [pl.p99_at_most(p99_ms), pl.availability_at_least(availability)]
     if max_cost > 0:
         constraints.append(pl.monthly_cost_at_most(max_cost))
@@ -79,11 +81,13 @@ if submitted:
     try:
         short = with_overrides(scenario, {"duration_s": duration_s,
                                           "warmup_s": min(scenario.warmup_s, duration_s / 5)})
+        started = time.perf_counter()
         with st.status("Searching…", expanded=True) as status, state.backend() as backend:
             result = pl.plan(short, constraints, replicas=(lo, hi), space=space, reps=reps, max_reps=2 * reps,
                              backend=backend, progress=status.write)
             status.update(label="Search finished", state="complete", expanded=False)
         state.remember(RESULT, result)
+        keeping.keep_plan(result, state.current_seed(), time.perf_counter() - started)
     except (ScenarioError, pl.MissingKpi) as err:
         st.error(f"The planner cannot run this search: {err}")
 

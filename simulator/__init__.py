@@ -3,7 +3,7 @@
 The core is pure Python (no streamlit), in layers that import only the ones below them:
 ``common`` -> ``mechanisms`` (rules of real systems) and ``ml`` -> ``scenario`` (the validated
 input) -> ``engine`` (how requests move) -> ``report`` (one run told) -> ``runner`` ->
-``viz`` (figures) -> ``analysis`` (many runs) -> ``cli``.
+``viz`` (figures) -> ``analysis`` (many runs) -> ``store`` (the team's saved work) -> ``cli``.
 
 Entry points: ``load_scenario`` (YAML -> validated Scenario), ``with_overrides`` (dotted
 overrides through the same validation) and ``run`` (Scenario, seed -> RunResult).

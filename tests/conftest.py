@@ -5,6 +5,8 @@ import pytest
 
 from simulator.scenario.config import Scenario, load_scenario, with_overrides
 
+pytest_plugins = ["tests.postgres"]  # a throwaway PostgreSQL server, started only when a test asks for it
+
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 

@@ -15,6 +15,7 @@ import os
 import sys
 import textwrap
 
+from simulator.cli import history
 from simulator.cli.common import (
     InputError,
     add_budget_options,
@@ -264,6 +265,8 @@ def cmd_compare(args) -> int:
             result.write(folder)
     name_a = _name(a.name, args.set_a)
     name_b = _name(b.name, args.set_b)
+    if args.save:
+        history.save_comparison(args, result, name_a, name_b, seed)
     if args.json:
         print(json.dumps(_clean({"a": name_a, "b": name_b, "replications": reps, "base_seed": seed,
                                  "kpis": result.table.to_dict("records")}), indent=2))
@@ -480,6 +483,8 @@ def cmd_plan(args) -> int:
     print(format_plan(result))
     if args.out:
         print(f"\n  wrote evaluations.csv, frontier.html, recommendation.txt, scenario.resolved.yaml to {args.out}")
+    if args.save:
+        history.save_plan(args, result, seed)
     return 0
 
 
@@ -574,6 +579,7 @@ def add_commands(sub, scenario_args) -> None:
     p.add_argument("--json", action="store_true", help="print only JSON")
     add_budget_options(p)
     add_backend_options(p)
+    history.add_save_option(p)
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("sweep", help="run a grid or Latin hypercube of settings, with a sensitivity chart")
@@ -613,6 +619,7 @@ def add_commands(sub, scenario_args) -> None:
     p.add_argument("--seed", type=int, help="base seed (default: the scenario's)")
     add_output_options(p, "evaluations.csv, frontier.html, recommendation.txt")
     add_backend_options(p)
+    history.add_save_option(p)
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("validate-model", help="rerun the textbook queueing checks (exit 1 if one fails)")

@@ -10,6 +10,7 @@ import json
 import sys
 import time
 
+from simulator.cli import history
 from simulator.cli.common import (
     SCENARIO_DIR,
     InputError,
@@ -196,6 +197,8 @@ def cmd_run(args) -> int:
     if args.reps != 1 or args.precision:
         if args.traces:
             raise InputError("--traces: only with a single run (no --reps or --precision)")
+        if args.save:
+            raise InputError("--save: keeps a single run; use `compare --save` or `plan --save` for replications")
         from simulator.cli.experiments import cmd_replicate
 
         return cmd_replicate(args)
@@ -226,6 +229,8 @@ def cmd_run(args) -> int:
         print(format_summary(result.summary, scenario))
         if args.out:
             print(f"\n  wrote summary.json, requests.parquet, timeseries.csv, events.csv, scenario.resolved.yaml to {args.out}")
+    if args.save:
+        history.save_run(args, result)
     return 0
 
 
@@ -277,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     from simulator.cli.experiments import add_replication_options
 
     add_replication_options(p)  # --reps, --precision, --max-reps, --scheduler, --workers
+    history.add_save_option(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a scenario file without running it")
@@ -293,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     from simulator.cli.experiments import add_commands
 
     add_commands(sub, scenario_args)
+    history.add_commands(sub)  # history, and --save on run, compare and plan
     return parser
 
 

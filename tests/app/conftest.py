@@ -18,7 +18,10 @@ def write_scenarios(folder: Path, overrides: dict[str, dict]) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def small_env(monkeypatch, small_dir):
-    """Every app test runs in-process on its module's ``small_dir`` scenarios."""
+def small_env(monkeypatch, small_dir, tmp_path):
+    """Every app test runs in-process on its module's ``small_dir`` scenarios, with a store of its own."""
     monkeypatch.setenv("PIPELINE_TWIN_INPROCESS", "1")
     monkeypatch.setenv("PIPELINE_TWIN_SCENARIOS", str(small_dir))
+    monkeypatch.setenv("PIPELINE_TWIN_DATA_DIR", str(tmp_path / "data"))
+    for name in ("PIPELINE_TWIN_DATABASE_URL", "PIPELINE_TWIN_ROLES", "PIPELINE_TWIN_USER"):
+        monkeypatch.delenv(name, raising=False)

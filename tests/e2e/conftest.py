@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -48,18 +49,29 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(log_name: str = "streamlit-server.log", extra_env: dict | None = None):
-    """Start ``streamlit run app.py`` on a free port; yield its URL once /_stcore/health is ok."""
-    port = _free_port()
+def streamlit_server(log_name: str = "streamlit-server.log", env: dict | None = None, args: tuple = (),
+                     port: int | None = None, processes: list | None = None):
+    """Start ``streamlit run app.py`` on a free port; yield its URL once /_stcore/health is ok.
+
+    The team's store goes to a fresh temporary folder unless ``env`` names one; ``env`` adds or
+    replaces variables, ``args`` adds streamlit options (e.g. ``--secrets.files``); the server's
+    process is appended to ``processes`` when given (a test that kills it).
+    """
+    port = port or _free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = open(ARTIFACTS / log_name, "w")
-    env = {k: v for k, v in os.environ.items() if k not in ("PIPELINE_TWIN_INPROCESS", "PIPELINE_TWIN_SCENARIOS")}
-    env.update(extra_env or {})
+    data = tempfile.TemporaryDirectory(prefix="pipeline-twin-e2e-")
+    drop = ("PIPELINE_TWIN_INPROCESS", "PIPELINE_TWIN_SCENARIOS", "PIPELINE_TWIN_DATABASE_URL", "PIPELINE_TWIN_ROLES",
+            "PIPELINE_TWIN_USER")
+    env = {**{k: v for k, v in os.environ.items() if k not in drop}, "PIPELINE_TWIN_DATA_DIR": data.name,
+           **(env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
+         "--server.fileWatcherType", "none", *args],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    if processes is not None:
+        processes.append(proc)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     try:
@@ -81,6 +93,7 @@ def streamlit_server(log_name: str = "streamlit-server.log", extra_env: dict | N
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+        data.cleanup()
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,8 @@
 
 Each case runs in a fresh subprocess (so peak memory is its own). Events are SimPy's count of
 scheduled events; memory is the process's peak resident set; the estimate comes from
-``simulator.scenario.budget.estimate``. The estimate should be at least the measured values
+``simulator.scenario.budget.estimate``. Peak memory is the child's VmHWM (its own address
+space: ``ru_maxrss`` would survive ``exec`` from a larger parent). The estimate should be at least the measured values
 (it refuses before starting, so it must not underestimate); ``µs per estimated event`` is
 what turns the dashboard's event budget into a wall time on this machine.
 
@@ -29,7 +30,7 @@ CASES = [  # (label, scenario, overrides)
 ]
 
 CHILD = """
-import json, resource, sys, time
+import json, sys, time
 import simulator.engine.simulation as sim
 from simulator.runner import run
 from simulator.scenario.config import load_scenario, with_overrides
@@ -43,8 +44,9 @@ sim.run_until = counting
 t0 = time.perf_counter()
 result = run(sc, 1)
 wall = time.perf_counter() - t0
+hwm_kib = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
 print(json.dumps({"requests": len(result.requests), "events": seen["events"], "wall_s": wall,
-                  "peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+                  "peak_bytes": hwm_kib * 1024}))
 """
 
 

@@ -2,17 +2,54 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
-from simulator.engine.simulation import Simulation
 from simulator.report.results import RunResult, build_result
 from simulator.scenario.budget import check_budget
 from simulator.scenario.config import Scenario
 
+Engine = Literal["kernel", "event"]
+
+
+def simulate(scenario: Scenario, seed: int, progress: Callable[[float], None] | None = None,
+             engine: Engine = "kernel"):
+    """The engine's trace of one run: the station kernels (default) or the event path (the reference).
+
+    BLAS runs on one thread meanwhile: the run's matrix products are small (a chunk of requests
+    by seven features), and extra threads only spin against the simulation (and against other
+    replications running in parallel).
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _simulate(scenario, seed, progress, engine)
+
+
+def _simulate(scenario: Scenario, seed: int, progress: Callable[[float], None] | None, engine: Engine):
+    if engine == "event":
+        from simulator.engine.simulation import Simulation
+
+        if scenario.topology is not None or scenario.faults.components:
+            raise ValueError("engine 'event' (the reference path) runs only the default chain without component "
+                             "outages; this scenario has a topology or component outages: use engine 'kernel'")
+
+        return Simulation(scenario, seed, progress).run()
+    if engine != "kernel":
+        raise ValueError(f"engine: expected 'kernel' or 'event', got {engine!r}")
+    from simulator.engine.kernel import KernelSimulation
+
+    return KernelSimulation(scenario, seed, progress).run()
+
 
 def run(scenario: Scenario, seed: int | None = None,
-        progress: Callable[[float], None] | None = None) -> RunResult:
-    """Simulate ``scenario`` once. Deterministic for a seed (default: the scenario's seed)."""
+        progress: Callable[[float], None] | None = None, engine: Engine = "kernel", frames: bool = True) -> RunResult:
+    """Simulate ``scenario`` once. Deterministic for a seed (default: the scenario's seed).
+
+    ``engine="event"`` runs the event-driven reference path instead of the station kernels; both
+    give bit-identical results for the default chain. ``frames=False`` is the summary-only path:
+    the same summary, timeseries and events, without the requests frame and the spans.
+    """
     check_budget(scenario)
     seed = scenario.seed if seed is None else int(seed)
-    trace = Simulation(scenario, seed, progress).run()
-    return build_result(scenario, seed, trace, wall_s=trace.wall_s)
+    trace = simulate(scenario, seed, progress, engine)
+    return build_result(scenario, seed, trace, wall_s=trace.wall_s, frames=frames)

@@ -45,7 +45,7 @@ def simulate_summary(scenario_json: str, seed: int) -> dict:
     from simulator.scenario.config import Scenario
 
     scenario = Scenario.model_validate_json(scenario_json)
-    result = run(scenario, seed)
+    result = run(scenario, seed, frames=False)  # the summary-only path: no requests frame, no spans
     summary = dict(result.summary)
     summary["warmup_series"] = warmup_series(result.timeseries)
     return summary
@@ -114,11 +114,11 @@ class LocalBackend(_Closing):
             if self.start_method == "forkserver":
                 # the server imports these once; each worker is then a cheap fork of it
                 ctx.set_forkserver_preload(["simulator.analysis.backends", "simulator.runner", "simulator.analysis.experiments"])
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_one_thread_each)
         return self._pool
 
     def warm_up(self) -> None:
-        """Start every worker and import the simulator there (so timings exclude start-up)."""
+        """Start every worker, import the simulator and load its kernels there (timings exclude start-up)."""
         pool = self._executor()
         list(pool.map(_import_simulator, range(self.workers * 2)))
 
@@ -140,9 +140,23 @@ class LocalBackend(_Closing):
             self._pool = None
 
 
-def _import_simulator(_: int) -> bool:
-    import simulator.runner  # noqa: F401  (the import is the point)
+def _one_thread_each() -> None:
+    """A worker runs one replication at a time on one core: its numeric libraries get one thread
+    each (otherwise two workers' BLAS threads fight over the same cores)."""
+    from threadpoolctl import threadpool_limits
 
+    threadpool_limits(1)
+
+
+def _import_simulator(_: int) -> bool:
+    """Import the simulator and load its compiled kernels in this worker."""
+    import time
+
+    import simulator.runner  # noqa: F401
+    from simulator.engine.kernel import warm_up
+
+    warm_up()
+    time.sleep(0.2)  # stay busy a moment, so the pool hands the other warm-up tasks to the other workers
     return True
 
 

@@ -82,11 +82,15 @@ def format_summary(summary: dict, scenario: Scenario) -> str:
     ]
     if summary.get("failures_by_reason"):
         lines.append("  Failures      " + ", ".join(f"{k} {v:,}" for k, v in summary["failures_by_reason"].items()))
-    lines += ["", f"  {'stage':<15}{'utilization':>12}{'mean wait':>13}{'mean service':>14}{'served':>12}"]
-    for name, st in summary["stages"].items():
-        util = "-" if st["utilization"] is None else f"{100 * st['utilization']:.1f} %"
-        lines.append(f"  {name:<15}{util:>12}{fmt_ms(st['wait_ms_mean']):>13}"
-                     f"{fmt_ms(st['service_ms_mean']):>14}{_fmt_int(st['served']):>12}")
+    arch = summary.get("architecture")
+    if scenario.topology is not None and arch:
+        lines += _architecture_lines(arch)
+    else:
+        lines += ["", f"  {'stage':<15}{'utilization':>12}{'mean wait':>13}{'mean service':>14}{'served':>12}"]
+        for name, st in summary["stages"].items():
+            util = "-" if st["utilization"] is None else f"{100 * st['utilization']:.1f} %"
+            lines.append(f"  {name:<15}{util:>12}{fmt_ms(st['wait_ms_mean']):>13}"
+                         f"{fmt_ms(st['service_ms_mean']):>14}{_fmt_int(st['served']):>12}")
     lines += _feature_lines(summary, scenario)
     wt = summary.get("where_time_went")
     if wt:
@@ -94,6 +98,28 @@ def format_summary(summary: dict, scenario: Scenario) -> str:
     if summary.get("events"):
         lines += ["", "  Events        " + ", ".join(f"{k} {v}" for k, v in summary["events"].items())]
     return "\n".join(lines)
+
+
+def _architecture_lines(arch: dict) -> list[str]:
+    """Per component of a topology: what reached it, time there, utilization, decisions; then the
+    bottleneck, the p99's critical path and the single points of failure."""
+    comps = arch["components"]
+    decided = arch.get("decided_by_share", {})
+    lines = ["", f"  {'component':<22}{'kind':<14}{'reached':>10}{'mean time':>12}{'utilization':>13}{'decides':>9}"]
+    for cid, row in comps.items():
+        util = "-" if row["utilization"] is None else f"{100 * row['utilization']:.1f} %"
+        share = f"{100 * decided[cid]:.0f} %" if cid in decided else "-"
+        lines.append(f"  {row['label'][:21]:<22}{row['kind']:<14}{_fmt_int(row['reached']):>10}"
+                     f"{fmt_ms(row['time_ms_mean']):>12}{util:>13}{share:>9}")
+    if arch.get("bottleneck"):
+        b = arch["bottleneck"]
+        lines.append(f"  Bottleneck    {b['label']}, {100 * b['utilization']:.0f} % busy")
+    if arch.get("critical_path"):
+        lines.append(f"  p99 path      {arch['critical_path']['finding']}")
+    spof = [comps[c]["label"] for c in arch.get("single_points_of_failure", [])]
+    if spof:
+        lines.append(f"  No fallback   if one of these fails, every decision stops: {', '.join(spof)}")
+    return lines
 
 
 def _clock(scenario: Scenario, t_s) -> str:

@@ -42,13 +42,13 @@ PSI_BINS = 10
 class Decisions:
     """Per-chunk scoring for one run; holds the primary and (during a rollout) candidate models."""
 
-    def __init__(self, sim):
+    def __init__(self, sim, architecture: str = "standard"):
         self.sim = sim
         sc = sim.sc
         self.sc = sc
         self.pop: PopulationConfig = sc.population
         self.region_names = tuple(sc.traffic.regions)
-        self.model_cfg = ModelConfig(decision_threshold=sc.model.decision_threshold)
+        self.model_cfg = ModelConfig(decision_threshold=sc.model.decision_threshold, architecture=architecture)
         self.threshold = sc.model.decision_threshold
         base = train_model(sc.model.training_seed, self.pop, self.model_cfg)
         self.primary: TrainedModel = quantize(base, sc.inference.precision)
@@ -114,9 +114,8 @@ class Decisions:
 
     # ------------------------------------------------------------------ per chunk
     def chunk(self, first: int, times: np.ndarray, region: np.ndarray, fs_hit: np.ndarray,
-              service_s: np.ndarray) -> None:
-        """Score one chunk; writes approve/approve_alt/label columns; adds explanation time to service."""
-        sim = self.sim
+              service_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Score one chunk: (approve, approve_alt, label) as int64; adds explanation time to service."""
         k = len(times)
         t_mid = float(times[0])
         drifts = active_drifts(self.drifts, t_mid) if self.drifts else ()
@@ -133,17 +132,16 @@ class Decisions:
             if miss.any():
                 served[miss] = apply_skew(X[miss], 1.0, self._rng_skew, self.skew_cfg)
         p = score(self.primary, served)
+        self.last_served, self.last_p = served, p  # other models of a graph score the same applications
         approve = p >= self.threshold
         alt = approve if self.candidate is None else score(self.candidate, served) >= self.threshold
-        sim.approve.frombytes(approve.astype(np.int64).tobytes())
-        sim.approve_alt.frombytes(np.asarray(alt).astype(np.int64).tobytes())
-        sim.label.frombytes(y.astype(np.int64).tobytes())
         self._prune()
         self._blocks.append((first, served))
         if self.sc.retraining.enabled:  # PSI feeds only the drift detector
             self._psi_add(times, served)
         if self.explain.mode != "off":
             self._explain(first, served, approve, service_s)
+        return approve.astype(np.int64), np.asarray(alt).astype(np.int64), y.astype(np.int64)
 
     def _explain(self, first: int, served: np.ndarray, approve: np.ndarray, service_s: np.ndarray) -> None:
         mode = self.explain.mode
@@ -197,19 +195,15 @@ def population_stability_index(expected: np.ndarray, actual: np.ndarray) -> floa
     return float(np.sum((a - e) * np.log(a / e)))
 
 
-def explanation_frame(rows: list[tuple]):
+def explanation_frame(rows: list[tuple], feature_names: tuple[str, ...] = FEATURES):
     """Explanations as a tidy frame with a plain-language reason per decision."""
     import pandas as pd
 
-    from simulator.ml.model import explain_text
+    from simulator.ml.model import explain_texts
 
-    cols = ["request_id", "approved", *[f"shap_{f}" for f in FEATURES]]
+    cols = ["request_id", "approved", *[f"shap_{f}" for f in feature_names]]
     frame = pd.DataFrame(rows, columns=cols)
-    if len(frame):
-        phi = frame[[f"shap_{f}" for f in FEATURES]].to_numpy()
-        frame["reason"] = [explain_text(phi[i], FEATURES, top=2, approved=bool(a))
-                           for i, a in enumerate(frame["approved"])]
-    else:
-        frame["reason"] = []
+    phi = frame[[f"shap_{f}" for f in feature_names]].to_numpy()
+    frame["reason"] = explain_texts(phi, feature_names, frame["approved"].to_numpy(bool), top=2)
     return frame
 

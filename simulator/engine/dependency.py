@@ -26,11 +26,8 @@ import math
 from collections.abc import Callable
 from heapq import heappop, heappush
 
-import numpy as np
-
 from simulator.engine.faults import Timeline
-from simulator.engine.pool import NORMAL, Hop
-from simulator.engine.rng import draw
+from simulator.engine.pool import NORMAL, Hop, schedule_at
 from simulator.mechanisms.breaker import CircuitBreaker, backoff_ms
 
 CALL_OK, CALL_ERROR, CALL_TIMEOUT, CALL_REJECTED, NOT_CALLED = 0, 1, 2, 3, 4
@@ -76,8 +73,7 @@ class LastGoodAnswers:
 class ExternalApi:
     """Decides each request's API outcome and hands it on with ``proceed(rid, t_s)``."""
 
-    def __init__(self, sim, faults: Timeline, rng_latency: np.random.Generator,
-                 rng_error: np.random.Generator, rng_jitter: np.random.Generator,
+    def __init__(self, sim, faults: Timeline,
                  proceed: Callable[[int, float], None], fail: Callable[[int, float, int], None],
                  fail_reason: int):
         self.sim = sim
@@ -92,10 +88,7 @@ class ExternalApi:
         self.breaker = CircuitBreaker(cfg.breaker) if cfg.breaker.enabled else None
         self.retry = cfg.retry if cfg.retry.enabled else None
         self.event_driven = self.breaker is not None
-        self._rng_latency, self._rng_error, self._rng_jitter = rng_latency, rng_error, rng_jitter
-        self._extra: list[float] = []  # latency draws for retries, refilled in blocks
-        self._extra_err: list[float] = []
-        self._jitter: list[float] = []
+        self.retries = self.retry.max_attempts - 1 if self.retry is not None else 0
         self.answers = LastGoodAnswers(len(sim.sc.traffic.regions)) if cfg.fallback == "cached" else None
         self._n_transitions = 0
         self._timer_armed_s = math.nan
@@ -107,24 +100,17 @@ class ExternalApi:
         self.call_t0_s = sim.api_call_t0_s  # start of the call in flight (event path only)
 
     # ------------------------------------------------------------------ one call
-    def _draw_extra(self) -> tuple[float, float]:
-        if not self._extra:
-            c = self.cfg
-            self._extra = draw(self._rng_latency, c.latency_dist, c.latency_ms / 1000, c.latency_cv, 1024).tolist()
-            self._extra_err = self._rng_error.random(1024).tolist()
-        return self._extra.pop(), self._extra_err.pop()
-
-    def _jitter_u(self) -> float:
-        if not self._jitter:
-            self._jitter = self._rng_jitter.random(1024).tolist()
-        return self._jitter.pop()
+    def _jitter_u(self, rid: int, retry: int) -> float:
+        """The request's own jitter draw for retry number ``retry`` (1 = first retry)."""
+        return self.sim.jitter_u[rid * self.retries + retry - 1]
 
     def call_outcome(self, rid: int, t_s: float, attempt: int) -> tuple[float, int]:
         """(duration_s, status) of attempt ``attempt`` (0 = first) made at ``t_s``."""
         if attempt == 0:
             lat, u = self.sim.api_lat_s[rid], self.sim.api_err_u[rid]
-        else:
-            lat, u = self._draw_extra()
+        else:  # the request's own draws for this retry
+            i = rid * self.retries + attempt - 1
+            lat, u = self.sim.retry_lat_s[i], self.sim.retry_err_u[i]
         w = self.faults.at(t_s) if self.faults.active else None
         if w is not None:
             if w.kind == "outage_errors":
@@ -146,7 +132,7 @@ class ExternalApi:
         """The request reaches the API at ``t_s`` (>= now)."""
         self.sim.api_start_s[rid] = t_s
         if self.event_driven:
-            self._schedule(self._on_call_start, rid, t_s - self.env._now, 0)
+            self._schedule_at(self._on_call_start, rid, t_s, 0)
             return
         # arithmetic path: the whole retry sequence at once
         t = t_s
@@ -163,7 +149,7 @@ class ExternalApi:
                 self.proceed(rid, t)
                 return
             if self.retry is not None and attempt + 1 < self.retry.max_attempts:
-                t += backoff_ms(attempt + 1, self.retry, self._jitter_u()) / 1000.0
+                t += backoff_ms(attempt + 1, self.retry, self._jitter_u(rid, attempt + 1)) / 1000.0
                 attempt += 1
                 continue
             self.attempts[rid] = attempt + 1
@@ -174,12 +160,16 @@ class ExternalApi:
 
     # ------------------------------------------------------------------ event path
     def _schedule(self, fn, rid: int, delay_s: float, attempt: int) -> None:
+        self._schedule_at(fn, rid, self.env._now + (delay_s if delay_s > 0 else 0.0), attempt)
+
+    def _schedule_at(self, fn, rid: int, t_s: float, attempt: int) -> None:
+        """Schedule ``fn`` for request ``rid`` at the absolute time ``t_s`` (never before now)."""
         hop = Hop()
         hop.callbacks = [fn]
         hop._ok = True
         hop.rid = rid
         hop.unit = attempt
-        self.env.schedule(hop, NORMAL, delay_s if delay_s > 0 else 0.0)
+        schedule_at(self.env, hop, t_s)
 
     def _on_call_start(self, hop: Hop) -> None:
         rid, attempt = hop.rid, hop.unit
@@ -213,7 +203,7 @@ class ExternalApi:
             self.proceed(rid, now)
             return
         if self.retry is not None and attempt + 1 < self.retry.max_attempts:
-            delay = backoff_ms(attempt + 1, self.retry, self._jitter_u()) / 1000.0
+            delay = backoff_ms(attempt + 1, self.retry, self._jitter_u(rid, attempt + 1)) / 1000.0
             self._schedule(self._on_call_start, rid, delay, attempt + 1)
             return
         self.attempts[rid] = attempt + 1
@@ -261,7 +251,7 @@ class ExternalApi:
             self.proceed(rid, t_s)
         elif kind == "cached":
             # decided at t_s, when every success completed by then is known
-            self._schedule(self._cached_fallback, rid, t_s - self.env._now, 0)
+            self._schedule_at(self._cached_fallback, rid, t_s, 0)
         else:
             self.fail(rid, t_s, self.fail_reason)
 

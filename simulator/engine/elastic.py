@@ -61,7 +61,7 @@ class Elastic:
                              self.sc.inference.service_ms, needs_node)
         unit = self.pool.add_unit(ready=False)
         self.requested_at[unit] = now
-        self.sim.events.append((now, "replica_started", "inference",
+        self.sim.events.append((now, "replica_started", self.sim.component,
                                 f"replica {unit} starting, ready in {delay:.0f} s"
                                 + (" (needs a new node)" if needs_node else "")))
         self.env.process(self._become_ready(unit, delay))
@@ -72,7 +72,7 @@ class Elastic:
             self.pool.make_ready(unit)
             now = self.env.now
             self.cold_spans.append((self.requested_at[unit], now))
-            self.sim.events.append((now, "replica_ready", "inference", f"replica {unit} ready"))
+            self.sim.events.append((now, "replica_ready", self.sim.component, f"replica {unit} ready"))
 
     def stop_replica(self, now: float) -> None:
         """Remove one replica: a still-starting one first (newest), else the least busy ready one."""
@@ -87,7 +87,7 @@ class Elastic:
                 return
             unit = min(ready, key=lambda u: len(self.pool.inflight[u]))
         self.pool.drain(unit)
-        self.sim.events.append((now, "replica_stopped", "inference", f"replica {unit} stopped"))
+        self.sim.events.append((now, "replica_stopped", self.sim.component, f"replica {unit} stopped"))
 
     def scale_to(self, desired: int, now: float) -> None:
         current = self.provisioned()
@@ -156,7 +156,7 @@ class Elastic:
             if desired != current:
                 value = detail["metric_value"]
                 seen = f"{cfg.metric.replace('_', ' ')} {value:.2f}, " if value is not None else ""
-                self.sim.events.append((now, "scale_decision", "inference",
+                self.sim.events.append((now, "scale_decision", self.sim.component,
                                         f"{'up' if desired > current else 'down'} from {current} to {desired} "
                                         f"({seen}target {cfg.target:g})"))
                 self.scale_to(desired, now)
@@ -191,7 +191,7 @@ class Elastic:
             if cold_demand and desired == 0:
                 desired = 1
             if desired != current:
-                self.sim.events.append((now, "scale_decision", "inference",
+                self.sim.events.append((now, "scale_decision", self.sim.component,
                                         f"{'up' if desired > current else 'down'} from {current} to {desired} "
                                         f"(concurrency {stable:.1f} stable, {panic:.1f} panic; "
                                         f"target {cfg.target_concurrency_per_replica:g} per replica"

@@ -83,22 +83,7 @@ class Governance:
 
     def shifts_loop(self):
         """Put reviewers on and off duty as the clock moves through the shifts."""
-        env, cfg = self.env, self.sc.review
-        t0_h = self.sc.start_time_of_day_h
-        on_duty: list[int] = []
-        while True:
-            hour = (t0_h + env.now / 3600.0) % 24.0
-            want = cfg.headcount_at(hour)
-            while len(on_duty) < want:
-                on_duty.append(self.reviewers.add_unit())
-            while len(on_duty) > want:
-                self.reviewers.drain(on_duty.pop())
-            self.headcount.append((env.now, want))
-            # next shift boundary
-            bounds = sorted({s for s, _, _ in cfg.shifts} | {e % 24 for _, e, _ in cfg.shifts})
-            later = [b for b in bounds if b > hour + 1e-9]
-            nxt = (later[0] if later else bounds[0] + 24.0) - hour
-            yield env.timeout(max(nxt * 3600.0, 1e-6))
+        return staff_shifts(self.env, self.reviewers, self.sc.review, self.sc.start_time_of_day_h, self.headcount)
 
     # ------------------------------------------------------------------ fairness
     def fairness_loop(self):
@@ -112,15 +97,18 @@ class Governance:
         """Final decisions and groups of requests answered in [t0, t1) (copies: the columns keep growing)."""
         sim = self.sim
         n = sim.n
-        arrival = np.frombuffer(sim.arrival_s, dtype=np.float64, count=n)
+
+        def col(values):  # the first n values, without a copy (typed arrays or numpy columns)
+            return np.asarray(memoryview(values))[:n]
+
+        arrival = col(sim.arrival_s)
         lo = int(np.searchsorted(arrival, t0 - 600.0))
-        end = np.frombuffer(sim.end_s, dtype=np.float64, count=n)[lo:]
-        outcome = np.frombuffer(sim.outcome, dtype=np.int64, count=n)[lo:]
-        version = np.frombuffer(sim.version, dtype=np.int64, count=n)[lo:]
+        end = col(sim.end_s)[lo:]
+        outcome = col(sim.outcome)[lo:]
+        version = col(sim.version)[lo:]
         mask = (end >= t0) & (end < t1) & (outcome <= 1)
-        approve = np.where(version == 2, np.frombuffer(sim.approve_alt, dtype=np.int64, count=n)[lo:],
-                           np.frombuffer(sim.approve, dtype=np.int64, count=n)[lo:])[mask]
-        groups = np.frombuffer(sim.region, dtype=np.int64, count=n)[lo:][mask].copy()
+        approve = np.where(version == 2, col(sim.approve_alt)[lo:], col(sim.approve)[lo:])[mask].astype(np.int64)
+        groups = col(sim.region)[lo:][mask].astype(np.int64)
         return approve, groups
 
     def _evaluate_window(self, t0: float, t1: float) -> None:
@@ -208,6 +196,27 @@ class Governance:
             self.env.process(self.shifts_loop())
         if self.sc.retraining.enabled:
             self.env.process(self.drift_loop())
+
+
+def staff_shifts(env, pool, cfg, start_time_of_day_h: float, headcount: list[tuple[float, int]]):
+    """Put reviewers (units of ``pool``) on and off duty as the clock moves through ``cfg.shifts``.
+
+    A SimPy process; ``headcount`` receives (t_s, reviewers on duty) at every shift boundary.
+    """
+    on_duty: list[int] = []
+    while True:
+        hour = (start_time_of_day_h + env.now / 3600.0) % 24.0
+        want = cfg.headcount_at(hour)
+        while len(on_duty) < want:
+            on_duty.append(pool.add_unit())
+        while len(on_duty) > want:
+            pool.drain(on_duty.pop())
+        headcount.append((env.now, want))
+        # next shift boundary
+        bounds = sorted({s for s, _, _ in cfg.shifts} | {e % 24 for _, e, _ in cfg.shifts})
+        later = [b for b in bounds if b > hour + 1e-9]
+        nxt = (later[0] if later else bounds[0] + 24.0) - hour
+        yield env.timeout(max(nxt * 3600.0, 1e-6))
 
 
 def _next_version(version: str) -> str:

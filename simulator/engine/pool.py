@@ -23,6 +23,7 @@ enter + timeout_s``).
 """
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 from heapq import heappush
@@ -37,6 +38,16 @@ class Hop:
     """The smallest object SimPy's event loop can process: one callback, one request id."""
 
     __slots__ = ("_ok", "callbacks", "rid", "unit")
+
+
+def schedule_at(env: simpy.Environment, event, t_s: float) -> None:
+    """Put ``event`` on SimPy's heap at the absolute time ``t_s`` (not before now).
+
+    ``env.schedule`` takes a delay and adds it to now, which can land an ulp away from ``t_s``;
+    scheduling at the time itself keeps every engine on exactly the same clock values.
+    """
+    now = env._now
+    heappush(env._queue, (t_s if t_s > now else now, NORMAL, next(env._eid), event))
 
 
 class Pool:
@@ -86,19 +97,21 @@ class Pool:
 
         Finished services and waits are summed as they end (one addition each on the hot
         path); the requests still in service or queued are added here, when a controller asks.
+        The requests in service are summed exactly (``math.fsum``), so the result does not
+        depend on the order in which the units' sets list them.
         """
         now = self.env._now
         start, enter = self.start_s, self.enter_s
-        busy = self.done_service_s + sum(now - start[r] for units in self.inflight for r in units)
+        busy = self.done_service_s + math.fsum(now - start[r] for units in self.inflight for r in units)
         timeout = self.timeout_s if self.timeout_s is not None else float("inf")
         queued = self.done_wait_s + sum(min(now - enter[r], timeout) for r in self.queue)
         return busy, queued
 
     def unit_busy_area(self, unit: int) -> float:
-        """Busy slot-seconds of one unit since it was added, up to now."""
+        """Busy slot-seconds of one unit since it was added, up to now (in-flight part summed exactly)."""
         now = self.env._now
         start = self.start_s
-        return self.unit_busy_s[unit] + sum(now - start[r] for r in self.inflight[unit])
+        return self.unit_busy_s[unit] + math.fsum(now - start[r] for r in self.inflight[unit])
 
     def count(self, state: int) -> int:
         return sum(1 for s in self.state if s == state)

@@ -30,27 +30,25 @@ with a feature-store hit thus costs two events: entering the inference pool and 
 """
 from __future__ import annotations
 
-import bisect
 import math
 import time
 from array import array
 from collections.abc import Callable
 from heapq import heappush
-from typing import NamedTuple
 
 import numpy as np
 import simpy
 
+from simulator.engine.control import ModelControl, PipelineControl, Release
 from simulator.engine.decisions import Decisions
 from simulator.engine.dependency import NOT_CALLED, ExternalApi
 from simulator.engine.elastic import Elastic, initial_replicas
 from simulator.engine.faults import Timeline, build_windows
 from simulator.engine.governance import Governance
 from simulator.engine.loop import run_until
-from simulator.engine.pool import NORMAL, READY, Hop, Pool
-from simulator.engine.rng import RandomStreams, categorical, draw
+from simulator.engine.pool import NORMAL, Hop, Pool, schedule_at
+from simulator.engine.rng import RandomStreams
 from simulator.engine.trace import Trace
-from simulator.engine.traffic import ArrivalSource
 from simulator.mechanisms.canary import CanaryAnalysis
 from simulator.scenario.config import Scenario
 from simulator.scenario.serving import service_factor
@@ -58,20 +56,11 @@ from simulator.scenario.serving import service_factor
 # outcome codes (requests.outcome)
 OK, DEGRADED, FAILED, IN_FLIGHT = 0, 1, 2, 3
 # failure reasons (requests.reason); names in results.REASONS
-R_NONE, R_REJECTED, R_TIMEOUT, R_API, R_DB, R_CRASH, R_MODEL = 0, 1, 2, 3, 4, 5, 6
+R_NONE, R_REJECTED, R_TIMEOUT, R_API, R_DB, R_CRASH, R_MODEL, R_OUTAGE = 0, 1, 2, 3, 4, 5, 6, 7
 # which model served a request (requests.version)
 V_NONE, V_PRIMARY, V_CANARY = 0, 1, 2
 
 NAN = math.nan
-
-
-class Release(NamedTuple):
-    """A model version released as a canary: how it behaves, and its model (None: the primary's)."""
-
-    version: str
-    latency_factor: float
-    error_rate: float
-    model: object | None
 
 
 def _f64(values: np.ndarray) -> bytes:
@@ -82,8 +71,10 @@ def _i64(values: np.ndarray) -> bytes:
     return np.ascontiguousarray(values, dtype=np.int64).tobytes()
 
 
-class Simulation:
+class Simulation(PipelineControl, ModelControl):
     """Builds the stations for one scenario and runs them on one SimPy environment."""
+
+    component = "inference"  # the model pool's name in events
 
     def __init__(self, scenario: Scenario, seed: int, progress: Callable[[float], None] | None = None):
         self.sc = scenario
@@ -97,7 +88,6 @@ class Simulation:
         self.breaker_states: list[tuple[float, str]] = [(0.0, "CLOSED")]
         self.canary_weights: list[tuple[float, float]] = [(0.0, 0.0)]
         self.audit: list[tuple[float, str, str, str]] = []
-        self.served_version = scenario.model.version
         self.n = 0
         self._make_columns()
         windows = build_windows(scenario.faults, scenario.duration_s, self.rng.get("faults.flapping"))
@@ -111,7 +101,8 @@ class Simulation:
         """Columnar per-request records: one typed array per column (8 bytes a value)."""
         f64 = ("arrival_s", "ing_wait_s", "ing_svc_s", "fs_lookup_s", "db_enter_s", "db_start_s", "db_end_s",
                "db_svc_s", "api_s", "api_lat_s", "api_err_u", "api_start_s", "api_call_t0_s", "staleness_s",
-               "inf_enter_s", "inf_start_s", "inf_end_s", "inf_svc_s", "end_s", "route_u", "model_err_u")
+               "inf_enter_s", "inf_start_s", "inf_end_s", "inf_svc_s", "end_s", "route_u", "model_err_u",
+               "retry_lat_s", "retry_err_u", "jitter_u")
         i64 = ("segment", "region", "fs_hit", "api_status", "api_calls", "fallback", "outcome", "reason", "version",
                "approve", "approve_alt", "label", "ing_consumer")
         for name in f64:
@@ -151,24 +142,20 @@ class Simulation:
             self.elastic = Elastic(self) if sc.autoscaler.enabled else None
             if sc.canary.enabled or (sc.retraining.enabled and sc.retraining.deploy == "canary"):
                 self.canary = CanaryAnalysis(sc.canary)
-                self.canary_pool = Pool(env, 0, inf.concurrency, self.inf_svc_s, self.inf_enter_s,
-                                        self.inf_start_s, self.inf_end_s, on_done=self._complete_canary,
-                                        on_fail=self._fail, queue_limit=inf.queue_limit, timeout_s=timeout_s,
-                                        reject_reason=R_REJECTED, timeout_reason=R_TIMEOUT, crash_reason=R_CRASH,
-                                        on_unit_change=self._record_capacity)
+                self.canary_pool = self._new_canary_pool()
         self._record_capacity(0.0)
         self.canary_stats: list[tuple[float, bool]] = []  # (latency_s, success) of the canary this interval
         self.canary_release: Release | None = None       # the canary deployment's current spec
         self.promoting_release: Release | None = None    # the spec copied to the primary
         self.canary_error_rate = 0.0
         self._canary_loop_running = False
+        self.served_version = sc.model.version
         self.decisions = Decisions(self) if inf.enabled else None
         self.gov = Governance(self) if inf.enabled and (sc.fairness.enabled or sc.retraining.enabled) else None
         self.api = None
         if sc.external_api.enabled:
-            self.api = ExternalApi(self, self.api_faults, self.rng.get("external_api.retry_latency"),
-                                   self.rng.get("external_api.retry_error"), self.rng.get("external_api.jitter"),
-                                   proceed=self._to_inference, fail=self._fail, fail_reason=R_API)
+            self.api = ExternalApi(self, self.api_faults, proceed=self._to_inference, fail=self._fail,
+                                   fail_reason=R_API)
         self._pool_enter = self.pool.enter if self.pool is not None else None
         self._heap, self._eid = self.env._queue, self.env._eid
         api = self.api
@@ -181,21 +168,13 @@ class Simulation:
         self.consumer_free_s = [0.0] * st.consumers
         self.batch_pending: list[int] = []
 
-    def _record_capacity(self, now: float) -> None:
-        """Step functions of ready capacity and replica counts (for charts, cost, summary)."""
-        cap = self.capacity
-        pools = [p for p in (self.pool, getattr(self, "canary_pool", None)) if p is not None]
-        ready = sum(p.ready_units for p in pools)
-        total = sum(sum(1 for s in p.state if s <= 2) for p in pools)  # starting, ready, draining
-        slots = sum(p.capacity for p in pools)
-        canary = self.canary_pool.ready_units if getattr(self, "canary_pool", None) is not None else 0
-        for key, value in (("inference", slots), ("replicas", ready), ("replicas_total", total),
-                           ("canary_replicas", canary)):
-            series = cap[key]
-            if series and series[-1][0] == now:
-                series[-1] = (now, value)
-            elif not series or series[-1][1] != value:
-                series.append((now, value))
+    def _new_canary_pool(self) -> Pool:
+        inf = self.sc.inference
+        return Pool(self.env, 0, inf.concurrency, self.inf_svc_s, self.inf_enter_s, self.inf_start_s, self.inf_end_s,
+                    on_done=self._complete_canary, on_fail=self._fail, queue_limit=inf.queue_limit,
+                    timeout_s=None if inf.timeout_ms is None else inf.timeout_ms / 1000.0,
+                    reject_reason=R_REJECTED, timeout_reason=R_TIMEOUT, crash_reason=R_CRASH,
+                    on_unit_change=self._record_capacity)
 
     # ------------------------------------------------------------------ outcomes
     def _complete(self, rid: int, t_s: float) -> None:
@@ -239,109 +218,44 @@ class Simulation:
         return np.isnan(started) & (outcome == IN_FLIGHT)
 
     # ------------------------------------------------------------------ arrivals
-    def _arrivals(self):
-        """Generate arrivals chunk by chunk and send each request into the pipeline."""
-        sc, env = self.sc, self.env
-        source = ArrivalSource(sc, self.rng.get("traffic.arrivals"))
-        st = sc.ingestion.stream
-        fs = sc.feature_store
-        api = sc.external_api
-        inf = sc.inference
-        mode = sc.ingestion.mode
-        r = self.rng.get
-        g_seg, g_reg = r("traffic.segment"), r("traffic.region")
-        g_proc, g_part = r("ingestion.process"), r("ingestion.partition")
-        g_hit, g_look = r("feature_store.hit"), r("feature_store.lookup")
-        g_db, g_api, g_api_err = r("feature_store.db_query"), r("external_api.latency"), r("external_api.error")
-        g_inf, g_route, g_model = r("inference.service"), r("canary.route"), r("inference.model_error")
-        next_report = time.perf_counter() + 0.25
-        # Requests are generated (and their decisions scored) at most one horizon ahead of the
-        # clock: about 1,000 arrivals, and never more than a minute. A chunk never spans the
-        # start of a drift, so every request sees the population of its own arrival time;
-        # model switches re-score the requests still waiting (Decisions.promote).
-        mean_rate = max(1e-9, source.expected_total / sc.duration_s)
-        horizon_s = min(60.0, max(0.05, 1000.0 / mean_rate))
-        drift_starts = sorted({d.start_s for d in (*sc.drift.covariate, *sc.drift.concept)})
-        while True:
-            until_s = env.now + horizon_s
-            later = bisect.bisect_right(drift_starts, env.now)
-            if later < len(drift_starts) and drift_starts[later] < until_s:
-                until_s = drift_starts[later]
-            times = source.take_until(until_s)
-            k = len(times)
-            if k == 0:
-                if source.done:
-                    return
-                yield env.timeout(until_s - env.now)
-                continue
-            first = self.n
-            self.n += k
-            # per-request variates for the whole chunk, each from its own named stream
-            self.arrival_s.frombytes(_f64(times))
-            self.segment.frombytes(_i64(categorical(g_seg, sc.traffic.segments, k)))
-            region = categorical(g_reg, sc.traffic.regions, k)
-            self.region.frombytes(_i64(region))
-            proc = (draw(g_proc, st.process_dist, st.process_ms / 1000, st.process_cv, k).tolist()
-                    if mode == "stream" else None)
-            part = g_part.integers(0, st.partitions, k).tolist() if mode == "stream" else None
-            hit_u = g_hit.random(k)
-            lookup = draw(g_look, fs.lookup_dist, fs.lookup_ms / 1000, fs.lookup_cv, k)
-            if fs.mode == "off":
-                fs_hit = np.full(k, -1)
-                lookup = np.zeros(k)
-            elif fs.mode == "compute":
-                fs_hit = np.zeros(k, dtype=np.int64)
-                lookup = np.zeros(k)
-            else:
-                fs_hit = (hit_u < fs.hit_ratio).astype(np.int64)
-            self.fs_hit.frombytes(_i64(fs_hit))
-            self.fs_lookup_s.frombytes(_f64(lookup))
-            self.db_svc_s.frombytes(_f64(draw(g_db, fs.db_query_dist, fs.db_query_ms / 1000, fs.db_query_cv, k)))
-            self.api_lat_s.frombytes(_f64(draw(g_api, api.latency_dist, api.latency_ms / 1000, api.latency_cv, k)))
-            self.api_err_u.frombytes(_f64(g_api_err.random(k)))
-            svc = draw(g_inf, inf.service_dist, inf.service_ms / 1000, inf.service_cv, k)
-            if self.decisions is not None:
-                self.decisions.chunk(first, times, region, fs_hit, svc)  # real model decisions
-            else:
-                self.approve.frombytes(_i64(np.ones(k)))
-                self.approve_alt.frombytes(_i64(np.ones(k)))
-                self.label.frombytes(_i64(np.full(k, -1)))
-            self.inf_svc_s.frombytes(_f64(svc))
-            self.route_u.frombytes(_f64(g_route.random(k)))
-            self.model_err_u.frombytes(_f64(g_model.random(k)))
-            for col, value in self._fill:
-                col.frombytes((np.full(k, value, dtype=np.float64 if col.typecode == "d" else np.int64)).tobytes())
-
-            if mode == "direct":
-                after = self._after_ingestion
-                for i, t in enumerate(times.tolist()):
-                    after(first + i, t)
-            elif mode == "stream":
-                owner, free = self.partition_owner, self.consumer_free_s
-                wait, svc, consumer = self.ing_wait_s, self.ing_svc_s, self.ing_consumer
-                after = self._after_ingestion
-                for i, t in enumerate(times.tolist()):
-                    rid = first + i
-                    c = owner[part[i]]
-                    start = free[c]
-                    if start < t:  # a comparison, not max(): this line runs once per request
-                        start = t
-                    s = proc[i]
-                    end = start + s
-                    free[c] = end
-                    wait[rid] = start - t
-                    svc[rid] = s
-                    consumer[rid] = c
-                    after(rid, end)
-            else:
-                self.batch_pending.extend(range(first, first + k))
-
-            if self.progress is not None:
-                now_wall = time.perf_counter()
-                if now_wall >= next_report:
-                    next_report = now_wall + 0.25
-                    self.progress(min(1.0, float(times[-1]) / sc.duration_s))
-            yield env.timeout(until_s - env.now)
+    def _new_requests(self, first: int, times: np.ndarray, chunk: dict[str, np.ndarray]) -> None:
+        """Store a chunk's columns and send each request into the pipeline (event by event)."""
+        k = len(times)
+        mode = self.sc.ingestion.mode
+        self.arrival_s.frombytes(_f64(times))
+        for name in ("segment", "region", "fs_hit", "approve", "approve_alt", "label"):
+            getattr(self, name).frombytes(_i64(chunk[name]))
+        for name in ("fs_lookup_s", "db_svc_s", "api_lat_s", "api_err_u", "inf_svc_s", "route_u", "model_err_u",
+                     "retry_lat_s", "retry_err_u", "jitter_u"):
+            if name in chunk:
+                getattr(self, name).frombytes(_f64(chunk[name]))
+        for col, value in self._fill:
+            col.frombytes((np.full(k, value, dtype=np.float64 if col.typecode == "d" else np.int64)).tobytes())
+        if mode == "direct":
+            after = self._after_ingestion
+            for i, t in enumerate(times.tolist()):
+                after(first + i, t)
+        elif mode == "stream":
+            proc = chunk["proc"].tolist()
+            part = chunk["part"].tolist()
+            owner, free = self.partition_owner, self.consumer_free_s
+            wait, svc, consumer = self.ing_wait_s, self.ing_svc_s, self.ing_consumer
+            after = self._after_ingestion
+            for i, t in enumerate(times.tolist()):
+                rid = first + i
+                c = owner[part[i]]
+                start = free[c]
+                if start < t:  # a comparison, not max(): this line runs once per request
+                    start = t
+                s = proc[i]
+                end = start + s
+                free[c] = end
+                wait[rid] = start - t
+                svc[rid] = s
+                consumer[rid] = c
+                after(rid, end)
+        else:
+            self.batch_pending.extend(range(first, first + k))
 
     # ------------------------------------------------------------------ stages
     def _after_ingestion(self, rid: int, t: float) -> None:
@@ -356,7 +270,7 @@ class Simulation:
             hop.callbacks = [self._db_enter]
             hop._ok = True
             hop.rid = rid
-            self.env.schedule(hop, NORMAL, t + self.fs_lookup_s[rid] - self.env._now)
+            schedule_at(self.env, hop, t + self.fs_lookup_s[rid])
 
     def _db_enter(self, hop: Hop) -> None:
         """A feature computation needs a DB connection; during an outage it fails at once."""
@@ -416,156 +330,18 @@ class Simulation:
         else:
             self.pool.enter_rid(rid)
 
-    # ------------------------------------------------------------------ batch
-    def _batch_jobs(self):
-        """Spark-style trigger: a job at each interval boundary, or right after an overrun."""
-        sc, env = self.sc, self.env
-        b = sc.ingestion.batch
-        next_trigger = b.interval_s
-        while next_trigger < sc.duration_s:
-            yield env.timeout(next_trigger - env.now)
-            now = env.now
-            arr = self.arrival_s
-            pending = self.batch_pending  # consecutive request ids, oldest first
-            cut = bisect.bisect_right(arr, now, lo=pending[0], hi=self.n) if pending else 0
-            take = pending[:max(0, cut - pending[0])] if pending else []
-            if not take:
-                next_trigger += b.interval_s
-                continue
-            del pending[:len(take)]
-            job_end = now + b.startup_s + len(take) / b.throughput_per_s
-            self.events.append((now, "batch_job_started", "ingestion", f"{len(take)} records"))
-            self.events.append((job_end, "batch_job_finished", "ingestion", f"{len(take)} records"))
-            for j, rid in enumerate(take):
-                release = now + b.startup_s + (j + 1) / b.throughput_per_s
-                self.ing_wait_s[rid] = now - arr[rid]
-                self.ing_svc_s[rid] = release - now
-                self._after_ingestion(rid, release)
-            # next job: the next boundary, or at once when this one overran it
-            boundary = (math.floor(now / b.interval_s) + 1) * b.interval_s
-            next_trigger = max(boundary, job_end)
+    def _release_batch(self, first: int, release_s: np.ndarray, now: float) -> None:
+        """Records ``first, first + 1, ...`` leave the job started at ``now`` at ``release_s``."""
+        arr = self.arrival_s
+        for j, release in enumerate(release_s.tolist()):
+            rid = first + j
+            self.ing_wait_s[rid] = now - arr[rid]
+            self.ing_svc_s[rid] = release - now
+            self._after_ingestion(rid, release)
 
-    # ------------------------------------------------------------------ faults
-    def _fault_process(self, w):
-        """Apply one fault window to the pools at its start and undo it at its end."""
-        env = self.env
-        yield env.timeout(w.start_s)
-        if w.target == "feature_db" and w.kind == "lock_contention" and self.db is not None:
-            self.db.speed_factor *= w.factor
-            yield env.timeout(w.end_s - w.start_s)
-            self.db.speed_factor /= w.factor
-        elif w.target == "inference" and self.pool is not None:
-            cfg = next(f for f in self.sc.faults.inference if f.name == w.name and f.start_s == w.start_s)
-            victims = [u for u, s in enumerate(self.pool.state) if s == READY][:cfg.replicas]
-            if w.kind == "crash":
-                lost = 0
-                for u in victims:
-                    lost += len(self.pool.crash(u))
-                self.events.append((env.now, "replica_crashed", "inference",
-                                    f"{len(victims)} replica(s) crashed, {lost} request(s) in flight lost"))
-                replacements = [self.pool.add_unit(ready=False) for _ in victims]
-                yield env.timeout(cfg.restart_s)
-                for u in replacements:
-                    self.pool.make_ready(u)
-                if replacements:
-                    self.events.append((env.now, "replica_ready", "inference",
-                                        f"{len(replacements)} replacement replica(s) ready"))
-            else:  # memory pressure
-                for u in victims:
-                    self.pool.slowdown[u] *= w.factor
-                yield env.timeout(w.end_s - w.start_s)
-                for u in victims:
-                    self.pool.slowdown[u] /= w.factor
-
-    # ------------------------------------------------------------------ canary
-    def release(self, rel: Release) -> None:
-        """A new model version is released as a canary: the canary deployment's spec changes now
-        (its replicas, if any, run it at once); the analysis loop picks it up at its next tick."""
-        self.canary_release = rel
-        self.canary_pool.speed_factor = rel.latency_factor * service_factor(self.sc.model, self.sc.inference.precision)
-        self.canary_error_rate = rel.error_rate
-        self.decisions.set_candidate(rel.model, rel.version)
-        self.canary.new_revision()
-        self._audit(self.env.now, "deploy_canary", "automation", f"{rel.version} released as a canary")
-        if not self._canary_loop_running:
-            self._canary_loop_running = True
-            self.env.process(self._canary_loop())
-
-    def _canary_loop(self):
-        """Flagger's analysis loop: one tick per interval for the rest of the run, on the
-        canary's own traffic over the last interval."""
-        env, interval_s = self.env, self.sc.canary.interval_s
-        while True:
-            stats, self.canary_stats = self.canary_stats, []
-            n = len(stats)
-            ok = sum(1 for _, good in stats if good)
-            p99_ms = float(np.percentile([lat for lat, _ in stats], 99)) * 1000 if n else math.nan
-            share = self.canary.new_version_share_pct
-            for kind, detail in self.canary.tick(env.now, n, ok, p99_ms):
-                self._on_canary_event(kind, detail)
-            if self.canary.new_version_share_pct != share:
-                self.canary_weights.append((env.now, float(self.canary.new_version_share_pct)))
-            yield env.timeout(interval_s)
-
-    def _on_canary_event(self, kind: str, detail: dict) -> None:
-        now = self.env.now
-        rel = self.canary_release
-        if kind in ("canary_started", "canary_promoting", "canary_promoted", "canary_succeeded"):
-            detail = {**detail, "version": (self.promoting_release or rel).version if kind in (
-                "canary_promoted", "canary_succeeded") else rel.version}
-        self.events.append((now, kind, "canary", ", ".join(f"{k} {v}" for k, v in detail.items())))
-        if kind == "canary_started":
-            if not self.canary_pool.ready_units:
-                for _ in range(self.sc.canary.replicas):
-                    self.canary_pool.add_unit()
-        elif kind == "canary_promoting":
-            self.promoting_release = rel
-            self._audit(now, "promote", "automation", f"canary {rel.version} passed; copied to the primary")
-        elif kind == "canary_promoted":
-            # the primary's rollout is done: from now on it runs the promoted version
-            promoted = self.promoting_release
-            self.pool.speed_factor = promoted.latency_factor * service_factor(self.sc.model, self.sc.inference.precision)
-            self.model_error_rate = promoted.error_rate
-            self.decisions.promote(promoted.model, promoted.version)
-            self.served_version = promoted.version
-        elif kind == "canary_succeeded":
-            self._audit(now, "promotion_finished", "automation", f"{self.served_version} serves all traffic")
-            self.promoting_release = None
-            self._retire_canary()
-        elif kind == "canary_rolled_back":
-            self._audit(now, "rollback", "automation", f"canary {rel.version} rolled back")
-            self._retire_canary()
-
-    def _audit(self, t: float, action: str, role: str, detail: str) -> None:
-        if self.gov is not None:
-            self.gov.audit.append((t, action, role, detail))
-        else:
-            self.audit.append((t, action, role, detail))
-
-    def deploy_new_version(self, model, version: str, via_canary: bool) -> None:
-        """A retrained model goes live: through the canary analysis, or straight to the primary."""
-        now = self.env.now
-        if via_canary:
-            self.release(Release(version, 1.0, 0.0, model))
-        else:
-            self.decisions.promote(model, version)
-            self.served_version = version
-            self.events.append((now, "model_deployed", "model", f"{version} now serves all traffic"))
-            self._audit(now, "deploy", "automation", f"{version} deployed to all replicas")
-
-    def _retire_canary(self) -> None:
-        """Scale the canary to zero; anything still queued for it goes back to the primary."""
-        for u, s in enumerate(self.canary_pool.state):
-            if s <= READY:
-                self.canary_pool.drain(u)
-        while self.canary_pool.queue:
-            self.pool.enter_rid(self.canary_pool.queue.popleft())
-
-    def _configured_release(self):
-        """The scenario's own canary release at ``canary.start_s``."""
-        yield self.env.timeout(self.sc.canary.start_s)
-        c = self.sc.canary
-        self.release(Release(c.version, c.latency_factor, c.error_rate, None))
+    def _model_at_fault(self, w):
+        """The model pool a replica fault hits (None: no model stage)."""
+        return self if self.pool is not None else None
 
     # ------------------------------------------------------------------ breaker operator
     def _operator_actions(self):
@@ -579,15 +355,7 @@ class Simulation:
     def start(self) -> None:
         """Register the run's processes (arrivals, jobs, faults, controllers) on the environment."""
         sc, env = self.sc, self.env
-        for sp in sc.traffic.spikes:
-            self.events.append((sp.start_s, "spike_started", "traffic", f"{sp.name}: up to {sp.multiplier:g}x"))
-            self.events.append((sp.start_s + 2 * sp.ramp_s + sp.duration_s, "spike_ended", "traffic", sp.name))
-        for w in self.fault_windows:
-            self.events.append((w.start_s, "fault_started", w.target, f"{w.name} ({w.kind.replace('_', ' ')})"))
-            if w.end_s <= sc.duration_s:
-                self.events.append((w.end_s, "fault_ended", w.target, w.name))
-            if w.target in ("feature_db", "inference"):
-                env.process(self._fault_process(w))
+        self._start_static(env)
         env.process(self._arrivals())
         if sc.ingestion.mode == "batch":
             env.process(self._batch_jobs())

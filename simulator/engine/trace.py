@@ -15,6 +15,9 @@ class Trace:
     breaker_states: list[tuple[float, str]] = field(default_factory=list)
     canary_weights: list[tuple[float, float]] = field(default_factory=list)
     cold_spans: list[tuple[float, float]] = field(default_factory=list)
+    # per pool component (graph topologies): its capacity series as ``capacity`` has them for the
+    # model ("inference" = slots, "replicas", "replicas_total", "canary_replicas"; reviewers: "inference")
+    component_capacity: dict[str, dict[str, list[tuple[float, float]]]] = field(default_factory=dict)
     counters: dict = field(default_factory=dict)
     gov: object = None
     decisions: object = None

@@ -36,10 +36,16 @@ from pydantic import Field
 
 from simulator.common.files import atomic_write_bytes
 from simulator.common.section import Section
-from simulator.ml.population import FEATURES, PopulationConfig, sample_population
+from simulator.ml.population import AGE, AMOUNT, DEBT, DELINQ, FEATURES, INCOME, PopulationConfig, sample_population
 
 Precision = Literal["fp32", "fp16", "int8"]
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8")
+Architecture = Literal["compact", "standard", "large"]
+# compact: four raw inputs (a cheap first-pass model); standard: all seven raw inputs (the served
+# model of the chain); large: the seven inputs plus the logged heavy-tailed ones, which is the shape
+# of the true relation (population._true_terms), so it separates good from bad applications better
+COMPACT_INPUTS = (INCOME, DEBT, AMOUNT, DELINQ)
+LOGGED_INPUTS = (INCOME, AMOUNT, AGE)
 WEIGHT_BITS = {"fp32": 32, "fp16": 16, "int8": 8}
 _FLOAT_TYPES = {"fp32": np.float32, "fp16": np.float16}
 
@@ -61,6 +67,8 @@ class ModelConfig(Section):
     activation_calibration_percentile: float = Field(
         99.99, gt=50, le=100, description="percentile of |scaled input| that sets the int8 range"
     )
+    architecture: Architecture = Field(
+        "standard", description="compact: 4 raw inputs; standard: 7 raw inputs; large: 7 raw plus 3 logged inputs")
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,13 +90,14 @@ class TrainedModel:
     weights_q: np.ndarray | None = None  # int8 only
     bias_q: int | None = None  # int8 only (int32 in the ONNX layout)
     estimator: object | None = field(default=None, repr=False)  # the fitted sklearn pipeline (not cached)
+    architecture: str = "standard"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, TrainedModel):
             return NotImplemented
         arrays = ("input_mean", "input_std", "reference_weights", "weights", "train_feature_mean")
         scalars = ("precision", "feature_names", "reference_bias", "bias", "activation_absmax",
-                   "bias_q")
+                   "bias_q", "architecture")
         same_scales = all(
             np.array_equal(getattr(self, s), getattr(other, s), equal_nan=True)
             for s in ("weight_scale", "activation_scale")
@@ -153,6 +162,26 @@ def _fit(seed: int, cfg: PopulationConfig, model_cfg: ModelConfig) -> TrainedMod
     return fit_arrays(X, y, model_cfg)
 
 
+def design_matrix(architecture: str, X: np.ndarray) -> np.ndarray:
+    """The model's inputs from the application's raw features (see ``Architecture``)."""
+    X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+    if architecture == "standard":
+        return X
+    if architecture == "compact":
+        return X[:, COMPACT_INPUTS]
+    floors = {INCOME: 1e-3, AMOUNT: 1.0, AGE: 1.0}
+    logs = [np.log(np.maximum(X[:, j], floors[j])) for j in LOGGED_INPUTS]
+    return np.column_stack([X, *logs])
+
+
+def design_names(architecture: str) -> tuple[str, ...]:
+    if architecture == "standard":
+        return FEATURES
+    if architecture == "compact":
+        return tuple(FEATURES[j] for j in COMPACT_INPUTS)
+    return FEATURES + tuple(f"log_{FEATURES[j]}" for j in LOGGED_INPUTS)
+
+
 def fit_arrays(X: np.ndarray, y: np.ndarray, model_cfg: ModelConfig | None = None) -> TrainedModel:
     """Fit the reference model on given rows (used by retraining on recent, drifted data)."""
     # sklearn is imported only when a model is actually fitted: it costs about a second
@@ -161,6 +190,7 @@ def fit_arrays(X: np.ndarray, y: np.ndarray, model_cfg: ModelConfig | None = Non
     from sklearn.preprocessing import StandardScaler
 
     model_cfg = model_cfg or ModelConfig()
+    X = design_matrix(model_cfg.architecture, X)
     pipe = Pipeline([
         ("scale", StandardScaler()),
         ("clf", LogisticRegression(C=model_cfg.inverse_regularization, max_iter=1_000)),
@@ -172,7 +202,7 @@ def fit_arrays(X: np.ndarray, y: np.ndarray, model_cfg: ModelConfig | None = Non
     w, b = clf.coef_[0].astype(np.float64), float(clf.intercept_[0])
     return TrainedModel(
         precision="fp64",
-        feature_names=FEATURES,
+        feature_names=design_names(model_cfg.architecture),
         input_mean=scaler.mean_.copy(),
         input_std=scaler.scale_.copy(),
         reference_weights=w,
@@ -182,6 +212,7 @@ def fit_arrays(X: np.ndarray, y: np.ndarray, model_cfg: ModelConfig | None = Non
         activation_absmax=absmax,
         train_feature_mean=X.mean(axis=0),
         estimator=pipe,
+        architecture=model_cfg.architecture,
     )
 
 
@@ -283,7 +314,7 @@ def quantize(model: TrainedModel, precision: str) -> TrainedModel:
 
 def activations(model: TrainedModel, X: np.ndarray) -> np.ndarray:
     """Scaled inputs as the variant sees them (rounded to fp32/fp16, or int8 then dequantized)."""
-    a = (np.asarray(X, dtype=np.float64) - model.input_mean) / model.input_std
+    a = (design_matrix(model.architecture, X) - model.input_mean) / model.input_std
     if model.precision in _FLOAT_TYPES:
         return a.astype(_FLOAT_TYPES[model.precision]).astype(np.float64)
     if model.precision == "int8":
@@ -348,7 +379,7 @@ def measure_variants(
 
 
 def _exact_logit(model: TrainedModel, X: np.ndarray) -> np.ndarray:
-    a = (np.asarray(X, dtype=np.float64) - model.input_mean) / model.input_std
+    a = (design_matrix(model.architecture, X) - model.input_mean) / model.input_std
     return a @ model.reference_weights + model.reference_bias
 
 
@@ -409,3 +440,23 @@ def explain_text(
     side = 1 if approved else 0
     words = [REASON_WORDS.get(feature_names[j], (feature_names[j],) * 2)[side] for j in chosen]
     return f"{verdict} mainly because of: " + ", ".join(words)
+
+
+def explain_texts(attributions: np.ndarray, feature_names: tuple[str, ...] | list[str], approved: np.ndarray,
+                  top: int = 2) -> list[str]:
+    """``explain_text`` for many decisions at once (rows of ``attributions``), the same sentences."""
+    phi = np.atleast_2d(np.asarray(attributions, dtype=float))
+    approved = np.asarray(approved, dtype=bool)
+    if not len(phi):
+        return []
+    order = np.argsort(np.where(approved[:, None], -phi, phi), axis=1, kind="stable")[:, :top]
+    picked = np.take_along_axis(phi, order, axis=1)
+    keep = np.where(approved[:, None], picked > 0, picked < 0)
+    names = [REASON_WORDS.get(f, (f, f)) for f in feature_names]
+    out = []
+    for row, mask, ok in zip(order.tolist(), keep.tolist(), approved.tolist()):
+        verdict = "approved" if ok else "rejected"
+        words = [names[j][1 if ok else 0] for j, m in zip(row, mask) if m]
+        out.append(f"{verdict} mainly because of: " + ", ".join(words) if words
+                   else f"{verdict}: no single feature stood out")
+    return out

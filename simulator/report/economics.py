@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from simulator.mechanisms.cost import cost_series, cost_summary, expected_value_per_decision_usd, replicas_per_node
+from simulator.report.components import final_decision
 from simulator.report.levels import capacity_integral, span_overlap
 from simulator.scenario.config import Scenario
 from simulator.scenario.serving import replica_memory_gib
@@ -109,7 +110,7 @@ def economics(sc: Scenario, cols: dict, capacity: dict, cold_spans: list[tuple[f
     v = sc.value
     # the decisions actually served: how often a bad case was stopped and a good one blocked
     decided = after & (cols["outcome"] <= 1) & (cols["label"] >= 0)
-    decision = np.where(cols["version"] == 2, cols["approve_alt"], cols["approve"])
+    decision = final_decision(cols)
     bad, good = decided & (cols["label"] == 0), decided & (cols["label"] == 1)
     if bad.any() and good.any():
         recall, false_alarms = float((decision[bad] == 0).mean()), float((decision[good] == 0).mean())

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.common.numbers import finite_or_none
+from simulator.report.components import final_decision
 from simulator.scenario.config import Scenario
 
 
@@ -48,7 +49,7 @@ def extra_frames(sc: Scenario, trace, cols: dict) -> dict[str, pd.DataFrame]:
     if dec is not None:
         from simulator.engine.decisions import explanation_frame
 
-        out["explanations"] = explanation_frame(dec.explained)
+        out["explanations"] = explanation_frame(dec.explained, dec.primary.feature_names)
     if gov is not None:
         out["psi"] = pd.DataFrame(gov.psi_series, columns=["t_s", "psi", "feature", "rows"])
         out["reviewers"] = pd.DataFrame(gov.headcount, columns=["t_s", "reviewers"])
@@ -59,7 +60,7 @@ def decision_stats(sc: Scenario, cols: dict, after: np.ndarray, trace) -> dict:
     """Summary sections: model.accuracy_online, fairness, review, explanations, drift."""
     out: dict = {}
     answered = after & (cols["outcome"] <= 1) & (cols["label"] >= 0)
-    decision = np.where(cols["version"] == 2, cols["approve_alt"], cols["approve"])
+    decision = final_decision(cols)
     online = float((decision[answered] == cols["label"][answered]).mean()) if answered.any() else None
     groups = list(sc.traffic.regions)
     region = cols["region"]

@@ -16,13 +16,12 @@ import pandas as pd
 
 from simulator.common.csv_export import frame_to_csv
 from simulator.engine.trace import Trace
-from simulator.report.levels import capacity_per_bin, level_per_bin, step_max_per_bin, step_value_at
+from simulator.report.components import final_decision
+from simulator.report.levels import capacity_per_bin, level_per_bin, step_max_per_bin, step_value_at, sum_steps
+from simulator.report.stages import API_STATUS, FALLBACKS, OUTCOMES, REASONS, stage_ms, stage_ms_in_place
 from simulator.scenario.config import Scenario, scenario_to_yaml
+from simulator.scenario.graph import effective_scenario
 
-OUTCOMES = ["ok", "degraded", "failed", "in_flight"]
-REASONS = ["none", "rejected", "timeout", "api_error", "feature_db_error", "replica_crash", "model_error"]
-API_STATUS = ["ok", "error", "timeout", "rejected_by_breaker", "not_called"]
-FALLBACKS = ["none", "cached", "default"]
 # breaker state per time bin; the highest level in a bin wins. Below 0: an operator let calls
 # through unguarded (metrics only, or the breaker switched off); 3: an operator holds it open.
 BREAKER_LEVEL = {"DISABLED": -2.0, "METRICS_ONLY": -1.0, "CLOSED": 0.0, "HALF_OPEN": 1.0, "OPEN": 2.0,
@@ -61,44 +60,46 @@ class RunResult:
 
 
 # --------------------------------------------------------------------------- frames
+def _codes(values: np.ndarray, categories: list[str]) -> pd.Categorical:
+    return pd.Categorical.from_codes(values.astype(np.int8, copy=False), categories)
+
+
 def _requests_frame(sc: Scenario, cols: dict[str, np.ndarray], n: int) -> pd.DataFrame:
+    """One row per request, on the run's own arrays: the stage times are converted to ms in place."""
     c = cols
-    fs_hit = c["fs_hit"]
-    db_wait = np.where(np.isnan(c["db_start_s"]), 0.0, c["db_start_s"] - c["db_enter_s"])
-    db_svc = np.where(np.isnan(c["db_end_s"]), 0.0, c["db_end_s"] - c["db_start_s"])
-    inf_wait = c["inf_start_s"] - c["inf_enter_s"]
-    inf_svc = c["inf_end_s"] - c["inf_start_s"]
-    latency_ms = (c["end_s"] - c["arrival_s"]) * 1000.0
+    latency_ms = np.subtract(c["end_s"], c["arrival_s"])
+    latency_ms *= 1000.0
+    decision = final_decision(c)
+    stages = stage_ms_in_place(c)
     frame = pd.DataFrame({
         "request_id": np.arange(n, dtype=np.int64),
         "arrival_s": c["arrival_s"],
         "end_s": c["end_s"],
         "latency_ms": latency_ms,
-        "outcome": pd.Categorical.from_codes(c["outcome"].astype(np.int8), OUTCOMES),
-        "reason": pd.Categorical.from_codes(c["reason"].astype(np.int8), REASONS),
-        "segment": pd.Categorical.from_codes(c["segment"].astype(np.int16), list(sc.traffic.segments)),
-        "region": pd.Categorical.from_codes(c["region"].astype(np.int16), list(sc.traffic.regions)),
-        "ingestion_wait_ms": c["ing_wait_s"] * 1000.0,
-        "ingestion_service_ms": c["ing_svc_s"] * 1000.0,
-        "feature_store_hit": fs_hit.astype(np.int8),
-        "feature_store_wait_ms": db_wait * 1000.0,
-        "feature_store_service_ms": (c["fs_lookup_s"] * (fs_hit >= 0) + db_svc) * 1000.0,
-        "external_api_service_ms": c["api_s"] * 1000.0,
-        "inference_wait_ms": inf_wait * 1000.0,
-        "inference_service_ms": inf_svc * 1000.0,
+        "outcome": _codes(c["outcome"], OUTCOMES),
+        "reason": _codes(c["reason"], REASONS),
+        "segment": pd.Categorical.from_codes(c["segment"].astype(np.int16, copy=False), list(sc.traffic.segments)),
+        "region": pd.Categorical.from_codes(c["region"].astype(np.int16, copy=False), list(sc.traffic.regions)),
+        "ingestion_wait_ms": stages["ingestion_wait_ms"],
+        "ingestion_service_ms": stages["ingestion_service_ms"],
+        "feature_store_hit": c["fs_hit"].astype(np.int8, copy=False),
+        "feature_store_wait_ms": stages["feature_store_wait_ms"],
+        "feature_store_service_ms": stages["feature_store_service_ms"],
+        "external_api_service_ms": stages["external_api_service_ms"],
+        "inference_wait_ms": stages["inference_wait_ms"],
+        "inference_service_ms": stages["inference_service_ms"],
         "inference_start_s": c["inf_start_s"],
         "inference_end_s": c["inf_end_s"],
         "external_api_start_s": c["api_start_s"],
-        "external_api_status": pd.Categorical.from_codes(c["api_status"].astype(np.int8), API_STATUS),
-        "external_api_calls": c["api_calls"].astype(np.int16),
-        "fallback": pd.Categorical.from_codes(c["fallback"].astype(np.int8), FALLBACKS),
+        "external_api_status": _codes(c["api_status"], API_STATUS),
+        "external_api_calls": c["api_calls"].astype(np.int16, copy=False),
+        "fallback": _codes(c["fallback"], FALLBACKS),
         "fallback_staleness_s": c["staleness_s"],
-        "decision": pd.Categorical.from_codes(
-            np.where(c["version"] == 2, c["approve_alt"], c["approve"]).astype(np.int8), ["reject", "approve"]),
-        "true_outcome": pd.Categorical.from_codes(c["label"].astype(np.int8), ["bad", "good"]),
-        "model_version": pd.Categorical.from_codes(
-            c["version"].astype(np.int8), ["none", "v1", sc.canary.version if sc.canary.version != "v1" else "v1-canary"]),
-    })
+        "decision": pd.Categorical.from_codes(decision, ["reject", "approve"]),
+        "true_outcome": _codes(c["label"], ["bad", "good"]),
+        "model_version": _codes(c["version"], ["none", "v1", sc.canary.version if sc.canary.version != "v1"
+                                               else "v1-canary"]),
+    }, copy=False)
     return frame
 
 
@@ -109,70 +110,90 @@ def _bins(sc: Scenario) -> np.ndarray:
     return edges
 
 
+def _bin_index(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Bin of each value (as np.histogram: the last bin includes its right edge); -1 outside or NaN."""
+    n_bins = len(edges) - 1
+    b = np.searchsorted(edges, x, side="right").astype(np.int32) - 1
+    b[x == edges[-1]] = n_bins - 1
+    b[b >= n_bins] = -1
+    return b
+
+
+def _per_bin_quantiles(bins: np.ndarray, values: np.ndarray, n_bins: int, qs: tuple[float, ...]) -> list[np.ndarray]:
+    """Linear-interpolation quantiles of ``values`` within each bin (NaN for an empty bin)."""
+    order = np.lexsort((values, bins))
+    v = values[order]
+    counts = np.bincount(bins, minlength=n_bins)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    has = counts > 0
+    out = []
+    for q in qs:
+        res = np.full(n_bins, np.nan)
+        pos = (counts[has] - 1) * q
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, counts[has] - 1)
+        a, b = v[first[has] + lo], v[first[has] + hi]
+        res[has] = a + (b - a) * (pos - lo)
+        out.append(res)
+    return out
+
+
 def _timeseries(sc: Scenario, c: dict[str, np.ndarray], capacity: dict, edges: np.ndarray) -> pd.DataFrame:
-    dur = sc.duration_s
+    """One row per time bin; levels integrate the per-request spans (a NaN end: still open)."""
     width = np.diff(edges)
-    arrival = c["arrival_s"]
-    end = c["end_s"]
-    outcome = c["outcome"]
+    n_bins = len(width)
+    arrival, end, outcome = c["arrival_s"], c["end_s"], c["outcome"]
     ts = pd.DataFrame({"t_s": edges[:-1], "t_end_s": edges[1:]})
     ts["arrivals"] = np.histogram(arrival, edges)[0]
-    done = (outcome <= 1) & (end <= dur)
-    ts["completions"] = np.histogram(end[done], edges)[0]
-    failed = (outcome == 2) & (end <= dur)
-    ts["failures"] = np.histogram(end[failed], edges)[0]
-    ts["degraded"] = np.histogram(end[(outcome == 1) & (end <= dur)], edges)[0]
+    end_bin = _bin_index(end, edges)  # NaN (in flight) and ends after the horizon: -1
+    counted = end_bin >= 0
+    done = counted & (outcome <= 1)
+
+    ts["completions"] = np.bincount(end_bin[done], minlength=n_bins)
+    ts["failures"] = np.bincount(end_bin[counted & (outcome == 2)], minlength=n_bins)
+    ts["degraded"] = np.bincount(end_bin[counted & (outcome == 1)], minlength=n_bins)
     ts["arrival_rate_per_s"] = ts["arrivals"] / width
     ts["throughput_rps"] = ts["completions"] / width
-    lat_ms = (end[done] - arrival[done]) * 1000.0
-    b = np.clip(np.searchsorted(edges, end[done], side="right") - 1, 0, len(width) - 1)
-    for name in ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms"):
-        ts[name] = np.nan
+    lat_ms = end[done] - arrival[done]
+    lat_ms *= 1000.0
+    b = end_bin[done]
     if len(lat_ms):
-        grp = pd.DataFrame({"b": b, "lat": lat_ms}).groupby("b")["lat"]
-        qs = grp.quantile([0.5, 0.95, 0.99]).unstack()
-        ts.loc[qs.index, "latency_p50_ms"] = qs[0.5].to_numpy()
-        ts.loc[qs.index, "latency_p95_ms"] = qs[0.95].to_numpy()
-        ts.loc[qs.index, "latency_p99_ms"] = qs[0.99].to_numpy()
-        ts["latency_mean_ms"] = np.nan
-        ts.loc[grp.mean().index, "latency_mean_ms"] = grp.mean().to_numpy()
+        p50, p95, p99 = _per_bin_quantiles(b, lat_ms, n_bins, (0.5, 0.95, 0.99))
+        counts = np.bincount(b, minlength=n_bins)
+        mean = np.where(counts > 0, np.bincount(b, weights=lat_ms, minlength=n_bins) / np.maximum(counts, 1), np.nan)
     else:
-        ts["latency_mean_ms"] = np.nan
-
-    def open_end(x):
-        return np.where(np.isnan(x), dur, np.minimum(x, dur))
+        p50 = p95 = p99 = mean = np.full(n_bins, np.nan)
+    del lat_ms, b, end_bin, counted, done
+    ts["latency_p50_ms"], ts["latency_p95_ms"], ts["latency_p99_ms"] = p50, p95, p99
+    ts["latency_mean_ms"] = mean
 
     # ingestion: backlog (arrived, not yet processed) and consumer busy time
     mode = sc.ingestion.mode
-    ing_start = arrival + c["ing_wait_s"]
-    ing_end = ing_start + c["ing_svc_s"]
     if mode != "direct":
-        ts["ingestion_backlog"] = level_per_bin(arrival, np.minimum(ing_end, dur), edges)
+        ing_start = arrival + c["ing_wait_s"]
+        ing_end = ing_start + c["ing_svc_s"]
+        ts["ingestion_backlog"] = level_per_bin(arrival, ing_end, edges)
+        if mode == "stream":
+            st = sc.ingestion.stream
+            ts["utilization_ingestion"] = level_per_bin(ing_start, ing_end, edges) / min(st.consumers, st.partitions)
+        else:
+            ts["utilization_ingestion"] = np.nan
+        del ing_start, ing_end
     else:
         ts["ingestion_backlog"] = 0.0
-    if mode == "stream":
-        st = sc.ingestion.stream
-        busy = level_per_bin(ing_start, np.minimum(ing_end, dur), edges)
-        ts["utilization_ingestion"] = busy / min(st.consumers, st.partitions)
-    else:
         ts["utilization_ingestion"] = np.nan
     # feature-store database pool
-    used_db = ~np.isnan(c["db_enter_s"])
     if sc.feature_store.mode != "off":
-        q_end = open_end(c["db_start_s"][used_db])
-        ts["feature_db_queue"] = level_per_bin(c["db_enter_s"][used_db], q_end, edges)
-        started = used_db & ~np.isnan(c["db_start_s"])
-        busy = level_per_bin(c["db_start_s"][started], open_end(c["db_end_s"][started]), edges)
+        ts["feature_db_queue"] = level_per_bin(c["db_enter_s"], c["db_start_s"], edges)
+        busy = level_per_bin(c["db_start_s"], c["db_end_s"], edges)
         ts["utilization_feature_store"] = busy / capacity_per_bin(capacity["feature_store"], edges)
     else:
         ts["feature_db_queue"] = 0.0
         ts["utilization_feature_store"] = np.nan
     # inference pool
     if sc.inference.enabled:
-        used = ~np.isnan(c["inf_enter_s"])
-        ts["inference_queue"] = level_per_bin(c["inf_enter_s"][used], open_end(c["inf_start_s"][used]), edges)
-        started = used & ~np.isnan(c["inf_start_s"])
-        busy = level_per_bin(c["inf_start_s"][started], open_end(c["inf_end_s"][started]), edges)
+        ts["inference_queue"] = level_per_bin(c["inf_enter_s"], c["inf_start_s"], edges)
+        busy = level_per_bin(c["inf_start_s"], c["inf_end_s"], edges)
         cap = capacity_per_bin(capacity["inference"], edges)
         ts["inference_busy"] = busy
         ts["utilization_inference"] = np.where(cap > 0, busy / np.where(cap > 0, cap, 1), np.nan)
@@ -189,49 +210,84 @@ def _timeseries(sc: Scenario, c: dict[str, np.ndarray], capacity: dict, edges: n
     return ts
 
 
-def build_result(sc: Scenario, seed: int, trace: Trace, wall_s: float) -> RunResult:
+def build_result(scenario: Scenario, seed: int, trace: Trace, wall_s: float, frames: bool = True) -> RunResult:
+    """Frames and summary of one run. The trace's columns become the frames' (changed in place).
+
+    ``frames=False`` is the summary-only path: the summary, the timeseries and the events, but no
+    requests frame and no spans (what replications, sweeps, plans and comparisons need).
+    """
+    from simulator.engine.dataplane import component_columns
+    from simulator.report.components import architecture_summary
     from simulator.report.summary import summarize
 
+    # the graph's stations as the top-level sections (the scenario itself for old files)
+    sc = effective_scenario(scenario)
+    spec = component_columns(sc)
     n = trace.n
     cols = {}
     for name, values in trace.columns.items():
         arr = np.asarray(values)
         cols[name] = arr if len(arr) == n else np.asarray(values[:n])
     dur = sc.duration_s
-    # anything that ends after the horizon was still in flight when the run stopped
+    # anything that ends after the horizon was still in flight when the run stopped (the trace's
+    # columns are the report's from here on: changed in place, no copies of million-row arrays)
     late = np.isnan(cols["end_s"]) | (cols["end_s"] > dur)
-    cols["outcome"] = np.where(late, 3, cols["outcome"]).astype(np.int8)
-    cols["reason"] = np.where(late, 0, cols["reason"]).astype(np.int8)
-    cols["end_s"] = np.where(late, np.nan, cols["end_s"])
-    for key in ("inf_start_s", "inf_end_s", "db_start_s", "db_end_s"):
-        cols[key] = np.where(cols[key] > dur, np.nan, cols[key])
+    cols["outcome"] = cols["outcome"].astype(np.int8, copy=False)
+    cols["reason"] = cols["reason"].astype(np.int8, copy=False)
+    cols["outcome"][late] = 3
+    cols["reason"][late] = 0
+    cols["end_s"][late] = np.nan
+    del late
+    pool_times = {"inf_start_s", "inf_end_s", "db_start_s", "db_end_s"}
+    for entry in spec["components"].values():
+        if entry["kind"] in ("model", "review"):
+            pool_times |= {entry["columns"]["start"], entry["columns"]["end"]}
+    for key in sorted(pool_times):
+        cols[key][cols[key] > dur] = np.nan
     capacity = dict(trace.capacity)
+    models = [series for cid, series in trace.component_capacity.items() if "replicas" in series]
+    if len(models) > 1:  # a graph's model servers, all of them (charts and cost count every pool)
+        for key in ("replicas", "replicas_total"):
+            capacity[key] = sum_steps([series[key] for series in models])
     capacity.setdefault("inference", [(0.0, sc.inference.replicas * sc.inference.concurrency)])
     capacity.setdefault("replicas", [(0.0, sc.inference.replicas)])
     capacity.setdefault("feature_store", [(0.0, sc.feature_store.db_connections)])
     edges = _bins(sc)
-    requests = _requests_frame(sc, cols, n)
     timeseries = _timeseries(sc, cols, capacity, edges)
     breaker = [(t, BREAKER_LEVEL[state]) for t, state in trace.breaker_states]
     timeseries["breaker_state"] = step_max_per_bin(breaker, edges)  # levels of BREAKER_LEVEL
     timeseries["canary_weight_pct"] = step_value_at(trace.canary_weights, edges[1:] - 1e-9)
     fb = cols["fallback"]
     timeseries["fallback_answers"] = np.histogram(cols["end_s"][(fb > 0) & ~np.isnan(cols["end_s"])], edges)[0]
-    _stage_breakdown(requests, timeseries, edges)
+    _stage_breakdown(cols, timeseries, edges)
     if sc.inference.enabled:
         from simulator.report.economics import cost_timeseries
 
         for name, values in cost_timeseries(sc, capacity, edges, cols).items():
             timeseries[name] = values
     events = pd.DataFrame(sorted(trace.events), columns=["t_s", "kind", "component", "detail"])
-    summary = summarize(sc, seed, requests, timeseries, events, cols, capacity, wall_s, trace)
-    from simulator.report.spans import build_spans
-
-    spans = build_spans(sc, seed, cols)
+    summary = summarize(sc, seed, timeseries, events, cols, capacity, wall_s, trace)
+    summary["architecture"] = architecture_summary(sc, spec, cols, capacity, trace.component_capacity,
+                                                   cols["arrival_s"] >= sc.warmup_s)
     from simulator.report.governance_results import extra_frames
 
     extra = extra_frames(sc, trace, cols)
-    return RunResult(sc, seed, requests, timeseries, events, summary, spans, extra)
+    if not frames:
+        return RunResult(scenario, seed, pd.DataFrame(), timeseries, events, summary, pd.DataFrame(), extra)
+    from simulator.report.spans import build_spans
+
+    spans = build_spans(sc, seed, cols, spec)
+    requests = _requests_frame(sc, cols, n)  # last: it turns the run's arrays into the frame's, in place
+    if "decided_by" in cols:
+        requests["decided_by"] = pd.Categorical.from_codes(cols["decided_by"].astype(np.int16), _node_ids(sc))
+    return RunResult(scenario, seed, requests, timeseries, events, summary, spans, extra)
+
+
+def _node_ids(sc: Scenario) -> list[str]:
+    """Component ids in the order the engine numbers them (``decided_by`` codes)."""
+    from simulator.scenario.graph import build_graph
+
+    return list(build_graph(sc).nodes)
 
 
 STAGE_COLUMNS = {
@@ -242,13 +298,14 @@ STAGE_COLUMNS = {
 }
 
 
-def _stage_breakdown(req: pd.DataFrame, ts: pd.DataFrame, edges: np.ndarray) -> None:
+def _stage_breakdown(c: dict[str, np.ndarray], ts: pd.DataFrame, edges: np.ndarray) -> None:
     """Mean time per stage (ms) of the requests that arrived in each bin and were answered."""
-    done = req["outcome"].isin(["ok", "degraded"]).to_numpy()
-    b = np.clip(np.searchsorted(edges, req["arrival_s"].to_numpy()[done], side="right") - 1, 0, len(ts) - 1)
-    for stage, cols in STAGE_COLUMNS.items():
-        total = sum(req[c].to_numpy()[done] for c in cols)
-        total = np.nan_to_num(total)
+    done = c["outcome"] <= 1
+    b = np.clip(np.searchsorted(edges, c["arrival_s"][done], side="right") - 1, 0, len(ts) - 1)
+    counts = np.bincount(b, minlength=len(ts))
+    for stage, names in STAGE_COLUMNS.items():
+        total = np.nan_to_num(stage_ms(c, names[0], done))
+        for name in names[1:]:
+            total += np.nan_to_num(stage_ms(c, name, done))
         sums = np.bincount(b, weights=total, minlength=len(ts))
-        counts = np.bincount(b, minlength=len(ts))
         ts[f"stage_{stage}_ms"] = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)

@@ -11,6 +11,7 @@ import pandas as pd
 
 from simulator.common.numbers import finite_or_none
 from simulator.report.levels import capacity_integral, span_overlap
+from simulator.report.stages import REASONS, STAGE_MS, stage_ms
 from simulator.scenario.config import Scenario
 
 STAGES = ("ingestion", "feature_store", "external_api", "inference")
@@ -24,7 +25,7 @@ def latency_stats(latency_ms: np.ndarray) -> dict:
     return {"mean": finite_or_none(latency_ms.mean()), "p50": finite_or_none(p50), "p95": finite_or_none(p95), "p99": finite_or_none(p99)}
 
 
-def stage_stats(sc: Scenario, req: pd.DataFrame, cols: dict, capacity: dict, after: np.ndarray) -> dict:
+def stage_stats(sc: Scenario, cols: dict, capacity: dict, after: np.ndarray) -> dict:
     """Per stage: utilization, mean wait and service (ms) and how many requests it served.
 
     Each mean wait is over the requests that waited at that stage's queue and were let in:
@@ -40,8 +41,11 @@ def stage_stats(sc: Scenario, req: pd.DataFrame, cols: dict, capacity: dict, aft
     arrival = cols["arrival_s"]
 
     def pack(util, wait_ms, svc_ms, served):
-        return {"utilization": finite_or_none(util), "wait_ms_mean": finite_or_none(wait_ms), "service_ms_mean": finite_or_none(svc_ms),
-                "served": int(served)}
+        return {"utilization": finite_or_none(util), "wait_ms_mean": finite_or_none(wait_ms),
+                "service_ms_mean": finite_or_none(svc_ms), "served": int(served)}
+
+    def mean_ms(name: str, rows: np.ndarray):
+        return stage_ms(cols, name, rows).mean() if rows.any() else None
 
     # ingestion
     mode = sc.ingestion.mode
@@ -50,19 +54,19 @@ def stage_stats(sc: Scenario, req: pd.DataFrame, cols: dict, capacity: dict, aft
     else:
         start = arrival + cols["ing_wait_s"]
         end = start + cols["ing_svc_s"]
-        done = after & (end <= hi)
+        finished = end <= hi
+        done = after & finished
         busiest = None
         if mode == "stream":
             st = sc.ingestion.stream
-            busy = span_overlap(start[end <= hi], end[end <= hi], lo, hi)
-            util = busy / (min(st.consumers, st.partitions) * span)
+            util = span_overlap(start, np.where(finished, end, np.nan), lo, hi) / (min(st.consumers, st.partitions) * span)
             consumer = cols["ing_consumer"]
-            busiest = max(span_overlap(start[(end <= hi) & (consumer == c)], end[(end <= hi) & (consumer == c)], lo, hi)
+            busiest = max(span_overlap(start[finished & (consumer == c)], end[finished & (consumer == c)], lo, hi)
                           for c in range(min(st.consumers, st.partitions))) / span
         else:
             util = None
-        out["ingestion"] = pack(util, req["ingestion_wait_ms"].to_numpy()[done].mean() if done.any() else None,
-                                req["ingestion_service_ms"].to_numpy()[done].mean() if done.any() else None,
+        del start, end, finished
+        out["ingestion"] = pack(util, mean_ms("ingestion_wait_ms", done), mean_ms("ingestion_service_ms", done),
                                 done.sum())
         out["ingestion"]["busiest_consumer_utilization"] = finite_or_none(busiest)
     # feature store
@@ -70,50 +74,42 @@ def stage_stats(sc: Scenario, req: pd.DataFrame, cols: dict, capacity: dict, aft
         out["feature_store"] = pack(None, 0.0, 0.0, 0)
     else:
         db_start, db_end = cols["db_start_s"], cols["db_end_s"]
-        ok_db = ~np.isnan(db_start)
-        busy = span_overlap(db_start[ok_db], np.where(np.isnan(db_end[ok_db]), hi, db_end[ok_db]), lo, hi)
+        busy = span_overlap(db_start, db_end, lo, hi, open_end=hi)
         util = busy / capacity_integral(capacity["feature_store"], lo, hi)
-        hit = cols["fs_hit"]
-        passed = after & ((hit == 1) | ~np.isnan(db_end))
-        queried = after & ok_db & ~((cols["outcome"] == 2) & (db_end == db_start))  # not failed at once (outage)
-        wait = (db_start[queried] - cols["db_enter_s"][queried]) * 1000.0
-        svc = req["feature_store_service_ms"].to_numpy()[passed]
-        out["feature_store"] = pack(util, wait.mean() if len(wait) else None,
-                                    svc.mean() if len(svc) else None, passed.sum())
+        passed = after & ((cols["fs_hit"] == 1) | ~np.isnan(db_end))
+        # misses that got a connection (not failed at once by an outage)
+        queried = after & ~np.isnan(db_start) & ~((cols["outcome"] == 2) & (db_end == db_start))
+        out["feature_store"] = pack(util, mean_ms("feature_store_wait_ms", queried),
+                                    mean_ms("feature_store_service_ms", passed), passed.sum())
     # external API (no capacity limit, so no utilization)
     if not sc.external_api.enabled:
         out["external_api"] = pack(None, 0.0, 0.0, 0)
     else:
-        called = after & (req["external_api_service_ms"].to_numpy() > 0)
-        svc = req["external_api_service_ms"].to_numpy()[called]
-        out["external_api"] = pack(None, 0.0, svc.mean() if len(svc) else None, called.sum())
+        called = after & (cols["api_s"] > 0)
+        out["external_api"] = pack(None, 0.0, mean_ms("external_api_service_ms", called), called.sum())
     # inference
     if not sc.inference.enabled:
         out["inference"] = pack(None, 0.0, 0.0, 0)
     else:
         s, e = cols["inf_start_s"], cols["inf_end_s"]
-        started = ~np.isnan(s)
-        busy = span_overlap(s[started], np.where(np.isnan(e[started]), hi, e[started]), lo, hi)
+        busy = span_overlap(s, e, lo, hi, open_end=hi)
         cap = capacity_integral(capacity["inference"], lo, hi)
         util = busy / cap if cap > 0 else None
         served = after & ~np.isnan(e) & (e > s)
         failed = cols["outcome"] == 2
         rejected = failed & (cols["reason"] == 1)
         queue_timeout = failed & (cols["reason"] == 2) & (e == s)  # left the queue at its deadline, unserved
-        waited_ms = (s - cols["inf_enter_s"]) * 1000.0
-        entered = after & started & ~rejected & ~queue_timeout
+        entered = after & ~np.isnan(s) & ~rejected & ~queue_timeout
         timed_out = after & queue_timeout
-        svc = req["inference_service_ms"].to_numpy()[served]
-        out["inference"] = pack(util, waited_ms[entered].mean() if entered.any() else None,
-                                svc.mean() if len(svc) else None, served.sum())
+        out["inference"] = pack(util, mean_ms("inference_wait_ms", entered), mean_ms("inference_service_ms", served),
+                                served.sum())
         out["inference"]["timed_out_in_queue"] = int(timed_out.sum())
-        out["inference"]["timed_out_in_queue_wait_ms_mean"] = (
-            finite_or_none(waited_ms[timed_out].mean()) if timed_out.any() else None)
+        out["inference"]["timed_out_in_queue_wait_ms_mean"] = finite_or_none(mean_ms("inference_wait_ms", timed_out))
     return out
 
 
-def resilience_stats(sc: Scenario, req: pd.DataFrame, ts: pd.DataFrame, events: pd.DataFrame,
-                     cols: dict, trace, after: np.ndarray) -> dict:
+def resilience_stats(sc: Scenario, ts: pd.DataFrame, events: pd.DataFrame, cols: dict, trace,
+                     after: np.ndarray) -> dict:
     """Breaker, fallbacks, retries and canary KPIs (summary keys of the resilience issue)."""
     out: dict = {}
     open_s = forced_s = 0.0
@@ -150,18 +146,18 @@ def resilience_stats(sc: Scenario, req: pd.DataFrame, ts: pd.DataFrame, events: 
     from simulator.report.recovery import recovery_timeline
 
     out["recovery"] = recovery_timeline(sc, ts, events)
-    out["where_time_went"] = where_time_went(sc, req, ts, events)
+    out["where_time_went"] = where_time_went(sc, cols, ts, events)
     return out
 
 
-def where_time_went(sc: Scenario, req: pd.DataFrame, ts: pd.DataFrame, events: pd.DataFrame) -> dict | None:
+def where_time_went(sc: Scenario, cols: dict, ts: pd.DataFrame, events: pd.DataFrame) -> dict | None:
     """Compare the slowest stretch of the run with a calm one and name the stage whose time grew.
 
     The slow window is the fault window when a fault was injected, otherwise the 5-minute
     stretch with the highest mean latency; the baseline window is the stretch before it
     (after warm-up). Reported only when latency grew by more than 20 %.
     """
-    from simulator.report.tracing import time_attribution
+    from simulator.report.tracing import attribution_table
 
     lo = sc.warmup_s
     faults = events[events["kind"] == "fault_started"]
@@ -180,11 +176,17 @@ def where_time_went(sc: Scenario, req: pd.DataFrame, ts: pd.DataFrame, events: p
         t0 = max(lo, t1 - k * width)
     if t0 - lo < 60 or t1 <= t0:
         return None
-    answered = req[req["outcome"].isin(["ok", "degraded"])]
-    arr = answered["arrival_s"]
-    if not ((arr >= lo) & (arr < t0)).any() or not ((arr >= t0) & (arr < t1)).any():
+    answered = cols["outcome"] <= 1
+    arr = cols["arrival_s"]
+    base_rows = answered & (arr >= lo) & (arr < t0)
+    slow_rows = answered & (arr >= t0) & (arr < t1)
+    if not base_rows.any() or not slow_rows.any():
         return None  # nobody was answered in one of the windows: nothing to attribute
-    table = time_attribution(answered, (lo, t0), (t0, t1))
+
+    def means(rows: np.ndarray) -> pd.Series:  # a skipped stage counts 0 ms, as in time_attribution
+        return pd.Series({name: float(np.nan_to_num(stage_ms(cols, name, rows)).mean()) for name in STAGE_MS})
+
+    table = attribution_table(means(base_rows), means(slow_rows))
     base_ms = float(table["baseline_ms"].sum())
     slow_ms = float(table["slow_ms"].sum())
     if not base_ms or slow_ms < 1.2 * base_ms:
@@ -195,7 +197,7 @@ def where_time_went(sc: Scenario, req: pd.DataFrame, ts: pd.DataFrame, events: p
             "finding": table.attrs.get("finding", "")}
 
 
-def summarize(sc: Scenario, seed: int, req: pd.DataFrame, ts: pd.DataFrame, events: pd.DataFrame,
+def summarize(sc: Scenario, seed: int, ts: pd.DataFrame, events: pd.DataFrame,
               cols: dict, capacity: dict, wall_s: float, trace=None) -> dict:
     """Build the summary dict (see the module docstring for the counting rules)."""
     after = cols["arrival_s"] >= sc.warmup_s
@@ -221,13 +223,19 @@ def summarize(sc: Scenario, seed: int, req: pd.DataFrame, ts: pd.DataFrame, even
         "availability": finite_or_none(served / finished) if finished else None,
         "on_time_fraction": finite_or_none(in_slo / finished) if finished else None,
         "slo_latency_ms": float(sc.slo_latency_ms),
-        "failures_by_reason": {str(k): int(v) for k, v in
-                               req.loc[after & (cols["outcome"] == 2), "reason"].value_counts().items() if v},
-        "stages": stage_stats(sc, req, cols, capacity, after),
+        "failures_by_reason": failures_by_reason(cols, after),
+        "stages": stage_stats(sc, cols, capacity, after),
         "events": {str(k): int(v) for k, v in events["kind"].value_counts().sort_index().items()},
-        **(resilience_stats(sc, req, ts, events, cols, trace, after) if trace is not None else {}),
+        **(resilience_stats(sc, ts, events, cols, trace, after) if trace is not None else {}),
         **(_economics(sc, cols, capacity, trace, after) if trace is not None and sc.inference.enabled else {}),
     }
+
+
+def failures_by_reason(cols: dict, after: np.ndarray) -> dict[str, int]:
+    """Failed requests after warm-up per reason, most frequent first."""
+    counts = np.bincount(cols["reason"][after & (cols["outcome"] == 2)].astype(np.int64), minlength=len(REASONS))
+    order = sorted((i for i in range(len(REASONS)) if counts[i]), key=lambda i: (-counts[i], i))
+    return {REASONS[i]: int(counts[i]) for i in order}
 
 
 def _economics(sc, cols, capacity, trace, after) -> dict:

@@ -359,6 +359,13 @@ def time_attribution(
         raise ValueError("no <stage>_wait_ms / <stage>_service_ms columns to attribute")
     baseline = _window_means(stage_ms_frame, columns, baseline_window, "baseline")
     slow = _window_means(stage_ms_frame, columns, slow_window, "slow")
+    return attribution_table(baseline, slow, labels)
+
+
+def attribution_table(baseline: pd.Series, slow: pd.Series, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The attribution table from the mean ms per stage column in the two windows (indexed by column)."""
+    columns = [c for c in baseline.index if _STAGE_COLUMN.match(c)]
+    baseline, slow = baseline[columns], slow[columns]
     parts = [_STAGE_COLUMN.match(c) for c in columns]
     table = pd.DataFrame({
         "stage": [m["stage"] for m in parts],

@@ -13,8 +13,8 @@ The estimate follows the engine's structure:
   ticks of every periodic mechanism (duration / its period); a retraining fit is priced as
   five events per training row;
 * **memory**: the per-request records and result frames (about 700 bytes a request,
-  measured), the rate grid, fault windows and fairness windows, plus the interpreter with
-  its libraries.
+  measured, and 100 more for each component of a topology beyond the default four), the rate
+  grid, fault windows and fairness windows, plus the interpreter with its libraries.
 
 The constants were measured on this project's machine with ``/tmp``-style calibration runs
 of the bundled scenarios (see the README, "Budgets"); they are deliberately rounded up.
@@ -32,7 +32,8 @@ from simulator.scenario.config import Scenario, ScenarioError
 from simulator.scenario.rates import GRID_STEPS_MAX, expected_arrivals
 
 BYTES_PER_REQUEST = 700          # records + result frames: 545 B measured at 1 M requests, rounded up
-BASE_BYTES = 300 * 2**20         # interpreter, numpy, pandas, simpy, scikit-learn
+BYTES_PER_EXTRA_COMPONENT = 100  # per request, for each component of a topology beyond the default four
+BASE_BYTES = 350 * 2**20         # interpreter, numpy, pandas, simpy, scikit-learn, numba's compiled kernels
 BYTES_PER_GRID_STEP = 48         # rate grid: edges, rates, cumulative integral
 BYTES_PER_FAULT_WINDOW = 400
 BYTES_PER_FAIRNESS_WINDOW = 2_000
@@ -112,7 +113,13 @@ class Estimate(NamedTuple):
 
 
 def events_per_request(sc: Scenario) -> float:
-    """Simulation events one request causes on its way through the enabled stages."""
+    """Simulation events one request causes on its way through the enabled stages.
+
+    With a topology of its own, every component counts as a pool the request enters and leaves
+    plus a hop (an upper bound: a route sends a request down one branch only).
+    """
+    if sc.topology is not None:
+        return 1.0 + 3.0 * len(sc.topology.components)
     n = 1.0
     if sc.inference.enabled:
         n += 2.0 + (1.0 if sc.inference.timeout_ms is not None else 0.0)
@@ -137,9 +144,10 @@ def estimate(sc: Scenario) -> Estimate:
     arrivals = expected_arrivals(sc)
     driver = "traffic.replay_csv" if sc.traffic.kind == "replay" else "traffic.rate_per_s"
     per_request = events_per_request(sc)
+    extra = max(0, len(sc.topology.components) - 4) if sc.topology is not None else 0
     # the arrival loop wakes once per block of about 1,000 arrivals, at least every minute (engine.simulation)
     horizon_s = min(60.0, max(0.05, 1000.0 / max(arrivals / d, 1e-9)))
-    parts = [Part(driver, arrivals * per_request, arrivals * BYTES_PER_REQUEST,
+    parts = [Part(driver, arrivals * per_request, arrivals * (BYTES_PER_REQUEST + extra * BYTES_PER_EXTRA_COMPONENT),
                   f"about {arrivals:,.0f} requests, {per_request:.1f} events each"),
              Part("duration_s", _ticks(d, horizon_s), min(GRID_STEPS_MAX, math.ceil(d)) * BYTES_PER_GRID_STEP,
                   "the arrival clock and rate grid")]

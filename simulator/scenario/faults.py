@@ -64,6 +64,19 @@ class ReplicaFault(Section):
     factor: float = Field(3.0, ge=1, le=1000, description="Service-time multiplier (memory_pressure)")
 
 
+class ComponentFault(Section):
+    """An outage of one component of the topology: every request reaching it in the window fails there.
+
+    A dependency's calls fail at once (its fallback, or a fallback edge, then applies); any other
+    component fails the requests that reach it (a fallback edge from a model still applies).
+    """
+
+    name: str = Field("outage", max_length=MAX_NAME_CHARS, description="Name shown on charts and in the narrative")
+    component: str = Field(..., pattern=r"^[a-z][a-z0-9_]{0,39}$", description="Id of the component that is down")
+    start_s: float = Field(0.0, ge=0, le=MAX_DURATION_S, description="Start of the outage (s)")
+    duration_s: float = Field(600.0, gt=0, le=MAX_DURATION_S, description="Length of the outage (s)")
+
+
 class FaultsConfig(Section):
     """Every injected fault of a scenario."""
 
@@ -72,3 +85,6 @@ class FaultsConfig(Section):
     feature_db: tuple[DbFault, ...] = Field((), max_length=MAX_ENTRIES, description="Scheduled database fault windows")
     inference: tuple[ReplicaFault, ...] = Field(
         (), max_length=MAX_ENTRIES, description="Replica crashes and memory pressure")
+    components: tuple[ComponentFault, ...] = Field(
+        (), max_length=MAX_ENTRIES,
+        description="Outages of any component of the topology, by id (to see its blast radius happen)")

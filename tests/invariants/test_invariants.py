@@ -90,3 +90,17 @@ def test_same_seed_same_summary_different_seed_differs(tiny):
         s.pop("wall_s")
     assert a == b
     assert a != c
+
+
+@pytest.mark.parametrize("overrides", [{}, {"traffic.rate_per_s": 400, "inference.queue_limit": 20,
+                                            "inference.timeout_ms": 200, "feature_store.hit_ratio": 0.3}])
+def test_the_summary_only_path_gives_the_full_runs_summary(tiny, overrides):
+    """Replications and sweeps use frames=False: no requests frame and no spans, the same summary."""
+    sc = with_overrides(tiny, overrides)
+    full = run(sc, seed=6)
+    lean = run(sc, seed=6, frames=False)
+    assert lean.requests.empty and lean.spans.empty
+    a, b = dict(full.summary), dict(lean.summary)
+    a.pop("wall_s"), b.pop("wall_s")
+    assert a == b
+    assert full.timeseries.equals(lean.timeseries)

@@ -24,6 +24,16 @@ def test_run_prints_a_readable_summary():
         assert word in p.stdout
 
 
+def test_run_of_a_topology_prints_its_components():
+    """A scenario with its own architecture lists its components, the bottleneck, the p99's path and
+    the components without a fallback, in the scenario's own words."""
+    p = cli("run", "fraud_enrichment", *SMALL)
+    assert p.returncode == 0, p.stderr
+    for words in ("credit bureau", "large fraud model", "Bottleneck", "p99 path", "every decision stops"):
+        assert words in p.stdout
+    assert "external_api" not in p.stdout  # the chain's stage table is not shown
+
+
 def test_json_prints_only_the_summary_and_out_writes_the_tables(tmp_path):
     """--json gives parseable JSON on stdout; --out writes the five documented files."""
     p = cli("run", "baseline", "--seed", "3", "--json", "--out", str(tmp_path), *SMALL)

@@ -300,3 +300,17 @@ def test_cache_key_depends_on_config(tmp_path):
     train_model(3, cache_dir=tmp_path)
     train_model(3, PopulationConfig(label_noise=0.1), cache_dir=tmp_path)
     assert len(list(tmp_path.glob("*.npz"))) == 2
+
+
+def test_explanation_sentences_in_bulk_are_the_single_ones():
+    """explain_texts (used for whole frames) says exactly what explain_text says row by row."""
+    from simulator.ml.model import explain_text, explain_texts
+    from simulator.ml.population import FEATURES
+
+    rng = np.random.default_rng(3)
+    phi = rng.normal(size=(300, len(FEATURES)))
+    phi[:20] = np.abs(phi[:20])  # rows with nothing pushing towards a rejection
+    approved = rng.random(300) < 0.5
+    bulk = explain_texts(phi, FEATURES, approved)
+    assert bulk == [explain_text(phi[i], FEATURES, top=2, approved=bool(a)) for i, a in enumerate(approved)]
+    assert any("no single feature" in t for t in bulk)

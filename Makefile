@@ -5,6 +5,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.requirements-installed
 PORT   ?= 8501
+# localhost only by default; serving others needs an explicit ADDRESS (and sign-in: see the README)
+ADDRESS ?= 127.0.0.1
 
 .PHONY: run test test-fast lint bench setup graphviz browser postgres clean
 
@@ -42,7 +44,7 @@ postgres:
 # .data/ holds the team's database (SQLite unless PIPELINE_TWIN_DATABASE_URL names one) and kept runs.
 run: setup graphviz
 	@mkdir -p .data
-	$(BIN)/python -m streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
+	$(BIN)/python -m streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT) --browser.gatherUsageStats false
 
 lint: setup
 	$(BIN)/ruff check .

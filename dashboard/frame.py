@@ -7,9 +7,14 @@ scenario). Each page calls :func:`ensure_frame` first: when the frame has not ru
 session, it runs the frame (:func:`main`), which draws the sidebar, registers the navigation
 and renders the requested page, and then stops the bare run.
 """
+import contextlib
+import logging
+import uuid
 from pathlib import Path
 
 import streamlit as st
+
+LOG = logging.getLogger("pipeline_twin.dashboard")
 
 FRAME_KEY = "_frame_active"
 
@@ -75,8 +80,26 @@ def main() -> None:
     st.set_page_config(page_title="Pipeline Twin", page_icon="🛡️", layout="wide", initial_sidebar_state="auto")
     who = team.gate()  # the sign-in screen stops here when sign-in is configured and nobody is signed in
     team.sidebar(who)
-    widgets.sidebar()
+    with friendly_errors():
+        widgets.sidebar()
     page = st.navigation(build_pages(state.presentation_mode(), admin=who.can("read_audit")), position="sidebar",
                          expanded=True)  # every page in view, not "View 4 more"
     widgets.page_css()
-    page.run()
+    with friendly_errors():
+        page.run()
+
+
+@contextlib.contextmanager
+def friendly_errors():
+    """An unexpected error becomes a short message with an error id; the details go to the server log.
+
+    (Streamlit's own control flow, st.stop and reruns, passes through: it is not an Exception.)
+    """
+    try:
+        yield
+    except Exception:
+        error_id = uuid.uuid4().hex[:10]
+        LOG.exception("page error %s", error_id)
+        st.error(f"Something went wrong on this page (error id {error_id}). Try another setting or reload the "
+                 f"page; if it happens again, give the error id to the people who run this dashboard.",
+                 icon="⚠️")

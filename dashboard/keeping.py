@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard import state
 from dashboard.library import K_OPENED
 from dashboard.team import actor, attempt, role_note, store
+from simulator.common.csv_export import frame_to_csv
 from simulator.report import exports
 from simulator.report.results import RunResult
 from simulator.scenario.config import Scenario
@@ -97,7 +98,7 @@ def requests_csv(result: RunResult, where: str) -> Callable[[], str]:
     def build() -> str:
         audit.log_event(st_store, who, "download_requests", "run", object_id,
                         f"{len(result.requests):,} rows from the {where} page")
-        return exports.requests_table(result.scenario, result.requests).to_csv(index=False)  # clock times
+        return frame_to_csv(exports.requests_table(result.scenario, result.requests))  # clock times
 
     return build
 

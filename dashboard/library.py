@@ -24,13 +24,13 @@ def open_version(version_id: int) -> str | None:
         return None
     from simulator.scenario.config import ScenarioError, parse_scenario
 
+    shown = f"{version.name} · v{version.version}"
     try:
         scenario = parse_scenario(version.body)
+        state.add_custom_scenario(shown, scenario)  # refuses a replay file the dashboard may not read
     except ScenarioError as err:
-        flash("error", f"{version.name} v{version.version} cannot be opened with today's code: " + "; ".join(err.lines))
+        flash("error", f"{version.name} v{version.version} cannot be opened here: " + "; ".join(err.lines))
         return None
-    shown = f"{version.name} · v{version.version}"
-    state.add_custom_scenario(shown, scenario)
     st.session_state.setdefault(K_OPENED, {})[shown] = (version.name, version.version, version.id)
     st.session_state[state.K_TRAFFIC] = 100
     st.session_state[state.K_CAPACITY] = 100

@@ -6,15 +6,17 @@ Pages ask for data through three calls and never run the engine themselves:
 * :func:`current_run` - its :class:`RunResult` for the sidebar's seed (runs it if needed);
 * :func:`run_many` - several (scenario, seed) runs at once, e.g. for Compare.
 
-Runs go to worker processes (``dashboard.worker``) while a progress bar polls them, and the
-results are cached by a hash of the resolved scenario JSON and the seed, so a page switch or
-a shared link never recomputes a run this server has already done. Set
-``PIPELINE_TWIN_INPROCESS=1`` to run in the server's process (AppTest does this: it runs the
-script in-process and needs no pool).
+Runs go to a bounded, supervised pool of worker processes (``dashboard.worker``) while a
+progress bar polls them; each is checked against the dashboard's budget first and stopped
+when it exceeds its wall time or when its session goes away. Results are cached by a hash of
+the resolved scenario JSON and the seed, so a page switch or a shared link never recomputes
+a run this server has already done. ``PIPELINE_TWIN_INPROCESS=1`` runs in the calling process
+instead; only AppTest does this (it runs the script in-process and needs no pool).
 """
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import time
 from pathlib import Path
@@ -26,6 +28,7 @@ from simulator.cli.main import SCENARIO_DIR
 from simulator.report.findings import Findings, findings
 from simulator.report.results import RunResult
 from simulator.scenario import knobs
+from simulator.scenario.budget import Budget, Estimate, check_budget, cost_driver, use_budget
 from simulator.scenario.config import (
     Scenario,
     ScenarioError,
@@ -35,7 +38,6 @@ from simulator.scenario.config import (
     without_incident,
 )
 from simulator.scenario.knobs import scaled_servers
-from simulator.scenario.rates import check_size
 
 INPROCESS_ENV = "PIPELINE_TWIN_INPROCESS"
 SCENARIO_DIR_ENV = "PIPELINE_TWIN_SCENARIOS"
@@ -51,8 +53,15 @@ K_PRESENT = "present"
 # plain session keys
 K_CUSTOM = "_custom_scenarios"   # name -> scenario dict (uploaded or edited in the lab)
 K_WANTED = "_wanted_runs"        # run keys this session last waited for
+K_FAILED = "_failed_runs"        # run key -> why it did not finish (until "Try again")
 K_NOTICE = "_notice"
 K_FINDINGS = "_findings"         # run key -> Findings
+
+# limits of dashboard runs (each can be changed with its environment variable)
+WORKER_MEMORY_ENV, DEFAULT_WORKER_MEMORY_MB = "PIPELINE_TWIN_WORKER_MEMORY_MB", 3072.0
+DASHBOARD_EVENTS_ENV, DEFAULT_DASHBOARD_EVENTS = "PIPELINE_TWIN_DASHBOARD_MAX_EVENTS", 40e6
+RUN_TIMEOUT_ENV, DEFAULT_RUN_TIMEOUT_S = "PIPELINE_TWIN_RUN_TIMEOUT_S", 180.0
+LONG_RUN_EVENTS = 5e6            # runs above this (about ten seconds) never take the last free worker
 
 
 # --------------------------------------------------------------------------- catalog
@@ -92,7 +101,12 @@ def catalog_problems() -> list[str]:
 
 
 def add_custom_scenario(name: str, scenario: Scenario, select: bool = True) -> str:
-    """Keep an uploaded or edited scenario for this session (and pick it in the sidebar)."""
+    """Keep an uploaded or edited scenario for this session (and pick it in the sidebar).
+
+    Raises ScenarioError for a replay file the dashboard may not read, so that no page (the
+    planner's and validation's batches included) ever gets a scenario pointing elsewhere.
+    """
+    check_replay_allowed(scenario)
     custom = dict(st.session_state.get(K_CUSTOM, {}))
     custom[name] = scenario.model_dump(mode="json")
     st.session_state[K_CUSTOM] = custom
@@ -203,6 +217,10 @@ def forget_prefix(prefix: str) -> None:
 
 
 # --------------------------------------------------------------------------- runs
+class RunFailed(ScenarioError):
+    """A run that was accepted but did not finish: its worker crashed or it ran out of time."""
+
+
 def run_key(scenario: Scenario, seed: int) -> str:
     """Cache key: hash of the fully resolved scenario (every default written out) and the seed."""
     text = scenario.model_dump_json() + f"|seed={int(seed)}"
@@ -211,6 +229,31 @@ def run_key(scenario: Scenario, seed: int) -> str:
 
 def in_process() -> bool:
     return os.environ.get(INPROCESS_ENV, "").lower() in ("1", "true", "yes")
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+    return value if math.isfinite(value) and value > 0 else default
+
+
+def worker_memory_bytes() -> int:
+    """The memory one worker process may use (``PIPELINE_TWIN_WORKER_MEMORY_MB``, default 3 GB)."""
+    return int(_env_float(WORKER_MEMORY_ENV, DEFAULT_WORKER_MEMORY_MB) * 2**20)
+
+
+def dashboard_budget() -> Budget:
+    """What one dashboard run may cost: events that finish well inside the wall-time limit, and
+    memory that fits the worker's limit with room for the result's trip back to the server."""
+    return Budget(max_events=_env_float(DASHBOARD_EVENTS_ENV, DEFAULT_DASHBOARD_EVENTS),
+                  max_memory_bytes=0.7 * worker_memory_bytes())
+
+
+def run_timeout_s() -> float:
+    """Wall-time limit of one dashboard run (``PIPELINE_TWIN_RUN_TIMEOUT_S``, default 180 s)."""
+    return _env_float(RUN_TIMEOUT_ENV, DEFAULT_RUN_TIMEOUT_S)
 
 
 @st.cache_resource(show_spinner=False)
@@ -222,9 +265,23 @@ def _results():
 
 @st.cache_resource(show_spinner=False)
 def _runner():
-    from dashboard.worker import Runner
+    from dashboard.worker import Runner, default_pool_size
 
-    return Runner(workers=min(2, os.cpu_count() or 1))
+    memory = worker_memory_bytes()
+    return Runner(workers=default_pool_size(memory), run_timeout_s=run_timeout_s(),
+                  memory_limit_bytes=memory, budget=dashboard_budget())
+
+
+def runner_status() -> dict | None:
+    """Health of the worker pool (None when runs happen in-process, as under AppTest)."""
+    return None if in_process() else _runner().status()
+
+
+def _session_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "no-session"
 
 
 def cached_run(scenario: Scenario, seed: int) -> RunResult | None:
@@ -232,49 +289,138 @@ def cached_run(scenario: Scenario, seed: int) -> RunResult | None:
     return _results().get(run_key(scenario, seed))
 
 
+# --------------------------------------------------------------------------- replay data
+def bundled_data_dir() -> Path:
+    """Replay CSVs shipped with the scenarios (``scenarios/data``)."""
+    return scenario_dir() / "data"
+
+
+@st.cache_resource(show_spinner=False)
+def upload_dir() -> Path:
+    """A private folder of this server for replay CSVs uploaded with a scenario (named by content hash)."""
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="pipeline-twin-uploads-"))
+
+
+def bundled_replay_files() -> list[str]:
+    """Absolute paths of the replay CSVs in the bundled data folder (as bundled scenarios name them)."""
+    folder = bundled_data_dir()
+    return [str(folder.absolute() / p.name) for p in sorted(folder.glob("*.csv"))] if folder.is_dir() else []
+
+
+def replay_choices() -> dict[str, str]:
+    """Replay files a dashboard scenario may use: label -> path (bundled data, then uploads)."""
+    out = {f"{Path(p).name} (bundled)": p for p in bundled_replay_files()}
+    for path in sorted(upload_dir().glob("*.csv")):
+        out[f"uploaded {path.stem[:12]}"] = str(path)
+    return out
+
+
+def store_replay_upload(data: bytes) -> str:
+    """Check an uploaded replay CSV (arrival times in seconds) and keep it under its content hash."""
+    from simulator.common.files import atomic_write_bytes
+    from simulator.common.limits import MAX_DURATION_S
+    from simulator.scenario.rates import MAX_REPLAY_BYTES, replay_times
+
+    if len(data) > MAX_REPLAY_BYTES:
+        raise ScenarioError([f"traffic.replay_csv: the file has {len(data):,} bytes, more than the "
+                             f"{MAX_REPLAY_BYTES:,} allowed"])
+    if not len(replay_times(data, MAX_DURATION_S)):
+        raise ScenarioError(["traffic.replay_csv: the file holds no arrival times between 0 and 30 days"])
+    path = upload_dir() / f"{hashlib.sha256(data).hexdigest()}.csv"
+    if not path.exists():
+        atomic_write_bytes(path, data)
+    return str(path)
+
+
+def check_replay_allowed(scenario: Scenario) -> None:
+    """In the dashboard, replay data comes only from the bundled folder or an upload of this server.
+
+    The path is compared as text with the files this server knows; a path written in an uploaded
+    or edited scenario is never opened, so it cannot read the server's files or reveal whether
+    one exists.
+    """
+    path = scenario.traffic.replay_csv
+    if scenario.traffic.kind != "replay" or path is None:
+        return
+    if path not in replay_choices().values():
+        raise ScenarioError(["traffic.replay_csv: in the dashboard, replay data is a CSV uploaded with the scenario "
+                             "(Scenario lab) or one of the bundled files; a file path written in a scenario is "
+                             "not read"])
+
+
+# --------------------------------------------------------------------------- running
 def _run_here(jobs: list[tuple[str, Scenario, int]], bar, label: str) -> dict[str, RunResult]:
+    """In-process runs, only under AppTest (``PIPELINE_TWIN_INPROCESS=1``); the server never does this."""
+    from simulator.runner import run
+
     out = {}
     for i, (key, sc, seed) in enumerate(jobs):
         def progress(fraction: float, i=i) -> None:
             done = min(1.0, (i + fraction) / len(jobs))
             bar.progress(done, text=f"Simulating {label}: {100 * done:.0f} %")
-        out[key] = _engine_run(sc, seed, progress)
+        with use_budget(dashboard_budget()):
+            out[key] = run(sc, seed, progress=progress)
     return out
 
 
-def _engine_run(scenario: Scenario, seed: int, progress) -> RunResult:
-    from simulator.runner import run
+def _run_in_workers(jobs: list[tuple[str, Scenario, int, Estimate]], bar, label: str) -> dict[str, RunResult]:
+    """Submit the jobs to the worker pool and poll them; whatever happens, this session stops
+    waiting for them when it leaves (a rerun or a closed tab), so nobody's runs pile up."""
+    from dashboard.worker import DONE, FAILED, QUEUED, simulate
 
-    return run(scenario, seed, progress=progress)
-
-
-def _run_in_workers(jobs: list[tuple[str, Scenario, int]], bar, label: str) -> dict[str, RunResult]:
     runner = _runner()
-    wanted = {key for key, _, _ in jobs}
-    runner.cancel_pending(set(st.session_state.get(K_WANTED, set())) - wanted)
+    session = _session_id()
+    wanted = {key for key, _, _, _ in jobs}
+    runner.release(set(st.session_state.get(K_WANTED, set())) - wanted, session)
     st.session_state[K_WANTED] = wanted
-    submitted = {key: runner.submit(key, sc, seed) for key, sc, seed in jobs}
+    for key, sc, seed, est in jobs:
+        runner.submit(key, simulate, (sc, seed), session, with_progress=True, long=est.events > LONG_RUN_EVENTS,
+                      hint=cost_driver(est))
+    keys = [key for key, _, _, _ in jobs]
     t0 = time.perf_counter()
-    while True:
-        for key, sc, seed in jobs:  # another session cancelled a queued job we also need: queue it again
-            if submitted[key][1].cancelled():
-                submitted[key] = runner.submit(key, sc, seed)
-        fractions = [1.0 if fut.done() else runner.fraction_done(jid) for jid, fut in submitted.values()]
-        done = sum(fractions) / len(fractions)
-        waited = time.perf_counter() - t0
-        bar.progress(min(1.0, done), text=f"Simulating {label}: {100 * done:.0f} % ({waited:.0f} s; the page stays "
-                                          f"usable, change a setting to start over)")
-        if all(fut.done() and not fut.cancelled() for _, fut in submitted.values()):
-            break
-        time.sleep(POLL_S)
-    out = {}
-    for key, (_, fut) in submitted.items():
-        runner.finish(key)
-        result = fut.result()
-        if isinstance(result, list):
-            raise ScenarioError(result)
-        out[key] = result
+    finished = False
+    try:
+        while True:
+            polled = runner.poll(keys, session)
+            for key, job in zip(keys, polled):  # another session's rerun dropped a shared queued job
+                if job is None:
+                    _, sc, seed, est = next(j for j in jobs if j[0] == key)
+                    runner.submit(key, simulate, (sc, seed), session, with_progress=True,
+                                  long=est.events > LONG_RUN_EVENTS, hint=cost_driver(est))
+            polled = [j for j in polled if j is not None]
+            if len(polled) == len(keys) and all(j.state in (DONE, FAILED) for j in polled):
+                break
+            done = sum(1.0 if j.state == DONE else j.fraction for j in polled) / len(keys)
+            waiting = any(j.state == QUEUED for j in polled)
+            waited = time.perf_counter() - t0
+            bar.progress(min(1.0, done), text=f"Simulating {label}: {100 * done:.0f} % ({waited:.0f} s"
+                                              f"{'; waiting for a free worker' if waiting else ''}; the page stays "
+                                              f"usable, change a setting to start over)")
+            time.sleep(POLL_S)
+        finished = True
+    finally:
+        if not finished:
+            runner.release(keys, session)
+    out, failed = {}, {}
+    for key, job in zip(keys, polled):
+        runner.collect(key, session)
+        if job.state == DONE:
+            out[key] = job.result
+        else:
+            failed[key] = job.problem
+    if failed:
+        st.session_state[K_FAILED] = {**st.session_state.get(K_FAILED, {}), **failed}
+        raise RunFailed(next(iter(failed.values())))
     return out
+
+
+def _retry(keys: list[str]) -> None:
+    failures = dict(st.session_state.get(K_FAILED, {}))
+    for key in keys:
+        failures.pop(key, None)
+    st.session_state[K_FAILED] = failures
 
 
 def run_many(jobs: list[tuple[Scenario, int]], label: str = "the scenario",
@@ -284,7 +430,9 @@ def run_many(jobs: list[tuple[Scenario, int]], label: str = "the scenario",
     Fresh runs are audited; the first ``keep`` jobs (all by default) may also be kept in the history
     (a one-off event's incident-free twin is a reference, not a run anyone asked for).
 
-    Raises ScenarioError (with readable lines) for a scenario the engine refuses.
+    Raises ScenarioError (with readable lines) for a scenario refused before it starts (bad input,
+    over the dashboard's budget, a replay file the dashboard may not read), and RunFailed for a run
+    that did not finish; the latter stays failed for this session until "Try again" is pressed.
     """
     keyed = [(run_key(sc, seed), sc, int(seed)) for sc, seed in jobs]
     cache = _results()
@@ -292,22 +440,29 @@ def run_many(jobs: list[tuple[Scenario, int]], label: str = "the scenario",
     missing = [(key, sc, seed) for key, sc, seed in keyed if found[key] is None]
     missing = list({key: (key, sc, seed) for key, sc, seed in missing}.values())
     if missing:
-        for _, sc, _ in missing:
-            check_size(sc)  # refuse absurd sizes before any work starts
+        failures = st.session_state.get(K_FAILED, {})
+        failed = [key for key, _, _ in missing if key in failures]
+        if failed:
+            st.button("Try again", key=f"retry_{failed[0][:12]}", icon=":material/refresh:", on_click=_retry,
+                      args=(failed,), help="Run the simulation that did not finish once more.")
+            raise RunFailed(failures[failed[0]])
+        budget = dashboard_budget()
+        sized = []
+        for key, sc, seed in missing:  # refuse what cannot or may not run before any work starts
+            check_replay_allowed(sc)
+            sized.append((key, sc, seed, check_budget(sc, budget)))
         bar = st.progress(0.0, text=f"Simulating {label}…")
         if in_process():
-            fresh = _run_here(missing, bar, label)
+            fresh = _run_here([(key, sc, seed) for key, sc, seed, _ in sized], bar, label)
         else:
             try:
-                fresh = _run_in_workers(missing, bar, label)
-            except ScenarioError:
+                fresh = _run_in_workers(sized, bar, label)
+            except RunFailed:
+                bar.empty()
+                failed = [key for key, _, _ in missing if key in st.session_state.get(K_FAILED, {})]
+                st.button("Try again", key=f"retry_{failed[0][:12]}", icon=":material/refresh:", on_click=_retry,
+                          args=(failed,), help="Run the simulation that did not finish once more.")
                 raise
-            except Exception as err:  # a broken pool (killed worker): start a new one, run here meanwhile
-                _runner().shutdown()
-                _runner.clear()
-                st.session_state[K_NOTICE] = (f"The background worker stopped ({type(err).__name__}); "
-                                              f"the run was done in the page instead.")
-                fresh = _run_here(missing, bar, label)
         bar.empty()
         for key, result in fresh.items():
             cache.put(key, result)
@@ -319,6 +474,61 @@ def run_many(jobs: list[tuple[Scenario, int]], label: str = "the scenario",
         keeping.runs_finished([r for k, r in fresh.items() if k in keepable],
                               audit_only=[r for k, r in fresh.items() if k not in keepable])
     return [found[key] for key, _, _ in keyed]
+
+
+class RunnerBackend:
+    """The analysis layer's backend protocol on the dashboard's worker pool: replications, sweeps
+    and plans from the pages run in the same bounded, supervised workers as single runs."""
+
+    name = "dashboard workers"
+
+    def __init__(self):
+        self.runner = _runner()
+        self.workers = self.runner.size
+        self.session = _session_id()
+        self.keys: list[str] = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.runner.release(self.keys, self.session)
+
+    def map(self, fn, tasks, progress=None) -> list:
+        from dashboard.worker import DONE, FAILED
+
+        keys = [hashlib.sha256(f"{fn.__module__}.{fn.__qualname__}|{t!r}".encode()).hexdigest() for t in tasks]
+        self.keys = keys
+        todo = list(zip(keys, tasks))
+        submitted: list[str] = []
+        out: dict[str, object] = {}
+        while len(out) < len(set(keys)):
+            while todo and len(submitted) - len(out) < self.runner.per_session_limit:  # the session's share
+                key, task = todo.pop(0)
+                self.runner.submit(key, fn, tuple(task), self.session)
+                submitted.append(key)
+            for key, job in zip(submitted, self.runner.poll(submitted, self.session)):
+                if key in out or job is None or job.state not in (DONE, FAILED):
+                    continue
+                self.runner.collect(key, self.session)
+                if job.state == FAILED:
+                    self.runner.release(keys, self.session)
+                    raise RunFailed(job.problem)
+                out[key] = job.result
+                if progress is not None:
+                    progress(len(out), len(keys))
+            time.sleep(POLL_S)
+        return [out[key] for key in keys]
+
+
+def backend():
+    """Where the pages' replications, sweeps and plans run: the worker pool (in-process under AppTest)."""
+    from simulator.analysis.backends import SerialBackend
+
+    return SerialBackend() if in_process() else RunnerBackend()
 
 
 def run_scenario(scenario: Scenario, seed: int, label: str = "the scenario") -> RunResult:
@@ -338,7 +548,10 @@ def current_run() -> RunResult:
         jobs = [(sc, seed)] + ([(twin, seed)] if twin is not None else [])
         return run_many(jobs, label=selected_name(), keep=1)[0]
     except ScenarioError as err:
-        st.error("This scenario cannot be run:\n\n" + "\n".join(f"- {line}" for line in err.lines))
+        from dashboard.widgets import escape_markdown
+
+        title = "This simulation did not finish" if isinstance(err, RunFailed) else "This scenario cannot be run"
+        st.error(f"{title}:\n\n" + "\n".join(f"- {escape_markdown(line)}" for line in err.lines))
         st.stop()
         raise
 

@@ -8,6 +8,7 @@ goes through :mod:`dashboard.state`.
 """
 from __future__ import annotations
 
+import copy
 import math
 import types
 import typing
@@ -20,16 +21,20 @@ import yaml
 from pydantic import BaseModel
 
 from dashboard import keeping, state
+from simulator.common.csv_export import frame_to_csv
+from simulator.common.limits import MAX_NAME_CHARS
+from simulator.common.safe_yaml import YamlError, load_yaml
 from simulator.report import exports
 from simulator.report.event_words import event_rows
 from simulator.report.findings import Findings
 from simulator.report.results import RunResult
-from simulator.scenario.config import Scenario, ScenarioError, parse_scenario
+from simulator.scenario.config import Scenario, ScenarioError, parse_scenario, read_scenario_text
 from simulator.viz.kpis import SEVERITY_COLOUR, Tile, delta_colour
 from simulator.viz.report import html_report
 
 TEXT_DIR = Path(__file__).resolve().parent / "text"
 JS_SAFE_INT = 2**53
+MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~$:")
 
 
 # --------------------------------------------------------------------------- text
@@ -96,7 +101,7 @@ def sidebar() -> None:
                       "see what happens.")
     base = state.base_scenario()
     if base.description.strip():
-        sb.caption(base.description.strip())
+        sb.caption(escape_markdown(base.description.strip()))
     for line in state.catalog_problems():
         sb.warning(f"Skipped a scenario file: {line}", icon="⚠️")
     sb.markdown("**What if…**")
@@ -183,11 +188,11 @@ def downloads(result: RunResult, key: str, title: str, figures: list | None = No
             file_name=f"{name}-{key}.html", mime="text/html", key=f"dl_{key}_html", on_click="ignore",
             help="One file with the charts and numbers that opens in any browser, without the app or the internet.")
         cols[1].download_button(
-            "Time series (CSV)", data=lambda: exports.timeseries_table(sc, result.timeseries).to_csv(index=False),
+            "Time series (CSV)", data=lambda: frame_to_csv(exports.timeseries_table(sc, result.timeseries)),
             file_name=f"{name}-timeseries.csv", mime="text/csv", key=f"dl_{key}_ts", on_click="ignore",
             help=f"One row per {sc.timeseries_interval_s:g} s with its clock time: arrivals, answers, latency, queues.")
         cols[2].download_button(
-            "Events (CSV)", data=lambda: exports.events_table(sc, result.events).to_csv(index=False),
+            "Events (CSV)", data=lambda: frame_to_csv(exports.events_table(sc, result.events)),
             file_name=f"{name}-events.csv", mime="text/csv", key=f"dl_{key}_ev", on_click="ignore",
             help="Every event of the run in words, with its clock time: surges, faults, safety-switch trips, "
                  "scaling, releases.")
@@ -377,28 +382,39 @@ def place_errors(lines: list[str], known: set[str]) -> tuple[dict[str, list[str]
     return placed, loose
 
 
-def parse_uploaded(raw: bytes, filename: str) -> tuple[Scenario | None, list[str]]:
-    """An uploaded YAML file as a Scenario, or friendly lines saying what is wrong with it."""
-    stem = Path(filename or "uploaded").stem
+def parse_uploaded(raw: bytes, filename: str, replay_path: str | None = None) -> tuple[Scenario | None, list[str]]:
+    """An uploaded YAML file as a Scenario, or friendly lines saying what is wrong with it.
+
+    The file goes through the guarded YAML reader (size, nesting and alias limits before anything
+    else). A replay file path written in it is refused without touching the file system: replay
+    data comes with the upload (``replay_path``, a CSV this server stored) or from the bundled data.
+    """
+    name = Path(filename or "uploaded").name[:MAX_NAME_CHARS]
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None, [f"{filename}: this is not a text file; a scenario is a YAML text file."]
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        return None, [f"{filename}: the YAML could not be read{where}: {problem}."]
-    if data is None:
-        return None, [f"{filename}: the file is empty."]
-    if isinstance(data, dict):
-        data.setdefault("name", stem)
-    try:
-        return parse_scenario(data, source=filename), []
+        data = read_scenario_text(raw, name)
     except ScenarioError as err:
         return None, list(err.lines)
+    data.setdefault("name", Path(name).stem or "uploaded")
+    traffic = data.get("traffic")
+    if isinstance(traffic, dict) and (traffic.get("replay_csv") is not None or traffic.get("kind") == "replay"):
+        bundled = {Path(p).name: p for p in state.bundled_replay_files()}
+        named = str(traffic.get("replay_csv") or "").removeprefix("data/")
+        if replay_path is None and named not in bundled:
+            return None, ["traffic.replay_csv: a scenario uploaded here cannot name a file on the server; upload its "
+                          "replay CSV in the box above (then the scenario again), or name a file of the bundled "
+                          "data folder"]
+        traffic["replay_csv"] = replay_path or bundled[named]
+    try:
+        return parse_scenario(data, source=name), []
+    except ScenarioError as err:
+        return None, list(err.lines)
+
+
+def escape_markdown(text: str) -> str:
+    """Text from a scenario shown as itself: no links, images or formatting from its characters
+    (a word joiner inside "://" also keeps a bare address from turning into a link)."""
+    text = str(text).replace("://", ":\u2060//").replace("www.", "www\u2060.")
+    return "".join("\\" + c if c in MARKDOWN_SPECIAL else c for c in text)
 
 
 # --------------------------------------------------------------------------- editor
@@ -497,15 +513,14 @@ def scenario_editor(base: Scenario, prefix: str) -> EditorResult:
             if g.doc and g.path:
                 st.caption(g.doc)
             _render_group(g, base_data, prefix, values, slots)
-    data = yaml.safe_load(yaml.safe_dump(base_data))  # a deep copy
+    data = copy.deepcopy(base_data)
     local: dict[str, list[str]] = {}
     for path, value in values.items():
         if isinstance(value, tuple) and len(value) == 2 and value[0] == "__yaml__":
             try:
-                value = yaml.safe_load(value[1]) if value[1].strip() else None
-            except yaml.YAMLError as err:
-                problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-                local.setdefault(path, []).append(f"{path}: could not read this as YAML ({problem})")
+                value = load_yaml(value[1]) if value[1].strip() else None
+            except YamlError as err:
+                local.setdefault(path, []).append(f"{path}: could not read this as YAML ({err})")
                 continue
         set_path(data, path, value)
     known = {spec.path for spec in all_fields(root)}

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 from dashboard import library, state, team, widgets
 from dashboard.frame import ensure_frame
 from simulator.analysis.experiments import format_value
+from simulator.common.csv_export import frame_to_csv
 from simulator.report import exports
 from simulator.report.compare import compare_runs
 from simulator.report.findings import findings
@@ -185,7 +186,7 @@ with d1:
             rows = runs.load_requests(store, who, info.id)
             if stored.scenario is not None:  # clock times and the scenario's words, as on the other pages
                 rows = exports.requests_table(stored.scenario, rows)
-            return rows.to_csv(index=False)
+            return frame_to_csv(rows)
 
         st.download_button("Download the per-request rows (CSV)", data=rows_csv, file_name=f"run-{info.id}-requests.csv",
                            mime="text/csv", key="history_requests", on_click="ignore", icon=":material/download:",

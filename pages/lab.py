@@ -13,6 +13,7 @@ from simulator.viz.kpis import overview_tiles
 ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 
 UPLOAD_KEY, UPLOAD_MSG, LAB_RUN = "lab_upload", "lab_upload_msg", "lab_run"
+REPLAY_KEY, REPLAY_PATH, LAST_YAML = "lab_replay_upload", "lab_replay_path", "lab_last_yaml"
 
 widgets.page_header("Scenario lab", "lab")
 base = state.current_scenario()
@@ -24,17 +25,49 @@ def on_upload() -> None:
     file = state.recall(UPLOAD_KEY)
     if file is None:
         return
-    scenario, problems = widgets.parse_uploaded(file.getvalue(), file.name)
+    state.remember(LAST_YAML, (file.getvalue(), file.name))
+    load_uploaded(file.getvalue(), file.name)
+
+
+def load_uploaded(raw: bytes, filename: str) -> None:
+    scenario, problems = widgets.parse_uploaded(raw, filename, state.recall(REPLAY_PATH))
     if scenario is None:
         state.remember(UPLOAD_MSG, ("error", problems))
         return
-    name = state.add_custom_scenario(f"{scenario.name} (uploaded)", scenario)
+    try:
+        name = state.add_custom_scenario(f"{scenario.name} (uploaded)", scenario)
+    except ScenarioError as err:
+        state.remember(UPLOAD_MSG, ("error", err.lines))
+        return
     state.remember(UPLOAD_MSG, ("ok", [f"Loaded '{name}': it is now the sidebar's scenario on every page."]))
 
 
+def on_replay_upload() -> None:
+    """Keep an uploaded replay CSV for this session's uploads; re-read a scenario that was waiting for it."""
+    file = state.recall(REPLAY_KEY)
+    if file is None:
+        state.remember(REPLAY_PATH, None)
+        return
+    try:
+        state.remember(REPLAY_PATH, state.store_replay_upload(file.getvalue()))
+    except ScenarioError as err:
+        state.remember(REPLAY_PATH, None)
+        state.remember(UPLOAD_MSG, ("error", err.lines))
+        return
+    last = state.recall(LAST_YAML)
+    if last is not None:
+        load_uploaded(*last)
+    else:
+        state.remember(UPLOAD_MSG, ("ok", ["Replay data received; now load the scenario that replays it."]))
+
+
 def use_everywhere(data: dict) -> None:
-    scenario = parse_scenario(data)
-    name = state.add_custom_scenario(f"{scenario.name} (edited)", scenario)
+    try:
+        scenario = parse_scenario(data)
+        name = state.add_custom_scenario(f"{scenario.name} (edited)", scenario)
+    except ScenarioError as err:
+        state.remember(UPLOAD_MSG, ("error", err.lines))
+        return
     state.remember(UPLOAD_MSG, ("ok", [f"'{name}' is now the sidebar's scenario on every page."]))
 
 
@@ -43,13 +76,17 @@ def reset_form() -> None:
 
 
 with st.expander("Load a scenario file (YAML)", icon=":material/upload:"):
-    st.file_uploader("Scenario YAML", type=["yaml", "yml"], key=UPLOAD_KEY, on_change=on_upload,
+    st.file_uploader("Replay data (CSV, only for scenarios with traffic kind: replay)", type=["csv"], key=REPLAY_KEY,
+                     on_change=on_replay_upload, max_upload_size=16,
+                     help="One column of arrival times in seconds (headed t_s or not). It is used by the scenario "
+                          "you load next; a file path written inside a scenario is never read here.")
+    st.file_uploader("Scenario YAML", type=["yaml", "yml"], key=UPLOAD_KEY, on_change=on_upload, max_upload_size=1,
                      help="A file like those in scenarios/. Unknown or out-of-range fields are reported, "
                           "nothing is run until the file is valid.")
 message = state.recall(UPLOAD_MSG)
 if message:
     kind, lines = message
-    text = "\n".join(f"- {line}" for line in lines)
+    text = "\n".join(f"- {widgets.escape_markdown(line)}" for line in lines)
     if kind == "ok":
         st.success(text)
     else:

@@ -1,6 +1,5 @@
 """Capacity planner (architects): instant queueing preview, then the cheapest plan meeting the service levels
 over the whole scenario or its busiest window."""
-import os
 import time
 
 import streamlit as st
@@ -8,9 +7,9 @@ import streamlit as st
 from dashboard import keeping, state, team, widgets
 from dashboard.frame import ensure_frame
 from simulator.analysis import planner as pl
-from simulator.analysis.backends import SerialBackend, make_backend
 from simulator.analysis.experiments import format_value
 from simulator.analysis.preview import compare_preview, preview_finding, preview_scenario
+from simulator.common.csv_export import frame_to_csv
 from simulator.report.words import clock
 from simulator.scenario.config import ScenarioError
 from simulator.viz.charts import planning_window_figure
@@ -94,8 +93,7 @@ if submitted and team.allowed("plan", state.selected_name()):  # an expensive se
     try:
         planned = pl.window_scenario(scenario, window) if minutes is not None else scenario
         started = time.perf_counter()
-        backend = SerialBackend() if state.in_process() else make_backend(workers=os.cpu_count(), start_method="spawn")
-        with st.status("Searching…", expanded=True) as status, backend:
+        with st.status("Searching…", expanded=True) as status, state.backend() as backend:
             result = pl.plan(planned, constraints, replicas=(lo, hi), space=space, reps=reps, max_reps=2 * reps,
                              backend=backend, seed=state.current_seed(), progress=status.write)
             status.update(label="Search finished", state="complete", expanded=False)
@@ -132,5 +130,5 @@ if saved is not None:
         cols = [*result.knobs, "replicas", "stage", "verdict", f"{pl.P99_KPI}.mean", f"{pl.P99_KPI}.hi",
                 f"{result.cost_kpi}.mean", "reps", "on_frontier", "recommended"]
         st.dataframe(ev[[c for c in cols if c in ev.columns]], hide_index=True, width="stretch")
-        st.download_button("Download every evaluated configuration (CSV)", ev.to_csv(index=False),
+        st.download_button("Download every evaluated configuration (CSV)", frame_to_csv(ev),
                            file_name=f"{result.scenario.name}-plan.csv", mime="text/csv", on_click="ignore")

@@ -1,13 +1,10 @@
 """Why you can trust these numbers: textbook checks rerun on demand, and how much one run varies."""
-import os
-
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import state, widgets
 from dashboard.frame import ensure_frame
-from simulator.analysis.backends import SerialBackend, make_backend
 from simulator.analysis.experiments import format_value, headline, kpi_info, run_replications, warmup_figure
 from simulator.analysis.validation import cases, run_validation, validation_sentence
 from simulator.scenario.config import ScenarioError
@@ -19,7 +16,7 @@ VERDICT_COLOURS = {"pass": "#54A24B", "inconclusive": "#F58518", "fail": "#E4575
 
 
 def backend():
-    return SerialBackend() if state.in_process() else make_backend(workers=os.cpu_count(), start_method="spawn")
+    return state.backend()
 
 
 def error_figure(frame: pd.DataFrame):
@@ -54,8 +51,11 @@ with st.expander("The cases and the formulas"):
 size = st.radio("Size", ["quick (about 100,000 customers per case)", "standard (about 400,000 per case)"],
                 horizontal=True, help="Quick runs are noisier, so their tolerances are twice as wide.")
 if st.button("Run the checks", type="primary"):
-    with st.spinner("Simulating the textbook queues…"), backend() as b:
-        state.remember(CHECKS, run_validation(0.25 if size.startswith("quick") else 1.0, 4, backend=b))
+    try:
+        with st.spinner("Simulating the textbook queues…"), backend() as b:
+            state.remember(CHECKS, run_validation(0.25 if size.startswith("quick") else 1.0, 4, backend=b))
+    except ScenarioError as err:
+        st.error("The checks did not finish: " + "; ".join(err.lines))
 checks = state.recall(CHECKS)
 if checks is not None:
     verdicts = set(checks["verdict"])

@@ -7,8 +7,8 @@ from typing import Literal
 
 from simulator.report.findings import Findings, findings
 from simulator.report.results import RunResult, build_result
+from simulator.scenario.budget import check_budget
 from simulator.scenario.config import Scenario, without_incident
-from simulator.scenario.rates import check_size
 
 Engine = Literal["kernel", "event"]
 
@@ -51,7 +51,7 @@ def run(scenario: Scenario, seed: int | None = None,
     give bit-identical results for the default chain. ``frames=False`` is the summary-only path:
     the same summary, timeseries and events, without the requests frame and the spans.
     """
-    check_size(scenario)
+    check_budget(scenario)
     seed = scenario.seed if seed is None else int(seed)
     trace = simulate(scenario, seed, progress, engine)
     return build_result(scenario, seed, trace, wall_s=trace.wall_s, frames=frames)

@@ -32,9 +32,10 @@ from scipy.stats import norm
 from simulator.analysis import stats
 from simulator.analysis.backends import Backend, SerialBackend, simulate_summary
 from simulator.analysis.stats import WARMUP_COLUMN
+from simulator.common.csv_export import frame_to_csv
 from simulator.report.summary_model import Summary, flatten
+from simulator.scenario.budget import check_budget
 from simulator.scenario.config import Scenario, ScenarioError, parse_override, scenario_to_yaml, with_overrides
-from simulator.scenario.rates import check_size
 
 CONFIDENCE = 0.95
 # summary fields that describe the run rather than measure it: no interval for these
@@ -289,12 +290,12 @@ class ReplicationSet:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         paths = [out / "runs.csv", out / "kpis.csv", out / "scenario.resolved.yaml"]
-        self.runs.to_csv(paths[0], index=False)
-        self.kpis.to_csv(paths[1], index=False)
+        frame_to_csv(self.runs, paths[0])
+        frame_to_csv(self.kpis, paths[1])
         paths[2].write_text(scenario_to_yaml(self.scenario), encoding="utf-8")
         if self.precision is not None:
             paths.append(out / "precision.csv")
-            self.precision.to_csv(paths[-1], index=False)
+            frame_to_csv(self.precision, paths[-1])
         return paths
 
 
@@ -321,7 +322,7 @@ def run_replications(scenario: Scenario, reps: int, *, backend: Backend | None =
     """Run ``reps`` independent replications (seeds spawned from ``seed``, default the scenario's)."""
     if reps < 1:
         raise ValueError(f"reps must be ≥ 1, got {reps}")
-    check_size(scenario)
+    check_budget(scenario)
     seeds = replication_seeds(scenario.seed if seed is None else seed, reps)
     payload = scenario.model_dump_json()
     summaries = _simulate(backend, [(payload, s) for s in seeds], progress)
@@ -382,7 +383,7 @@ def run_until_precise(scenario: Scenario, targets: list[PrecisionTarget], *, min
         raise ValueError("give at least one precision target")
     if not 2 <= min_reps <= max_reps:
         raise ValueError(f"need 2 ≤ min_reps ≤ max_reps, got {min_reps} and {max_reps}")
-    check_size(scenario)
+    check_budget(scenario)
     base = scenario.seed if seed is None else seed
     payload = scenario.model_dump_json()
     workers = getattr(backend, "workers", 1) if backend is not None else 1
@@ -432,7 +433,7 @@ class Comparison:
         self.a.write(out / "a")
         self.b.write(out / "b")
         path = out / "comparison.csv"
-        self.table.to_csv(path, index=False)
+        frame_to_csv(self.table, path)
         return [path, out / "a", out / "b"]
 
 
@@ -471,8 +472,8 @@ def compare(a: Scenario, b: Scenario, reps: int, *, backend: Backend | None = No
     """Run A and B with the same ``reps`` seeds (from ``seed``, default A's seed) and compare."""
     if reps < 2:
         raise ValueError(f"a comparison needs reps ≥ 2 for an interval, got {reps}")
-    check_size(a)
-    check_size(b)
+    check_budget(a)
+    check_budget(b)
     seeds = replication_seeds(a.seed if seed is None else seed, reps)
     ja, jb = a.model_dump_json(), b.model_dump_json()
     summaries = _simulate(backend, [(ja, s) for s in seeds] + [(jb, s) for s in seeds], progress)
@@ -601,9 +602,9 @@ class Sweep:
         out.mkdir(parents=True, exist_ok=True)
         paths = [out / n for n in ("runs.csv", "summary.csv", "sensitivity.csv", "tornado.html",
                                    "sweep.json", "scenario.resolved.yaml")]
-        self.runs.to_csv(paths[0], index=False)
-        self.summary.to_csv(paths[1], index=False)
-        self.sensitivity.to_csv(paths[2], index=False)
+        frame_to_csv(self.runs, paths[0])
+        frame_to_csv(self.summary, paths[1])
+        frame_to_csv(self.sensitivity, paths[2])
         paths[3].write_text(tornado_html(self.sensitivity, self.scenario.name, self.design), encoding="utf-8")
         meta = {"scenario": self.scenario.name, "design": self.design, "factors": self.factors,
                 "points": self.points, "replications": int(self.runs["replication"].max() + 1),
@@ -618,7 +619,7 @@ def point_scenarios(scenario: Scenario, points: list[dict]) -> list[Scenario]:
     out = []
     for point in points:
         sc = with_overrides(scenario, point)
-        check_size(sc)
+        check_budget(sc)
         out.append(sc)
     return out
 

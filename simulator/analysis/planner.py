@@ -49,8 +49,9 @@ from simulator.analysis import stats
 from simulator.analysis.backends import Backend, SerialBackend, simulate_summary
 from simulator.analysis.experiments import CONFIDENCE, field_info, flatten_summary, format_value, replication_seeds
 from simulator.analysis.preview import preview_scenario
+from simulator.common.csv_export import frame_to_csv
+from simulator.scenario.budget import check_budget
 from simulator.scenario.config import Scenario, ScenarioError, scenario_to_yaml, with_overrides
-from simulator.scenario.rates import check_size
 
 HOURS_PER_MONTH = 730.0
 COST_KPI = "cost_usd.monthly_projection"
@@ -233,7 +234,7 @@ class Plan:
         out.mkdir(parents=True, exist_ok=True)
         paths = [out / "evaluations.csv", out / "frontier.html", out / "recommendation.txt",
                  out / "scenario.resolved.yaml"]
-        self.evaluations.to_csv(paths[0], index=False)
+        frame_to_csv(self.evaluations, paths[0])
         paths[1].write_text(frontier_figure(self).to_html(include_plotlyjs=True), encoding="utf-8")
         paths[2].write_text(self.explanation + "\n" + "".join(f"\nNote: {n}" for n in self.notes) + "\n",
                             encoding="utf-8")
@@ -349,7 +350,7 @@ class _Search:
         for r in range(lo, hi + 1):
             try:
                 scenarios[r] = with_overrides(self.base, {**config, path: r})
-                check_size(scenarios[r])
+                check_budget(scenarios[r])
             except ScenarioError as err:
                 self.rows.append({**config, "replicas": r, "stage": "invalid", "feasible": False,
                                   "verdict": f"invalid configuration: {err.lines[0]}"})

@@ -11,11 +11,21 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import sys
 import textwrap
 
 from simulator.cli import history
-from simulator.cli.common import InputError, load_with_overrides
+from simulator.cli.common import (
+    InputError,
+    add_budget_options,
+    add_output_options,
+    check_out,
+    check_seed,
+    load_with_overrides,
+    writing_out,
+)
+from simulator.common.limits import MAX_REPLICAS
 from simulator.scenario.config import parse_override, with_overrides
 
 START_METHOD = "forkserver"  # never fork: the parent may hold threads (Dask, Streamlit)
@@ -39,13 +49,22 @@ def add_replication_options(p) -> None:
     add_backend_options(p)
 
 
-def _backend(args):
-    """The backend the options ask for; it is a context manager that closes the pool or client."""
-    from simulator.analysis.backends import make_backend
+def _backend(args, memory_per_run_bytes: float = 0.0):
+    """The backend the options ask for; it is a context manager that closes the pool or client.
 
+    Local workers are bounded by the cores (more processes than cores only add overhead for
+    this CPU-bound work) and by memory: as many as fit at the estimated memory of one run.
+    """
+    from simulator.analysis.backends import make_backend
+    from simulator.scenario.budget import current_budget
+
+    cores = os.cpu_count() or 1
     workers = getattr(args, "workers", None)
-    if workers is not None and workers < 1:
-        raise InputError(f"--workers: must be ≥ 1; got {workers}")
+    if workers is not None and not 1 <= workers <= cores:
+        raise InputError(f"--workers: must be between 1 and {cores} (the cores of this machine); got {workers}")
+    if memory_per_run_bytes > 0:
+        fit = max(1, int(current_budget().max_memory_bytes // memory_per_run_bytes))
+        workers = min(workers or cores, fit)
     try:
         return make_backend(getattr(args, "scheduler", None), workers, start_method=START_METHOD)
     except (ConnectionError, OSError, ValueError) as err:
@@ -53,13 +72,11 @@ def _backend(args):
 
 
 def _seed(args, scenario) -> int:
-    seed = scenario.seed if getattr(args, "seed", None) is None else args.seed
-    if seed < 0:
-        raise InputError(f"--seed: must be ≥ 0; got {seed}")
-    return seed
+    return check_seed(scenario.seed if getattr(args, "seed", None) is None else args.seed)
 
 
 MAX_REPS = 1000
+MAX_RUNS = 100_000           # the largest --max-runs a sweep may ask for
 TOTAL_REQUESTS_FACTOR = 10  # a batch of runs may simulate at most 10 x the per-run cap in all
 
 
@@ -70,17 +87,21 @@ def _positive(value: int, option: str, minimum: int = 1, maximum: int | None = N
     return value
 
 
-def _check_total(scenario, runs: int) -> None:
-    """Refuse at once a batch of runs whose total size is absurd (the per-run cap still applies)."""
-    from simulator.scenario.rates import check_size, expected_arrivals
+def _check_total(scenario, runs: int) -> float:
+    """Refuse at once a batch of runs whose total size is absurd (each run must fit the budget too).
 
-    check_size(scenario)
-    total = expected_arrivals(scenario) * runs
+    Returns the estimated memory of one run (bytes), which bounds the number of parallel workers.
+    """
+    from simulator.scenario.budget import check_budget
+
+    est = check_budget(scenario)
+    total = est.arrivals * runs
     cap = scenario.max_requests * TOTAL_REQUESTS_FACTOR
     if total > cap:
-        raise InputError(f"--reps: {runs:,} runs of about {expected_arrivals(scenario):,.0f} requests each would "
+        raise InputError(f"--reps: {runs:,} runs of about {est.arrivals:,.0f} requests each would "
                          f"simulate {total:,.0f} requests, more than {cap:,} (10 x max_requests); use fewer "
                          "replications or a shorter duration_s")
+    return est.memory_bytes
 
 
 def _backend_errors_as_input(command):
@@ -159,10 +180,11 @@ def cmd_replicate(args) -> int:
     reps = _positive(args.reps, "--reps", 1, MAX_REPS)
     if targets and reps > max_reps:
         raise InputError(f"--reps: must not exceed --max-reps ({max_reps}); got {reps}")
-    _check_total(scenario, max(reps, max_reps) if targets else reps)
+    memory = _check_total(scenario, max(reps, max_reps) if targets else reps)
+    check_out(args)
     bar = _Progress()
     try:
-        with _backend(args) as backend:
+        with _backend(args, memory) as backend:
             if targets:
                 result = ex.run_until_precise(scenario, targets, min_reps=max(2, min(reps, max_reps)),
                                               max_reps=max_reps, backend=backend, seed=seed, progress=bar)
@@ -173,7 +195,8 @@ def cmd_replicate(args) -> int:
     finally:
         bar.close()
     if args.out:
-        result.write(args.out)
+        with writing_out(args) as folder:
+            result.write(folder)
     if args.json:
         print(json.dumps(_clean(_replication_json(result, seed)), indent=2))
         return 0
@@ -228,17 +251,18 @@ def cmd_compare(args) -> int:
     a = load_with_overrides(args.a, (args.set or []) + (args.set_a or []))
     b = load_with_overrides(args.b, (args.set or []) + (args.set_b or []))
     reps = _positive(args.reps, "--reps", 2, MAX_REPS)
-    _check_total(a, reps)
-    _check_total(b, reps)
+    memory = max(_check_total(a, reps), _check_total(b, reps))
     seed = _seed(args, a)
+    check_out(args)
     bar = _Progress()
     try:
-        with _backend(args) as backend:
+        with _backend(args, memory) as backend:
             result = ex.compare(a, b, reps, backend=backend, seed=seed, progress=bar)
     finally:
         bar.close()
     if args.out:
-        result.write(args.out)
+        with writing_out(args) as folder:
+            result.write(folder)
     name_a = _name(a.name, args.set_a)
     name_b = _name(b.name, args.set_b)
     if args.save:
@@ -287,24 +311,31 @@ def cmd_sweep(args) -> int:
         raise InputError("--grid/--lhs: give either --grid PATH=V1,V2,... or --lhs PATH=LOW:HIGH (repeatable), "
                          "not both and not neither")
     reps = _positive(args.reps, "--reps", 1, MAX_REPS)
+    max_runs = _positive(args.max_runs, "--max-runs", 1, MAX_RUNS)
     seed = _seed(args, scenario)
-    if args.grid:
-        design, points = "grid", ex.grid_points(ex.parse_grid(args.grid))
+    if args.grid:  # the size of the full factorial is checked before it is built
+        factors = ex.parse_grid(args.grid)
+        n_points = math.prod(len(v) for v in factors.values())
     else:
-        samples = _positive(args.samples, "--samples", 2)
-        design, points = "lhs", ex.lhs_points(ex.parse_lhs(args.lhs), samples, seed)
-    if len(points) * reps > args.max_runs:
-        raise InputError(f"--max-runs: this sweep needs {len(points)} points x {reps} replications = "
-                         f"{len(points) * reps} runs, more than {args.max_runs}")
-    for point in ex.point_scenarios(scenario, points):  # every point valid and sized before any work starts
-        _check_total(point, len(points) * reps)
+        ranges = ex.parse_lhs(args.lhs)
+        n_points = _positive(args.samples, "--samples", 2, max_runs)
+    if n_points * reps > max_runs:
+        raise InputError(f"--max-runs: this sweep needs {n_points:,} points x {reps} replications = "
+                         f"{n_points * reps:,} runs, more than {max_runs:,}")
+    design, points = ("grid", ex.grid_points(factors)) if args.grid else ("lhs", ex.lhs_points(ranges, n_points, seed))
+    memory = max(_check_total(point, len(points) * reps)  # every point valid and sized before any work starts
+                 for point in ex.point_scenarios(scenario, points))
+    check_out(args)
     bar = _Progress()
     try:
-        with _backend(args) as backend:
+        with _backend(args, memory) as backend:
             sweep = ex.run_sweep(scenario, points, reps, design=design, backend=backend, seed=seed, progress=bar)
     finally:
         bar.close()
-    paths = sweep.write(args.out) if args.out else []
+    paths = []
+    if args.out:
+        with writing_out(args) as folder:
+            paths = sweep.write(folder)
     print(format_sweep(sweep, reps))
     if paths:
         print(f"\n  wrote {', '.join(p.name for p in paths)} to {args.out}")
@@ -413,9 +444,12 @@ def cmd_plan(args) -> int:
         raise InputError(f"--replicas: expected LOW:HIGH, e.g. 2:12; got {args.replicas!r}") from None
     if not 1 <= lo <= hi:
         raise InputError(f"--replicas: need 1 ≤ LOW ≤ HIGH; got {args.replicas}")
+    if hi > MAX_REPLICAS:
+        raise InputError(f"--replicas: at most {MAX_REPLICAS:,} replicas can be searched; got {args.replicas}")
     reps = _positive(args.reps, "--reps", 2, MAX_REPS)
     max_reps = _positive(args.max_reps, "--max-reps", reps, MAX_REPS)
-    _check_total(scenario, max_reps * (hi - lo + 1))
+    memory = _check_total(scenario, max_reps * (hi - lo + 1))
+    check_out(args)
     p99 = scenario.slo_latency_ms if args.p99_ms is None else args.p99_ms
     if not p99 > 0:
         raise InputError(f"--p99-ms: must be > 0; got {p99:g}")
@@ -445,13 +479,14 @@ def cmd_plan(args) -> int:
     _say(f"planning {scenario.name}: {'; '.join(c.label for c in constraints)}; replicas {lo}-{hi}"
          + "".join(f"; {k} in {v}" for k, v in space.items()))
     try:
-        with _backend(args) as backend:
+        with _backend(args, memory) as backend:
             result = pl.plan(scenario, constraints, replicas=(lo, hi), space=space, reps=reps, max_reps=max_reps,
                              backend=backend, seed=seed, progress=_say)
     except pl.MissingKpi as err:
         raise InputError(f"--max/--min/--max-cost-usd: {err}") from None
     if args.out:
-        result.write(args.out)
+        with writing_out(args) as folder:
+            result.write(folder)
     if args.json:
         out = result.to_json()
         if window is not None:
@@ -501,16 +536,17 @@ def format_plan(result) -> str:
 @_backend_errors_as_input
 def cmd_validate_model(args) -> int:
     from simulator.analysis.validation import run_validation, validation_sentence
+    from simulator.common.csv_export import frame_to_csv
 
     scale = 0.25 if args.quick else 1.0
     reps = _positive(args.reps, "--reps", 2, MAX_REPS)
+    check_seed(args.seed)
+    check_out(args)
     with _backend(args) as backend:
         frame = run_validation(scale, reps, backend=backend, seed=args.seed)
     if args.out:
-        from pathlib import Path
-
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        frame.to_csv(Path(args.out) / "validation.csv", index=False)
+        with writing_out(args) as folder:
+            frame_to_csv(frame, folder / "validation.csv")
     if args.json:
         print(json.dumps(_clean(frame.to_dict("records")), indent=2))
     else:
@@ -539,7 +575,7 @@ def add_commands(sub, scenario_args) -> None:
     p = sub.add_parser("replicate", help="run independent replications and report 95 %% confidence intervals")
     scenario_args(p)
     p.add_argument("--seed", type=int, help="base seed; replication seeds are spawned from it")
-    p.add_argument("--out", metavar="DIR", help="write runs.csv, kpis.csv to DIR")
+    add_output_options(p, "runs.csv, kpis.csv")
     p.add_argument("--json", action="store_true", help="print only JSON")
     add_replication_options(p)
     p.set_defaults(func=cmd_replicate)
@@ -552,8 +588,9 @@ def add_commands(sub, scenario_args) -> None:
     p.add_argument("--set-b", action="append", metavar="PATH=VALUE", help="override a field in B only")
     p.add_argument("--reps", type=int, default=10, metavar="N", help="replications of each (default 10)")
     p.add_argument("--seed", type=int, help="base seed (default: A's seed)")
-    p.add_argument("--out", metavar="DIR", help="write comparison.csv and both runs to DIR")
+    add_output_options(p, "comparison.csv and both runs")
     p.add_argument("--json", action="store_true", help="print only JSON")
+    add_budget_options(p)
     add_backend_options(p)
     history.add_save_option(p)
     p.set_defaults(func=cmd_compare)
@@ -567,8 +604,9 @@ def add_commands(sub, scenario_args) -> None:
     p.add_argument("--samples", type=int, default=10, metavar="N", help="Latin hypercube points (default 10)")
     p.add_argument("--reps", type=int, default=3, metavar="N", help="replications per point (default 3)")
     p.add_argument("--seed", type=int, help="base seed (default: the scenario's)")
-    p.add_argument("--max-runs", type=int, default=2000, metavar="N", help="refuse sweeps above this many runs")
-    p.add_argument("--out", metavar="DIR", help="write runs.csv, summary.csv, sensitivity.csv, tornado.html to DIR")
+    p.add_argument("--max-runs", type=int, default=2000, metavar="N",
+                   help=f"refuse sweeps above this many runs (at most {MAX_RUNS:,})")
+    add_output_options(p, "runs.csv, summary.csv, sensitivity.csv, tornado.html")
     add_backend_options(p)
     p.set_defaults(func=cmd_sweep)
 
@@ -595,7 +633,7 @@ def add_commands(sub, scenario_args) -> None:
     p.add_argument("--peak-minutes", type=float, metavar="M",
                    help="plan for the busiest M minutes (simulated with everything before them as warm-up) "
                         "instead of the whole scenario")
-    p.add_argument("--out", metavar="DIR", help="write evaluations.csv, frontier.html, recommendation.txt to DIR")
+    add_output_options(p, "evaluations.csv, frontier.html, recommendation.txt")
     p.add_argument("--json", action="store_true",
                    help="print only JSON: the recommended overrides (as --set arguments too) and their evidence")
     add_backend_options(p)
@@ -606,7 +644,7 @@ def add_commands(sub, scenario_args) -> None:
     p.add_argument("--quick", action="store_true", help="a quarter of the standard size (a few seconds)")
     p.add_argument("--reps", type=int, default=4, metavar="N", help="replications per case (default 4)")
     p.add_argument("--seed", type=int, default=2024, help="base seed (default 2024)")
-    p.add_argument("--out", metavar="DIR", help="write validation.csv to DIR")
+    add_output_options(p, "validation.csv")
     p.add_argument("--json", action="store_true", help="print only JSON")
     add_backend_options(p)
     p.set_defaults(func=cmd_validate_model)

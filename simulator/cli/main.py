@@ -12,10 +12,22 @@ import time
 from pathlib import Path
 
 from simulator.cli import history
-from simulator.cli.common import SCENARIO_DIR, InputError, load_with_overrides
+from simulator.cli.common import (
+    SCENARIO_DIR,
+    InputError,
+    add_budget_options,
+    add_output_options,
+    apply_budget_options,
+    check_out,
+    check_seed,
+    load_with_overrides,
+    writing_out,
+)
 from simulator.report.summary_model import Architecture, Summary
+from simulator.scenario.budget import check_budget
 from simulator.scenario.config import Scenario, ScenarioError, load_scenario
-from simulator.scenario.rates import check_size
+
+DEBUG_ENV = "PIPELINE_TWIN_DEBUG"
 
 
 def _fmt_int(x) -> str:
@@ -231,10 +243,9 @@ def cmd_run(args) -> int:
         return cmd_replicate(args)
 
     scenario = load_with_overrides(args.scenario, args.set)
-    seed = scenario.seed if args.seed is None else args.seed
-    if seed < 0:
-        raise InputError(f"--seed: must be ≥ 0; got {seed}")
-    check_size(scenario)
+    seed = check_seed(scenario.seed if args.seed is None else args.seed)
+    check_budget(scenario)
+    check_out(args)  # an unusable --out or --traces fails now, not after the run
     bar = ProgressBar(enabled=not args.json and sys.stderr.isatty())
     try:
         result = run(scenario, seed, progress=bar)
@@ -242,13 +253,18 @@ def cmd_run(args) -> int:
         bar.close()
     found = None if args.json and not args.out and not args.save else run_findings(result)
     if args.out:
-        result.write(args.out)
-        (Path(args.out) / "findings.json").write_text(json.dumps(found.to_list(), indent=2) + "\n", encoding="utf-8")
+        with writing_out(args) as folder:
+            result.write(folder)
+            (Path(folder) / "findings.json").write_text(json.dumps(found.to_list(), indent=2) + "\n",
+                                                         encoding="utf-8")
     if args.traces:
         from simulator.report.tracing import write_otlp_json
 
         epoch = 1_767_225_600 + scenario.start_time_of_day_h * 3600  # 2026-01-01 + clock time at t=0
-        write_otlp_json(args.traces, result.spans, scenario.tracing.service_name, epoch, seed)
+        try:
+            write_otlp_json(args.traces, result.spans, scenario.tracing.service_name, epoch, seed)
+        except OSError as err:
+            raise InputError(f"--traces: could not write {args.traces}: {err.strerror or err}") from None
     if args.json:
         print(json.dumps(result.summary.to_dict(), indent=2))
     else:
@@ -264,11 +280,10 @@ def cmd_run(args) -> int:
 
 def cmd_validate(args) -> int:
     scenario = load_with_overrides(args.scenario, args.set)
-    check_size(scenario)
-    from simulator.scenario.rates import expected_arrivals
-
-    print(f"{args.scenario}: valid ({scenario.name}: about {expected_arrivals(scenario):,.0f} requests "
-          f"over {_duration_text(scenario.duration_s)})")
+    est = check_budget(scenario)
+    print(f"{args.scenario}: valid ({scenario.name}: about {est.arrivals:,.0f} requests over "
+          f"{_duration_text(scenario.duration_s)}; an estimated {est.events:,.0f} simulation events and "
+          f"{est.memory_bytes / 2**30:.1f} GB of memory)")
     return 0
 
 
@@ -300,11 +315,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("scenario", help="scenario YAML file, or a name from scenarios/ (e.g. baseline)")
         p.add_argument("--set", action="append", metavar="PATH=VALUE",
                        help="override a field, e.g. --set inference.replicas=6 (repeatable)")
+        add_budget_options(p)
 
     p = sub.add_parser("run", help="simulate a scenario and print its summary")
     scenario_args(p)
     p.add_argument("--seed", type=int, help="random seed (default: the scenario's seed)")
-    p.add_argument("--out", metavar="DIR", help="write result tables to DIR")
+    add_output_options(p, "result tables")
     p.add_argument("--json", action="store_true", help="print only the summary JSON")
     p.add_argument("--traces", metavar="FILE", help="export sampled request traces as OTLP/JSON to FILE")
     from simulator.cli.experiments import add_replication_options
@@ -332,9 +348,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; bad input is exit 2 with one line per problem, never a traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        apply_budget_options(args)
         return args.func(args)
     except ScenarioError as err:
         for line in err.lines:
@@ -348,3 +366,17 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except MemoryError:
+        print("error: max_requests: the run ran out of memory; make the scenario smaller (traffic.rate_per_s, "
+              "duration_s) or lower --max-memory-mb so it is refused before it starts", file=sys.stderr)
+        return 2
+    except Exception as err:  # a bug: one line for the user, the traceback on request
+        import os
+        import traceback
+
+        print(f"internal error (a bug, please report it): {type(err).__name__}: {str(err)[:200]}"
+              f"{'' if os.environ.get(DEBUG_ENV) else f' (set {DEBUG_ENV}=1 for the traceback)'}",
+              file=sys.stderr)
+        if os.environ.get(DEBUG_ENV):
+            traceback.print_exc()
+        return 1

@@ -29,6 +29,7 @@ from typing import Literal, NamedTuple
 
 from pydantic import Field, model_validator
 
+from simulator.common.limits import MAX_REPLICAS
 from simulator.common.section import Section
 
 # Pod states as the replica calculator sees them.
@@ -50,16 +51,17 @@ class AutoscalerConfig(Section):
         "utilization", description="HPA per-pod metric: busy fraction of a replica, requests in "
                                    "flight per replica, or queued requests per replica")
     target: float = Field(
-        0.8, gt=0, description="HPA target for the metric; for utilization a fraction in (0, 1] "
+        0.8, gt=0, le=10_000, description="HPA target for the metric; for utilization a fraction in (0, 1] "
                                "(Kubernetes' default metric is 80 % CPU)")
-    min_replicas: int = Field(1, ge=0, description="Lower bound on replicas (0 only with kind='kpa')")
-    max_replicas: int = Field(10, ge=1, description="Upper bound on replicas")
+    min_replicas: int = Field(1, ge=0, le=MAX_REPLICAS, description="Lower bound on replicas (0 only with kind='kpa')")
+    max_replicas: int = Field(10, ge=1, le=MAX_REPLICAS, description="Upper bound on replicas")
 
     # ---- HPA control loop and tolerance
-    sync_period_s: float = Field(15.0, gt=0, description="HPA control-loop period (kube-controller-manager flag)")
+    sync_period_s: float = Field(
+        15.0, ge=1, le=3600, description="HPA control-loop period (kube-controller-manager flag; at least 1 s)")
     tolerance: float = Field(0.1, ge=0, lt=1, description="No scaling while |1 - metric/target| <= tolerance")
     initial_readiness_delay_s: float = Field(
-        30.0, ge=0, description="After a pod starts, readiness changes within this delay are taken as "
+        30.0, ge=0, le=3600, description="After a pod starts, readiness changes within this delay are taken as "
                                 "its first readiness (HPA flag); used by the simulation to decide "
                                 "which pods count as unready")
     cpu_initialization_period_s: float = Field(
@@ -84,15 +86,16 @@ class AutoscalerConfig(Section):
         0.0, ge=0, le=3600, description="Scale up only to the lowest recommendation of this window")
 
     # ---- HPA behavior: rate-limit policies (None switches a policy off)
-    scale_up_pods: int | None = Field(4, ge=1, description="Pods policy: add at most this many pods per period")
+    scale_up_pods: int | None = Field(
+        4, ge=1, le=MAX_REPLICAS, description="Pods policy: add at most this many pods per period")
     scale_up_percent: int | None = Field(
-        100, ge=1, description="Percent policy: grow by at most this % of the period-start count per period")
+        100, ge=1, le=10_000, description="Percent policy: grow by at most this % of the period-start count per period")
     scale_up_period_s: float = Field(15.0, gt=0, le=1800, description="periodSeconds of the scale-up policies")
     scale_up_select_policy: SelectPolicy = Field(
         "Max", description="Max: the policy allowing the largest change wins; Min: the smallest; "
                            "Disabled: never scale up")
     scale_down_pods: int | None = Field(
-        None, ge=1, description="Pods policy: remove at most this many pods per period (unset by default)")
+        None, ge=1, le=MAX_REPLICAS, description="Pods policy: remove at most this many pods per period (unset by default)")
     scale_down_percent: int | None = Field(
         100, ge=1, le=100, description="Percent policy: shrink by at most this % of the period-start count")
     scale_down_period_s: float = Field(15.0, gt=0, le=1800, description="periodSeconds of the scale-down policies")
@@ -101,20 +104,23 @@ class AutoscalerConfig(Section):
                            "Disabled: never scale down")
 
     # ---- KPA
-    kpa_tick_s: float = Field(2.0, gt=0, description="KPA decision interval (Knative tickInterval)")
+    kpa_tick_s: float = Field(
+        2.0, ge=1, le=60, description="KPA decision interval (Knative tickInterval; concurrency is sampled every second)")
     stable_window_s: float = Field(60.0, ge=6, le=3600, description="KPA stable averaging window")
     panic_window_pct: float = Field(
         10.0, ge=1, le=100, description="KPA panic window as a percentage of the stable window (10 % -> 6 s)")
     panic_threshold_pct: float = Field(
         200.0, ge=110, le=1000, description="Panic when panic-window demand / ready pods >= this % of target")
     target_concurrency_per_replica: float = Field(
-        70.0, gt=0, description="KPA target in-flight requests per replica (100 x 70 %)")
-    max_scale_up_rate: float = Field(1000.0, gt=1, description="KPA: at most ceil(rate x ready) pods per decision")
-    max_scale_down_rate: float = Field(2.0, gt=1, description="KPA: at least floor(ready / rate) pods per decision")
+        70.0, gt=0, le=10_000, description="KPA target in-flight requests per replica (100 x 70 %)")
+    max_scale_up_rate: float = Field(
+        1000.0, gt=1, le=10_000, description="KPA: at most ceil(rate x ready) pods per decision")
+    max_scale_down_rate: float = Field(
+        2.0, gt=1, le=1000, description="KPA: at least floor(ready / rate) pods per decision")
     scale_to_zero_grace_s: float = Field(
-        30.0, ge=0, description="KPA: wait before removing the last pod (time to put the activator in path)")
+        30.0, ge=0, le=3600, description="KPA: wait before removing the last pod (time to put the activator in path)")
     scale_to_zero_retention_s: float = Field(
-        0.0, ge=0, description="KPA: keep the last pod at least this long after deciding to scale to zero")
+        0.0, ge=0, le=86_400, description="KPA: keep the last pod at least this long after deciding to scale to zero")
 
     @model_validator(mode="after")
     def _check(self) -> AutoscalerConfig:

@@ -32,6 +32,7 @@ from typing import Literal, NamedTuple
 
 from pydantic import Field, model_validator
 
+from simulator.common.limits import MAX_COUNT, MAX_LATENCY_MS
 from simulator.common.section import Section
 
 CLOSED = "CLOSED"
@@ -82,10 +83,10 @@ class BreakerConfig(Section):
         "count_based", description="Window over the last N calls, or over the last N seconds."
     )
     sliding_window_size: int = Field(
-        100, ge=1, description="N: calls (count_based) or one-second buckets (time_based)."
+        100, ge=1, le=MAX_COUNT, description="N: calls (count_based) or one-second buckets (time_based)."
     )
     minimum_number_of_calls: int = Field(
-        100, ge=1, description="Calls the window must hold before rates are evaluated."
+        100, ge=1, le=MAX_COUNT, description="Calls the window must hold before rates are evaluated."
     )
     failure_rate_threshold_pct: float = Field(
         50.0, gt=0, le=100, description="Open when the failure rate is at least this percentage."
@@ -94,22 +95,22 @@ class BreakerConfig(Section):
         100.0, gt=0, le=100, description="Open when the slow-call rate is at least this percentage."
     )
     slow_call_duration_threshold_ms: float = Field(
-        60_000.0, gt=0, description="A call is slow when it takes strictly longer than this."
+        60_000.0, gt=0, le=3_600_000, description="A call is slow when it takes strictly longer than this."
     )
     wait_duration_in_open_state_ms: float = Field(
-        60_000.0, ge=1, description="Time OPEN waits before allowing half-open probes (first attempt)."
+        60_000.0, ge=1, le=86_400_000, description="Time OPEN waits before allowing half-open probes (first attempt)."
     )
     wait_multiplier: float = Field(
-        1.0, ge=1, description="Exponential back-off of the OPEN wait per attempt; 1.0 keeps it fixed."
+        1.0, ge=1, le=100, description="Exponential back-off of the OPEN wait per attempt; 1.0 keeps it fixed."
     )
     permitted_number_of_calls_in_half_open_state: int = Field(
-        10, ge=1, description="Probe calls allowed in HALF_OPEN; also the size of its window."
+        10, ge=1, le=MAX_COUNT, description="Probe calls allowed in HALF_OPEN; also the size of its window."
     )
     automatic_transition_from_open_to_half_open_enabled: bool = Field(
         False, description="Move to HALF_OPEN by timer at the end of the wait instead of on the next call."
     )
     max_wait_duration_in_half_open_state_ms: float = Field(
-        0.0, ge=0, description="Force a transition after this long in HALF_OPEN; below 1 ms disables it."
+        0.0, ge=0, le=86_400_000, description="Force a transition after this long in HALF_OPEN; below 1 ms disables it."
     )
     transition_to_state_after_wait_duration: Literal["open", "closed"] = Field(
         "open", description="State forced when the maximum wait in HALF_OPEN expires."
@@ -441,11 +442,11 @@ class RetryConfig(Section):
 
     enabled: bool = Field(False, description="Retry failed or rejected calls.")
     max_attempts: int = Field(
-        3, ge=1, description="Total attempts including the first call (1 = no retry), as resilience4j."
+        3, ge=1, le=20, description="Total attempts including the first call (1 = no retry), as resilience4j."
     )
-    initial_backoff_ms: float = Field(100.0, ge=0, description="Back-off ceiling before the first retry.")
-    multiplier: float = Field(2.0, ge=1, description="Growth of the back-off ceiling per retry.")
-    max_backoff_ms: float = Field(10_000.0, ge=0, description="Cap on the back-off ceiling.")
+    initial_backoff_ms: float = Field(100.0, ge=0, le=MAX_LATENCY_MS, description="Back-off ceiling before the first retry.")
+    multiplier: float = Field(2.0, ge=1, le=100, description="Growth of the back-off ceiling per retry.")
+    max_backoff_ms: float = Field(10_000.0, ge=0, le=3_600_000, description="Cap on the back-off ceiling.")
     jitter: Literal["full", "equal", "none"] = Field(
         "full", description="full: U[0, c); equal: c/2 + U[0, c/2); none: c, for ceiling c."
     )

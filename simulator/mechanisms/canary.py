@@ -32,6 +32,7 @@ import math
 
 from pydantic import Field, field_validator
 
+from simulator.common.limits import MAX_DURATION_S, MAX_NAME_CHARS, MAX_REPLICAS
 from simulator.common.section import Section
 
 INITIALIZED = "initialized"
@@ -61,9 +62,10 @@ class CanaryConfig(Section):
 
     enabled: bool = Field(False, description="Roll out a new model version as a canary.")
     start_s: float = Field(
-        0.0, ge=0, description="When the new version is released; the analysis loop's first tick runs here.")
+        0.0, ge=0, le=MAX_DURATION_S,
+        description="When the new version is released; the analysis loop's first tick runs here.")
     interval_s: float = Field(
-        60.0, gt=0, description="Analysis interval; values below 10 s are raised to 10 s, as Flagger does."
+        60.0, gt=0, le=86_400, description="Analysis interval; values below 10 s are raised to 10 s, as Flagger does."
     )
     step_weight_pct: int = Field(5, gt=0, le=100, description="Traffic weight added per passing check.")
     step_weights: tuple[int, ...] = Field(
@@ -76,19 +78,20 @@ class CanaryConfig(Section):
     max_weight_pct: int = Field(
         50, gt=0, le=100, description="Weight at which a passing check promotes (Flagger default 100)."
     )
-    threshold: int = Field(5, ge=1, description="Failed checks that trigger a rollback (Flagger default 1).")
+    threshold: int = Field(5, ge=1, le=1000, description="Failed checks that trigger a rollback (Flagger default 1).")
     min_success_rate_pct: float = Field(
         99.0, ge=0, le=100, description="A check fails when the canary's success rate is below this."
     )
     max_p99_latency_ms: float = Field(
-        500.0, gt=0, description="A check fails when the canary's p99 latency is above this."
+        500.0, gt=0, le=3_600_000, description="A check fails when the canary's p99 latency is above this."
     )
     progress_deadline_s: float = Field(
-        600.0, gt=0, description="Roll back when the canary stays unready for longer than this."
+        600.0, gt=0, le=86_400, description="Roll back when the canary stays unready for longer than this."
     )
-    version: str = Field("v2", min_length=1, description="Model version label of the canary.")
-    replicas: int = Field(1, ge=1, le=10_000, description="Replicas of the canary deployment while it is analysed.")
-    latency_factor: float = Field(1.0, gt=0, description="Canary service time relative to the primary.")
+    version: str = Field("v2", min_length=1, max_length=MAX_NAME_CHARS, description="Model version label of the canary.")
+    replicas: int = Field(
+        1, ge=1, le=MAX_REPLICAS, description="Replicas of the canary deployment while it is analysed.")
+    latency_factor: float = Field(1.0, gt=0, le=100, description="Canary service time relative to the primary.")
     error_rate: float = Field(0.0, ge=0, le=1, description="Probability that a canary request fails.")
     accuracy_delta: float = Field(
         0.0, ge=-1, le=1, description="Change of the canary model's accuracy versus the primary."

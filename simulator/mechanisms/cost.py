@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from pydantic import Field, field_validator
 
+from simulator.common.limits import MAX_NAME_CHARS, MAX_USD
 from simulator.common.section import Section
 
 SECONDS_PER_HOUR = 3600.0
@@ -26,12 +27,12 @@ EPS = 1e-9   # float guard for "how many replicas fit": 0.3 / 0.1 is 2.999999999
 class InstanceType(Section):
     """A node type that replicas are packed onto."""
 
-    name: str = Field(..., description="Catalog key, e.g. 'cpu-medium'")
+    name: str = Field(..., min_length=1, max_length=MAX_NAME_CHARS, description="Catalog key, e.g. 'cpu-medium'")
     price_usd_per_hour: float = Field(
-        ..., ge=0, description="Illustrative on-demand list price per node-hour (USD); not a vendor quote")
-    vcpu: int = Field(..., ge=1, description="vCPUs per node")
-    memory_gib: float = Field(..., gt=0, description="Memory per node (GiB)")
-    gpus: int = Field(0, ge=0, description="Accelerators per node")
+        ..., ge=0, le=10_000, description="Illustrative on-demand list price per node-hour (USD); not a vendor quote")
+    vcpu: int = Field(..., ge=1, le=1024, description="vCPUs per node")
+    memory_gib: float = Field(..., gt=0, le=65_536, description="Memory per node (GiB)")
+    gpus: int = Field(0, ge=0, le=64, description="Accelerators per node")
 
 
 # Round illustrative prices of the order public clouds charge for general-purpose on-demand
@@ -49,19 +50,20 @@ CATALOG: dict[str, InstanceType] = {
 class CostConfig(Section):
     """Unit prices. Defaults are illustrative placeholders, not provider quotes."""
 
-    instance_type: str = Field("cpu-medium", description=f"Node type from the catalog: {', '.join(CATALOG)}")
+    instance_type: str = Field("cpu-medium", max_length=MAX_NAME_CHARS,
+                               description=f"Node type from the catalog: {', '.join(CATALOG)}")
     system_reserved_memory_gib: float = Field(
-        1.0, ge=0, description="Memory per node held back for the OS, kubelet and daemons")
+        1.0, ge=0, le=1024, description="Memory per node held back for the OS, kubelet and daemons")
     stream_usd_per_partition_hour: float = Field(
-        0.015, ge=0, description="Illustrative price of one stream partition (shard) per hour (USD)")
+        0.015, ge=0, le=MAX_USD, description="Illustrative price of one stream partition (shard) per hour (USD)")
     feature_store_usd_per_million_lookups: float = Field(
-        0.25, ge=0, description="Illustrative online feature-store price per million lookups (USD)")
+        0.25, ge=0, le=MAX_USD, description="Illustrative online feature-store price per million lookups (USD)")
     external_api_usd_per_1k_calls: float = Field(
-        0.02, ge=0, description="Illustrative external API (e.g. enrichment) price per 1,000 calls (USD)")
+        0.02, ge=0, le=MAX_USD, description="Illustrative external API (e.g. enrichment) price per 1,000 calls (USD)")
     review_usd_per_case: float = Field(
-        3.0, ge=0, description="Illustrative cost of one human review of a flagged case (USD)")
+        3.0, ge=0, le=MAX_USD, description="Illustrative cost of one human review of a flagged case (USD)")
     hours_per_month: float = Field(
-        730.0, gt=0, description="Hours in the monthly projection (365 x 24 / 12 = 730)")
+        730.0, ge=1, le=744, description="Hours in the monthly projection (365 x 24 / 12 = 730; a month has at most 744)")
 
     @field_validator("instance_type")
     @classmethod
@@ -80,11 +82,11 @@ class ValueConfig(Section):
 
     fraud_rate: float = Field(0.01, ge=0, le=1, description="Share of transactions that are fraud")
     mean_fraud_amount_usd: float = Field(
-        150.0, ge=0, description="Mean amount of a fraudulent transaction (USD); a missed fraud loses all of it")
+        150.0, ge=0, le=MAX_USD, description="Mean amount of a fraudulent transaction (USD); a missed fraud loses all of it")
     caught_saves_fraction: float = Field(
         0.9, ge=0, le=1, description="Share of a caught fraud's amount that is actually saved")
     false_alarm_cost_usd: float = Field(
-        5.0, ge=0, description="Cost of blocking a legitimate transaction (lost margin, goodwill)")
+        5.0, ge=0, le=MAX_USD, description="Cost of blocking a legitimate transaction (lost margin, goodwill)")
 
 
 # =========================================================================== compute

@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from simulator.common.limits import MAX_DURATION_S, MAX_NAME_CHARS
 from simulator.common.queueing import servers_needed_for_sla
 from simulator.common.section import Section
 
@@ -32,9 +33,10 @@ class FairnessConfig(Section):
     """Windowed four-fifths monitor with hysteresis, and how flagged traffic goes to review."""
 
     enabled: bool = Field(False, description="run the fairness monitor")
-    window_s: float = Field(900.0, gt=0, description="tumbling window of decisions evaluated")
+    window_s: float = Field(
+        900.0, ge=60, le=MAX_DURATION_S, description="tumbling window of decisions evaluated (at least a minute)")
     min_samples_per_group: int = Field(
-        100, ge=1, description="a group with fewer decisions in the window is left out"
+        100, ge=1, le=1_000_000, description="a group with fewer decisions in the window is left out"
     )
     threshold: float = Field(0.8, gt=0, le=1, description="flag when impact ratio < this")
     clear_threshold: float = Field(
@@ -43,15 +45,15 @@ class FairnessConfig(Section):
     require_significance: bool = Field(
         False, description="flag only if the ratio CI's upper bound is also < threshold"
     )
-    confidence_z: float = Field(1.96, gt=0, description="normal quantile of the intervals")
+    confidence_z: float = Field(1.96, gt=0, le=10, description="normal quantile of the intervals")
     reference_group: str | None = Field(
-        None, description="compare each group to this one; None = min/max between groups"
+        None, max_length=MAX_NAME_CHARS, description="compare each group to this one; None = min/max between groups"
     )
     review_mode: Literal["all", "rejections"] = Field(
         "rejections", description="while flagged, send all decisions or only rejections to review"
     )
-    review_service_s: float = Field(300.0, gt=0, description="mean human review time per case")
-    review_sla_s: float = Field(3_600.0, gt=0, description="target wait before review starts")
+    review_service_s: float = Field(300.0, ge=1, le=86_400, description="mean human review time per case")
+    review_sla_s: float = Field(3_600.0, ge=0, le=7 * 86_400, description="target wait before review starts")
     review_sla_fraction: float = Field(
         0.8, gt=0, lt=1, description="share of cases that must start review within the SLA"
     )

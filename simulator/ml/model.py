@@ -23,9 +23,8 @@ float64. Scoring does not call sklearn (too slow per request); it uses the extra
 from __future__ import annotations
 
 import hashlib
-import os
-import pickle
-import tempfile
+import io
+import math
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +34,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from simulator.common.files import atomic_write_bytes
 from simulator.common.section import Section
 from simulator.ml.population import AGE, AMOUNT, DEBT, DELINQ, FEATURES, INCOME, PopulationConfig, sample_population
 
@@ -50,7 +50,10 @@ WEIGHT_BITS = {"fp32": 32, "fp16": 16, "int8": 8}
 _FLOAT_TYPES = {"fp32": np.float32, "fp16": np.float16}
 
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "models"
-_CACHE_FORMAT = 1  # bump when TrainedModel's fields change
+_CACHE_FORMAT = 2  # bump when the cached arrays change (2: .npz arrays instead of a pickle)
+_CACHE_MAX_BYTES = 64 * 1024  # a cached fit is a few kilobytes
+_CACHE_VECTORS = ("input_mean", "input_std", "reference_weights", "train_feature_mean")
+_CACHE_SCALARS = ("reference_bias", "activation_absmax")
 
 
 class ModelConfig(Section):
@@ -58,9 +61,9 @@ class ModelConfig(Section):
 
     precision: Precision = Field("fp32", description="numeric precision of the served model")
     decision_threshold: float = Field(0.5, gt=0, lt=1, description="approve if P(good) >= this")
-    n_train: int = Field(20_000, ge=200, description="training rows drawn from the population")
-    n_holdout: int = Field(20_000, ge=200, description="held-out rows for evaluation")
-    inverse_regularization: float = Field(1.0, gt=0, description="LogisticRegression C")
+    n_train: int = Field(20_000, ge=200, le=1_000_000, description="training rows drawn from the population")
+    n_holdout: int = Field(20_000, ge=200, le=1_000_000, description="held-out rows for evaluation")
+    inverse_regularization: float = Field(1.0, gt=0, le=1e6, description="LogisticRegression C")
     activation_calibration_percentile: float = Field(
         99.99, gt=50, le=100, description="percentile of |scaled input| that sets the int8 range"
     )
@@ -125,17 +128,18 @@ def train_model(
     """Fit the fp32 reference model on ``model_cfg.n_train`` rows drawn with ``seed``.
 
     Cached on disk under ``cache_dir`` (default ``<repo>/.cache/models``) keyed by a hash of the
-    seed, both configs and the source of this package; a missing, unreadable or mismatched cache
-    file is simply retrained and rewritten.
+    seed, both configs and the source of this package. The cache holds plain arrays (``.npz``
+    read without pickle, so a planted file cannot run code); a missing, oversized, unreadable or
+    implausible file is simply retrained and rewritten.
     """
     cfg = cfg or PopulationConfig()
     model_cfg = model_cfg or ModelConfig()
     key = _cache_key(seed, cfg, model_cfg)
-    path = Path(cache_dir or DEFAULT_CACHE_DIR) / f"{key}.pkl"
-    model = _load_cached(path)
+    path = Path(cache_dir or DEFAULT_CACHE_DIR) / f"{key}.npz"
+    model = _load_cached(path, key)
     if model is None:
         model = _fit(seed, cfg, model_cfg)
-        _store_cached(path, model)
+        _store_cached(path, key, model)
     return quantize(model, model_cfg.precision)
 
 
@@ -229,24 +233,50 @@ def _cache_key(seed: int, cfg: PopulationConfig, model_cfg: ModelConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _load_cached(path: Path) -> TrainedModel | None:
+def _load_cached(path: Path, key: str) -> TrainedModel | None:
+    """The cached float64 fit, or None (then the caller retrains) unless every check passes:
+    a regular file of a few kilobytes, exactly the expected arrays, no pickled objects, the
+    right cache key and feature names, finite numbers and positive input scales."""
     try:
-        with path.open("rb") as f:
-            model = pickle.load(f)
-    except Exception:  # missing, truncated or from an incompatible version: retrain
+        if not path.is_file() or path.stat().st_size > _CACHE_MAX_BYTES:
+            return None
+        with np.load(path, allow_pickle=False) as npz:
+            names = set(npz.files)
+            if names != {"key", "feature_names", *_CACHE_VECTORS, *_CACHE_SCALARS}:
+                return None
+            arrays = {name: npz[name] for name in names}
+    except Exception:  # missing, truncated, not a zip, or holding objects: retrain
         return None
-    return model if isinstance(model, TrainedModel) else None
+    k = len(FEATURES)
+    if str(arrays["key"]) != key or tuple(arrays["feature_names"].tolist()) != FEATURES:
+        return None
+    vectors = {n: arrays[n] for n in _CACHE_VECTORS}
+    scalars = {n: arrays[n] for n in _CACHE_SCALARS}
+    if any(v.dtype != np.float64 or v.shape != (k,) or not np.isfinite(v).all() for v in vectors.values()):
+        return None
+    if any(s.dtype != np.float64 or s.shape != () or not math.isfinite(float(s)) for s in scalars.values()):
+        return None
+    if not (vectors["input_std"] > 0).all() or not float(scalars["activation_absmax"]) > 0:
+        return None
+    w = vectors["reference_weights"]
+    return TrainedModel(
+        precision="fp64", feature_names=FEATURES, input_mean=vectors["input_mean"], input_std=vectors["input_std"],
+        reference_weights=w, reference_bias=float(scalars["reference_bias"]), weights=w.copy(),
+        bias=float(scalars["reference_bias"]), activation_absmax=float(scalars["activation_absmax"]),
+        train_feature_mean=vectors["train_feature_mean"])
 
 
-def _store_cached(path: Path, model: TrainedModel) -> None:
-    """Write atomically (temp file + rename) so parallel test workers never read half a file."""
+def _store_cached(path: Path, key: str, model: TrainedModel) -> None:
+    """Write the fit's arrays atomically (temp file + rename): parallel workers never read half a file.
+
+    The sklearn pipeline stays out of the cache, so loading a model never imports sklearn.
+    """
+    buffer = io.BytesIO()
+    np.savez(buffer, key=np.array(key), feature_names=np.array(FEATURES),
+             **{n: np.asarray(getattr(model, n), dtype=np.float64) for n in _CACHE_VECTORS + _CACHE_SCALARS})
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            # the sklearn pipeline stays out of the cache so loading a model never imports sklearn
-            pickle.dump(replace(model, estimator=None), f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        atomic_write_bytes(path, buffer.getvalue())
     except OSError:  # read-only checkout: the cache is an optimisation only
         pass
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import Field, model_validator
 
+from simulator.common.limits import MAX_DURATION_S, MAX_ENTRIES, MAX_NAME_CHARS
 from simulator.common.section import Section
 
 FEATURES: tuple[str, ...] = (
@@ -48,20 +49,20 @@ class PopulationConfig(Section):
     """Who applies: group shares and the (mild) group differences in the feature distributions."""
 
     groups: dict[str, float] = Field(
-        {"north": 0.3, "south": 0.25, "east": 0.25, "west": 0.2},
+        {"north": 0.3, "south": 0.25, "east": 0.25, "west": 0.2}, max_length=MAX_ENTRIES,
         description="group (region) name -> share of applications; shares sum to 1",
     )
     income_multipliers: dict[str, float] = Field(
-        {"north": 1.0, "south": 1.0, "east": 1.0, "west": 1.0},
+        {"north": 1.0, "south": 1.0, "east": 1.0, "west": 1.0}, max_length=MAX_ENTRIES,
         description="per-group multiplier on income; a group not listed uses 1.0 (no change)",
     )
     history_shift_years: dict[str, float] = Field(
-        {"north": 1.0, "south": -1.5, "east": 0.0, "west": -0.5},
+        {"north": 1.0, "south": -1.5, "east": 0.0, "west": -0.5}, max_length=MAX_ENTRIES,
         description="per-group shift of credit history length; a group not listed uses 0",
     )
-    median_income_k_usd: float = Field(55.0, gt=0, description="median annual income")
-    income_log_sigma: float = Field(0.5, gt=0, description="sd of log income")
-    median_amount_usd: float = Field(1_500.0, gt=0, description="median requested amount")
+    median_income_k_usd: float = Field(55.0, gt=0, le=10_000, description="median annual income")
+    income_log_sigma: float = Field(0.5, gt=0, le=5, description="sd of log income")
+    median_amount_usd: float = Field(1_500.0, gt=0, le=10_000_000, description="median requested amount")
     label_noise: float = Field(0.02, ge=0, le=0.5, description="fraction of labels flipped")
 
     @model_validator(mode="after")
@@ -76,8 +77,12 @@ class PopulationConfig(Section):
             unknown = set(getattr(self, name)) - set(self.groups)
             if unknown:
                 raise ValueError(f"{name} names unknown groups: {sorted(unknown)}")
-        if any(m <= 0 for m in self.income_multipliers.values()):
-            raise ValueError("income multipliers must be > 0")
+        if any(not 0 < m <= 100 for m in self.income_multipliers.values()):
+            raise ValueError("income multipliers must be > 0 and ≤ 100")
+        if any(not -50 <= s <= 50 for s in self.history_shift_years.values()):
+            raise ValueError("history shifts must be between -50 and 50 years")
+        if any(not 0 < len(g) <= MAX_NAME_CHARS for g in self.groups):
+            raise ValueError(f"group names must have 1 to {MAX_NAME_CHARS} characters")
         return self
 
     @property
@@ -102,10 +107,10 @@ class DriftSpec(Section):
     pure covariate shift (e.g. income x0.8 in the south after a local downturn).
     """
 
-    feature: str = Field(..., description="feature name from FEATURES")
-    multiplier: float = Field(..., gt=0, description="factor applied to the feature value")
-    group: str | None = Field(None, description="group to drift; None = every group")
-    start_s: float = Field(0.0, ge=0, description="simulation time the drift starts")
+    feature: str = Field(..., max_length=MAX_NAME_CHARS, description="feature name from FEATURES")
+    multiplier: float = Field(..., gt=0, le=100, description="factor applied to the feature value")
+    group: str | None = Field(None, max_length=MAX_NAME_CHARS, description="group to drift; None = every group")
+    start_s: float = Field(0.0, ge=0, le=MAX_DURATION_S, description="simulation time the drift starts")
 
     @model_validator(mode="after")
     def _check_feature(self) -> DriftSpec:
@@ -122,10 +127,10 @@ class ConceptDriftSpec(Section):
     moves by ``intercept_shift`` (negative = fewer good applications overall).
     """
 
-    feature: str | None = Field(None, description="feature whose true coefficient changes")
-    coefficient_multiplier: float = Field(1.0, description="factor on that true coefficient")
-    intercept_shift: float = Field(0.0, description="added to the true log-odds of every row")
-    start_s: float = Field(0.0, ge=0, description="simulation time the drift starts")
+    feature: str | None = Field(None, max_length=MAX_NAME_CHARS, description="feature whose true coefficient changes")
+    coefficient_multiplier: float = Field(1.0, ge=-100, le=100, description="factor on that true coefficient")
+    intercept_shift: float = Field(0.0, ge=-50, le=50, description="added to the true log-odds of every row")
+    start_s: float = Field(0.0, ge=0, le=MAX_DURATION_S, description="simulation time the drift starts")
 
     @model_validator(mode="after")
     def _check_feature(self) -> ConceptDriftSpec:
@@ -138,13 +143,13 @@ class SkewConfig(Section):
     """How request-path features differ from the training pipeline (training-serving skew)."""
 
     features: tuple[str, ...] = Field(
-        ("debt_ratio", "txn_velocity_per_day", "account_age_days"),
+        ("debt_ratio", "txn_velocity_per_day", "account_age_days"), max_length=len(FEATURES),
         description="derived features that the serving path recomputes (and can get wrong)",
     )
-    relative_noise: float = Field(0.3, ge=0, description="sd of the relative error per value")
-    relative_bias: float = Field(0.15, gt=-1, description="mean relative error (0.1 = 10 % high)")
+    relative_noise: float = Field(0.3, ge=0, le=10, description="sd of the relative error per value")
+    relative_bias: float = Field(0.15, gt=-1, le=10, description="mean relative error (0.1 = 10 % high)")
     velocity_decorrelation_s: float = Field(
-        3_600.0, gt=0, description="staleness at which a cached velocity keeps 1/e of its signal"
+        3_600.0, ge=1, le=MAX_DURATION_S, description="staleness at which a cached velocity keeps 1/e of its signal"
     )
 
     @model_validator(mode="after")

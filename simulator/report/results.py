@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from simulator.common.csv_export import frame_to_csv
 from simulator.engine.trace import Trace
 from simulator.report.components import final_decision
 from simulator.report.levels import capacity_per_bin, level_per_bin, step_max_per_bin, step_value_at, sum_steps
@@ -50,8 +51,8 @@ class RunResult:
                  out / "events.csv", out / "scenario.resolved.yaml"]
         paths[0].write_text(json.dumps(self.summary.to_dict(), indent=2) + "\n", encoding="utf-8")
         self.requests.to_parquet(paths[1], index=False)
-        self.timeseries.to_csv(paths[2], index=False)
-        self.events.to_csv(paths[3], index=False)
+        frame_to_csv(self.timeseries, paths[2])
+        frame_to_csv(self.events, paths[3])
         paths[4].write_text(scenario_to_yaml(self.scenario), encoding="utf-8")
         return paths
 

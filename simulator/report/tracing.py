@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from simulator.common.files import atomic_write_text
+
 SPAN_COLUMNS = ("trace_id", "span_id", "parent_span_id", "name", "start_s", "end_s", "status")
 ROOT_PARENT_ID = -1
 
@@ -166,9 +168,7 @@ def write_otlp_json(
 ) -> Path:
     """Write ``to_otlp_json(...)`` to ``path`` as strict JSON (no NaN/Infinity); returns the path."""
     doc = to_otlp_json(spans, service_name, epoch_unix_s, seed, client_span_prefixes)
-    path = Path(path)
-    path.write_text(json.dumps(doc, allow_nan=False, separators=(",", ":")), encoding="utf-8")
-    return path
+    return atomic_write_text(Path(path), json.dumps(doc, allow_nan=False, separators=(",", ":")))
 
 
 def _id_problem(value, n_hex: int) -> str | None:

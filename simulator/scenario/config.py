@@ -1,8 +1,11 @@
 """The scenario model: every parameter, its unit, range, default and meaning, in one place.
 
-A scenario is a frozen pydantic model loaded from YAML (``yaml.safe_load``). Unknown keys
-are rejected so that typos fail loudly. The CLI, the dashboard and sweeps all change a
-scenario through :func:`with_overrides`, which re-validates the merged result.
+A scenario is a frozen pydantic model loaded from YAML by the guarded reader of
+:mod:`simulator.common.safe_yaml` (size, depth and alias limits first, duplicate keys an
+error). Unknown keys are rejected so that typos fail loudly, and every field has a finite
+range (see :mod:`simulator.common.section` for the rules every field follows). The CLI, the
+dashboard and sweeps all change a scenario through :func:`with_overrides`, which re-validates
+the merged result.
 
 The stations' sections live in :mod:`simulator.scenario.stages`, the architecture in
 :mod:`simulator.scenario.topology`, and the mechanisms' sections (autoscaler, breaker, canary,
@@ -10,13 +13,23 @@ The stations' sections live in :mod:`simulator.scenario.stages`, the architectur
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, JsonValue, ValidationError, field_validator, model_validator
 
+from simulator.common.limits import (
+    MAX_DURATION_S,
+    MAX_ENTRIES,
+    MAX_NAME_CHARS,
+    MAX_TEXT_CHARS,
+    MIN_TIME_STEP_S,
+)
+from simulator.common.safe_yaml import YamlError, load_yaml
 from simulator.common.section import Section
+from simulator.common.text import quote_value
 from simulator.mechanisms.autoscaler import AutoscalerConfig
 from simulator.mechanisms.canary import CanaryConfig
 from simulator.mechanisms.cost import CostConfig, ValueConfig
@@ -28,7 +41,7 @@ from simulator.scenario.governance import RetrainingConfig, ReviewConfig
 from simulator.scenario.graph import graph_problems, topology_of
 from simulator.scenario.serving import ColdStartConfig, ModelServingConfig
 from simulator.scenario.stages import (
-    MAX_DURATION_S,
+    URL_PATTERN,
     ExternalApiConfig,
     FeatureStoreConfig,
     InferenceConfig,
@@ -47,20 +60,27 @@ class ScenarioError(ValueError):
         super().__init__("\n".join(lines))
         self.lines = lines
 
+    def __reduce__(self):  # keep ``lines`` when the error travels back from a worker process
+        return ScenarioError, (self.lines,)
 
 
 # --------------------------------------------------------------------------- scenario
+MAX_OVERRIDE_VALUES = 1_000  # values in one comparison override (a list of operator actions, say)
+
+
 class Scenario(Section):
     """A complete, runnable description of one serving architecture under one load."""
 
-    name: str = Field("scenario", description="Short identifier")
-    description: str = Field("", description="What this scenario shows, in plain language")
+    name: str = Field("scenario", min_length=1, max_length=MAX_NAME_CHARS, description="Short identifier")
+    description: str = Field("", max_length=MAX_TEXT_CHARS, description="What this scenario shows, in plain language")
     seed: int = Field(42, ge=0, le=2**63 - 1, description="Default random seed (the CLI --seed overrides it)")
     duration_s: float = Field(3600.0, gt=0, le=MAX_DURATION_S, description="Simulated time (s)")
     warmup_s: float = Field(0.0, ge=0, le=MAX_DURATION_S, description="Initial period excluded from statistics (s)")
     start_time_of_day_h: float = Field(9.0, ge=0, lt=24, description="Clock time at t = 0 (hours), for narratives")
-    timeseries_interval_s: float = Field(10.0, gt=0, le=86_400, description="Width of one time-series bin (s)")
-    slo_latency_ms: float = Field(500.0, gt=0, le=86_400_000, description="A decision within this latency is 'on time' (ms)")
+    timeseries_interval_s: float = Field(
+        10.0, ge=MIN_TIME_STEP_S, le=86_400,
+        description="Width of one time-series bin (s); runs are cut into at most 5,000 bins")
+    slo_latency_ms: float = Field(500.0, ge=1, le=86_400_000, description="A decision within this latency is 'on time' (ms)")
     service_levels: ServiceLevels = ServiceLevels()
     period: Period = Period()
     vocabulary: Vocabulary = Vocabulary()
@@ -88,9 +108,22 @@ class Scenario(Section):
     topology: Topology | None = Field(
         None, description="Your architecture: components and edges (none: ingestion -> feature store -> "
                           "external API -> model, from the sections above)")
-    compare_label: str = Field("", description="Plain-language name of this scenario's natural comparison")
-    compare_overrides: dict[str, Any] = Field(
-        {}, description="Dotted overrides that give the comparison (e.g. {inference.precision: fp32})")
+    compare_label: str = Field("", max_length=MAX_NAME_CHARS,
+                               description="Plain-language name of this scenario's natural comparison")
+    compare_overrides: dict[str, JsonValue] = Field(
+        {}, max_length=MAX_ENTRIES,
+        description="Dotted overrides that give the comparison (e.g. {inference.precision: fp32}); each is checked "
+                    "where it lands")
+
+    @field_validator("compare_overrides", mode="before")
+    @classmethod
+    def _small_values(cls, overrides: Any) -> Any:
+        """Each override is a small document (it is validated where it lands, in _check)."""
+        if isinstance(overrides, dict):
+            for path, value in overrides.items():
+                if _count_values(value) > MAX_OVERRIDE_VALUES:
+                    raise ValueError(f"{quote_value(path)} holds more than {MAX_OVERRIDE_VALUES:,} values")
+        return overrides
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -121,10 +154,56 @@ class Scenario(Section):
             replicas_per_node(mem, self.cost.instance, self.cost.system_reserved_memory_gib)
         except ValueError as err:
             raise ValueError(f"cost.instance_type: {err}") from None
+        self._check_compare_overrides()
         return self
+
+    def _check_compare_overrides(self) -> None:
+        """Every comparison override names a real field and gives it a value that field accepts."""
+        if not self.compare_overrides:
+            return
+        for path in self.compare_overrides:
+            if field_at(path) is None:
+                raise ValueError(f"compare_overrides: {quote_value(path)} is not a scenario field")
+        data = self.model_dump(mode="python")
+        data["compare_overrides"] = {}
+        for path, value in self.compare_overrides.items():
+            _set_dotted(data, path, value)
+        try:
+            Scenario.model_validate(data)
+        except ValidationError as err:
+            raise ValueError(f"compare_overrides: {format_validation_error(err)[0]}") from None
 
 
 # --------------------------------------------------------------------------- loading
+MAX_OVERRIDE_PATH_CHARS = 200
+_PATH_PART = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$|^[0-9]{1,4}$")
+
+
+def _inner_model(annotation: Any) -> type[Section] | None:
+    """The section class behind a field: itself, or the item type of a tuple of sections."""
+    if isinstance(annotation, type) and issubclass(annotation, Section):
+        return annotation
+    args = getattr(annotation, "__args__", ())
+    if args and isinstance(args[0], type) and issubclass(args[0], Section):
+        return args[0]
+    return None
+
+
+def field_at(path: str, model: type[Section] | None = None):
+    """The pydantic FieldInfo of the field at a dotted path (a value or a whole section), or None."""
+    cls: type[Section] | None = model or Scenario
+    info = None
+    for part in path.split("."):
+        if cls is None or part not in cls.model_fields:
+            return None
+        info = cls.model_fields[part]
+        members = [a for a in getattr(info.annotation, "__args__", ()) if a is not type(None)] \
+            if not isinstance(info.annotation, type) else [info.annotation]
+        cls = members[0] if len(members) == 1 and isinstance(members[0], type) and \
+            issubclass(members[0], Section) else None  # a section, or an optional one (topology)
+    return info
+
+
 def _field_range(model: type[Section], loc: tuple) -> str:
     """Describe the allowed range of the field at ``loc`` from its schema constraints."""
     cls: Any = model
@@ -134,8 +213,7 @@ def _field_range(model: type[Section], loc: tuple) -> str:
         if not fields or part not in fields:
             break
         info = fields[part]
-        ann = info.annotation
-        cls = ann if isinstance(ann, type) else None
+        cls = _inner_model(info.annotation)
         if cls is None:
             break
     if info is None:
@@ -158,22 +236,48 @@ def _field_range(model: type[Section], loc: tuple) -> str:
     return ""
 
 
+def _count_values(value: Any, limit: int = MAX_OVERRIDE_VALUES) -> int:
+    """Values in a nested list/mapping, counting stops just past ``limit`` (iterative, no recursion)."""
+    count, stack = 0, [value]
+    while stack and count <= limit:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return count
+
+
+def _loc_part(part: Any) -> str:
+    """A part of an error's location as printable text (mapping keys come from the input)."""
+    text = str(part)
+    return "".join(c if c.isprintable() else "?" for c in text[:MAX_NAME_CHARS]) + \
+        ("…" if len(text) > MAX_NAME_CHARS else "")
+
+
 def format_validation_error(err: ValidationError, model: type[Section] = Scenario) -> list[str]:
-    """One line per problem: field path, what is wrong, the allowed range and the value given."""
+    """One line per problem: field path, what is wrong, the allowed range and (a prefix of) the value given."""
     lines = []
-    for e in err.errors():
+    for e in err.errors(include_url=False, include_context=False):
         loc = tuple(e["loc"])
-        path = ".".join(str(p) for p in loc) or "(scenario)"
+        path = ".".join(_loc_part(p) for p in loc) or "(scenario)"
         msg = e["msg"]
         msg = msg.removeprefix("Value error, ")
+        if "\n" in msg and path == "(scenario)":  # a check that found several problems: one line each
+            lines += [part for part in msg.splitlines() if part.strip()]
+            continue
         if "\n" in msg:  # a validator that found several problems reports one line each
             lines += msg.splitlines()
             continue
         if e["type"] == "extra_forbidden":
             msg = "unknown field (check the spelling; `python -m simulator schema` lists every field)"
+        elif e["type"] == "finite_number":
+            msg = "must be a finite number (inf and nan are not accepted)"
         rng = _field_range(model, tuple(p for p in loc if isinstance(p, str)))
         given = e.get("input")
-        given_txt = "" if e["type"] in ("extra_forbidden", "missing") or isinstance(given, dict) else f"; got {given!r}"
+        shown = e["type"] not in ("extra_forbidden", "missing") and not isinstance(given, dict)
+        given_txt = f"; got {quote_value(given)}" if shown else ""
         extra = f" ({rng})" if rng and e["type"] not in ("extra_forbidden",) else ""
         if ": " in msg and path == "(scenario)":
             lines.append(f"{msg}")
@@ -185,39 +289,68 @@ def format_validation_error(err: ValidationError, model: type[Section] = Scenari
 def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
     """Validate a plain dict into a Scenario, raising ScenarioError with readable lines."""
     if not isinstance(data, dict):
-        raise ScenarioError([f"{source}: expected a mapping of fields at the top level, got {type(data).__name__}"])
+        raise ScenarioError([f"{source}: expected a mapping of fields at the top level, got {quote_value(data)}"])
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
         raise ScenarioError(format_validation_error(err)) from None
 
 
+def read_scenario_text(source: str | bytes, where: str) -> dict:
+    """Parse a scenario document with the safe YAML reader; ScenarioError names ``where``."""
+    try:
+        data = load_yaml(source)
+    except YamlError as err:
+        raise ScenarioError([f"{where}: {err}"]) from None
+    if data is None:
+        raise ScenarioError([f"{where}: the file is empty"])
+    if not isinstance(data, dict):
+        raise ScenarioError([f"{where}: expected a mapping of fields at the top level, got {quote_value(data)}"])
+    return data
+
+
+def read_regular_file(path: Path, max_bytes: int, what: str) -> bytes:
+    """The bytes of a regular file no larger than ``max_bytes`` (no devices, pipes or folders)."""
+    import os
+    import stat
+
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise ScenarioError([f"{what}: file not found: {quote_value(str(path))}"]) from None
+    except (OSError, ValueError) as err:
+        raise ScenarioError([f"{what}: cannot open {quote_value(str(path))}: {type(err).__name__}"]) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ScenarioError([f"{what}: {quote_value(str(path))} is a folder, expected a file"])
+    if not stat.S_ISREG(info.st_mode):
+        raise ScenarioError([f"{what}: {quote_value(str(path))} is not a regular file (a device or a pipe)"])
+    if info.st_size > max_bytes:
+        raise ScenarioError([f"{what}: {quote_value(str(path))} has {info.st_size:,} bytes, more than the "
+                             f"{max_bytes:,} allowed"])
+    try:
+        with open(path, "rb") as f:
+            data = f.read(max_bytes + 1)
+    except OSError as err:
+        raise ScenarioError([f"{what}: cannot read {quote_value(str(path))}: {err.strerror or type(err).__name__}"]) \
+            from None
+    if len(data) > max_bytes:
+        raise ScenarioError([f"{what}: {quote_value(str(path))} has more than the {max_bytes:,} bytes allowed"])
+    return data
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Load and validate a scenario YAML file. Relative replay CSV paths resolve next to the file."""
+    from simulator.common.safe_yaml import MAX_YAML_BYTES
+
     p = Path(path)
-    if not p.exists():
-        raise ScenarioError([f"{path}: file not found"])
-    if p.is_dir():
-        raise ScenarioError([f"{path}: is a directory, expected a scenario YAML file"])
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ScenarioError([f"{path}:{where}: invalid YAML: {problem}"]) from None
-    except UnicodeDecodeError:
-        raise ScenarioError([f"{path}: not a text file"]) from None
-    if data is None:
-        raise ScenarioError([f"{path}: the file is empty"])
-    if isinstance(data, dict):
-        data.setdefault("name", p.stem)
-        traffic = data.get("traffic")
-        if isinstance(traffic, dict) and isinstance(traffic.get("replay_csv"), str):
-            csv = Path(traffic["replay_csv"])
-            if not csv.is_absolute():
-                traffic["replay_csv"] = str((p.parent / csv).resolve())
-    return parse_scenario(data, source=str(path))
+    data = read_scenario_text(read_regular_file(p, MAX_YAML_BYTES, str(path)[:200]), str(path)[:200])
+    data.setdefault("name", p.stem[:MAX_NAME_CHARS])
+    traffic = data.get("traffic")
+    if isinstance(traffic, dict) and isinstance(traffic.get("replay_csv"), str):
+        csv = traffic["replay_csv"]
+        if csv.strip() and not URL_PATTERN.search(csv) and not Path(csv).is_absolute():
+            traffic["replay_csv"] = str(p.parent.absolute() / csv)
+    return parse_scenario(data, source=str(path)[:200])
 
 
 def _set_dotted(data: dict, path: str, value: Any) -> None:
@@ -234,18 +367,26 @@ def _set_dotted(data: dict, path: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def parse_override(text: str) -> tuple[str, Any]:
-    """Parse ``PATH=VALUE`` with VALUE read as a YAML scalar (6 -> int, fp32 -> str, null -> None)."""
-    if "=" not in text:
-        raise ScenarioError([f"--set {text!r}: expected PATH=VALUE, e.g. inference.replicas=6"])
-    path, raw = text.split("=", 1)
+def check_override_path(path: str) -> str:
+    """A dotted field path of sensible shape (names or list positions), or ScenarioError."""
     path = path.strip()
-    if not path or any(not p for p in path.split(".")):
-        raise ScenarioError([f"--set {text!r}: empty field path"])
+    parts = path.split(".")
+    if not path or len(path) > MAX_OVERRIDE_PATH_CHARS or len(parts) > 8 \
+            or not all(_PATH_PART.match(p) for p in parts):
+        raise ScenarioError([f"--set {quote_value(path)}: expected a dotted field path such as inference.replicas"])
+    return path
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse ``PATH=VALUE`` with VALUE read as YAML (6 -> int, fp32 -> str, null -> None)."""
+    if "=" not in text:
+        raise ScenarioError([f"--set {quote_value(text)}: expected PATH=VALUE, e.g. inference.replicas=6"])
+    path, raw = text.split("=", 1)
+    path = check_override_path(path)
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        raise ScenarioError([f"{path}: could not read {raw!r} as a value"]) from None
+        value = load_yaml(raw) if raw.strip() else ""
+    except YamlError as err:
+        raise ScenarioError([f"{path}: could not read {quote_value(raw)} as a value: {err}"]) from None
     if isinstance(value, str):
         try:  # YAML 1.1 reads "1e9" as text; a number is what anyone typing it means
             value = float(value) if value.strip().lower() not in ("nan", "inf", "-inf", "infinity") else value
@@ -260,7 +401,7 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
         return scenario
     data = scenario.model_dump(mode="python")
     for path, value in overrides.items():
-        _set_dotted(data, path, value)
+        _set_dotted(data, check_override_path(path), value)
     return parse_scenario(data)
 
 

@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from simulator.common.limits import MAX_ENTRIES
 from simulator.common.section import Section
 from simulator.ml.population import ConceptDriftSpec, DriftSpec
 
@@ -12,8 +13,10 @@ from simulator.ml.population import ConceptDriftSpec, DriftSpec
 class DriftConfig(Section):
     """Changes in the applicant population during the run."""
 
-    covariate: tuple[DriftSpec, ...] = Field((), description="Feature shifts, e.g. income x0.8 in one region from t")
-    concept: tuple[ConceptDriftSpec, ...] = Field((), description="Changes of the true feature-outcome relation")
+    covariate: tuple[DriftSpec, ...] = Field(
+        (), max_length=MAX_ENTRIES, description="Feature shifts, e.g. income x0.8 in one region from t")
+    concept: tuple[ConceptDriftSpec, ...] = Field(
+        (), max_length=MAX_ENTRIES, description="Changes of the true feature-outcome relation")
 
 
 class ExplanationConfig(Section):

@@ -1,13 +1,16 @@
 """The arrival rate a scenario describes (profile x daily curve x spikes) and replayed timestamps."""
 from __future__ import annotations
 
+import io
 import math
+from pathlib import Path
 
 import numpy as np
 
-from simulator.scenario.config import Scenario, ScenarioError, TrafficConfig
+from simulator.scenario.config import Scenario, ScenarioError, TrafficConfig, read_regular_file
 
 GRID_STEPS_MAX = 2_000_000
+MAX_REPLAY_BYTES = 256 * 2**20   # about 20 million timestamps
 
 
 def rate_multiplier(traffic: TrafficConfig, t_s: np.ndarray, start_time_of_day_h: float) -> np.ndarray:
@@ -79,33 +82,38 @@ def expected_count(scenario: Scenario) -> float:
 
 
 def load_replay(scenario: Scenario) -> np.ndarray:
-    """Sorted arrival times (s) from the replay CSV, within [0, duration)."""
+    """Sorted arrival times (s) from the replay CSV, within [0, duration).
+
+    The file must be a regular local file of at most ``MAX_REPLAY_BYTES`` (never a URL, a
+    device or a pipe: the scenario model refuses URLs, :func:`read_regular_file` the rest), and
+    no message quotes its contents.
+    """
+    path = Path(scenario.traffic.replay_csv or "")
+    return replay_times(read_regular_file(path, MAX_REPLAY_BYTES, "traffic.replay_csv"), scenario.duration_s)
+
+
+def replay_times(data: bytes, duration_s: float) -> np.ndarray:
+    """Arrival times from CSV bytes: the column ``t_s`` if there is one, else the first column."""
     import pandas as pd
 
-    path = scenario.traffic.replay_csv
+    unreadable = ScenarioError(["traffic.replay_csv: not a CSV of arrival times (one column of seconds, "
+                                "optionally headed t_s)"])
+    if b"\x00" in data:
+        raise unreadable
     try:
-        frame = pd.read_csv(path)
-    except FileNotFoundError:
-        raise ScenarioError([f"traffic.replay_csv: file not found: {path}"]) from None
-    except Exception as err:  # pandas raises many parser errors; all mean "unreadable CSV"
-        raise ScenarioError([f"traffic.replay_csv: could not read {path}: {err}"]) from None
-    col = "t_s" if "t_s" in frame.columns else frame.columns[0]
-    t = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
-    if np.isnan(t).any():
-        raise ScenarioError([f"traffic.replay_csv: column {col!r} has non-numeric values"])
+        frame = pd.read_csv(io.BytesIO(data), encoding="utf-8")
+    except Exception:  # pandas raises many parser errors; all mean "unreadable CSV"
+        raise unreadable from None
+    if frame.shape[1] == 0:
+        raise unreadable
+    column = frame["t_s"] if "t_s" in frame.columns else frame.iloc[:, 0]
+    t = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(t).all():
+        raise ScenarioError(["traffic.replay_csv: every arrival time must be a finite number of seconds"])
     t = np.sort(t)
-    return t[(t >= 0) & (t < scenario.duration_s)]
+    return t[(t >= 0) & (t < duration_s)]
 
 
 def expected_arrivals(scenario: Scenario) -> float:
     """Expected number of arrivals, used to refuse absurd sizes before any work starts."""
     return expected_count(scenario)
-
-
-def check_size(scenario: Scenario) -> None:
-    """Refuse at once a run that would simulate more than ``max_requests`` arrivals."""
-    n = expected_arrivals(scenario)
-    if not math.isfinite(n) or n > scenario.max_requests:
-        raise ScenarioError([
-            f"max_requests: this scenario would simulate about {n:,.0f} requests, more than the cap of "
-            f"{scenario.max_requests:,} (lower traffic.rate_per_s or duration_s, or raise max_requests)"])

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from simulator.common.limits import MAX_NAME_CHARS
 from simulator.common.section import Section
 
 
 class ModelServingConfig(Section):
     """The served model: how it is trained (for measured accuracy) and what each precision costs."""
 
-    version: str = Field("v1", min_length=1, description="Version label of the primary model")
-    training_seed: int = Field(7, ge=0, description="Seed of the synthetic training data (the deployed artifact)")
+    version: str = Field("v1", min_length=1, max_length=MAX_NAME_CHARS, description="Version label of the primary model")
+    training_seed: int = Field(
+        7, ge=0, le=2**63 - 1, description="Seed of the synthetic training data (the deployed artifact)")
     base_size_mb: float = Field(438.0, gt=0, le=200_000, description="Model size at fp32 (MB); bert-base is 438 MB")
     runtime_memory_gib: float = Field(1.0, ge=0, le=1024, description="Memory of the serving process without the model (GiB)")
     memory_per_model_gb: float = Field(

@@ -20,10 +20,11 @@ chain reads exactly the sections old scenario files already have. The graph itse
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
+from simulator.common.limits import MAX_NAME_CHARS
 from simulator.common.section import Section
 from simulator.mechanisms.autoscaler import AutoscalerConfig
 from simulator.mechanisms.canary import CanaryConfig
@@ -34,6 +35,8 @@ ComponentKind = Literal["ingestion", "feature_store", "dependency", "rules", "mo
 KINDS: tuple[str, ...] = ("ingestion", "feature_store", "dependency", "rules", "model", "review")
 DECIDING_KINDS = ("model", "rules", "review")
 ID_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
+ComponentId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_CHARS)]
 MAX_COMPONENTS = 64
 MAX_EDGES = 256
 
@@ -53,8 +56,8 @@ class RulesConfig(Section):
 class Condition(Section):
     """A condition on the request; every part given must hold (an empty condition always holds)."""
 
-    segment: tuple[str, ...] = Field((), max_length=64, description="The request's customer segment is one of these")
-    region: tuple[str, ...] = Field((), max_length=64, description="The request's region is one of these")
+    segment: tuple[Name, ...] = Field((), max_length=64, description="The request's customer segment is one of these")
+    region: tuple[Name, ...] = Field((), max_length=64, description="The request's region is one of these")
     confidence_below: float | None = Field(
         None, ge=0.5, le=1.0,
         description="The deciding component's confidence (max(p, 1 - p) of its score) is below this")
@@ -79,7 +82,7 @@ class Edge(Section):
 
     source: str = Field(..., alias="from", pattern=ID_PATTERN, description="Component the requests leave")
     to: str | None = Field(None, pattern=ID_PATTERN, description="Next component (sequence, or after a join)")
-    parallel: tuple[str, ...] = Field(
+    parallel: tuple[ComponentId, ...] = Field(
         (), max_length=16, description="Dependencies called at the same time (fan-out); joined before `to`")
     join: Literal["all", "first_k"] = Field("all", description="Wait for all branches, or for the first k")
     k: int | None = Field(None, ge=1, le=16, description="Branches that must answer when join is first_k")

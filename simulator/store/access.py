@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 
-import yaml
+from simulator.common.safe_yaml import YamlError, load_yaml
 
 ROLES_ENV = "PIPELINE_TWIN_ROLES"
 USER_ENV = "PIPELINE_TWIN_USER"
@@ -127,9 +127,9 @@ def load_rules(path: Path | None = None) -> RoleRules:
     if not path.exists():
         return RoleRules({}, {})
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        raise ValueError(f"{path}: invalid YAML: {getattr(err, 'problem', err)}") from None
+        data = load_yaml(path.read_bytes()) or {}
+    except YamlError as err:
+        raise ValueError(f"{path}: {err}") from None
     if not isinstance(data, dict) or set(data) - {"default", "people", "domains"}:
         raise ValueError(f"{path}: expected the keys default, people and domains")
     people = {normalise_subject(k): parse_role(v, f"{path}: people.{k}") for k, v in (data.get("people") or {}).items()}

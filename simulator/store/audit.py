@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from simulator.common.csv_export import neutralize
 from simulator.store.access import ACTIONS, Actor, PermissionDenied, refusal_text
 from simulator.store.db import Store
 from simulator.store.models import AuditEntry
@@ -85,12 +86,11 @@ def distinct_values(store: Store, actor: Actor) -> tuple[list[str], list[str]]:
 
 
 def to_csv(rows: list[dict]) -> str:
-    """The entries as CSV; cells that a spreadsheet would run as a formula are quoted with a leading '."""
+    """The entries as CSV; cells that a spreadsheet would run as a formula are quoted with a leading ' (csv_export)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS)
     writer.writeheader()
     for row in rows:
         cells = {k: (row[k].isoformat() if isinstance(row[k], datetime) else row[k]) for k in COLUMNS}
-        writer.writerow({k: ("'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v)
-                         for k, v in cells.items()})
+        writer.writerow({k: neutralize(v) for k, v in cells.items()})
     return out.getvalue()

@@ -316,7 +316,7 @@ def test_schema_editor_covers_every_scenario_field():
         assert len(owners) == 1, (leaf, owners)
     assert all(s.description for s in specs)
     timeout = next(s for s in specs if s.path == "inference.timeout_ms")
-    assert timeout.optional and timeout.unit == "ms" and timeout.lo_incl is False
+    assert timeout.optional and timeout.unit == "ms" and timeout.lo == 1 and timeout.lo_incl
 
 
 def _json_schema_property(schema: dict, path: str) -> dict:
@@ -371,7 +371,7 @@ def test_errors_are_placed_on_their_fields():
 
 
 @pytest.mark.parametrize("raw, expected", [
-    (b"name: x\ntraffic: [unclosed", "could not be read (line 2"),
+    (b"name: x\ntraffic: [unclosed", "could not be read as YAML"),
     (b"", "the file is empty"),
     (b"\xff\xfe\x00binary", "not a text file"),
     (b"name: x\ninference:\n  replicas: 0\n", "inference.replicas"),

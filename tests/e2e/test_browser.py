@@ -143,7 +143,7 @@ def test_lab_explains_a_bad_upload_and_runs_an_edited_scenario(page, app_url, sc
     page.goto(app_url + "/lab")
     wait_for_app(page)
     page.get_by_text("Load a scenario file (YAML)").click()
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+    page.locator(".st-key-lab_upload").get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
         files=[{"name": "broken.yaml", "mimeType": "application/x-yaml", "buffer": b"inference:\n  replicas: [oops\n"}])
     expect(page.get_by_text("This file is not a valid scenario", exact=False)).to_be_visible(timeout=30_000)
     wait_for_app(page)

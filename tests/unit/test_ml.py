@@ -277,7 +277,7 @@ def test_cache_hit_returns_equal_model(tmp_path, monkeypatch):
     """The second call loads the file (fitting is disabled) and gives an equal model."""
     cache = tmp_path / "nested" / "models"  # missing directories are created
     first = train_model(3, cache_dir=cache)
-    assert len(list(cache.glob("*.pkl"))) == 1
+    assert len(list(cache.glob("*.npz"))) == 1
 
     def no_fit(*args, **kwargs):
         raise AssertionError("expected a cache hit")
@@ -289,17 +289,17 @@ def test_cache_hit_returns_equal_model(tmp_path, monkeypatch):
 def test_corrupt_cache_is_retrained(tmp_path):
     """A truncated cache file is ignored, the model retrained and the file rewritten."""
     first = train_model(4, cache_dir=tmp_path)
-    (path,) = tmp_path.glob("*.pkl")
-    path.write_bytes(b"not a pickle")
+    (path,) = tmp_path.glob("*.npz")
+    path.write_bytes(b"not an npz file")
     assert train_model(4, cache_dir=tmp_path) == first
-    assert path.read_bytes() != b"not a pickle"
+    assert path.read_bytes() != b"not an npz file"
 
 
 def test_cache_key_depends_on_config(tmp_path):
     """A different population config is a different cache entry, not a stale hit."""
     train_model(3, cache_dir=tmp_path)
     train_model(3, PopulationConfig(label_noise=0.1), cache_dir=tmp_path)
-    assert len(list(tmp_path.glob("*.pkl"))) == 2
+    assert len(list(tmp_path.glob("*.npz"))) == 2
 
 
 def test_explanation_sentences_in_bulk_are_the_single_ones():

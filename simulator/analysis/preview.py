@@ -39,7 +39,7 @@ import pandas as pd
 
 from simulator.analysis.analytic import StageSpec, fluid_queue, pollaczek_khinchine_wait_s, preview
 from simulator.common.queueing import service_scv
-from simulator.report.findings import Finding
+from simulator.report.finding import Finding
 from simulator.report.summary_model import Summary
 from simulator.scenario.config import Scenario
 

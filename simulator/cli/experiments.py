@@ -13,7 +13,6 @@ import json
 import math
 import os
 import sys
-import textwrap
 
 from simulator.cli import history
 from simulator.cli.common import (
@@ -25,6 +24,7 @@ from simulator.cli.common import (
     load_with_overrides,
     writing_out,
 )
+from simulator.cli.formats import signed, table, wrap
 from simulator.common.limits import MAX_REPLICAS
 from simulator.scenario.config import parse_override, with_overrides
 
@@ -154,19 +154,6 @@ def _clean(value):
     return value
 
 
-def _table(headers: list[str], rows: list[list[str]], indent: str = "  ") -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-
-    def line(cells: list[str]) -> str:
-        return indent + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-
-    return "\n".join([line(headers), *(line(r) for r in rows)])
-
-
-def _wrap(text: str) -> str:
-    return textwrap.fill(text, width=100, initial_indent="  ", subsequent_indent="  ")
-
-
 # --------------------------------------------------------------------------- replicate
 @_backend_errors_as_input
 def cmd_replicate(args) -> int:
@@ -233,7 +220,7 @@ def format_replications(result, seed: int) -> str:
         rows.append([ex.kpi_info(key).label, ex.format_value(key, r["mean"]), interval, rel])
     lines = [f"Pipeline Twin: {result.scenario.name}, {n} replication{'s' if n != 1 else ''} "
              f"(seeds spawned from {seed}), 95 % confidence intervals", "",
-             _table(["KPI", "mean", "95 % interval", "±"], rows), "", _wrap(result.warmup_sentence)]
+             table(["KPI", "mean", "95 % interval", "±"], rows), "", wrap(result.warmup_sentence)]
     if result.precision is not None:
         lines += ["", "  Precision targets"]
         for t in result.precision.itertuples():
@@ -273,18 +260,18 @@ def cmd_compare(args) -> int:
         return 0
     rows = []
     for r in result.table.itertuples():
-        diff = f"{_signed(r.kpi, r.diff_mean)} [{_signed(r.kpi, r.lo)} to {_signed(r.kpi, r.hi)}]"
+        diff = f"{signed(r.kpi, r.diff_mean)} [{signed(r.kpi, r.lo)} to {signed(r.kpi, r.hi)}]"
         rows.append([r.label, ex.format_value(r.kpi, r.a_mean), ex.format_value(r.kpi, r.b_mean), diff, r.sentence])
     narrower = (result.table["unpaired_half_width"] / result.table["half_width"]).replace([math.inf], math.nan)
     print(f"Comparing A = {name_a} with B = {name_b}: {reps} replications each, the same seeds for both "
           f"(common random numbers), 95 % intervals of B - A\n")
-    print(_table(["KPI", "A", "B", "B - A [95 % interval]", "verdict"], rows))
+    print(table(["KPI", "A", "B", "B - A [95 % interval]", "verdict"], rows))
     if narrower.notna().any():
-        print("\n" + _wrap(f"Pairing replication i of A with replication i of B made the intervals "
+        print("\n" + wrap(f"Pairing replication i of A with replication i of B made the intervals "
                            f"{narrower.median():.1f} times narrower (median over KPIs) than comparing independent "
                            f"runs would."))
-    print("\n" + _wrap(f"A: {result.a.warmup_sentence}"))
-    print(_wrap(f"B: {result.b.warmup_sentence}"))
+    print("\n" + wrap(f"A: {result.a.warmup_sentence}"))
+    print(wrap(f"B: {result.b.warmup_sentence}"))
     if args.out:
         print(f"\n  wrote comparison.csv and a/, b/ (runs.csv, kpis.csv) to {args.out}")
     return 0
@@ -292,13 +279,6 @@ def cmd_compare(args) -> int:
 
 def _name(name: str, sets: list[str] | None) -> str:
     return f"{name} ({', '.join(sets)})" if sets else name
-
-
-def _signed(key: str, value: float) -> str:
-    from simulator.analysis.experiments import format_value
-
-    text = format_value(key, abs(value))
-    return text if text == "-" else ("+" if value >= 0 else "-") + text
 
 
 # --------------------------------------------------------------------------- sweep
@@ -359,7 +339,7 @@ def format_sweep(sweep, reps: int) -> str:
     design = "grid" if sweep.design == "grid" else "Latin hypercube"
     lines = [f"Sweep of {sweep.scenario.name}: {len(sweep.points)} points ({design}) x {reps} replication"
              f"{'s' if reps != 1 else ''}, the same seeds at every point; mean [95 % interval]", "",
-             _table(headers, rows), "", "  What matters most (swing between the low and high settings):"]
+             table(headers, rows), "", "  What matters most (swing between the low and high settings):"]
     for key in keys:
         top = sweep.sensitivity[(sweep.sensitivity["kpi"] == key) & (sweep.sensitivity["rank"] == 1)]
         if len(top):
@@ -371,11 +351,11 @@ def format_sweep(sweep, reps: int) -> str:
                          f"{t.low_setting}, {ex.format_value(key, t.kpi_at_high)} at {t.high_setting})")
     late = sweep.summary[sweep.summary["warmup_too_short"]]
     if len(late):
-        lines.append("\n" + _wrap(f"Warm-up check (MSER-5): at {len(late)} point(s) mean latency settles only "
+        lines.append("\n" + wrap(f"Warm-up check (MSER-5): at {len(late)} point(s) mean latency settles only "
                                    f"after the configured {sweep.scenario.warmup_s:g} s (see warmup_detected_s in "
                                    f"summary.csv)."))
     else:
-        lines.append("\n" + _wrap(f"Warm-up check (MSER-5): the configured {sweep.scenario.warmup_s:g} s warm-up "
+        lines.append("\n" + wrap(f"Warm-up check (MSER-5): the configured {sweep.scenario.warmup_s:g} s warm-up "
                                    f"covers the start-up transient at every point."))
     return "\n".join(lines)
 
@@ -519,7 +499,7 @@ def format_plan(result) -> str:
                      cost_text, str(int(r["reps"])), r["verdict"]])
     lines = [f"Capacity plan for {result.scenario.name}: {'; '.join(c.label for c in result.constraints)} "
              f"(each with 95 % confidence)", "",
-             _table(["configuration", "p99 latency [95 % interval]", cost_label, "reps", "verdict"], rows),
+             table(["configuration", "p99 latency [95 % interval]", cost_label, "reps", "verdict"], rows),
              "  (* recommended, f on the cost/p99 Pareto frontier)"]
     screened = ev[ev["stage"] != "simulated"]
     if len(screened):
@@ -527,8 +507,8 @@ def format_plan(result) -> str:
         lines.append(f"  Ruled out without simulating: {len(screened)} configuration(s), e.g. "
                      f"{config_text({k: first[k] for k in result.knobs}, first['replicas'])}: "
                      f"{first['verdict'].split(': ', 1)[-1]}.")
-    lines += ["", _wrap(result.explanation)]
-    lines += [_wrap(f"Note: {n}") for n in result.notes]
+    lines += ["", wrap(result.explanation)]
+    lines += [wrap(f"Note: {n}") for n in result.notes]
     return "\n".join(lines)
 
 
@@ -561,9 +541,9 @@ def cmd_validate_model(args) -> int:
                 for r in frame.itertuples()]
         print(f"Model validation against queueing theory: {int(frame['customers'].iloc[0]):,} customers per case "
               f"in {reps} replications (seed {args.seed}), 95 % intervals\n")
-        print(_table(["case", "metric", "theory", "preview", "simulated [95 % interval]", "error", "tolerance",
+        print(table(["case", "metric", "theory", "preview", "simulated [95 % interval]", "error", "tolerance",
                       "result"], rows))
-        print("\n" + _wrap(validation_sentence(frame)))
+        print("\n" + wrap(validation_sentence(frame)))
         if args.out:
             print(f"\n  wrote validation.csv to {args.out}")
     return 1 if (frame["verdict"] == "fail").any() else 0

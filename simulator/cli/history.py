@@ -190,7 +190,7 @@ def _show(stored, as_json: bool) -> int:
           f"{info.code_version}" + (f"; scenario {info.saved_version}" if info.saved_version else ""))
     result = stored.result()
     if result is not None:
-        from simulator.cli.main import format_findings, format_summary
+        from simulator.cli.formats import format_findings, format_summary
 
         print(format_summary(result.summary, result.scenario))
         found = stored.findings()
@@ -202,14 +202,14 @@ def _show(stored, as_json: bool) -> int:
         print("\n" + info.summary.get("explanation", ""))
     elif info.kind == "comparison":
         from simulator.analysis.experiments import format_value
-        from simulator.cli.experiments import _signed, _table
+        from simulator.cli.formats import signed, table
 
         s = info.summary
         print(f"A = {s['a']}, B = {s['b']}: {s['replications']} replications each from seed {s['base_seed']}\n")
-        print(_table(["KPI", "A", "B", "B - A [95 % interval]", "verdict"],
+        print(table(["KPI", "A", "B", "B - A [95 % interval]", "verdict"],
                      [[r["label"], format_value(r["kpi"], r["a_mean"]), format_value(r["kpi"], r["b_mean"]),
-                       f"{_signed(r['kpi'], r['diff_mean'])} [{_signed(r['kpi'], r['lo'])} to "
-                       f"{_signed(r['kpi'], r['hi'])}]", r["sentence"]] for r in s["kpis"]]))
+                       f"{signed(r['kpi'], r['diff_mean'])} [{signed(r['kpi'], r['lo'])} to "
+                       f"{signed(r['kpi'], r['hi'])}]", r["sentence"]] for r in s["kpis"]]))
     if stored.scenario_problem:
         print("\n  (today's code cannot read this run's scenario: " + "; ".join(stored.scenario_problem) + ")")
     return 0

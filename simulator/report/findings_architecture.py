@@ -27,7 +27,8 @@ import pandas as pd
 from simulator.common.queueing import service_scv
 from simulator.engine.dataplane import component_columns
 from simulator.report.components import utilization_column
-from simulator.report.findings import Finding, Pool, minute_means, servers_for, size_stage
+from simulator.report.finding import Finding, minute_means
+from simulator.report.findings_capacity import Pool, servers_for, size_stage
 from simulator.report.results import RunResult
 from simulator.report.summary_model import Architecture, Summary
 from simulator.report.words import count, is_plural, short_ms, stage_name, stage_title
@@ -69,7 +70,7 @@ def topology_pools(sc: Scenario, summary: Summary) -> list[Pool]:
         faults = (cid, *CHAIN_FAULTS.get(kind, ()), *(("inference",) if cid == first_model else ()))
         out.append(Pool(f"capacity.{cid}", cid, stage_name(sc, cid), stage_title(sc, cid), column,
                         QUEUES.get(kind, f"queue.{cid}"), summary.architecture.components[cid].utilization, faults,
-                        UNITS.get(kind, "")))
+                        UNITS.get(kind, ""), sizer=size_component))
     return out
 
 

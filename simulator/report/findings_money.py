@@ -19,7 +19,7 @@ one-off event what the incident cost.
 """
 from __future__ import annotations
 
-from simulator.report.findings import Finding
+from simulator.report.finding import Finding
 from simulator.report.results import RunResult
 from simulator.report.summary_model import Summary
 from simulator.report.words import clock, human_duration, money, pct

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.report.event_words import describe_event
-from simulator.report.findings import Finding, Severity, surge_windows
+from simulator.report.finding import Finding, Severity, surge_windows
 from simulator.report.recovery import REACTIONS
 from simulator.report.results import RunResult
 from simulator.report.words import (

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 from simulator.report.compare import cost_per_1k
-from simulator.report.findings import SEVERITY_ORDER, Finding, Findings
+from simulator.report.finding import SEVERITY_ORDER, Finding, Findings
 from simulator.report.results import RunResult
 from simulator.report.words import money, pct, short_ms
 

@@ -12,11 +12,18 @@ def _layer(module: str) -> str:
     return parts[1] if len(parts) > 1 and parts[1] in ORDER else "top"
 
 
+def _is_module(name: str) -> bool:
+    path = ROOT.parent.joinpath(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
 def _imports(path: Path) -> list[tuple[str, int]]:
     out = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("simulator"):
-            names = [f"simulator.{a.name}" for a in node.names] if node.module == "simulator" else [node.module]
+            # "from simulator.report import findings_money" imports the module simulator.report.findings_money
+            names = [f"{node.module}.{a.name}" if _is_module(f"{node.module}.{a.name}") else node.module
+                     for a in node.names]
             out += [(n, node.lineno) for n in names]
         elif isinstance(node, ast.Import):
             out += [(a.name, node.lineno) for a in node.names if a.name.startswith("simulator")]

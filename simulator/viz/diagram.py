@@ -20,6 +20,7 @@ from simulator.report.findings import Findings
 from simulator.report.summary_model import Summary
 from simulator.report.words import clock, find_section, is_enabled, locate_section
 from simulator.scenario.config import Scenario
+from simulator.scenario.topology import Topology
 
 HEALTH_OK, HEALTH_WARN, HEALTH_BAD, HEALTH_NONE = "ok", "warn", "bad", "none"
 UTIL_WARN, UTIL_BAD = 0.7, 0.9
@@ -345,20 +346,31 @@ def _rows(nodes: list[Node]) -> list[list[str]]:
 
 def architecture_dot(scenario: Scenario, found: Findings | None = None, summary: Summary | None = None,
                      moment_s: float | None = None, theme: str = "auto", font_size: int = 16,
-                     rankdir: str = "TB") -> str:
+                     rankdir: str = "TB", topology: Topology | None = None) -> str:
     """DOT source of the pipeline diagram (see the module docstring). ``moment_s`` marks ``found``
     as one moment's findings (Replay) and titles the picture with that clock time.
 
     ``rankdir``: "TB" (top to bottom, the default: beside a story in a page column) or "rows"
     (the path left to right in rows of three, short and wide, for a full-width picture a room can
     read; boxes then leave out their technical line).
+
+    A scenario with a ``topology`` (or an explicit ``topology``, as the graph editor draws one being
+    built) is drawn from its graph (:mod:`simulator.viz.topology_diagram`); "rows" then keeps the graph's
+    own shape, top to bottom, without the technical lines.
     """
     colours = THEMES.get(theme or "auto", THEMES["auto"])
-    nodes, edges = build_nodes(scenario, found, summary, moment=moment_s is not None)
+    graph = topology is not None or scenario.topology is not None
+    if graph:
+        from simulator.viz.topology_diagram import topology_nodes
+
+        nodes, edges = topology_nodes(scenario, found, summary, topology)
+    else:
+        nodes, edges = build_nodes(scenario, found, summary, moment=moment_s is not None)
+        edges = [(*e, "") for e in edges]
     rows = rankdir == "rows"
-    if rows:
+    if rows and not graph:
         nodes, edges = fold_side_boxes(nodes, edges)
-    rates = [r for _, _, r, _ in edges if r is not None and math.isfinite(r)]
+    rates = [r for _, _, r, _, _ in edges if r is not None and math.isfinite(r)]
     top = max(rates) if rates else 1.0
     lines = [
         "digraph pipeline {",
@@ -371,7 +383,7 @@ def architecture_dot(scenario: Scenario, found: Findings | None = None, summary:
     ]
     if moment_s is not None:
         lines.append(f'  label="State at {_esc(clock(scenario, moment_s))}"; labelloc=t; fontsize={font_size + 2};')
-    if rows:
+    if rows and not graph:
         ranked = _rows(nodes)
         for row in ranked:
             lines.append(f"  {{ rank=same; {'; '.join(row)}; }}")
@@ -379,20 +391,20 @@ def architecture_dot(scenario: Scenario, found: Findings | None = None, summary:
             lines.append(f"  {above[0]} -> {below[0]} [style=invis, weight=10];")
     for n in nodes:
         fill, border = colours[n.health]
-        technical = [] if rows else _wrap(f"({n.technical})")
+        technical = [] if rows or not n.technical else _wrap(f"({n.technical})")
         parts = [n.business, *technical, *(_wrap(n.metric, 22 if rows else 26) if n.metric else [])]
         label = "\\n".join(_esc(part) for part in parts)
         lines.append(f'  {n.id} [label="{label}", '
                      f'shape={n.shape}, fillcolor="{fill}", color="{border}", tooltip="{_esc(n.tooltip)}"];')
-    for src, dst, rate, style in edges:
+    for src, dst, rate, style, text in edges:
         width = 1.0 if rate is None or not math.isfinite(rate) else 1.0 + 5.0 * rate / top if top > 0 else 1.0
         attrs = [f"penwidth={width:.2f}"]
-        label = _rate(rate)
+        label = "\\n".join(_esc(x) for x in (text, _rate(rate)) if x)
         if style == "miss":
             attrs.append('style=dashed')
             label = f"miss {label}".strip()
         elif style == "answers":
-            label = f"answered {label}".strip()
+            label = label if text else f"answered {label}".strip()
         elif style == "failures":
             attrs.append(f'color="{colours[HEALTH_BAD][1]}"')
             attrs.append(f'fontcolor="{colours[HEALTH_BAD][1]}"')
@@ -400,7 +412,7 @@ def architecture_dot(scenario: Scenario, found: Findings | None = None, summary:
         elif style in ("dashed", "dotted"):
             attrs.append(f"style={style}")
         if label:
-            attrs.append(f'label="{_esc(label)}"')
+            attrs.append(f'label="{label}"')  # its parts are escaped
         lines.append(f"  {src} -> {dst} [{', '.join(attrs)}];")
     lines.append("}")
     return "\n".join(lines)

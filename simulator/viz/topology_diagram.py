@@ -16,10 +16,9 @@ from simulator.report.finding import Findings
 from simulator.report.summary_model import Summary
 from simulator.scenario.graph import build_graph, rules_of
 from simulator.scenario.topology import Condition, Topology
+from simulator.viz.architecture_charts import KIND_WORDS
 from simulator.viz.diagram import HEALTH_BAD, HEALTH_NONE, Node, _cap, _metric, _rate, _short_ms, health_of, worst
 
-KIND_WORDS = {"ingestion": "entry", "feature_store": "feature store", "dependency": "external call",
-              "rules": "rules engine", "model": "model", "review": "human review"}
 # failure reasons of the engine and the kinds of component they happen at
 REASON_KINDS = {"api_error": ("dependency",), "feature_db_error": ("feature_store",),
                 "rejected": ("model", "review"), "timeout": ("model", "review"), "replica_crash": ("model",),

@@ -63,7 +63,7 @@ with words:
     for f in said:
         st.markdown(f"{MARK[f.severity]} **{f.status}**: {widgets.escape_markdown(f.headline)}")
     if not any(f.topic == "architecture" for f in said):  # the default chain: the graph's own sentences
-        for cid, comp in arch.components.items():
+        for comp in arch.components.values():
             st.markdown(f"- {widgets.escape_markdown(comp.blast_radius.how)}")
     if arch.decided_by_share:
         st.caption("Who decided: " + ", ".join(f"{stage_title(sc, cid)} {100 * share:.0f} %"

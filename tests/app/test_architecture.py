@@ -83,3 +83,95 @@ def test_architecture_page_for_a_cascade_says_who_decided():
     at = open_page("architecture", "loan_cascade")
     assert any(c.value.startswith("Who decided:") for c in at.caption)
     assert "Human underwriters" in set(at.dataframe[0].value["component"])
+
+
+def open_editor(scenario: str) -> AppTest:
+    at = open_page("lab", scenario)
+    at.segmented_control(key="lab_mode").set_value("Architecture")
+    return ok(at.run())
+
+
+def key_of(at: AppTest, suffix: str) -> str:
+    """The editor's widget keys carry the scenario's prefix (graph_lab_<hash>); find the one ending in ``suffix``."""
+    keys = [w.key for w in [*at.selectbox, *at.text_input, *at.button, *at.radio, *at.multiselect, *at.number_input]
+            if w.key and w.key.startswith("graph_lab_") and w.key.split("_", 3)[3] == suffix.lstrip("_")]
+    assert len(keys) == 1, (suffix, keys)
+    return keys[0]
+
+
+def plain(elements) -> str:
+    """Messages as the reader sees them (without the backslashes that keep markdown literal)."""
+    return "\n".join(e.value.replace("\\", "") for e in elements)
+
+
+def dot_of(at: AppTest) -> str:
+    return at.get("graphviz_chart")[0].proto.spec
+
+
+def test_graph_editor_adds_validates_a_cycle_removes_and_saves():
+    at = open_editor("fraud_enrichment")
+    assert "waits for 2 of 3" in dot_of(at)
+    assert any("The graph is sound" in s.value for s in at.success)
+    # a fallback model for the large one: add the component, then the fallback edge
+    at.selectbox(key=key_of(at, "_kind")).set_value("model")
+    at.text_input(key=key_of(at, "_cid")).set_value("backup_model")
+    at.text_input(key=key_of(at, "_label")).set_value("backup fraud model")
+    at.button(key=key_of(at, "_add_component")).click()
+    ok(at.run())
+    assert "Backup fraud model" in dot_of(at)
+    assert "exactly one component must receive the requests (no incoming edge); got payments, backup_model" in plain(
+        at.error)
+    at.radio(key=key_of(at, "_form")).set_value("fallback")
+    ok(at.run())
+    at.selectbox(key=key_of(at, "_from")).set_value("fraud_model")
+    at.selectbox(key=key_of(at, "_target")).set_value("backup_model")
+    at.button(key=key_of(at, "_add_edge")).click()
+    ok(at.run())
+    dot = dot_of(at)
+    assert "fraud_model -> backup_model" in dot and "style=dashed" in dot
+    assert any("The graph is sound" in s.value for s in at.success)
+    # a cycle is refused with the cycle named
+    at.radio(key=key_of(at, "_form")).set_value("sequence")
+    ok(at.run())
+    at.selectbox(key=key_of(at, "_from")).set_value("fraud_model")
+    at.selectbox(key=key_of(at, "_target")).set_value("rules")
+    at.button(key=key_of(at, "_add_edge")).click()
+    ok(at.run())
+    assert "requests would go round in a circle: rules -> quick_check -> fraud_model -> rules" in plain(at.error)
+    assert at.button(key="graph_use").disabled
+    # removing the edge that closed the circle makes it sound again
+    at.selectbox(key=key_of(at, "_remove_edge")).set_value(5)  # the 6th edge
+    at.button(key=key_of(at, "_remove_edge_button")).click()
+    ok(at.run())
+    assert any("The graph is sound" in s.value for s in at.success)
+    # removing a component takes its edges with it and says so
+    at.selectbox(key=key_of(at, "_remove_cid")).set_value("backup_model")
+    at.button(key=key_of(at, "_remove_component")).click()
+    ok(at.run())
+    assert "Removed backup_model and its edges: fraud_model -> backup_model when fraud_model fails" in plain(at.success)
+    assert "backup_model" not in dot_of(at)
+    # a join that waits for more answers than it has branches is refused when the edge is added
+    at.radio(key=key_of(at, "_form")).set_value("parallel")
+    ok(at.run())
+    at.selectbox(key=key_of(at, "_from")).set_value("features")
+    at.multiselect(key=key_of(at, "_targets")).set_value(["device", "bureau"])
+    at.radio(key=key_of(at, "_join")).set_value("the first k")
+    ok(at.run())
+    at.number_input(key=key_of(at, "_k")).set_value(3)
+    at.selectbox(key=key_of(at, "_then")).set_value("rules")
+    at.button(key=key_of(at, "_add_edge")).click()
+    ok(at.run())
+    assert "join first_k with k=3 but only 2 branches (device, bureau)" in plain(at.error)
+    # save it to the Library (local single-user mode may save)
+    at.text_input(key="graph_name").set_value("fraud with my architecture")
+    at.button(key="graph_save").click()
+    ok(at.run())
+    from simulator.store import scenarios
+    from simulator.store.db import open_store
+
+    saved = scenarios.latest(open_store(), "fraud with my architecture")
+    assert saved is not None and saved.version == 1
+    from simulator.scenario.config import parse_scenario
+
+    edges = parse_scenario(saved.body).topology.edges
+    assert [e.source for e in edges] == ["payments", "features", "rules", "quick_check"]

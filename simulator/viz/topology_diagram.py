@@ -17,7 +17,7 @@ from simulator.report.summary_model import Summary
 from simulator.scenario.graph import build_graph, rules_of
 from simulator.scenario.topology import Condition, Topology
 from simulator.viz.architecture_charts import KIND_WORDS
-from simulator.viz.diagram import HEALTH_BAD, HEALTH_NONE, Node, _cap, _metric, _rate, _short_ms, health_of, worst
+from simulator.viz.diagram import HEALTH_BAD, HEALTH_NONE, Node, _cap, _metric, _rate, _short_ms, health_of
 
 # failure reasons of the engine and the kinds of component they happen at
 REASON_KINDS = {"api_error": ("dependency",), "feature_db_error": ("feature_store",),
@@ -82,14 +82,15 @@ def condition_words(cond: Condition | None, share: float | None) -> str:
 
 
 def box_status(found: Findings, cid: str) -> tuple[str, str]:
-    """(health, status line) of one box from the findings about it, in words that fit a box: '37 % busy ·
-    headroom, 50 % stop if down'; a component named among the single points of failure says 'no fallback'."""
+    """(health, status line) of one box: the colour of its most severe finding (``Findings.for_component``),
+    the words of every finding about it in a form that fits a box ('37 % busy · headroom, 50 % stop if
+    down'); a component named among the single points of failure says 'no fallback'."""
     mine = found.all_for(cid)
     spof = found.get("architecture.single_points")
     if spof is not None and spof.severity != "ok" and spof not in mine and \
             cid in str(spof.evidence.get("components", "")).split(", ") and spof.evidence.get(f"fails.{cid}"):
         mine = [*mine, spof]
-    words, healths = [], []
+    words = []
     for f in mine:
         if f.key == "architecture.single_points":
             text = "no fallback" if f.severity != "ok" else ""
@@ -104,8 +105,7 @@ def box_status(found: Findings, cid: str) -> tuple[str, str]:
             text = f"{f.value} · {f.status}" if f.value and f.status not in f.value else (f.value or f.status)
         if text:
             words.append(text)
-        healths.append(health_of(f))
-    return worst(HEALTH_NONE, *healths), ", ".join(words)
+    return health_of(found.for_component(cid)), ", ".join(words)
 
 
 def ends_requests(graph: nx.DiGraph, cid: str) -> bool:

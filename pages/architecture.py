@@ -50,7 +50,7 @@ elif arch.critical_path is not None and arch.critical_path.components:
                       arch.critical_path.finding, status=f"{100 * lead.share:.0f} % of it"))
 widgets.kpi_row(tiles, key="architecture")
 
-picture, words = st.columns([1, 1], gap="large")
+picture, words = st.columns([3, 2], gap="large")
 with picture:
     st.subheader("How the service is built")
     st.caption("Drawn from the scenario's graph. Colours and words come from the findings; the numbers on the "
@@ -61,7 +61,7 @@ with words:
     said = [f for f in found if f.topic == "architecture" or f.key == "critical_path"
             or (f.topic == "capacity" and neck is not None and f.component == neck.component)]
     for f in said:
-        st.markdown(f"{MARK[f.severity]} **{f.status}**: {widgets.escape_markdown(f.headline)}")
+        st.markdown(f"{MARK[f.severity]} **{widgets.escape_markdown(f.title)}**: {widgets.escape_markdown(f.headline)}")
     if not any(f.topic == "architecture" for f in said):  # the default chain: the graph's own sentences
         for comp in arch.components.values():
             st.markdown(f"- {widgets.escape_markdown(comp.blast_radius.how)}")
@@ -71,7 +71,8 @@ with words:
 
 st.subheader("Each part over the measured period")
 table = component_table(sc, summary)
-st.dataframe(table.drop(columns=["id"]), hide_index=True, width="stretch")
+st.dataframe(table.drop(columns=["id"]), hide_index=True, width="stretch",
+             column_config={"requests reached": st.column_config.NumberColumn(format="localized")})
 st.caption("Time: what a request spent in the part (for an external call, the call; for a pool, its queue and "
            "service). Utilization: busy servers, connections or consumers over those available (blank where "
            "the part has no fixed capacity). If down: the share of all decisions that would stop, get a fallback "

@@ -65,8 +65,7 @@ def critical_path_figure(sc: Scenario, arch: Architecture, font_size: int = 13) 
         return None
     parts = list(path.components)
     names = [stage_title(sc, p.component) for p in parts]
-    fig = _figure(f"Where the slowest 1 % of {sc.vocabulary.decision}s spent their time "
-                  f"(slower than {path.p99_ms:,.0f} ms)", font_size, len(parts))
+    fig = _figure("Where the slowest 1 % spent their time", font_size, len(parts))
     fig.add_bar(y=names, x=[p.ms_mean for p in parts], orientation="h", marker_color="#0B5FFF",
                 text=[f"{p.ms_mean:,.0f} ms ({100 * p.share:.0f} %)" for p in parts], textposition="auto",
                 hovertemplate="%{y}: %{x:,.1f} ms on average<extra></extra>", showlegend=False)
@@ -79,7 +78,7 @@ def blast_radius_figure(sc: Scenario, arch: Architecture, font_size: int = 13) -
     if it goes down (in %)."""
     ids = list(arch.components)
     names = [stage_title(sc, cid) for cid in ids]
-    fig = _figure(f"If one part goes down: what happens to the {sc.vocabulary.decision}s", font_size, len(ids))
+    fig = _figure("If one part goes down", font_size, len(ids))
     for (label, attr), colour in zip((("stop", "fails"), ("get a fallback answer", "degrades"),
                                       ("unaffected", "unaffected")), BLAST_COLOURS):
         values = [100 * getattr(arch.components[cid].blast_radius, attr) for cid in ids]

@@ -194,7 +194,10 @@ def topology_nodes(scenario, found: Findings | None = None, summary: Summary | N
                 edges.append((dst, w, None, "dashed", ""))
 
     decided = (arch.decided_by or {}) if arch is not None else {}
-    enders = [cid for cid in order if ends_requests(g, cid)]
+    # a fallback answers on its source's behalf (its dashed arrows above); a part nothing leads to yet answers nobody
+    standby = {v for _, v, d in g.edges(data=True) if d["form"] == "fallback"}
+    enders = [cid for cid in order if ends_requests(g, cid) and cid not in standby
+              and (g.in_degree(cid) > 0 or cid in entries[:1])]
     nodes.append(Node("decision", f"Answer to the {v.customer}", f"promise: {_short_ms(scenario.slo_latency_ms)}",
                           health_of(found.for_component("decision")), _metric(found, "decision"),
                           f"The {v.decision} goes back to the {v.customer}.", shape="oval"))

@@ -17,7 +17,7 @@ from simulator.report.summary_model import Summary
 from simulator.scenario.graph import build_graph, rules_of
 from simulator.scenario.topology import Condition, Topology
 from simulator.viz.architecture_charts import KIND_WORDS
-from simulator.viz.diagram import HEALTH_BAD, HEALTH_NONE, Node, _cap, _metric, _rate, _short_ms, health_of
+from simulator.viz.diagram_parts import HEALTH_BAD, HEALTH_NONE, Node, _cap, _metric, _rate, _short_ms, health_of
 
 # failure reasons of the engine and the kinds of component they happen at
 REASON_KINDS = {"api_error": ("dependency",), "feature_db_error": ("feature_store",),

@@ -317,7 +317,7 @@ def architecture_dot(scenario: Scenario, found: Findings | None = None, summary:
     colours = THEMES.get(theme or "auto", THEMES["auto"])
     graph = topology is not None or scenario.topology is not None
     if graph:
-        nodes, edges = topology_nodes(scenario, found, summary, topology)
+        nodes, edges = topology_nodes(scenario, found, summary, topology, moment=moment_s is not None)
     else:
         nodes, edges = build_nodes(scenario, found, summary, moment=moment_s is not None)
         edges = [(*e, "") for e in edges]

@@ -126,13 +126,16 @@ def ends_requests(graph: nx.DiGraph, cid: str) -> bool:
 
 
 def topology_nodes(scenario, found: Findings | None = None, summary: Summary | None = None,
-                   topology: Topology | None = None) -> tuple[list[Node], list[tuple]]:
+                   topology: Topology | None = None, moment: bool = False) -> tuple[list[Node], list[tuple]]:
     """Boxes and arrows ``(src, dst, rate_per_s, style, text)`` of a topology (default: the scenario's),
-    in the graph's order; the boxes read like the chain diagram's (:mod:`simulator.viz.diagram`)."""
+    in the graph's order; the boxes read like the chain diagram's (:mod:`simulator.viz.diagram`).
+
+    With ``moment`` (Replay: ``found`` is one moment's findings) the arrows carry only the moment's
+    arrival rate; the whole run's rates per component would not describe that moment."""
     found = found or Findings(())
     v = scenario.vocabulary
     g = build_graph(scenario, topology)
-    arch = summary.architecture if summary is not None else None
+    arch = summary.architecture if summary is not None and not moment else None
     window_s = max(scenario.duration_s - scenario.warmup_s, 1e-9)
 
     def reached_rate(cid: str) -> float | None:
@@ -152,7 +155,7 @@ def topology_nodes(scenario, found: Findings | None = None, summary: Summary | N
 
     nodes = [Node("customers", _cap(v.requests), f"arrivals, {scenario.traffic.rate_per_s:g} per s planned",
                       health_of(found.for_component("customers")),
-                      f"{_rate(arrival_rate)} on average" if arrival_rate is not None else "",
+                      f"{_rate(arrival_rate)} {'now' if moment else 'on average'}" if arrival_rate is not None else "",
                       f"{_cap(v.customers)} waiting for a {v.decision}.", shape="oval")]
     edges: list[tuple] = []
     for cid in order:

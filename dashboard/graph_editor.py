@@ -67,6 +67,8 @@ def _on_add_component(prefix: str) -> None:
     settings = {name: s[f"{prefix}_set_{kind}_{name}"] for name in te.MAIN_SETTINGS[kind]
                 if s.get(f"{prefix}_set_{kind}_{name}") is not None}
     cid, label = str(s.get(f"{prefix}_cid") or ""), str(s.get(f"{prefix}_label") or "")
+    if kind == "dependency" and label.strip() and settings.get("name") == ExternalApiConfig().name:
+        settings["name"] = label.strip()[:80]  # the service's name in sentences: the business name given
     arch = s.get(f"{prefix}_arch") if kind == "model" else None
     _apply(prefix, lambda t: te.add_component(t, kind, cid, label, settings, arch),
            f"Added {cid} ({KIND_WORDS[kind]}). Connect it with an edge below.")

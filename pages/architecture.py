@@ -81,8 +81,9 @@ st.download_button("Download this table (CSV)", frame_to_csv(table), file_name=f
                    mime="text/csv", key="architecture_csv", on_click="ignore")
 
 slow, blast = st.columns([1, 1], gap="large")
+path_fig, blast_fig = critical_path_figure(sc, arch, size), blast_radius_figure(sc, arch, size)
 with slow:
-    fig = critical_path_figure(sc, arch, size)
+    fig = path_fig
     if fig is None:
         st.info("Too few answered decisions in this run to say where the slowest 1 % spent their time.",
                 icon=":material/info:")
@@ -92,9 +93,14 @@ with slow:
                    f"{arch.critical_path.p99_ms:,.0f} ms. At a fan-out only the call the join waited for counts, "
                    f"so the bars add up to their mean latency ({arch.critical_path.latency_ms_mean:,.0f} ms).")
 with blast:
-    widgets.chart(blast_radius_figure(sc, arch, size), key="architecture_blast")
+    widgets.chart(blast_fig, key="architecture_blast")
     names = [stage_title(sc, cid) for cid in arch.single_points_of_failure]
     if names:
         st.caption("Single points of failure (every decision stops without them): " + ", ".join(names) + ".")
     else:
         st.caption("No single part stops every decision when it goes down.")
+
+widgets.downloads(result, "architecture", f"Architecture: {sc.name}",
+                  figures=[f for f in (path_fig, blast_fig) if f is not None], tiles=tiles,
+                  paragraphs=[f.headline for f in said], dot=architecture_dot(sc, found, summary), found=found,
+                  include_requests=False)

@@ -37,6 +37,8 @@ def _short_ms(ms: float) -> str:
 def _rate(x: float | None) -> str:
     if x is None or not math.isfinite(x):
         return ""
+    if 0 < x < 0.1:  # a few a minute: per second it would read 0.0/s
+        return f"{60 * x:.1f}/min"
     return f"{x:,.0f}/s" if x >= 10 else f"{x:.1f}/s"
 
 

@@ -178,3 +178,27 @@ def test_graph_editor_adds_validates_a_cycle_removes_and_saves():
 
     edges = parse_scenario(saved.body).topology.edges
     assert [e.source for e in edges] == ["payments", "features", "rules", "quick_check"]
+
+
+def test_graph_editor_runs_the_architecture_it_built():
+    at = open_editor("fraud_enrichment")
+    _, remove_edge = key_of(at, "_remove_edge"), key_of(at, "_remove_edge_button")
+    # route every unsure payment of the quick check to the large model: drop the route, then add it back by share
+    at.selectbox(key=key_of(at, "_remove_edge")).set_value(3)
+    at.button(key=remove_edge).click()
+    ok(at.run())
+    at.radio(key=key_of(at, "_form")).set_value("route")
+    ok(at.run())
+    at.selectbox(key=key_of(at, "_from")).set_value("quick_check")
+    at.multiselect(key=key_of(at, "_targets")).set_value(["fraud_model"])
+    ok(at.run())
+    at.number_input(key=key_of(at, "_share_fraud_model")).set_value(40.0)
+    at.button(key=key_of(at, "_add_edge")).click()
+    ok(at.run())
+    assert "quick_check -> fraud_model (40 %)" in plain(at.markdown)
+    assert "40 %" in dot_of(at)
+    at.button(key="graph_run").click()
+    ok(at.run())
+    assert [h.value for h in at.subheader if h.value == "Result of the last run"]
+    dots = [g.proto.spec for g in at.get("graphviz_chart")]
+    assert any("quick_check -> fraud_model" in d and "40 %" in d for d in dots[1:])

@@ -66,7 +66,7 @@ def technical_line(scenario, graph: nx.DiGraph, cid: str) -> str:
 
 
 def condition_words(cond: Condition | None, share: float | None) -> str:
-    """A route branch in words: '30 %', 'if unsure (confidence below 75 %)', 'business customers'."""
+    """A route branch in words: '30 %', 'if unsure (< 75 % sure)', 'segment business'."""
     if share is not None:
         return _pct(share)
     if cond is None:

@@ -100,6 +100,7 @@ def check_run(sc: Scenario, result: RunResult, found: Findings, reference: Summa
         problems.append("the diagram's arrival or answer rate differs from the requests frame")
 
     problems += _check_capacity(sc, ts, found, fills)
+    problems += _check_topology_boxes(sc, found, fills, labels)
     problems += _check_fairness(sc, result, found, fills, labels)
     problems += _check_release(sc, result, found)
     problems += _check_incidents(sc, result, found)
@@ -145,6 +146,26 @@ def _check_capacity(sc: Scenario, ts: pd.DataFrame, found: Findings, fills: dict
         worst = found.for_component(component)
         if worst is not None and component in fills and fills.get(component) != FILL[worst.severity]:
             out.append(f"{component} box coloured {fills.get(component)} for a {worst.severity}")
+    return out
+
+
+def _check_topology_boxes(sc: Scenario, found: Findings, fills: dict, labels: dict) -> list[str]:
+    """A topology's diagram: one box per component, under its business label, coloured by its most severe
+    finding (neutral without one)."""
+    if sc.topology is None:
+        return []
+    from simulator.scenario.graph import label_of
+
+    out = []
+    neutral = THEMES["light"]["none"][0]
+    for comp in sc.topology.components:
+        worst = found.for_component(comp.id)
+        expected = FILL[worst.severity] if worst is not None else neutral
+        if fills.get(comp.id) != expected:
+            out.append(f"{comp.id} box coloured {fills.get(comp.id)}, its findings say {expected}")
+        label = label_of(sc, comp)
+        if not labels.get(comp.id, "").lower().startswith(label.lower()):
+            out.append(f"{comp.id} box is not labelled {label!r}: {labels.get(comp.id)!r}")
     return out
 
 

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 COLOURS = {"B_better": "#2b8a3e", "A_better": "#c92a2a"}
 NEUTRAL = "#6b7280"
-WIDTH_PX, LABEL_PX, TEXT_PX, ROW_PX, TOP_PX = 1200, 390, 270, 50, 64
+WIDTH_PX, LABEL_PX, TEXT_PX, ROW_PX, TOP_PX = 1200, 380, 290, 52, 24
 AXIS_CAP_PCT = 100.0  # beyond ±100 % of A the bar is clipped (its numbers are still printed)
 FONT = "Liberation Sans, Arial, Helvetica, sans-serif"
 
@@ -35,7 +35,7 @@ def height_px(n_bars: int) -> int:
     return TOP_PX + ROW_PX * n_bars + 56
 
 
-def forest_svg(bars: list[Bar], title: str) -> str:
+def forest_svg(bars: list[Bar]) -> str:
     """An SVG of fixed size (``WIDTH_PX`` x ``height_px``): one row per measure, zero in the middle."""
     finite = [abs(v) for b in bars for v in (b.lo_pct, b.hi_pct, b.mean_pct) if math.isfinite(v)]
     extent = min(max(finite, default=1.0), AXIS_CAP_PCT) or 1.0
@@ -49,21 +49,23 @@ def forest_svg(bars: list[Bar], title: str) -> str:
 
     h = height_px(len(bars))
     out = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{WIDTH_PX}' height='{h}' viewBox='0 0 {WIDTH_PX} {h}' "
-           f"font-family='{FONT}' font-size='20'>",
-           f"<rect width='{WIDTH_PX}' height='{h}' fill='white'/>",
-           f"<text x='10' y='30' font-size='22' font-weight='bold' fill='#1b1b1b'>{escape(title)}</text>"]
+           f"font-family='{FONT}' font-size='23'>",
+           f"<rect width='{WIDTH_PX}' height='{h}' fill='white'/>"]
     bottom = TOP_PX + ROW_PX * len(bars)
     tick = -extent
     while tick <= extent + 1e-9:
         tx = x(tick)
         out.append(f"<line x1='{tx:.1f}' y1='{TOP_PX - 6}' x2='{tx:.1f}' y2='{bottom}' stroke='#e5e7eb'/>")
-        out.append(f"<text x='{tx:.1f}' y='{bottom + 26}' text-anchor='middle' font-size='17' fill='#444'>"
+        out.append(f"<text x='{tx:.1f}' y='{bottom + 26}' text-anchor='middle' font-size='19' fill='#444'>"
                    f"{tick:+g} %</text>".replace("+0 %", "0"))
         tick += step
     out.append(f"<line x1='{mid:.1f}' y1='{TOP_PX - 10}' x2='{mid:.1f}' y2='{bottom}' stroke='#1b1b1b' "
                f"stroke-width='2'/>")
-    out.append(f"<text x='{mid:.1f}' y='{bottom + 50}' text-anchor='middle' font-size='17' fill='#444'>"
-               f"change from A (% of A's value), 95 % interval</text>")
+    out.append(f"<text x='{mid:.1f}' y='{bottom + 50}' text-anchor='middle' font-size='19' fill='#444'>"
+               f"change from A in % of A's value, with its 95 % interval: "
+               f"<tspan fill='{COLOURS['B_better']}' font-weight='bold'>B better</tspan>, "
+               f"<tspan fill='{COLOURS['A_better']}' font-weight='bold'>A better</tspan>, "
+               f"<tspan fill='{NEUTRAL}' font-weight='bold'>too close to call</tspan></text>")
     for i, b in enumerate(bars):
         cy = TOP_PX + ROW_PX * i + ROW_PX / 2
         colour = COLOURS.get(b.verdict, NEUTRAL)
@@ -84,6 +86,6 @@ def forest_svg(bars: list[Bar], title: str) -> str:
                 else f"{b.mean_pct:+.1f} %"
         else:
             words = "not measured"
-        out.append(f"<text x='{x1 + 16}' y='{cy + 7:.1f}' font-size='18' fill='{colour}'>{escape(words)}</text>")
+        out.append(f"<text x='{x1 + 16}' y='{cy + 7:.1f}' font-size='20' fill='{colour}'>{escape(words)}</text>")
     out.append("</svg>")
     return "\n".join(out)

@@ -28,6 +28,8 @@ PER_PERIOD = ("throughput_rps", "cost_usd.total", "cost_usd.monthly_projection",
 # the chart leaves out what has no better side (utilization) and near-duplicates (the window's cost)
 CHART_SKIP = ("stages.inference.utilization", "cost_usd.total", "model.accuracy_online")
 RISKS_PER_OPTION = 5
+KEY_KPIS = ("cost_usd.per_1k_requests", "on_time_fraction", "latency_ms.p99", "availability")  # the first page's
+DESCRIPTION_CHARS = 360  # about four lines beside the other option
 VERDICT_WORDS = {"B_better": "B better", "A_better": "A better", "too_close": "too close to call",
                  "B_higher": "B higher", "B_lower": "B lower"}
 
@@ -81,13 +83,20 @@ class Brief:
     more_risks: dict[str, int]
     assumptions: list[str]
     chart_svg: str
-    diagrams: dict[str, str | None]   # letter -> SVG (None when Graphviz is missing)
+    diagrams: dict[str, str | None]   # letter -> SVG, top to bottom (None when Graphviz is missing)
+    wide_diagrams: dict[str, str | None]  # the same in rows of three boxes, for a full slide
     footer: list[str]    # every line needed to reproduce it
     stamp: str           # the same, short enough for the bottom of each page
     replications: int
+    warnings: list[str] = field(default_factory=list)  # the two runs are not alike (traffic, clock)
     chosen: str = ""
     rationale: str = ""
-    notes: list[str] = field(default_factory=list)
+
+
+def shorten(text: str, limit: int = DESCRIPTION_CHARS) -> str:
+    """At most ``limit`` characters, cut at a word with '…' (a brief is no place for a scenario's essay)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def scenario_hash(scenario: Scenario) -> str:
@@ -136,7 +145,7 @@ def _risks(found_a: Findings, found_b: Findings) -> tuple[list[Risk], dict[str, 
     return sorted(risks, key=lambda r: r.severity != "breach"), more
 
 
-def _assumptions(comparison: Comparison, run_a: RunResult, run_b: RunResult, warnings: list[str]) -> list[str]:
+def _assumptions(comparison: Comparison, run_a: RunResult) -> list[str]:
     reps = len(comparison.a.runs)
     cost = run_a.summary.cost_usd
     out = [f"Each option was simulated {reps} times; replication i of A and of B share seed i, so the same "
@@ -150,7 +159,7 @@ def _assumptions(comparison: Comparison, run_a: RunResult, run_b: RunResult, war
                "are left out.")
     out.append(f"A: {comparison.a.warmup_sentence}")
     out.append(f"B: {comparison.b.warmup_sentence}")
-    return out + warnings
+    return out
 
 
 def build_brief(comparison: Comparison, run_a: RunResult, run_b: RunResult, found_a: Findings, found_b: Findings,
@@ -174,12 +183,15 @@ def build_brief(comparison: Comparison, run_a: RunResult, run_b: RunResult, foun
               f"Pipeline Twin {code_version} · made {created:%Y-%m-%d %H:%M} UTC"]
     stamp = (f"A: {sc_a.name} ({scenario_hash(sc_a)}) · B: {sc_b.name} ({scenario_hash(sc_b)}) · base seed {seed}, "
              f"{reps} replications · Pipeline Twin {code_version} · {created:%Y-%m-%d %H:%M} UTC")
-    diagrams = {letter: diagram_svg(architecture_dot(run.scenario, found, run.summary))
-                for letter, run, found in (("A", run_a, found_a), ("B", run_b, found_b))}
+    pairs = (("A", run_a, found_a), ("B", run_b, found_b))
+    diagrams = {letter: diagram_svg(architecture_dot(run.scenario, found, run.summary)) for letter, run, found in pairs}
+    wide = {letter: diagram_svg(architecture_dot(run.scenario, found, run.summary, rankdir="rows"))
+            for letter, run, found in pairs}
     return Brief(
         title=f"Decision brief: {sc_a.name}" + (f" or {sc_b.name}" if sc_b.name != sc_a.name else ""),
-        question=question, options=(option_a, option_b), changes=changes, rows=_rows(comparison),
+        question=question,
+        options=tuple(Option(o.letter, o.label, shorten(o.description)) for o in (option_a, option_b)), changes=changes, rows=_rows(comparison),
         verdict=verdict.sentence, confidence=verdict.confidence, risks=risks, more_risks=more_risks,
-        assumptions=_assumptions(comparison, run_a, run_b, single["warnings"]),
-        chart_svg=forest_svg(_bars(comparison), "How far B moves each measure from A"),
-        diagrams=diagrams, footer=footer, stamp=stamp, replications=reps, chosen=chosen, rationale=rationale)
+        assumptions=_assumptions(comparison, run_a), warnings=single["warnings"],
+        chart_svg=forest_svg(_bars(comparison)),
+        diagrams=diagrams, wide_diagrams=wide, footer=footer, stamp=stamp, replications=reps, chosen=chosen, rationale=rationale)

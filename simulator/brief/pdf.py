@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape as e
 
 from simulator.brief.chromium import html_to_pdf
-from simulator.brief.content import Brief
+from simulator.brief.content import KEY_KPIS, Brief
 
 CSS = """
 @page { size: A4 landscape; margin: 12mm 14mm 16mm 14mm; }
@@ -22,20 +22,21 @@ section:last-of-type { break-after: auto; }
 h1 { font-size: 21pt; margin: 0 0 2mm 0; } h2 { font-size: 16pt; margin: 0 0 3mm 0; }
 .question { font-size: 15pt; margin: 1mm 0 4mm 0; }
 .verdict { font-size: 16pt; font-weight: bold; padding: 4mm 5mm; border-radius: 2mm; margin-bottom: 5mm; }
-.confident { background: #e6f4ea; border-left: 3mm solid #2b8a3e; }
+.confident { background: #eef2f7; border-left: 3mm solid #1f4e79; }
 .unsure { background: #fff4e5; border-left: 3mm solid #b35c00; }
+.warning { color: #8a4b00; font-size: 10.5pt; margin: -2mm 0 3mm 0; }
 .options { display: flex; gap: 6mm; }
 .option { flex: 1; border: 0.4mm solid #d0d5dd; border-radius: 2mm; padding: 3mm 4mm; }
 .option h3 { margin: 0 0 1.5mm 0; font-size: 14pt; }
 .small { font-size: 10pt; color: #444; }
-ul { margin: 1mm 0 0 0; padding-left: 5mm; } li { margin-bottom: 1mm; }
+ul { margin: 1mm 0 0 0; padding-left: 5mm; } li { margin-bottom: 0.6mm; }
 table { border-collapse: collapse; width: 100%; font-size: 10.5pt; }
 th, td { border-bottom: 0.3mm solid #d0d5dd; padding: 1.1mm 2mm; text-align: left; vertical-align: top; }
 td:first-child { width: 24%; }
 th { background: #f2f4f7; } td.num { white-space: nowrap; font-variant-numeric: tabular-nums; }
 tr.group td { background: #f8f9fb; font-weight: bold; }
 .B_better { color: #2b8a3e; } .A_better { color: #c92a2a; }
-.chart svg { width: 100%; height: auto; max-height: 160mm; }
+.chart svg { width: 100%; height: auto; max-height: 150mm; }
 .diagrams { display: flex; gap: 6mm; }
 .diagram { flex: 1; text-align: center; }
 .diagram svg { width: 100%; height: auto; max-height: 140mm; }
@@ -58,10 +59,11 @@ def _options(brief: Brief) -> str:
         text = "The same scenario as A, with the changes below." if same else opt.description
         out.append(f"<div class='option'><h3>{e(opt.letter)}: {e(opt.label)}</h3><div class='small'>{e(text)}</div>")
         if opt.letter == "B":
-            out.append("<div><b>What changes from A</b>" + (_list(brief.changes[:5]) if brief.changes else
+            out.append("<div><b>What changes from A</b>" + (_list(brief.changes[:4]) if brief.changes else
                                                             " nothing: the same settings") + "</div>")
-            if len(brief.changes) > 5:
-                out.append(f"<div class='small'>and {len(brief.changes) - 5} more settings</div>")
+            if len(brief.changes) > 4:
+                out.append(f"<div class='small'>and {len(brief.changes) - 4} more settings (all on the "
+                           f"architects' view of Compare)</div>")
         out.append("</div>")
     return "".join(out) + "</div>"
 
@@ -104,9 +106,6 @@ def _diagrams(brief: Brief) -> str:
     return "".join(out) + "</div>"
 
 
-KEY_KPIS = ("cost_usd.per_1k_requests", "on_time_fraction", "latency_ms.p99", "availability")
-
-
 def _page(body: str, footer: str) -> str:
     return f"<section><div class='grow'>{body}</div><div class='footer'>{footer}</div></section>"
 
@@ -120,13 +119,16 @@ def brief_html(brief: Brief) -> str:
                    + (f"<p class='small'>{e(brief.rationale)}</p>" if brief.rationale else ""))
     footer = e(brief.stamp)
     key_rows = [r for k in KEY_KPIS for r in brief.rows if r.kpi == k]
-    key = (f"<h2 style='margin-top:5mm'>Key numbers</h2>{_numbers(brief, key_rows, groups=False)}" if key_rows else "")
+    key = (f"<div style='margin-bottom:4mm'>{_numbers(brief, key_rows, groups=False)}</div>" if key_rows else "")
     pages = [
         f"<h1>{e(brief.title)}</h1><div class='question'>{e(brief.question)}</div>"
-        f"<div class='verdict {box}'>{e(brief.verdict)}</div>{decided}{_options(brief)}{key}",
+        f"<div class='verdict {box}'>{e(brief.verdict)}</div>"
+        + "".join(f"<div class='warning'>{e(w)}</div>" for w in brief.warnings) + f"{decided}{key}{_options(brief)}",
         f"<h2>The numbers: B against A, {brief.replications} paired replications</h2>{_numbers(brief, brief.rows)}",
+        f"<h2>How far B moves each measure from A</h2><div class='question'>{e(brief.verdict)}</div>"
         f"<div class='chart'>{brief.chart_svg}</div>",
-        f"<h2>Risks</h2>{_risks(brief)}<h2 style='margin-top:5mm'>Assumptions</h2>{_list(brief.assumptions)}",
+        f"<h2>Risks</h2>{_risks(brief)}<h2 style='margin-top:5mm'>Assumptions</h2>"
+        f"{_list(brief.assumptions + brief.warnings)}",
         f"<h2>The architecture, coloured by each run's findings</h2>{_diagrams(brief)}",
         f"<h2>How to reproduce this brief</h2>{_list(brief.footer)}",
     ]

@@ -16,13 +16,13 @@ from pptx.util import Emu, Inches, Pt
 
 from simulator.brief import chart
 from simulator.brief.chromium import html_to_png
-from simulator.brief.content import Brief
+from simulator.brief.content import KEY_KPIS, Brief
 
 WIDTH_IN, HEIGHT_IN, MARGIN_IN = 13.333, 7.5, 0.5
 DARK, GREY, GREEN, AMBER, RED = (RGBColor(0x1B, 0x1B, 0x1B), RGBColor(0x55, 0x55, 0x55), RGBColor(0x2B, 0x8A, 0x3E),
                                  RGBColor(0xB3, 0x5C, 0x00), RGBColor(0xC9, 0x2A, 0x2A))
 SEVERITY_COLOUR = {"breach": RED, "watch": AMBER}
-DIAGRAM_PX = 900  # width each diagram is drawn at before the 2x screenshot
+DIAGRAM_PX = 1400  # the longer side of a diagram before the 2x screenshot
 
 
 def _svg_png(svg: str, width_px: int, height_px: int) -> bytes:
@@ -73,39 +73,45 @@ def _picture(slide, png: bytes, left, top, max_w, max_h, aspect: float):
 
 def _title_slide(prs, brief: Brief) -> None:
     slide = _slide(prs, brief, brief.title)
-    colour = GREEN if brief.confidence == "confident" else AMBER
+    colour = DARK if brief.confidence == "confident" else AMBER
     paragraphs = [(brief.question, 22, DARK, False), (brief.verdict, 26, colour, True)]
+    paragraphs += [(w, 13, AMBER, False) for w in brief.warnings]
     if brief.chosen:
         paragraphs.append((f"Decided: {brief.chosen}", 20, DARK, True))
         if brief.rationale:
             paragraphs.append((brief.rationale[:400], 16, GREY, False))
-    _text(slide, MARGIN_IN, 1.3, WIDTH_IN - 2 * MARGIN_IN, 5.5, paragraphs)
+    _text(slide, MARGIN_IN, 1.2, WIDTH_IN - 2 * MARGIN_IN, 3.0, paragraphs)
+    key = [r for k in KEY_KPIS for r in brief.rows if r.kpi == k]
+    if key and not brief.chosen:
+        _table(slide, key, 4.3, size=15)
 
 
 def _options_slide(prs, brief: Brief) -> None:
     slide = _slide(prs, brief, "The two options")
     col_w = (WIDTH_IN - 2 * MARGIN_IN - 0.4) / 2
     for i, opt in enumerate(brief.options):
-        paras = [(f"{opt.letter}: {opt.label}", 22, DARK, True), (opt.description[:500], 15, GREY, False)]
+        same = opt.letter == "B" and opt.description == brief.options[0].description
+        text = "The same scenario as A, with the changes below." if same else opt.description
+        paras = [(f"{opt.letter}: {opt.label}", 22, DARK, True), (text, 15, GREY, False)]
         if opt.letter == "B":
             paras.append(("What changes from A", 17, DARK, True))
-            paras += [(f"• {line}", 15, DARK, False) for line in brief.changes[:5]] or [("nothing", 15, DARK, False)]
-            if len(brief.changes) > 5:
-                paras.append((f"and {len(brief.changes) - 5} more settings", 14, GREY, False))
+            paras += [(f"• {line}", 15, DARK, False) for line in brief.changes[:8]] or [("nothing", 15, DARK, False)]
+            if len(brief.changes) > 8:
+                paras.append((f"and {len(brief.changes) - 8} more settings", 14, GREY, False))
         _text(slide, MARGIN_IN + i * (col_w + 0.4), 1.2, col_w, 5.6, paras)
 
 
-def _numbers_slide(prs, brief: Brief) -> None:
-    slide = _slide(prs, brief, f"The numbers: B against A, {brief.replications} paired replications")
-    groups = list(dict.fromkeys(r.group for r in brief.rows))
-    n = len(brief.rows) + len(groups) + 1
-    height = min(5.6, 0.38 * n)
-    shape = slide.shapes.add_table(n, 5, Inches(MARGIN_IN), Inches(1.15), Inches(WIDTH_IN - 2 * MARGIN_IN),
-                                   Inches(height))
+COLUMNS_IN = (("Measure", 2.7), ("A", 1.45), ("B", 1.45), ("B - A", 1.75), ("95 % interval of B - A", 3.45),
+              ("Verdict (95 %)", 1.53))
+
+
+def _table(slide, rows, top: float, size: int = 14) -> None:
+    """Measures as a PowerPoint table: the numbers as text, so they can be copied and searched."""
+    shape = slide.shapes.add_table(len(rows) + 1, len(COLUMNS_IN), Inches(MARGIN_IN), Inches(top),
+                                   Inches(WIDTH_IN - 2 * MARGIN_IN), Inches(0.42 * (len(rows) + 1)))
     table = shape.table
-    for j, w in enumerate((3.4, 2.0, 2.0, 3.6, 1.33)):
-        table.columns[j].width = Inches(w)
-    size = 13 if n > 14 else 15
+    for j, (_, width) in enumerate(COLUMNS_IN):
+        table.columns[j].width = Inches(width)
 
     def put(i, j, text, bold=False, colour=DARK):
         cell = table.cell(i, j)
@@ -116,21 +122,20 @@ def _numbers_slide(prs, brief: Brief) -> None:
                 run.font.size, run.font.bold = Pt(size), bold
                 run.font.color.rgb = colour
 
-    for j, head in enumerate(("Measure", "A", "B", "B - A [95 % interval]", "Verdict (95 %)")):
+    for j, (head, _) in enumerate(COLUMNS_IN):
         put(0, j, head, bold=True)
-    i = 1
-    for group in groups:
-        put(i, 0, group.capitalize(), bold=True)
-        table.cell(i, 0).merge(table.cell(i, 4))
-        i += 1
-        for r in (r for r in brief.rows if r.group == group):
-            colour = GREEN if r.code == "B_better" else RED if r.code == "A_better" else DARK
-            put(i, 0, r.label)
-            put(i, 1, r.a)
-            put(i, 2, r.b)
-            put(i, 3, f"{r.difference} [{r.interval}]")
-            put(i, 4, r.verdict_short, colour=colour)
-            i += 1
+    for i, r in enumerate(rows, start=1):
+        colour = GREEN if r.code == "B_better" else RED if r.code == "A_better" else DARK
+        for j, text in enumerate((r.label, r.a, r.b, r.difference, r.interval)):
+            put(i, j, text)
+        put(i, 5, r.verdict_short, colour=colour)
+
+
+def _numbers_slides(prs, brief: Brief) -> None:
+    """One slide per group (per decision, per period), so every row stays readable."""
+    for group in dict.fromkeys(r.group for r in brief.rows):
+        slide = _slide(prs, brief, f"{group.capitalize()}: B against A, {brief.replications} paired replications")
+        _table(slide, [r for r in brief.rows if r.group == group], 1.15)
 
 
 def _chart_slide(prs, brief: Brief) -> None:
@@ -155,26 +160,27 @@ def _risks_slide(prs, brief: Brief) -> None:
 
 def _assumptions_slide(prs, brief: Brief) -> None:
     slide = _slide(prs, brief, "Assumptions and how to reproduce")
-    paras = [(f"• {a}", 14, DARK, False) for a in brief.assumptions]
+    paras = [(f"• {a}", 14 if len(brief.warnings) < 2 else 13, DARK, False)
+             for a in brief.assumptions + brief.warnings]
     paras += [("Reproduce", 16, DARK, True)] + [(line, 13, GREY, False) for line in brief.footer]
     _text(slide, MARGIN_IN, 1.1, WIDTH_IN - 2 * MARGIN_IN, 5.8, paras)
 
 
-def _diagram_slide(prs, brief: Brief) -> None:
-    slide = _slide(prs, brief, "The architecture, coloured by each run's findings")
-    col_w = (WIDTH_IN - 2 * MARGIN_IN - 0.3) / 2
-    for i, opt in enumerate(brief.options):
-        left = MARGIN_IN + i * (col_w + 0.3)
-        _text(slide, left, 1.05, col_w, 0.5, [(f"{opt.letter}: {opt.label}", 18, DARK, True)])
-        svg = brief.diagrams.get(opt.letter)
+def _diagram_slides(prs, brief: Brief) -> None:
+    """One slide per option: a diagram beside another would be too small to read from the back of a room."""
+    for opt in brief.options:
+        slide = _slide(prs, brief, f"{opt.letter}: {opt.label}"[:70])
+        svg = brief.wide_diagrams.get(opt.letter)
         if not svg:
-            _text(slide, left, 1.6, col_w, 1, ["The diagram could not be drawn (Graphviz is not installed)."])
+            _text(slide, MARGIN_IN, 1.2, WIDTH_IN - 2 * MARGIN_IN, 1,
+                  ["The diagram could not be drawn (Graphviz is not installed)."])
             continue
         w, h = _svg_size(svg)
-        scale = DIAGRAM_PX / w
-        png = _svg_png(svg.replace("<svg ", "<svg preserveAspectRatio='xMidYMid meet' ", 1),
-                       DIAGRAM_PX, int(h * scale))
-        _picture(slide, png, left, 1.6, col_w, HEIGHT_IN - 2.2, w / h)
+        scale = DIAGRAM_PX / max(w, h)  # the longer side at DIAGRAM_PX, printed at twice that
+        png = _svg_png(svg, int(w * scale), int(h * scale))
+        _text(slide, MARGIN_IN, 0.95, WIDTH_IN - 2 * MARGIN_IN, 0.4,
+              [("The architecture, coloured by this run's findings", 14, GREY, False)])
+        _picture(slide, png, MARGIN_IN, 1.45, WIDTH_IN - 2 * MARGIN_IN, HEIGHT_IN - 2.0, w / h)
 
 
 def brief_pptx(brief: Brief) -> bytes:
@@ -182,7 +188,7 @@ def brief_pptx(brief: Brief) -> bytes:
     prs = Presentation()
     prs.slide_width, prs.slide_height = Inches(WIDTH_IN), Inches(HEIGHT_IN)
     prs.core_properties.title = brief.title
-    for make in (_title_slide, _options_slide, _numbers_slide, _chart_slide, _risks_slide, _diagram_slide,
+    for make in (_title_slide, _options_slide, _numbers_slides, _chart_slide, _risks_slide, _diagram_slides,
                  _assumptions_slide):
         make(prs, brief)
     out = io.BytesIO()

@@ -64,7 +64,7 @@ def brief_section(runs: tuple[RunResult, RunResult], findings: tuple[Findings, F
     if "error" in made:
         st.error(made["error"])
         return
-    st.success(made["verdict"])
+    st.info(made["verdict"], icon=":material/gavel:")
     object_id = f"{label_a} against {label_b}, seed {run_a.seed}, {int(reps)} replications"
     d1, d2 = st.columns(2)
     for col, fmt, text in ((d1, "pdf", "Download the brief (PDF)"), (d2, "pptx", "Download the slides (PowerPoint)")):

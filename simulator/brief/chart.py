@@ -25,6 +25,11 @@ class Bar(NamedTuple):
     verdict: str  # B_better | A_better | too_close | B_higher | B_lower
 
 
+def signed_pct(value: float) -> str:
+    """'+12.3' / '-0.0031': one decimal, or two significant digits below 0.1 so a decided change never reads 0.0."""
+    return f"{value:+.1f}" if value == 0 or abs(value) >= 0.1 else f"{value:+.2g}"
+
+
 def _nice_step(extent: float) -> float:
     raw = extent / 3
     mag = 10 ** math.floor(math.log10(raw))
@@ -82,8 +87,8 @@ def forest_svg(bars: list[Bar]) -> str:
                                f"L{ax:.1f},{cy + 12:.1f} z' fill='{colour}'/>")
         if math.isfinite(b.mean_pct):
             out.append(f"<circle cx='{x(b.mean_pct):.1f}' cy='{cy:.1f}' r='7' fill='{colour}'/>")
-            words = f"{b.mean_pct:+.1f} % [{b.lo_pct:+.1f}, {b.hi_pct:+.1f}]" if math.isfinite(b.lo_pct) \
-                else f"{b.mean_pct:+.1f} %"
+            words = f"{signed_pct(b.mean_pct)} % [{signed_pct(b.lo_pct)}, {signed_pct(b.hi_pct)}]" \
+                if math.isfinite(b.lo_pct) else f"{signed_pct(b.mean_pct)} %"
         else:
             words = "not measured"
         out.append(f"<text x='{x1 + 16}' y='{cy + 7:.1f}' font-size='20' fill='{colour}'>{escape(words)}</text>")

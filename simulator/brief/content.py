@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from simulator.analysis.experiments import Comparison, format_signed, format_value
-from simulator.brief.chart import Bar, forest_svg
+from simulator.brief.chart import Bar, forest_svg, signed_pct
 from simulator.brief.verdict import plain_verdict, relative_range
 from simulator.report.compare import compare_runs as compare_single_runs
 from simulator.report.finding import Findings
@@ -83,8 +83,7 @@ class Brief:
     more_risks: dict[str, int]
     assumptions: list[str]
     chart_svg: str
-    diagrams: dict[str, str | None]   # letter -> SVG, top to bottom (None when Graphviz is missing)
-    wide_diagrams: dict[str, str | None]  # the same in rows of three boxes, for a full slide
+    diagrams: dict[str, str | None]   # letter -> SVG in rows of three boxes (None when Graphviz is missing)
     footer: list[str]    # every line needed to reproduce it
     stamp: str           # the same, short enough for the bottom of each page
     replications: int
@@ -114,7 +113,7 @@ def _rows(comparison: Comparison) -> list[Row]:
             difference=format_signed(r["kpi"], r["diff_mean"]),
             interval=f"{format_signed(r['kpi'], r['lo'])} to {format_signed(r['kpi'], r['hi'])}"
             if math.isfinite(r["lo"]) and math.isfinite(r["hi"]) else "needs ≥ 2 replications",
-            relative=f"{rel[0]:+.1f} % to {rel[1]:+.1f} %" if rel else "",
+            relative=f"{signed_pct(rel[0])} % to {signed_pct(rel[1])} %" if rel else "",
             verdict=r["sentence"], code=r["verdict"]))
     return sorted(rows, key=lambda row: row.group != "per decision")  # stable: the KPI order within a group
 
@@ -183,15 +182,15 @@ def build_brief(comparison: Comparison, run_a: RunResult, run_b: RunResult, foun
               f"Pipeline Twin {code_version} · made {created:%Y-%m-%d %H:%M} UTC"]
     stamp = (f"A: {sc_a.name} ({scenario_hash(sc_a)}) · B: {sc_b.name} ({scenario_hash(sc_b)}) · base seed {seed}, "
              f"{reps} replications · Pipeline Twin {code_version} · {created:%Y-%m-%d %H:%M} UTC")
-    pairs = (("A", run_a, found_a), ("B", run_b, found_b))
-    diagrams = {letter: diagram_svg(architecture_dot(run.scenario, found, run.summary)) for letter, run, found in pairs}
-    wide = {letter: diagram_svg(architecture_dot(run.scenario, found, run.summary, rankdir="rows"))
-            for letter, run, found in pairs}
+    diagrams = {letter: diagram_svg(architecture_dot(run.scenario, found, run.summary, rankdir="rows"))
+                for letter, run, found in (("A", run_a, found_a), ("B", run_b, found_b))}
     return Brief(
         title=f"Decision brief: {sc_a.name}" + (f" or {sc_b.name}" if sc_b.name != sc_a.name else ""),
         question=question,
         options=tuple(Option(o.letter, o.label, shorten(o.description)) for o in (option_a, option_b)), changes=changes, rows=_rows(comparison),
         verdict=verdict.sentence, confidence=verdict.confidence, risks=risks, more_risks=more_risks,
-        assumptions=_assumptions(comparison, run_a), warnings=single["warnings"],
+        assumptions=_assumptions(comparison, run_a),
+        # the Compare page's warnings, less what they say about its time charts (a brief has none)
+        warnings=[w.split(", so the charts")[0].rstrip(".") + "." for w in single["warnings"]],
         chart_svg=forest_svg(_bars(comparison)),
-        diagrams=diagrams, wide_diagrams=wide, footer=footer, stamp=stamp, replications=reps, chosen=chosen, rationale=rationale)
+        diagrams=diagrams, footer=footer, stamp=stamp, replications=reps, chosen=chosen, rationale=rationale)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape as e
 
 from simulator.brief.chromium import html_to_pdf
-from simulator.brief.content import KEY_KPIS, Brief
+from simulator.brief.content import KEY_KPIS, Brief, shorten
 
 CSS = """
 @page { size: A4 landscape; margin: 12mm 14mm 16mm 14mm; }
@@ -27,7 +27,7 @@ h1 { font-size: 21pt; margin: 0 0 2mm 0; } h2 { font-size: 16pt; margin: 0 0 3mm
 .warning { color: #8a4b00; font-size: 10.5pt; margin: -2mm 0 3mm 0; }
 .options { display: flex; gap: 6mm; }
 .option { flex: 1; border: 0.4mm solid #d0d5dd; border-radius: 2mm; padding: 3mm 4mm; }
-.option h3 { margin: 0 0 1.5mm 0; font-size: 14pt; }
+.option h3 { margin: 0 0 1.5mm 0; font-size: 14pt; } .option li { font-size: 11pt; margin-bottom: 0; }
 .small { font-size: 10pt; color: #444; }
 ul { margin: 1mm 0 0 0; padding-left: 5mm; } li { margin-bottom: 0.6mm; }
 table { border-collapse: collapse; width: 100%; font-size: 10.5pt; }
@@ -37,14 +37,17 @@ th { background: #f2f4f7; } td.num { white-space: nowrap; font-variant-numeric: 
 tr.group td { background: #f8f9fb; font-weight: bold; }
 .B_better { color: #2b8a3e; } .A_better { color: #c92a2a; }
 .chart svg { width: 100%; height: auto; max-height: 150mm; }
-.diagrams { display: flex; gap: 6mm; }
-.diagram { flex: 1; text-align: center; }
-.diagram svg { width: 100%; height: auto; max-height: 140mm; }
-.diagram h3 { margin: 0 0 2mm 0; font-size: 14pt; }
+.diagram { text-align: center; margin-bottom: 3mm; }
+.diagram svg { width: 100%; height: auto; max-height: 68mm; }
+.diagram h3 { margin: 0 0 1mm 0; font-size: 13pt; text-align: left; }
 .risk { margin-bottom: 2mm; } .tag { font-weight: bold; white-space: nowrap; }
 .breach { color: #c92a2a; } .watch { color: #b35c00; }
 .footer { font-size: 9pt; color: #555; border-top: 0.3mm solid #d0d5dd; padding-top: 1mm; margin-top: 2mm; }
 """
+
+
+RATIONALE_CHARS = 400  # on the first page; a longer rationale is given whole on the last
+CHANGES_SHOWN = 3  # the first page has room for three beside the options' descriptions
 
 
 def _list(items: list[str]) -> str:
@@ -59,11 +62,11 @@ def _options(brief: Brief) -> str:
         text = "The same scenario as A, with the changes below." if same else opt.description
         out.append(f"<div class='option'><h3>{e(opt.letter)}: {e(opt.label)}</h3><div class='small'>{e(text)}</div>")
         if opt.letter == "B":
-            out.append("<div><b>What changes from A</b>" + (_list(brief.changes[:4]) if brief.changes else
-                                                            " nothing: the same settings") + "</div>")
-            if len(brief.changes) > 4:
-                out.append(f"<div class='small'>and {len(brief.changes) - 4} more settings (all on the "
-                           f"architects' view of Compare)</div>")
+            shown = brief.changes[:CHANGES_SHOWN]
+            out.append("<div><b>What changes from A</b>" + (_list(shown) if shown else " nothing: the same settings")
+                       + "</div>")
+            if len(brief.changes) > len(shown):
+                out.append(f"<div class='small'>and {len(brief.changes) - len(shown)} more settings</div>")
         out.append("</div>")
     return "".join(out) + "</div>"
 
@@ -98,7 +101,7 @@ def _risks(brief: Brief) -> str:
 
 def _diagrams(brief: Brief) -> str:
     out = ["<div class='diagrams'>"]
-    for opt in brief.options:
+    for opt in brief.options:  # one above the other, in rows of three boxes: wide enough to read
         svg = brief.diagrams.get(opt.letter)
         body = svg if svg else ("<p class='small'>The diagram could not be drawn: Graphviz's dot program is not "
                                 "installed here (make installs it).</p>")
@@ -116,7 +119,7 @@ def brief_html(brief: Brief) -> str:
     decided = ""
     if brief.chosen:
         decided = (f"<p><b>Decided:</b> {e(brief.chosen)}</p>"
-                   + (f"<p class='small'>{e(brief.rationale)}</p>" if brief.rationale else ""))
+                   + (f"<p class='small'>{e(shorten(brief.rationale, RATIONALE_CHARS))}</p>" if brief.rationale else ""))
     footer = e(brief.stamp)
     key_rows = [r for k in KEY_KPIS for r in brief.rows if r.kpi == k]
     key = (f"<div style='margin-bottom:4mm'>{_numbers(brief, key_rows, groups=False)}</div>" if key_rows else "")
@@ -130,7 +133,9 @@ def brief_html(brief: Brief) -> str:
         f"<h2>Risks</h2>{_risks(brief)}<h2 style='margin-top:5mm'>Assumptions</h2>"
         f"{_list(brief.assumptions + brief.warnings)}",
         f"<h2>The architecture, coloured by each run's findings</h2>{_diagrams(brief)}",
-        f"<h2>How to reproduce this brief</h2>{_list(brief.footer)}",
+        f"<h2>How to reproduce this brief</h2>{_list(brief.footer)}"
+        + (f"<h2>Why: the whole rationale</h2><p>{e(brief.rationale)}</p>"
+           if len(brief.rationale) > RATIONALE_CHARS else ""),
     ]
     return "\n".join(["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
                       f"<title>{e(brief.title)}</title><style>{CSS}</style></head><body>",

@@ -16,7 +16,7 @@ from pptx.util import Emu, Inches, Pt
 
 from simulator.brief import chart
 from simulator.brief.chromium import html_to_png
-from simulator.brief.content import KEY_KPIS, Brief
+from simulator.brief.content import KEY_KPIS, Brief, shorten
 
 WIDTH_IN, HEIGHT_IN, MARGIN_IN = 13.333, 7.5, 0.5
 DARK, GREY, GREEN, AMBER, RED = (RGBColor(0x1B, 0x1B, 0x1B), RGBColor(0x55, 0x55, 0x55), RGBColor(0x2B, 0x8A, 0x3E),
@@ -79,7 +79,7 @@ def _title_slide(prs, brief: Brief) -> None:
     if brief.chosen:
         paragraphs.append((f"Decided: {brief.chosen}", 20, DARK, True))
         if brief.rationale:
-            paragraphs.append((brief.rationale[:400], 16, GREY, False))
+            paragraphs.append((shorten(brief.rationale, 400), 16, GREY, False))
     _text(slide, MARGIN_IN, 1.2, WIDTH_IN - 2 * MARGIN_IN, 3.0, paragraphs)
     key = [r for k in KEY_KPIS for r in brief.rows if r.kpi == k]
     if key and not brief.chosen:
@@ -170,7 +170,7 @@ def _diagram_slides(prs, brief: Brief) -> None:
     """One slide per option: a diagram beside another would be too small to read from the back of a room."""
     for opt in brief.options:
         slide = _slide(prs, brief, f"{opt.letter}: {opt.label}"[:70])
-        svg = brief.wide_diagrams.get(opt.letter)
+        svg = brief.diagrams.get(opt.letter)
         if not svg:
             _text(slide, MARGIN_IN, 1.2, WIDTH_IN - 2 * MARGIN_IN, 1,
                   ["The diagram could not be drawn (Graphviz is not installed)."])

@@ -127,11 +127,19 @@ def test_hostile_names_are_escaped(made):
     assert HOSTILE in slide_text(pptx)
 
 
-def test_the_verdict_is_on_the_first_page_and_slide(made):
+def test_nothing_is_cut_off_the_pages(made):
+    """Pages clip what does not fit (Chromium then leaves it out of the PDF's text): the first page ends with B's
+    changes, the risks page with the last assumption, and the verdict leads the first page and slide."""
     brief, _, pdf, pptx, _ = made
-    first_page = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True, text=True,
-                                check=True).stdout
-    assert " ".join(brief.verdict.split()) in " ".join(first_page.split())
+
+    def page(n: int) -> str:
+        return " ".join(subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), str(pdf), "-"], capture_output=True,
+                                       text=True, check=True).stdout.split())
+
+    assert " ".join(brief.verdict.split()) in page(1)
+    assert brief.changes and brief.changes[-1] in page(1)
+    assert " ".join(brief.assumptions[-1].split()) in page(4)
+    assert all(" ".join(r.text.split())[:60] in page(4) for r in brief.risks)
     assert brief.verdict in slide_text(pptx)
 
 

@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.team import actor, store
+from dashboard.widgets import escape_markdown
 from simulator.report.finding import Findings
 from simulator.report.results import RunResult
 from simulator.scenario.config import ScenarioError
@@ -64,7 +65,7 @@ def brief_section(runs: tuple[RunResult, RunResult], findings: tuple[Findings, F
     if "error" in made:
         st.error(made["error"])
         return
-    st.info(made["verdict"], icon=":material/gavel:")
+    st.info(escape_markdown(made["verdict"]), icon=":material/gavel:")  # it holds the scenario's own words
     object_id = f"{label_a} against {label_b}, seed {run_a.seed}, {int(reps)} replications"
     d1, d2 = st.columns(2)
     for col, fmt, text in ((d1, "pdf", "Download the brief (PDF)"), (d2, "pptx", "Download the slides (PowerPoint)")):

@@ -74,18 +74,33 @@ def brief_section(runs: tuple[RunResult, RunResult], findings: tuple[Findings, F
                             on_click="ignore", icon=":material/download:", type="primary")
 
 
+def _versions(runs) -> tuple[str, str]:
+    """The Library versions the two runs' scenarios were saved as, when they are kept runs of saved versions."""
+    from simulator.store import runs as kept_runs
+
+    out = []
+    for result in runs:
+        try:
+            kept = kept_runs.find_same(store(), result.scenario, result.seed)
+        except Exception:  # the footer loses a detail; the brief is still made
+            kept = None
+        out.append(kept.saved_version or "" if kept is not None else "")
+    return out[0], out[1]
+
+
 def _make(runs, findings, label_a: str, label_b: str, reps: int, question: str, chosen: str,
           rationale: str) -> dict:
     from simulator.brief.chromium import RendererMissing
     from simulator.brief.make import make_brief, render
 
     run_a, run_b = runs
+    versions = _versions(runs)
     bar = st.progress(0.0, text=f"Running A and B {reps} times each on the same seeds…")
     try:
         with state.backend() as backend:
             brief, _ = make_brief(run_a.scenario, run_b.scenario, reps, seed=run_a.seed, label_a=label_a,
                                   label_b=label_b, backend=backend, runs=runs, findings=findings, question=question,
-                                  chosen=chosen, rationale=rationale,
+                                  chosen=chosen, rationale=rationale, versions=versions,
                                   progress=lambda done, total: bar.progress(done / total, text=f"Simulating {done} "
                                                                                                f"of {total} runs…"))
         bar.progress(1.0, text="Printing the PDF and the slides…")

@@ -39,6 +39,7 @@ class Option:
     letter: str          # "A" | "B"
     label: str           # "baseline", "black_friday (inference.replicas=8)"
     description: str
+    version: str = ""    # "baseline v3" when the scenario is a saved version in the Library
 
 
 @dataclass(frozen=True)
@@ -163,9 +164,10 @@ def _assumptions(comparison: Comparison, run_a: RunResult) -> list[str]:
 
 def build_brief(comparison: Comparison, run_a: RunResult, run_b: RunResult, found_a: Findings, found_b: Findings,
                 option_a: Option, option_b: Option, *, seed: int, code_version: str, question: str = "",
-                chosen: str = "", rationale: str = "", created: datetime | None = None) -> Brief:
+                chosen: str = "", rationale: str = "", created: datetime | None = None, command: str = "") -> Brief:
     """The whole brief. ``run_a``/``run_b`` are single runs at the base seed (their findings give the risks and
-    colour the diagrams); the numbers all come from ``comparison``."""
+    colour the diagrams); the numbers all come from ``comparison``. ``command`` is the command line that makes the
+    same brief, when there is one."""
     sc_a, sc_b = comparison.a.scenario, comparison.b.scenario
     changes = change_lines(sc_a, sc_b)
     question = question or f"Should we run {option_b.label} instead of {option_a.label}?"
@@ -176,10 +178,12 @@ def build_brief(comparison: Comparison, run_a: RunResult, run_b: RunResult, foun
     seeds = [int(s) for s in comparison.a.runs["seed"]]
     shown = ", ".join(map(str, seeds[:3])) + (f" … ({reps} in all)" if reps > 3 else "")
     created = created or datetime.now(UTC)
-    footer = [f"A: {sc_a.name} · settings hash {scenario_hash(sc_a)}",
-              f"B: {sc_b.name} · settings hash {scenario_hash(sc_b)}",
-              f"Base seed {seed}; replication seeds {shown}; diagrams and risks from the runs at seed {run_a.seed}",
-              f"Pipeline Twin {code_version} · made {created:%Y-%m-%d %H:%M} UTC"]
+    footer = [f"{o.letter}: {sc.name}" + (f" (saved as {o.version})" if o.version else "")
+              + f" · settings hash {scenario_hash(sc)}" for o, sc in ((option_a, sc_a), (option_b, sc_b))]
+    footer += [f"Base seed {seed}; replication seeds {shown}; diagrams and risks from the runs at seed {run_a.seed}",
+               f"Pipeline Twin {code_version} · made {created:%Y-%m-%d %H:%M} UTC"]
+    if command:
+        footer.append(f"Command: {command}")
     stamp = (f"A: {sc_a.name} ({scenario_hash(sc_a)}) · B: {sc_b.name} ({scenario_hash(sc_b)}) · base seed {seed}, "
              f"{reps} replications · Pipeline Twin {code_version} · {created:%Y-%m-%d %H:%M} UTC")
     diagrams = {letter: diagram_svg(architecture_dot(run.scenario, found, run.summary, rankdir="rows"))
@@ -187,7 +191,7 @@ def build_brief(comparison: Comparison, run_a: RunResult, run_b: RunResult, foun
     return Brief(
         title=f"Decision brief: {sc_a.name}" + (f" or {sc_b.name}" if sc_b.name != sc_a.name else ""),
         question=question,
-        options=tuple(Option(o.letter, o.label, shorten(o.description)) for o in (option_a, option_b)), changes=changes, rows=_rows(comparison),
+        options=tuple(Option(o.letter, o.label, shorten(o.description), o.version) for o in (option_a, option_b)), changes=changes, rows=_rows(comparison),
         verdict=verdict.sentence, confidence=verdict.confidence, risks=risks, more_risks=more_risks,
         assumptions=_assumptions(comparison, run_a),
         # the Compare page's warnings, less what they say about its time charts (a brief has none)

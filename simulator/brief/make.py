@@ -24,17 +24,20 @@ FORMATS = (".pdf", ".pptx")
 def make_brief(a: Scenario, b: Scenario, reps: int, *, seed: int, label_a: str, label_b: str,
                backend: Backend | None = None, runs: tuple[RunResult, RunResult] | None = None,
                findings: tuple[Findings, Findings] | None = None, question: str = "", chosen: str = "",
-               rationale: str = "", progress: Callable[[int, int], None] | None = None) -> tuple[Brief, experiments.Comparison]:
-    """The brief and the comparison it was built from (A's and B's ``reps`` replications on the same seeds)."""
+               rationale: str = "", versions: tuple[str, str] = ("", ""), command: str = "",
+               progress: Callable[[int, int], None] | None = None) -> tuple[Brief, experiments.Comparison]:
+    """The brief and the comparison it was built from (A's and B's ``reps`` replications on the same seeds).
+    ``versions`` name the Library versions the scenarios came from, when they did."""
     comparison = experiments.compare(a, b, reps, backend=backend, seed=seed, progress=progress)
     if runs is None:
         runs = (run(a, seed), run(b, seed))
     if findings is None:
         findings = (run_findings(runs[0]), run_findings(runs[1]))
     brief = build_brief(comparison, runs[0], runs[1], findings[0], findings[1],
-                        Option("A", label_a, a.description.strip()), Option("B", label_b, b.description.strip()),
+                        Option("A", label_a, a.description.strip(), versions[0]),
+                        Option("B", label_b, b.description.strip(), versions[1]),
                         seed=seed, code_version=code_version(), question=question, chosen=chosen,
-                        rationale=rationale)
+                        rationale=rationale, command=command)
     return brief, comparison
 
 

@@ -6,6 +6,7 @@ simulations start.
 """
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from simulator.cli.common import InputError, add_budget_options
@@ -41,6 +42,15 @@ def _targets(args) -> list[Path]:
     return paths
 
 
+def _command(args, reps: int, seed: int) -> str:
+    """The command line that makes this brief again (the scenarios named as given, the seed written out)."""
+    words = ["brief", args.a, *([args.b] if args.b else [])]
+    for option, values in (("--set", args.set), ("--set-a", args.set_a), ("--set-b", args.set_b)):
+        for value in values or []:
+            words += [option, value]
+    return "python -m simulator " + shlex.join([*words, "--reps", str(reps), "--seed", str(seed)])
+
+
 @_backend_errors_as_input
 def cmd_brief(args) -> int:
     from simulator.brief.chromium import RendererMissing, chromium_path
@@ -60,7 +70,7 @@ def cmd_brief(args) -> int:
     try:
         with _backend(args, memory) as backend:
             brief, _ = make_brief(a, b, reps, seed=seed, label_a=label_a, label_b=label_b, backend=backend,
-                                  question=question, progress=bar)
+                                  question=question, command=_command(args, reps, seed), progress=bar)
     finally:
         bar.close()
     for path in targets:

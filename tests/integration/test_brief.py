@@ -188,3 +188,20 @@ def test_an_existing_file_is_kept_without_force(tmp_path, monkeypatch, capsys):
     assert main(["brief", "baseline", "mmc", "--out", "brief.pdf"]) == 2
     assert "exists; add --force" in capsys.readouterr().err
     assert (tmp_path / "brief.pdf").read_text() == "mine"
+
+
+def test_the_cli_writes_both_files_and_says_how_to_make_them_again(made, tmp_path, capsys):
+    """`brief A B --out x.pdf --out x.pptx`: both files, the verdict on stdout, the command in the footer."""
+    from simulator.cli.main import main
+
+    folder = made[4]
+    a, b = str(folder / "a.yaml"), str(folder / "b.yaml")
+    pdf, pptx = tmp_path / "x.pdf", tmp_path / "x.pptx"
+    assert main(["brief", a, b, "--reps", "2", "--workers", "1", "--set", "duration_s=120", "--out", str(pdf),
+                 "--out", str(pptx)]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.endswith(("; confident.", "; not sure yet.")) and len(out.splitlines()) == 1
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pptx.read_bytes()[:2] == b"PK"
+    command = f"Command: python -m simulator brief {a} {b} --set duration_s=120 --reps 2 --seed 42"
+    assert command in slide_text(pptx)
+    assert command in " ".join(" ".join(pdf_lines(pdf)).split())

@@ -22,6 +22,7 @@ WIDTH_IN, HEIGHT_IN, MARGIN_IN = 13.333, 7.5, 0.5
 DARK, GREY, GREEN, AMBER, RED = (RGBColor(0x1B, 0x1B, 0x1B), RGBColor(0x55, 0x55, 0x55), RGBColor(0x2B, 0x8A, 0x3E),
                                  RGBColor(0xB3, 0x5C, 0x00), RGBColor(0xC9, 0x2A, 0x2A))
 SEVERITY_COLOUR = {"breach": RED, "watch": AMBER}
+TITLE_CHARS = 50  # what fits on one line at 28 pt; longer titles get a smaller size
 DIAGRAM_PX = 1400  # the longer side of a diagram before the 2x screenshot
 
 
@@ -58,7 +59,8 @@ def _text(slide, left, top, width, height, paragraphs, size=18, colour=DARK, bol
 
 def _slide(prs, brief: Brief, title: str):
     slide = prs.slides.add_slide(prs.slide_layouts[6])  # blank
-    _text(slide, MARGIN_IN, 0.3, WIDTH_IN - 2 * MARGIN_IN, 0.8, [(title, 28, DARK, True)])
+    size = 28 if len(title) <= TITLE_CHARS else max(16, int(28 * TITLE_CHARS / len(title)))  # one line always
+    _text(slide, MARGIN_IN, 0.3, WIDTH_IN - 2 * MARGIN_IN, 0.8, [(title, size, DARK, True)])
     _text(slide, MARGIN_IN, HEIGHT_IN - 0.45, WIDTH_IN - 2 * MARGIN_IN, 0.35,
           [(brief.stamp, 10, GREY, False)])
     return slide
@@ -83,7 +85,7 @@ def _title_slide(prs, brief: Brief) -> None:
     _text(slide, MARGIN_IN, 1.2, WIDTH_IN - 2 * MARGIN_IN, 3.0, paragraphs)
     key = [r for k in KEY_KPIS for r in brief.rows if r.kpi == k]
     if key and not brief.chosen:
-        _table(slide, key, 4.3, size=15)
+        _table(slide, key, 4.3)
 
 
 def _options_slide(prs, brief: Brief) -> None:
@@ -169,7 +171,7 @@ def _assumptions_slide(prs, brief: Brief) -> None:
 def _diagram_slides(prs, brief: Brief) -> None:
     """One slide per option: a diagram beside another would be too small to read from the back of a room."""
     for opt in brief.options:
-        slide = _slide(prs, brief, f"{opt.letter}: {opt.label}"[:70])
+        slide = _slide(prs, brief, shorten(f"{opt.letter}: {opt.label}", 90))
         svg = brief.diagrams.get(opt.letter)
         if not svg:
             _text(slide, MARGIN_IN, 1.2, WIDTH_IN - 2 * MARGIN_IN, 1,

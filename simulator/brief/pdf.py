@@ -36,7 +36,7 @@ td:first-child { width: 24%; }
 th { background: #f2f4f7; } td.num { white-space: nowrap; font-variant-numeric: tabular-nums; }
 tr.group td { background: #f8f9fb; font-weight: bold; }
 .B_better { color: #2b8a3e; } .A_better { color: #c92a2a; }
-.chart svg { width: 100%; height: auto; max-height: 150mm; }
+.chart svg { width: 100%; height: auto; max-height: 128mm; }
 .diagram { text-align: center; margin-bottom: 3mm; }
 .diagram svg { width: 100%; height: auto; max-height: 68mm; }
 .diagram h3 { margin: 0 0 1mm 0; font-size: 13pt; text-align: left; }
@@ -130,13 +130,13 @@ def brief_html(brief: Brief) -> str:
         f"<h2>The numbers: B against A, {brief.replications} paired replications</h2>{_numbers(brief, brief.rows)}",
         f"<h2>How far B moves each measure from A</h2><div class='question'>{e(brief.verdict)}</div>"
         f"<div class='chart'>{brief.chart_svg}</div>",
-        f"<h2>Risks</h2>{_risks(brief)}<h2 style='margin-top:5mm'>Assumptions</h2>"
-        f"{_list(brief.assumptions + brief.warnings)}",
+        f"<h2>Risks</h2>{_risks(brief)}",
         f"<h2>The architecture, coloured by each run's findings</h2>{_diagrams(brief)}",
-        f"<h2>How to reproduce this brief</h2>{_list(brief.footer)}"
-        + (f"<h2>Why: the whole rationale</h2><p>{e(brief.rationale)}</p>"
-           if len(brief.rationale) > RATIONALE_CHARS else ""),
+        f"<h2>Assumptions</h2>{_list(brief.assumptions + brief.warnings)}"
+        f"<h2 style='margin-top:5mm'>How to reproduce this brief</h2>{_list(brief.footer)}",
     ]
+    if len(brief.rationale) > RATIONALE_CHARS:
+        pages.append(f"<h2>Why: the whole rationale</h2><p>{e(brief.rationale)}</p>")
     return "\n".join(["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
                       f"<title>{e(brief.title)}</title><style>{CSS}</style></head><body>",
                       *(_page(body, footer) for body in pages), "</body></html>"])

@@ -222,3 +222,23 @@ def test_component_utilization_is_the_offered_load_per_slot():
     assert stats["review"].utilization == pytest.approx(100 * 0.25 * 0.050 / 2, rel=0.05)
     assert arch.bottleneck.component == "review"  # 0.625 against 0.375
     assert stats["fraud"].reached + stats["review"].reached == stats["events"].reached
+
+
+def test_cost_counts_every_dependency_call_and_every_model_pools_busy_time():
+    """Three dependencies called by every request cost three calls each; the busy share of the node
+    cost follows the offered load of both model pools (rate x mean service / concurrency)."""
+    comps = [{"id": "events", "kind": "ingestion"},
+             dep("device", 5), dep("bureau", 5), dep("weather", 5),
+             {"id": "quick", "kind": "model", "model": {"replicas": 2, "service_ms": 10, "service_dist": "exponential"}},
+             {"id": "large", "kind": "model", "model": {"replicas": 2, "service_ms": 40,
+                                                          "service_dist": "exponential"}}]
+    edges = [{"from": "events", "parallel": ["device", "bureau", "weather"], "join": "all", "to": "quick"},
+             {"from": "quick", "route": [{"to": "large", "share": 0.5}]}]
+    sc = graph_scenario(comps, edges, duration_s=600, warmup_s=60, traffic={"rate_per_s": 50})
+    summary = run(sc, seed=5).summary
+    cost = summary.cost_usd
+    measured = summary.requests.arrived
+    assert cost.external_api == pytest.approx(3 * measured / 1000 * sc.cost.external_api_usd_per_1k_calls, rel=0.01)
+    busy_replica_s = 540 * 50 * (0.010 + 0.5 * 0.040)  # both pools' offered load over the measured 540 s
+    node_usd = cost.compute_busy + cost.compute_idle + cost.cold_start
+    assert cost.compute_busy / node_usd == pytest.approx(busy_replica_s / (4 * 540), rel=0.08)

@@ -16,7 +16,7 @@ from simulator.report.findings import Findings
 from simulator.report.narrative import NOTHING_UNUSUAL, narrate
 from simulator.report.results import RunResult
 from simulator.report.summary_model import Summary
-from simulator.report.words import clock, clock_auto, pct
+from simulator.report.words import clock, clock_auto, money, pct
 from simulator.scenario.config import Scenario
 from simulator.viz.diagram import THEMES, architecture_dot
 from simulator.viz.kpis import overview_tiles
@@ -226,6 +226,10 @@ def _check_money(sc: Scenario, result: RunResult, found: Findings, reference: Su
     ratio = value.evidence.get("ratio") if value is not None else None
     if ratio is not None and not 0.01 <= ratio <= 1000:
         out.append(f"value per dollar shown at {ratio}")
+    measured_h = (sc.duration_s - sc.warmup_s) / 3600
+    running = f"against {money(result.summary.cost_usd.total / measured_h)} an hour of running cost"
+    if value is not None and running not in value.headline:
+        out.append(f"the value finding's running cost per hour is not the run's total cost per hour: {value.headline}")
     return out
 
 

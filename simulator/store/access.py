@@ -30,6 +30,7 @@ ACTIONS: dict[str, tuple[Role, str]] = {
     "sign_in": (Role.viewer, "sign in"),
     "run": (Role.viewer, "run a simulation"),
     "download_requests": (Role.viewer, "download per-request data"),
+    "download_brief": (Role.viewer, "download a decision brief"),
     "save_scenario": (Role.analyst, "save scenarios"),
     "restore_scenario": (Role.analyst, "restore a scenario version"),
     "save_run": (Role.analyst, "keep runs in the history"),

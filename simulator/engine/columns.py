@@ -2,12 +2,38 @@
 
 Kernels write into the arrays by request id, so a column is always the whole allocation
 (``columns[name]``); ``trimmed()`` gives the first ``n`` rows of every column at the end. No
-per-request Python objects: a request is an integer id into these arrays. Allocations are
-``np.empty`` and only the rows in use are filled, so memory is committed as requests arrive.
+per-request Python objects: a request is an integer id into these arrays. Each column lives in an
+anonymous memory map that is only reserved, not committed: memory is committed as rows are
+written, and ``release_before(row)`` hands the pages of rows that are no longer needed back to the
+operating system (the summary-only path, after it has reduced them), while request ids stay the
+row numbers of one long array.
 """
 from __future__ import annotations
 
+import mmap
+
 import numpy as np
+
+PAGE = mmap.PAGESIZE
+
+
+def _reserve(size: int, dtype) -> np.ndarray:
+    """An array of ``size`` elements in its own anonymous map (pages committed on first write)."""
+    dtype = np.dtype(dtype)
+    nbytes = max(size * dtype.itemsize, PAGE)
+    return np.frombuffer(mmap.mmap(-1, nbytes), dtype=dtype, count=size)
+
+
+def _release(arr: np.ndarray, first: int, stop: int) -> None:
+    """Return the whole pages of ``arr[first:stop]`` to the operating system (they read as zeros)."""
+    base = arr.base
+    if not isinstance(base, mmap.mmap):
+        return
+    size = arr.dtype.itemsize
+    lo = -(-first * size // PAGE) * PAGE
+    hi = stop * size // PAGE * PAGE
+    if hi > lo:
+        base.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
 
 
 class Columns:
@@ -16,6 +42,7 @@ class Columns:
     def __init__(self, capacity: int = 4096):
         self.n = 0
         self.capacity = capacity
+        self.released = 0  # rows before this one have been handed back (read as zeros)
         self._arrays: dict[str, np.ndarray] = {}
         self._fill: dict[str, float | int] = {}
 
@@ -23,8 +50,8 @@ class Columns:
         """A new column, filled with ``fill`` for the requests that exist already."""
         if name in self._arrays:
             raise ValueError(f"column {name} exists")
-        arr = np.empty(self.capacity, dtype=dtype)
-        arr[:self.n] = fill
+        arr = _reserve(self.capacity, dtype)
+        arr[self.released:self.n] = fill
         self._arrays[name] = arr
         self._fill[name] = fill
 
@@ -43,9 +70,10 @@ class Columns:
         need = first + k
         if need > self.capacity:
             size = max(need, 2 * self.capacity)
+            keep = self.released
             for name, old in self._arrays.items():
-                new = np.empty(size, dtype=old.dtype)
-                new[:first] = old[:first]
+                new = _reserve(size, old.dtype)
+                new[keep:first] = old[keep:first]
                 self._arrays[name] = new
             self.capacity = size
         for name, arr in self._arrays.items():
@@ -60,6 +88,15 @@ class Columns:
     def trimmed(self, names=None) -> dict[str, np.ndarray]:
         """The first ``n`` rows of each column (views, no copies)."""
         return {name: self._arrays[name][:self.n] for name in (names if names is not None else self._arrays)}
+
+    def release_before(self, row: int) -> None:
+        """Hand back the memory of rows before ``row``: nothing reads or writes them any more."""
+        row = min(row, self.n)
+        if row <= self.released:
+            return
+        for arr in self._arrays.values():
+            _release(arr, self.released, row)
+        self.released = row
 
     def drop(self, name: str) -> None:
         """Forget a column that is no longer needed (frees its memory)."""

@@ -59,6 +59,7 @@ from simulator.scenario.rates import expected_count
 
 NAN = math.nan
 F8, I8 = np.float64, np.int64
+STREAM_BLOCK = 1 << 16  # rows the summary-only path reduces at a time
 
 # the chain's columns: name -> (dtype, value before the request reaches the stage); codes are small ints
 I1, I2 = np.int8, np.int16
@@ -102,7 +103,8 @@ class KernelSimulation(PipelineControl):
     R_API, R_DB, R_OUTAGE = R_API, R_DB, R_OUTAGE
     MODEL_CODES = MODEL_CODES
 
-    def __init__(self, scenario: Scenario, seed: int, progress: Callable[[float], None] | None = None):
+    def __init__(self, scenario: Scenario, seed: int, progress: Callable[[float], None] | None = None,
+                 sink=None, block: int = STREAM_BLOCK):
         self.scenario = scenario
         self.sc = effective_scenario(scenario)  # the graph's stations as the top-level sections
         self.seed = int(seed)
@@ -144,6 +146,16 @@ class KernelSimulation(PipelineControl):
             self.sc.fairness.enabled or self.sc.retraining.enabled) else None
         if self.model is not None:
             self.model.gov = self.gov
+        # the summary-only path: finished rows go to ``sink.add(columns)`` in blocks, then their memory
+        # is handed back once nothing reads them any more (the fairness monitor looks back one
+        # window plus ten minutes of arrivals)
+        self.sink = sink
+        self.block = int(block)
+        self._reduced = self._checked = 0
+        self._names: list[str] | None = None
+        self.retain_s = (self.sc.fairness.window_s + 600.0) if self.gov is not None and self.sc.fairness.enabled else 0.0
+        self._join_states = [[c for c in self.columns.names() if c.startswith(f"{j.name}.") and c.endswith(".state")]
+                             for joins in self.plane.joins.values() for j in joins]
 
     def scorer(self, architecture: str, precision: str) -> Callable[[np.ndarray], np.ndarray]:
         """P(good) of a graph's other model (trained once per run from the scenario's training seed)."""
@@ -221,6 +233,8 @@ class KernelSimulation(PipelineControl):
                 self.events.append((f.start_s, "fault_started", f.component, f"{f.name} (component outage)"))
                 if f.start_s + f.duration_s <= sc.duration_s:
                     self.events.append((f.start_s + f.duration_s, "fault_ended", f.component, f.name))
+        if self.sink is not None:
+            self.sink.start(self.events)
         env.process(self._arrivals())
         if sc.ingestion.mode == "batch":
             env.process(self._batch_jobs())
@@ -238,6 +252,8 @@ class KernelSimulation(PipelineControl):
                 if t > advanced:  # the data plane first catches up with the next control event
                     self._advance(t)
                     advanced = t
+                    if self.sink is not None and self.columns.n - self._checked >= self.block:
+                        self._stream(t)
                     continue
                 _, _, _, event = heappop(queue)
                 env._now = t
@@ -263,7 +279,50 @@ class KernelSimulation(PipelineControl):
             if name.endswith(("_u", ".lat_s", ".svc_s")):
                 self.columns.drop(name)
         self.retry_columns = None
+        if self.sink is not None:  # the rest: still in flight at the end, or finished in the last block
+            self._emit(self.columns.n, last=True)
         return self._trace(time.perf_counter() - wall0)
+
+    # ------------------------------------------------------------------ summary-only path
+    def _finished(self, lo: int, hi: int) -> np.ndarray:
+        """Which rows of ``lo .. hi - 1`` nothing will write again: answered or failed, and at every
+        fan-out either no branch called or every branch reported."""
+        c = self.columns
+        done = c["outcome"][lo:hi] != IN_FLIGHT
+        for states in self._join_states:
+            pending = sum((c[s][lo:hi] == 0).astype(np.int8) for s in states)
+            done &= (pending == 0) | (pending == len(states))
+        return done
+
+    def _stream(self, now: float) -> None:
+        """Reduce the longest run of finished rows after those already reduced (whole blocks)."""
+        c = self.columns
+        self._checked = c.n
+        lo = self._reduced
+        done = self._finished(lo, c.n)
+        k = int(np.argmin(done)) if not done.all() else len(done)
+        k -= k % self.block
+        if k:
+            self._emit(lo + k)
+        if self.retain_s:
+            first = c.released
+            keep = int(np.searchsorted(c["arrival_s"][first:c.n], now - self.retain_s)) + first
+            self._release(min(keep, self._reduced))
+        else:
+            self._release(self._reduced)
+
+    def _emit(self, hi: int, last: bool = False) -> None:
+        lo = self._reduced
+        if hi > lo or last:
+            if self._names is None:
+                self._names = self._trace_columns()
+            self.sink.add({name: self.columns[name][lo:hi] for name in self._names})
+            self._reduced = hi
+
+    def _release(self, row: int) -> None:
+        self.columns.release_before(row)
+        if self.retries:
+            self.retry_columns.release_before(row * self.retries)
 
     def _trace_columns(self) -> list[str]:
         if self.scenario.topology is None:

@@ -21,12 +21,12 @@ def _reserve(size: int, dtype) -> np.ndarray:
     """An array of ``size`` elements in its own anonymous map (pages committed on first write)."""
     dtype = np.dtype(dtype)
     nbytes = max(size * dtype.itemsize, PAGE)
-    return np.frombuffer(mmap.mmap(-1, nbytes), dtype=dtype, count=size)
+    return np.frombuffer(mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS), dtype=dtype, count=size)
 
 
 def _release(arr: np.ndarray, first: int, stop: int) -> None:
     """Return the whole pages of ``arr[first:stop]`` to the operating system (they read as zeros)."""
-    base = arr.base
+    base = arr.base.obj if isinstance(arr.base, memoryview) else arr.base
     if not isinstance(base, mmap.mmap):
         return
     size = arr.dtype.itemsize

@@ -13,7 +13,7 @@ Quantiles are the exception: latency percentiles (overall, per time bin, per com
 p99 that selects the critical path's requests) come from a fixed log-bucket histogram. Bucket
 ``i`` holds latencies in ``[1 µs · 1.02^(i-1), 1 µs · 1.02^i)`` and reports its geometric middle, so
 each order statistic is off by at most ``RELATIVE_ERROR`` (0.995 %) and so is a percentile
-interpolated between two of them (latencies under 1 µs count as 1 µs, over 10^8 ms as 10^8 ms).
+interpolated between two of them (latencies under 1 µs count as 0, over 10^8 ms as 10^8 ms).
 The critical path averages the requests in the buckets above the p99's and a share of the p99's
 own bucket (all of its requests weighted alike) that makes up the slowest 1 %.
 """
@@ -54,7 +54,7 @@ GAMMA = 1.02
 LOW_MS = 1e-3
 BUCKETS = int(math.ceil(math.log(1e11) / math.log(GAMMA))) + 2  # 1 µs .. 10^8 ms, plus under and over
 RELATIVE_ERROR = math.sqrt(GAMMA) - 1.0
-_MIDDLE = np.concatenate([[LOW_MS], LOW_MS * GAMMA ** (np.arange(1, BUCKETS - 1) - 0.5),
+_MIDDLE = np.concatenate([[0.0], LOW_MS * GAMMA ** (np.arange(1, BUCKETS - 1) - 0.5),
                           [LOW_MS * GAMMA ** (BUCKETS - 2)]])
 
 

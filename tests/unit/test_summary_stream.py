@@ -53,6 +53,11 @@ def assert_summaries_agree(sc, seed: int = 3, block: int = 1024) -> None:
     streamed, blocks = stream_run(sc, seed, block)
     if full.summary.requests.arrived > 4 * block:
         assert blocks >= 2, "the run was not cut into blocks"
+    assert_streamed_matches(full, streamed)
+
+
+def assert_streamed_matches(full, streamed) -> None:
+    """``streamed`` (a summary-only result) agrees with ``full`` (the full run of the same scenario and seed)."""
     a, b = _flat(full.summary.to_dict()), _flat(streamed.summary.to_dict())
     assert set(a) == set(b)
     for key in a:

@@ -151,7 +151,7 @@ class KernelSimulation(PipelineControl):
         # window plus ten minutes of arrivals)
         self.sink = sink
         self.block = int(block)
-        self._reduced = self._checked = 0
+        self._reduced = self._checked = self._scan = 0
         self._names: list[str] | None = None
         self.retain_s = (self.sc.fairness.window_s + 600.0) if self.gov is not None and self.sc.fairness.enabled else 0.0
         self._join_states = [[c for c in self.columns.names() if c.startswith(f"{j.name}.") and c.endswith(".state")]
@@ -295,15 +295,22 @@ class KernelSimulation(PipelineControl):
         return done
 
     def _stream(self, now: float) -> None:
-        """Reduce the longest run of finished rows after those already reduced (whole blocks)."""
+        """Reduce the finished rows after those already reduced, in whole blocks, as far as the first
+        row still in flight (scanned a block at a time from where the last scan stopped)."""
         c = self.columns
         self._checked = c.n
-        lo = self._reduced
-        done = self._finished(lo, c.n)
-        k = int(np.argmin(done)) if not done.all() else len(done)
-        k -= k % self.block
+        p = self._scan
+        while p < c.n:
+            hi = min(c.n, p + self.block)
+            done = self._finished(p, hi)
+            if not done.all():
+                p += int(np.argmin(done))
+                break
+            p = hi
+        self._scan = p
+        k = (p - self._reduced) // self.block * self.block
         if k:
-            self._emit(lo + k)
+            self._emit(self._reduced + k)
         if self.retain_s:
             first = c.released
             keep = int(np.searchsorted(c["arrival_s"][first:c.n], now - self.retain_s)) + first

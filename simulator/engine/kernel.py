@@ -15,6 +15,11 @@ the same seed (``tests/unit/test_kernel_engine.py``), because both apply the sam
 same floating-point expressions and consume every random stream identically; at exactly equal
 times a control event comes before the data plane's happenings (the event path orders such ties
 by scheduling order; they do not occur with continuous distributions).
+
+On the summary-only path a ``sink`` (:class:`simulator.report.stream.SummaryStream`) receives the
+finished rows in blocks while the run goes (every row before the first request still in flight,
+at a fan-out only once every branch called has reported), and the rows' memory is handed back
+once nothing reads them any more, so the run's memory does not grow with its requests.
 """
 from __future__ import annotations
 

@@ -67,17 +67,14 @@ def _codes(values: np.ndarray, categories: list[str]) -> pd.Categorical:
 
 def _requests_frame(sc: Scenario, cols: dict[str, np.ndarray], n: int, model_version: pd.Categorical) -> pd.DataFrame:
     """One row per request, on the run's own arrays: the stage times are converted to ms in place;
-    ``model_version`` is :func:`served_versions`."""
+    ``model_version`` is :func:`served_versions`. The row index is the request id; ``latency_ms``
+    (``end_s - arrival_s``) is derived where it is read (:func:`simulator.report.stages.request_latency_ms`)."""
     c = cols
-    latency_ms = np.subtract(c["end_s"], c["arrival_s"])
-    latency_ms *= 1000.0
     decision = final_decision(c)
     stages = stage_ms_in_place(c)
     frame = pd.DataFrame({
-        "request_id": np.arange(n, dtype=np.int64),
         "arrival_s": c["arrival_s"],
         "end_s": c["end_s"],
-        "latency_ms": latency_ms,
         "outcome": _codes(c["outcome"], OUTCOMES),
         "reason": _codes(c["reason"], REASONS),
         "segment": pd.Categorical.from_codes(c["segment"].astype(np.int16, copy=False), list(sc.traffic.segments)),

@@ -6,7 +6,8 @@ per-request Python objects: a request is an integer id into these arrays. Each c
 anonymous memory map that is only reserved, not committed: memory is committed as rows are
 written, and ``release_before(row)`` hands the pages of rows that are no longer needed back to the
 operating system (the summary-only path, after it has reduced them), while request ids stay the
-row numbers of one long array.
+row numbers of one long array. A full run hands back its random draws' columns the same way, as
+soon as the requests they were drawn for have finished.
 """
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ class Columns:
     def __init__(self, capacity: int = 4096):
         self.n = 0
         self.capacity = capacity
-        self.released = 0  # rows before this one have been handed back (read as zeros)
+        self.released = 0  # rows before this one have been handed back in every column (read as zeros)
+        self._gone: dict[str, int] = {}  # the same per column
         self._arrays: dict[str, np.ndarray] = {}
         self._fill: dict[str, float | int] = {}
 
@@ -53,6 +55,7 @@ class Columns:
         arr = _reserve(self.capacity, dtype)
         arr[self.released:self.n] = fill
         self._arrays[name] = arr
+        self._gone[name] = self.released
         self._fill[name] = fill
 
     def __contains__(self, name: str) -> bool:
@@ -70,9 +73,9 @@ class Columns:
         need = first + k
         if need > self.capacity:
             size = max(need, 2 * self.capacity)
-            keep = self.released
             for name, old in self._arrays.items():
                 new = _reserve(size, old.dtype)
+                keep = self._gone[name]
                 new[keep:first] = old[keep:first]
                 self._arrays[name] = new
             self.capacity = size
@@ -89,16 +92,20 @@ class Columns:
         """The first ``n`` rows of each column (views, no copies)."""
         return {name: self._arrays[name][:self.n] for name in (names if names is not None else self._arrays)}
 
-    def release_before(self, row: int) -> None:
-        """Hand back the memory of rows before ``row``: nothing reads or writes them any more."""
+    def release_before(self, row: int, names=None) -> None:
+        """Hand back the memory of rows before ``row`` in every column (or in ``names``): nothing
+        reads or writes them any more."""
         row = min(row, self.n)
-        if row <= self.released:
-            return
-        for arr in self._arrays.values():
-            _release(arr, self.released, row)
-        self.released = row
+        for name in (list(self._arrays) if names is None else names):
+            gone = self._gone[name]
+            if row > gone:
+                _release(self._arrays[name], gone, row)
+                self._gone[name] = row
+        if names is None:
+            self.released = max(self.released, row)
 
     def drop(self, name: str) -> None:
         """Forget a column that is no longer needed (frees its memory)."""
         self._arrays.pop(name, None)
         self._fill.pop(name, None)
+        self._gone.pop(name, None)

@@ -158,6 +158,7 @@ class KernelSimulation(PipelineControl):
         self.block = int(block)
         self._reduced = self._checked = self._scan = 0
         self._names: list[str] | None = None
+        self._draws: list[str] | None = None
         self.retain_s = (self.sc.fairness.window_s + 600.0) if self.gov is not None and self.sc.fairness.enabled else 0.0
         self._join_states = [[c for c in self.columns.names() if c.startswith(f"{j.name}.") and c.endswith(".state")]
                              for joins in self.plane.joins.values() for j in joins]
@@ -257,7 +258,7 @@ class KernelSimulation(PipelineControl):
                 if t > advanced:  # the data plane first catches up with the next control event
                     self._advance(t)
                     advanced = t
-                    if self.sink is not None and self.columns.n - self._checked >= self.block:
+                    if self.columns.n - self._checked >= self.block:
                         self._stream(t)
                     continue
                 _, _, _, event = heappop(queue)
@@ -278,11 +279,8 @@ class KernelSimulation(PipelineControl):
         env._now = until
         if self.progress is not None:
             self.progress(1.0)
-        for name in DRAW_COLUMNS:  # free the draws' memory before the report is built
+        for name in self._draw_names():  # free the draws' memory before the report is built
             self.columns.drop(name)
-        for name in self.columns.names():  # and those of a graph's other components
-            if name.endswith(("_u", ".lat_s", ".svc_s")):
-                self.columns.drop(name)
         self.retry_columns = None
         if self.sink is not None:  # the rest: still in flight at the end, or finished in the last block
             self._emit(self.columns.n, last=True)
@@ -313,6 +311,11 @@ class KernelSimulation(PipelineControl):
                 break
             p = hi
         self._scan = p
+        if self.sink is None:  # a full run: only the draws of finished requests are done with
+            self.columns.release_before(p, self._draw_names())
+            if self.retries:
+                self.retry_columns.release_before(p * self.retries)
+            return
         k = (p - self._reduced) // self.block * self.block
         if k:
             self._emit(self._reduced + k)
@@ -322,6 +325,13 @@ class KernelSimulation(PipelineControl):
             self._release(min(keep, self._reduced))
         else:
             self._release(self._reduced)
+
+    def _draw_names(self) -> list[str]:
+        """The per-request random draws' columns (read only until the request has finished)."""
+        if self._draws is None:
+            self._draws = [n for n in self.columns.names()
+                           if n in DRAW_COLUMNS or n.endswith(("_u", ".lat_s", ".svc_s"))]
+        return self._draws
 
     def _emit(self, hi: int, last: bool = False) -> None:
         lo = self._reduced

@@ -144,6 +144,7 @@ class SummaryStream:
         self.path_on: dict[str, np.ndarray] = {}
         self.decided_by = np.zeros(len(self.spec["components"]) + 1, np.int64)
         self.confidence: dict[tuple[str, float], int] = {}
+        self.scored: dict[str, int] = {}  # requests each model scored (the denominator of its confidence share)
         self.rows = 0
         graph = build_graph(sc)
         self.thresholds = sorted({d["when"].confidence_below for _, _, d in graph.edges(data=True)
@@ -367,8 +368,10 @@ class SummaryStream:
                                            minlength=len(self.decided_by))[:len(self.decided_by)]
         for cid, entry in self.spec["components"].items():
             if entry["kind"] == "model" and self.thresholds:
-                p = c["p" if entry["columns"]["enter"] == "inf_enter_s" else f"{cid}.p"]
+                scored = ~np.isnan(c[entry["columns"]["enter"]])  # the route's condition is on what it scored
+                p = c["p" if entry["columns"]["enter"] == "inf_enter_s" else f"{cid}.p"][scored]
                 sure = np.maximum(p, 1.0 - p)
+                self.scored[cid] = self.scored.get(cid, 0) + int(scored.sum())
                 for thr in self.thresholds:
                     self.confidence[(cid, thr)] = self.confidence.get((cid, thr), 0) + int((sure < thr).sum())
 
@@ -530,10 +533,9 @@ class SummaryStream:
                      for cid, t in self.path_time.items()]
             path = path_summary(self.spec, parts, p99_ms / 1000.0, int(round(n_slow)),
                                 float(weight @ self.path_latency_s) / n_slow)
-        rows = max(self.rows, 1)
-
         def confidence_share(model: str, threshold: float) -> float:
-            return self.confidence.get((model, threshold), 0) / rows
+            scored = self.scored.get(model, 0)
+            return self.confidence.get((model, threshold), 0) / scored if scored else 0.0
 
         decided = self.decided_by if self.scenario.topology is not None else None
         return architecture_section(sc, stats, path, confidence_share, decided)

@@ -124,9 +124,8 @@ def room_sentence(answer: Answer, right: Truth, result: Room) -> str:
     """One sentence for the projector and the phones: how the room did against the simulation."""
     if not result.answers:
         return "Nobody answered this one."
-    people = f"{result.answers} answer{'s' if result.answers != 1 else ''}"
+    of = f"{result.right} of {result.answers} {'guess' if result.answers == 1 else 'guesses'}"
     if answer.kind == "choice":
-        return f"{result.right} of {people} picked “{right.choice}”."
+        return f"Picked “{right.choice}”: {of}."
     limit = answer.close_limit(float(right.value))
-    return (f"{result.right} of {people} were within {shown(answer, limit)} of it; the room's middle guess was "
-            f"{shown(answer, result.median)}.")
+    return f"Within {shown(answer, limit)} of it: {of}. The room's middle guess: {shown(answer, result.median)}."

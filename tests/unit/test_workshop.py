@@ -164,8 +164,8 @@ def test_close_guesses_by_hand():
     assert [is_right(answer, right, g) for g in guesses] == [True, True, False, True, False]
     result = room(answer, right, guesses)
     assert (result.answers, result.right, result.median) == (5, 3, 80.0)
-    assert room_sentence(answer, right, result) == ("3 of 5 answers were within 7 customers of it; the room's "
-                                                    "middle guess was 80 customers.")
+    assert room_sentence(answer, right, result) == ("Within 7 customers of it: 3 of 5 guesses. The room's middle "
+                                                    "guess: 80 customers.")
     zero = Answer(kind="number", measure="requests.failed", close_within=100)
     assert [is_right(zero, truth_of(zero, 0.0), g) for g in (0.0, 100.0, 101.0)] == [True, True, False]
     exact = Answer(kind="number", measure="requests.failed")               # 10 % of 0 is 0: one unit still counts
@@ -181,7 +181,7 @@ def test_choice_bins_include_their_lower_bound():
     right = truth_of(answer, 97.9, "97 to 99 %")
     result = room(answer, right, ["97 to 99 %", "99 % or more", "99 % or more"])
     assert result.counts == {"99 % or more": 2, "97 to 99 %": 1, "below 97 %": 0}
-    assert room_sentence(answer, right, result) == "1 of 3 answers picked “97 to 99 %”."
+    assert room_sentence(answer, right, result) == "Picked “97 to 99 %”: 1 of 3 guesses."
 
 
 def test_guesses_are_checked_with_a_sentence_for_the_phone():
@@ -208,3 +208,18 @@ def truth_of(answer: Answer, value: float, choice: str | None = None):
     from simulator.workshop.answers import Truth
 
     return Truth(value, shown(answer, value), choice)
+
+
+# --------------------------------------------------------------------------- the reveal chart's bins
+def test_guesses_are_counted_in_readable_bins():
+    from simulator.viz.guesses import count_guesses
+
+    bins, counts, hit = count_guesses([70, 80, 82, 74, 60, 130], 74)          # span 70: width 10
+    assert [b.label for b in bins][:3] == ["60 to 69", "70 to 79", "80 to 89"]
+    assert counts == [1, 2, 2, 0, 0, 0, 0, 1] and hit == 1
+    bins, counts, hit = count_guesses([0, 50, 300, 2_000_000], 0)            # spans orders of magnitude
+    assert [b.label for b in bins] == ["0", "1 to 9", "10 to 99", "100 to 999", "1,000 to 9,999", "10k to 100k",
+                                       "100k to 1 m", "1 m to 10 m"]
+    assert counts == [1, 0, 1, 1, 0, 0, 0, 1] and hit == 0
+    bins, counts, hit = count_guesses([97.5, 98.0, 99.2], 97.9, decimals=1)
+    assert bins[hit].label == "97.8 to 97.9" and sum(counts) == 3

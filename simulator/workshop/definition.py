@@ -239,7 +239,9 @@ def load_workshop(path: Path, scenarios: dict[str, Scenario]) -> Workshop:
     where = path.name
     try:
         data = load_yaml(read_regular_file(path, MAX_YAML_BYTES, where))
-    except (YamlError, ScenarioError) as err:
+    except ScenarioError as err:  # the file's own problem (missing, too large): its line names the file
+        raise WorkshopError(err.lines) from None
+    except YamlError as err:
         raise WorkshopError([f"{where}: {err}"]) from None
     return parse_workshop(data, scenarios, where)
 

@@ -223,3 +223,22 @@ def test_guesses_are_counted_in_readable_bins():
     assert counts == [1, 0, 1, 1, 0, 0, 0, 1] and hit == 0
     bins, counts, hit = count_guesses([97.5, 98.0, 99.2], 97.9, decimals=1)
     assert bins[hit].label == "97.8 to 97.9" and sum(counts) == 3
+
+
+# --------------------------------------------------------------------------- command line
+def test_the_command_lists_checks_and_refuses_with_exit_2(tmp_path, capsys):
+    from simulator.cli.main import main
+
+    assert main(["workshop"]) == 0
+    assert capsys.readouterr().out.startswith("five_surprises           Five surprises of a fraud-scoring service "
+                                              "(5 acts, 45 minutes)")
+    assert main(["workshop", "five_surprises"]) == 0
+    assert "2. The weather service goes down (weather_api_outage, 8 min)" in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("title: x\nminutes: 3\nacts: []\n", encoding="utf-8")
+    assert main(["workshop", str(bad)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: bad.yaml: minutes: Input should be greater than or equal to 5; got '3'",
+        "error: bad.yaml: acts: List should have at least 1 item after validation, not 0"]
+    assert main(["workshop", "nope"]) == 2
+    assert "nope.yaml: file not found" in capsys.readouterr().err

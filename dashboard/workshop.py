@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import segno
 import streamlit as st
@@ -18,7 +19,7 @@ from simulator.report.narrative import narrate
 from simulator.report.results import RunResult
 from simulator.scenario.config import Scenario, ScenarioError, without_incident
 from simulator.workshop.answers import NoAnswer, Truth, truth
-from simulator.workshop.definition import Act, Workshop, act_scenario, load_folder, workshop_dir
+from simulator.workshop.definition import Act, Workshop, act_scenario, bundled_scenarios, load_folder, workshop_dir
 
 PUBLIC_URL_ENV = "PIPELINE_TWIN_PUBLIC_URL"
 JOIN_PAGE = "join"
@@ -27,17 +28,16 @@ POLL = "2s"                      # how often the screens look for a change (one 
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _load(folder: str, stamp: tuple, scenario_stamp: tuple) -> tuple[dict[str, Workshop], list[str]]:
+def _load(folder: str, scenario_folder: str, stamp: tuple, scenario_stamp: tuple) -> tuple[dict[str, Workshop],
+                                                                                           list[str]]:
     del stamp, scenario_stamp  # cache keys only: a changed file reloads
-    from pathlib import Path
-
-    return load_folder(Path(folder), _bundled())
+    return load_folder(Path(folder), bundled_scenarios(Path(scenario_folder)))
 
 
 def _bundled() -> dict[str, Scenario]:
-    folder = state.scenario_dir()
-    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.yaml")))
-    return state._load_catalog(str(folder), stamp)[0]
+    """The scenarios an act may name: the bundled ones (this session's uploads and edits are not)."""
+    names = {p.stem for p in state.scenario_dir().glob("*.yaml")}
+    return {name: sc for name, sc in state.catalog().items() if name in names}
 
 
 def catalog() -> tuple[dict[str, Workshop], list[str]]:
@@ -46,7 +46,7 @@ def catalog() -> tuple[dict[str, Workshop], list[str]]:
     scenarios = state.scenario_dir()
     stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.yaml")))
     scenario_stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(scenarios.glob("*.yaml")))
-    return _load(str(folder), stamp, scenario_stamp)
+    return _load(str(folder), str(scenarios), stamp, scenario_stamp)
 
 
 # --------------------------------------------------------------------------- an act's run

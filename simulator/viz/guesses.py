@@ -111,8 +111,11 @@ def numbers_figure(values: list[float], answer: float, answer_text: str, decimal
 
 def choices_figure(labels: list[str], counts: list[int], right: str, font_size: int = 16,
                    height: int = 320, wrap: int = 24) -> go.Figure:
-    """One horizontal bar per option (first option on top), the right one in green and marked."""
-    shown = ["<br>".join(textwrap.wrap(("✔ " if label == right else "") + label, wrap)) for label in labels]
+    """One horizontal bar per option (first option on top), the right one in green and marked. The figure
+    grows past ``height`` when the wrapped labels need it (a phone wraps them into more lines)."""
+    wrapped = [textwrap.wrap(("✔ " if label == right else "") + label, wrap) for label in labels]
+    shown = ["<br>".join(lines) for lines in wrapped]
+    height = max(height, int(sum(len(lines) + 0.6 for lines in wrapped) * font_size * 1.7) + 3 * font_size + 40)
     colours = [ANSWER_COLOUR if label == right else GUESS_COLOUR for label in labels]
     fig = go.Figure(go.Bar(y=shown, x=counts, orientation="h", marker_color=colours,
                            text=[str(c) for c in counts], textposition="outside", cliponaxis=False,

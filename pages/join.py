@@ -1,6 +1,8 @@
 """Join a workshop: a participant's phone (390x844). No sign-in: the join code admits, a random token in
 the address (``?code=...&me=...``) is who you are, so a reload keeps your answer. Shows only the act on
 the projector: its question, your answer, and once revealed the answer and how the room guessed."""
+import html
+
 import streamlit as st
 
 from dashboard import team
@@ -91,7 +93,7 @@ answer = act.answer
 st.subheader(f"Question {view.act_number} of {view.act_count}: {escape_markdown(act.title)}")
 if act.setup and not view.revealed:
     st.markdown(escape_markdown(act.setup))
-st.html(f'<div class="wj-question">{escape_markdown(act.question)}</div>')
+st.html(f'<div class="wj-question">{html.escape(act.question)}</div>')
 
 if not view.revealed:
     if view.mine is not None:
@@ -127,13 +129,13 @@ if not view.revealed:
 
 truth = view.truth
 result = room(answer, truth, view.guesses)
-st.html(f'<div>The simulation says</div><div class="wj-answer">{escape_markdown(truth.choice or truth.shown)}</div>')
+st.html(f'<div>The simulation says</div><div class="wj-answer">{html.escape(truth.choice or truth.shown)}</div>')
 if view.mine is None:
     st.markdown("You did not answer this one.")
 else:
     mine = shown(answer, view.mine) if isinstance(view.mine, float) else view.mine
     verdict = "right" if answer.kind == "choice" else "close"
-    st.html(f'<div class="wj-mine">Your answer: <b>{escape_markdown(mine)}</b> '
+    st.html(f'<div class="wj-mine">Your answer: <b>{html.escape(mine)}</b> '
             f'({verdict if is_right(answer, truth, view.mine) else "not " + verdict})</div>')
 st.markdown(escape_markdown(room_sentence(answer, truth, result)))
 if answer.kind == "choice":

@@ -1,6 +1,8 @@
 """Workshop: the facilitator's screen for the projector (1366x768): join code and QR code, the act's
 question, the live count of answers, the reveal (the simulated answer against the room's guesses, then
 the scenario's story and diagram), and a closing slide with every answer and the room's decisions."""
+import html
+
 import streamlit as st
 
 from dashboard import team
@@ -122,12 +124,8 @@ def join_box() -> None:
     """The QR code, the address and the join code, while the room answers."""
     with st.container(key="ws_qr"):
         st.image(ws.qr_svg(url, scale=7), width=230)
-        st.html(f'<div>Join at <b>{escape_html(ws.base_url())}/join</b> with the code</div>'
+        st.html(f'<div>Join at <b>{html.escape(ws.base_url())}/join</b> with the code</div>'
                 f'<div class="ws-code">{session.code}</div>')
-
-
-def escape_html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def nav_buttons(revealed: bool, ready) -> None:
@@ -209,10 +207,10 @@ def act_screen() -> None:
     with main:
         st.subheader(escape_markdown(act.title))
         if act.setup:
-            st.html(f'<div class="ws-setup">{escape_html(act.setup)}</div>')
-        st.html(f'<div class="ws-question">{escape_html(act.question)}</div>')
+            st.html(f'<div class="ws-setup">{html.escape(act.setup)}</div>')
+        st.html(f'<div class="ws-question">{html.escape(act.question)}</div>')
         if act.answer.kind == "choice":
-            st.html("".join(f'<div class="ws-choice">{chr(65 + i)}. {escape_html(c.label)}</div>'
+            st.html("".join(f'<div class="ws-choice">{chr(65 + i)}. {html.escape(c.label)}</div>'
                             for i, c in enumerate(act.answer.choices)))
         live(session.revision, True)
     with side:
@@ -228,15 +226,15 @@ def revealed_screen(act, state) -> None:
     st.caption(f"{escape_markdown(session.workshop.title)} · act {position + 1} of {count} · join at "
                f"{escape_markdown(ws.base_url())}/join with the code **{session.code}**")
     st.subheader(escape_markdown(act.title))
-    st.html(f'<div class="ws-question ws-small">{escape_html(act.question)}</div>')
+    st.html(f'<div class="ws-question ws-small">{html.escape(act.question)}</div>')
     result = room(act.answer, state.truth, state.guesses)
     left, right = st.columns([1, 1.5], gap="large")
     with left:
         st.html(f'<div>The simulation says</div><div class="ws-answer">'
-                f'{escape_html(state.truth.choice or state.truth.shown)}</div>')
+                f'{html.escape(state.truth.choice or state.truth.shown)}</div>')
         if state.truth.choice:
             st.markdown(f"Simulated: {escape_markdown(state.truth.shown)}")
-        st.html(f'<div class="ws-room">{escape_html(room_sentence(act.answer, state.truth, result))}</div>')
+        st.html(f'<div class="ws-room">{html.escape(room_sentence(act.answer, state.truth, result))}</div>')
         live(session.revision, False)
     with right:
         if act.answer.kind == "choice":

@@ -41,6 +41,7 @@ acts:
         - {label: "It keeps running on a small share", equals: none}
 """
 GUESSES = [10, 50, 74, 80, 200]          # within 10 % of 74: 74 and 80; the middle guess is 74
+NAMES = ["Person 1", "Person 2", "Zoë & <b>Bo</b>", "Person 4", "Person 5"]   # a name is shown as typed
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +116,7 @@ def test_a_room_joins_answers_and_sees_the_reveal(browser, workshop_url, screens
             width, height = (390, 844) if i == 0 else (412, 915)
             ctx, phone = context(browser, width, height, phone=True)
             contexts.append(ctx)
-            join(phone, workshop_url, code, f"Person {i + 1}", by_link=i % 2 == 0)
+            join(phone, workshop_url, code, NAMES[i], by_link=i % 2 == 0)
             expect(phone.get_by_text("How many customers get an error from the broken version")).to_be_visible()
             if i == 0:
                 screenshot(phone, screenshots / "workshop-phone-question-390.png")
@@ -181,6 +182,9 @@ def test_a_room_joins_answers_and_sees_the_reveal(browser, workshop_url, screens
         expect(late.locator(".wj-answer")).to_have_text("It is rolled back automatically", timeout=30_000)
         expect(late.get_by_text("(right)")).to_be_visible()
         expect(phones[4].get_by_text("You did not answer this one.")).to_be_visible(timeout=30_000)
+        wait_for_app(late)
+        expect(late.get_by_test_id("stPlotlyChart").locator("svg.main-svg").first).to_be_visible()
+        screenshot(late, screenshots / "workshop-phone-choice-reveal-390.png")
         wait_for_app(projector)
         screenshot(projector, screenshots / "workshop-projector-choice-1366.png")
 

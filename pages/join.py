@@ -41,7 +41,7 @@ def join_form(message: str | None = None) -> None:
                               placeholder="e.g. K7P4QX")
         name = st.text_input("Your name", max_chars=workshops.NAME_CHARS, key="wj_name",
                              placeholder="a first name is enough")
-        if st.form_submit_button("Join", type="primary", key="wj_go"):
+        if st.form_submit_button("Join", type="primary", key="wj_go", width="stretch"):
             try:
                 joined = workshops.join(store, typed, name)
             except (ValueError, LookupError) as err:

@@ -65,9 +65,8 @@ def start_screen() -> None:
     name = st.selectbox("Workshop", list(found), format_func=lambda n: found[n].title, key="ws_pick")
     chosen = found[name]
     st.markdown(escape_markdown(chosen.description))
-    st.dataframe([{"act": i + 1, "title": a.title, "scenario": a.scenario, "question": a.question,
-                   "minutes": f"{a.minutes:g}"} for i, a in enumerate(chosen.acts)],
-                 hide_index=True, width="stretch")
+    st.markdown("\n".join(f"{i + 1}. **{escape_markdown(a.title)}** ({a.minutes:g} min, scenario "
+                           f"`{a.scenario}`): {escape_markdown(a.question)}" for i, a in enumerate(chosen.acts)))
     st.caption(f"{len(chosen.acts)} acts, {sum(a.minutes for a in chosen.acts):g} of {chosen.minutes:g} minutes; "
                f"the rest is for the welcome and the closing discussion.")
     if st.button("Start a session", type="primary", icon=":material/play_arrow:", key="ws_start"):

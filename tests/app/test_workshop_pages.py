@@ -95,3 +95,14 @@ def workshops_actor(email: str):
     from simulator.store.access import Actor, Role
 
     return Actor(email, email, Role.analyst)
+
+
+def test_the_join_link_uses_the_configured_public_address(store, monkeypatch):
+    monkeypatch.setenv("PIPELINE_TWIN_PUBLIC_URL", "http://10.0.0.12:8501/")
+    at = ok(make("anna@example.com").run())
+    ok(at.switch_page("pages/workshop.py").run())
+    next(b for b in at.button if b.key == "ws_start").click().run()
+    ok(at)
+    [(code, *_)] = workshops.recent(store, workshops_actor("anna@example.com"))
+    bodies = " ".join(h.proto.body for h in at.get("html"))
+    assert f"Join at <b>http://10.0.0.12:8501/join</b> with the code</div><div class=\"ws-code\">{code}</div>" in bodies

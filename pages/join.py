@@ -82,10 +82,10 @@ if view.closed:
     st.title("Thank you!")
     st.markdown("The workshop has ended.")
     st.stop()
+follow(view.revision)  # one place on every screen, so the poll keeps its identity from one act to the next
 if view.on_closing:
     st.title("That was the last question")
     st.markdown("Look at the screen: the room is deciding what to do about it.")
-    follow(view.revision)
     st.stop()
 
 act = view.act
@@ -124,7 +124,6 @@ if not view.revealed:
             except (ValueError, LookupError) as err:
                 st.error(str(err))
             st.rerun()
-    follow(view.revision)
     st.stop()
 
 truth = view.truth
@@ -147,4 +146,3 @@ else:
 st.plotly_chart(fig, key="wj_guesses", width="stretch", config={"displayModeBar": False, "staticPlot": True})
 for paragraph in view.story:
     st.markdown(paragraph)
-follow(view.revision)

@@ -135,10 +135,11 @@ def nav_buttons(revealed: bool, ready) -> None:
         cols[1].button("Reopen answers", icon=":material/undo:", key="ws_reopen",
                        help="Take the answer off the screens and let people answer (or change their answer) again.",
                        on_click=act_do, args=(lambda: workshops.reopen(store, who, session.code, position),))
-        cols[2].button("Reset this act", icon=":material/restart_alt:", key="ws_reset",
-                       help="Remove every answer to this question and start it again.",
-                       on_click=act_do, args=(lambda: workshops.reset(store, who, session.code, position),
-                                              "The act was reset: every answer to it was removed."))
+        with cols[2].popover("Reset this act", icon=":material/restart_alt:"):
+            st.markdown("Removes every answer to this question and opens it again. This cannot be undone.")
+            st.button("Remove the answers", key="ws_reset", type="primary",
+                      on_click=act_do, args=(lambda: workshops.reset(store, who, session.code, position),
+                                             "The act was reset: every answer to it was removed."))
     else:
         if cols[1].button("Reveal the answer", type="primary", icon=":material/visibility:", key="ws_reveal",
                           disabled=ready is None):

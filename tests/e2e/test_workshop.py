@@ -143,6 +143,8 @@ def test_a_room_joins_answers_and_sees_the_reveal(browser, workshop_url, screens
         chart = projector.get_by_test_id("stPlotlyChart").first.bounding_box()
         assert chart["y"] + chart["height"] <= 768                             # answer and guesses on one screen
         expect(projector.get_by_test_id("stGraphVizChart").locator("svg g.node").first).to_be_visible()
+        text = projector.get_by_test_id("stGraphVizChart").locator("svg g.node text").first.bounding_box()
+        assert text["height"] >= 12                                            # px on the projector, as Overview's
         expect(projector.get_by_text("Is that acceptable for a release that goes wrong?")).to_be_visible()
         projector.wait_for_timeout(800)
         projector.screenshot(path=str(screenshots / "workshop-projector-reveal-1366-screen.png"))

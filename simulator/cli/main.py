@@ -146,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_brief(sub)  # brief A B --out brief.pdf
     history.add_commands(sub)  # history, and --save on run, compare and plan
+    from simulator.cli import workshop
+
+    workshop.add_commands(sub)  # workshop: list, check, --answers
     return parser
 
 

@@ -36,6 +36,7 @@ ACTIONS: dict[str, tuple[Role, str]] = {
     "save_run": (Role.analyst, "keep runs in the history"),
     "plan": (Role.analyst, "run capacity plans"),
     "write_decision": (Role.analyst, "write decisions"),
+    "facilitate": (Role.analyst, "run workshops"),
     "delete_scenario": (Role.admin, "delete scenarios"),
     "delete_run": (Role.admin, "delete runs"),
     "delete_decision": (Role.admin, "delete decisions"),

@@ -134,8 +134,11 @@ class RunCache:
     def put(self, result: RunResult) -> bool:
         """Keep ``result`` (True), unless it is there already or cannot be written (False; never raises)."""
         key = cache_key(result.scenario, result.seed)
-        if (self.root / key / META).is_file():
+        folder = self.root / key
+        if (folder / META).is_file():
             return False
+        if folder.exists():  # frames without meta.json: a write that crashed (or lost a race) half-way
+            self._remove(folder)
         try:
             _, manifest = fr.write_frames(self.root, _frames(result), name=key, fmt="arrow")
             meta = {"format": FORMAT, "seed": int(result.seed), "scenario": result.scenario.model_dump_json(),

@@ -69,6 +69,7 @@ DASHBOARD_EVENTS_ENV, DEFAULT_DASHBOARD_EVENTS = "PIPELINE_TWIN_DASHBOARD_MAX_EV
 RUN_TIMEOUT_ENV, DEFAULT_RUN_TIMEOUT_S = "PIPELINE_TWIN_RUN_TIMEOUT_S", 180.0
 LONG_RUN_EVENTS = 5e6            # runs above this (about ten seconds) never take the last free worker
 HOW_SURE_MIN_REPS = 4            # "How sure" starts with at least this many replications
+WARM_UP_ENV = "PIPELINE_TWIN_WARM_UP"   # "0" switches the background warm-up off (the disk cache stays)
 WARM_SESSION = "warm-up"         # the background warm-up's name in the worker pool
 WARM_WAIT_S = 10.0               # how long the warm-up waits for a finished run to reach the disk
 
@@ -596,7 +597,7 @@ def start_warm_up() -> None:
     incident-free twins) and their first "How sure" replications on disk, one job at a time, so the
     pages' own runs always find a free worker. A page that asks for a run the warm-up is doing waits
     for that same job (the pool shares jobs by key); nothing runs twice. Not under AppTest."""
-    if in_process() or _disk().max_bytes <= 0:
+    if in_process() or _disk().max_bytes <= 0 or os.environ.get(WARM_UP_ENV, "1").lower() in ("0", "false", "no"):
         return
     folder = scenario_dir()
     stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.yaml")))
@@ -633,15 +634,23 @@ def _warm_job(runner, key: str, fn, args: tuple, done, **kw) -> object | None:
         time.sleep(2 * POLL_S)
 
 
+def _natural_or_none(scenario: Scenario) -> Scenario | None:
+    try:
+        return knobs.natural_comparison(scenario)[0]
+    except ScenarioError:
+        return None
+
+
 def _warm(runner, disk, scenarios: list[Scenario], budget: Budget) -> None:
     from dashboard.worker import simulate
     from simulator.analysis.backends import simulate_summary
     from simulator.analysis.experiments import replication_seeds
 
     runs = []
-    for sc in scenarios:
-        twin = without_incident(sc)
-        runs += [(sc, int(sc.seed))] + ([(twin, int(sc.seed))] if twin is not None else [])
+    for sc in scenarios:  # the Overview's run, then Compare's first B; each with its incident-free twin
+        for one in (sc, _natural_or_none(sc)):
+            twin = without_incident(one) if one is not None else None
+            runs += [(s, int(sc.seed)) for s in (one, twin) if s is not None]
     started, simulated = time.monotonic(), 0
     try:
         for sc, seed in runs:
@@ -668,7 +677,8 @@ def _warm(runner, disk, scenarios: list[Scenario], budget: Budget) -> None:
                     simulated += 1
     except Exception:  # the warm-up is a courtesy: a failure leaves the pages to run what they need
         LOG.exception("warming the run cache failed")
-    LOG.info("run cache warm: %d runs simulated in %.0f s", simulated, time.monotonic() - started)
+        return
+    disk.note_warm(len(runs), simulated, time.monotonic() - started)
 
 
 def backend():

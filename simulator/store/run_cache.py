@@ -180,6 +180,18 @@ class RunCache:
             return False
         return True
 
+    def note_warm(self, runs: int, simulated: int, seconds: float) -> None:
+        """Record that this code version's bundled runs are all on disk (``warm-<code version>.json``)."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.warm_marker(), json.dumps({"runs": runs, "simulated": simulated,
+                                                              "seconds": round(seconds, 1), "at": time.time()}))
+        except OSError as err:
+            LOG.warning("could not note the warm-up: %s", err)
+
+    def warm_marker(self) -> Path:
+        return self.root / f"warm-{code_version()}.json"
+
     # ------------------------------------------------------------------ housekeeping
     @staticmethod
     def _touch(path: Path) -> None:

@@ -456,9 +456,9 @@ def run_many(jobs: list[tuple[Scenario, int]], label: str = "the scenario",
              keep: int | None = None) -> list[RunResult]:
     """Results of several ``(scenario, seed)`` runs, from the cache or run with one progress bar.
 
-    Runs new to this server (simulated now or read from the disk cache) are audited; the first ``keep``
-    jobs (all by default) may also be kept in the history (a one-off event's incident-free twin is a
-    reference, not a run anyone asked for).
+    Runs simulated now are audited; the first ``keep`` jobs (all by default) may also be kept in the
+    history (a one-off event's incident-free twin is a reference, not a run anyone asked for). A run
+    read from memory or the disk cache was done before (by someone, or by the warm-up), so it is not.
 
     Raises ScenarioError (with readable lines) for a scenario refused before it starts (bad input,
     over the dashboard's budget, a replay file the dashboard may not read), and RunFailed for a run
@@ -467,13 +467,12 @@ def run_many(jobs: list[tuple[Scenario, int]], label: str = "the scenario",
     keyed = [(run_key(sc, seed), sc, int(seed)) for sc, seed in jobs]
     cache = _results()
     found = {key: cache.get(key) for key, _, _ in keyed}
-    fresh: dict[str, RunResult] = {}
     for key, sc, seed in keyed:  # kept on disk by an earlier server, another session or the warm-up
-        if found[key] is None and key not in fresh:
+        if found[key] is None:
             kept = _disk().get(sc, seed)
             if kept is not None:
                 cache.put(key, kept)
-                found[key] = fresh[key] = kept
+                found[key] = kept
     missing = [(key, sc, seed) for key, sc, seed in keyed if found[key] is None]
     missing = list({key: (key, sc, seed) for key, sc, seed in missing}.values())
     if missing:
@@ -501,16 +500,15 @@ def run_many(jobs: list[tuple[Scenario, int]], label: str = "the scenario",
                           args=(failed,), help="Run the simulation that did not finish once more.")
                 raise
         bar.empty()
-        for key, result in ran.items():
-            cache.put(key, result)
-            found[key] = fresh[key] = result
-    if fresh:  # new to this server (simulated now, or read from the disk cache)
+        for key, fresh in ran.items():
+            cache.put(key, fresh)
+            found[key] = fresh
         from dashboard import keeping
 
-        keepable = {key for key, _, _ in keyed[:keep]} if keep is not None else set(fresh)
+        keepable = {key for key, _, _ in keyed[:keep]} if keep is not None else set(ran)
         # audited, and kept in the history when the role allows
-        keeping.runs_finished([r for k, r in fresh.items() if k in keepable],
-                              audit_only=[r for k, r in fresh.items() if k not in keepable])
+        keeping.runs_finished([r for k, r in ran.items() if k in keepable],
+                              audit_only=[r for k, r in ran.items() if k not in keepable])
     return [found[key] for key, _, _ in keyed]
 
 
@@ -597,7 +595,7 @@ def start_warm_up() -> None:
     incident-free twins) and their first "How sure" replications on disk, one job at a time, so the
     pages' own runs always find a free worker. A page that asks for a run the warm-up is doing waits
     for that same job (the pool shares jobs by key); nothing runs twice. Not under AppTest."""
-    if in_process() or _disk().max_bytes <= 0 or os.environ.get(WARM_UP_ENV, "1").lower() in ("0", "false", "no"):
+    if in_process() or not _disk().enabled or os.environ.get(WARM_UP_ENV, "1").lower() in ("0", "false", "no"):
         return
     folder = scenario_dir()
     stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.yaml")))

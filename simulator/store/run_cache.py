@@ -104,12 +104,19 @@ class RunCache:
         self.max_bytes = default_max_bytes() if max_bytes is None else int(max_bytes)
         self._lock = threading.Lock()
 
+    @property
+    def enabled(self) -> bool:
+        """A cap of 0 switches the cache off: nothing is read or written."""
+        return self.max_bytes > 0
+
     # ------------------------------------------------------------------ full runs
     def has(self, scenario: Scenario, seed: int) -> bool:
-        return (self.root / cache_key(scenario, seed) / META).is_file()
+        return self.enabled and (self.root / cache_key(scenario, seed) / META).is_file()
 
     def get(self, scenario: Scenario, seed: int) -> RunResult | None:
         """The kept run for ``scenario`` and ``seed``, or None (missing, damaged, or for another scenario)."""
+        if not self.enabled:
+            return None
         key = cache_key(scenario, seed)
         folder = self.root / key
         if not (folder / META).is_file():
@@ -133,6 +140,8 @@ class RunCache:
 
     def put(self, result: RunResult) -> bool:
         """Keep ``result`` (True), unless it is there already or cannot be written (False; never raises)."""
+        if not self.enabled:
+            return False
         key = cache_key(result.scenario, result.seed)
         folder = self.root / key
         if (folder / META).is_file():
@@ -156,6 +165,8 @@ class RunCache:
 
     def get_json(self, key: str):
         """A work unit's kept answer (plain JSON), or None."""
+        if not self.enabled:
+            return None
         path = self._json_path(key)
         try:
             data = json.loads(path.read_text("utf-8"))
@@ -172,6 +183,8 @@ class RunCache:
         return data["answer"]
 
     def put_json(self, key: str, answer) -> bool:
+        if not self.enabled:
+            return False
         try:
             self._json_path(key).parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self._json_path(key), json.dumps({"format": FORMAT, "answer": answer}))

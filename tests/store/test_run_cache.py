@@ -142,6 +142,13 @@ def test_the_least_recently_used_entries_go_first(tmp_path, small, result):
     assert not first.exists() and second.exists()
 
 
+def test_a_cap_of_zero_switches_the_cache_off(tmp_path, small, result):
+    cache = RunCache(tmp_path, max_bytes=0)
+    assert not cache.put(result) and not cache.put_json("k", {"a": 1})
+    assert cache.get(small, 7) is None and not cache.has(small, 7) and cache.get_json("k") is None
+    assert not any(tmp_path.iterdir())
+
+
 def test_answers_are_kept_as_json_and_damage_is_ignored(tmp_path):
     cache = RunCache(tmp_path)
     answer = {"latency_ms": {"p99": 212.5, "mean": float("nan")}, "warmup_series": {"t_s": [0.0, 10.0]}}

@@ -30,6 +30,7 @@ import contextlib
 import os
 import re
 import secrets
+import signal
 import socket
 import statistics
 import subprocess
@@ -225,6 +226,7 @@ def main() -> None:
     parser.add_argument("--screenshots", default=str(ROOT / "test-artifacts" / "screenshots"),
                         help="folder for the knob change's screenshots ('' for none)")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the servers on the way out
     from playwright.sync_api import sync_playwright
 
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]

@@ -603,10 +603,13 @@ def start_warm_up() -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def _warm_up(folder: str, stamp: tuple) -> threading.Thread:
+def _warm_up(folder: str, stamp: tuple) -> threading.Thread | None:
+    tag = hashlib.sha256(repr((folder, stamp)).encode()).hexdigest()[:12]  # these scenario files, as they are
+    if _disk().warm_marker(tag).exists():  # warmed before by this code: the pool need not even start
+        return None
     bundled, _ = _load_catalog(folder, stamp)
     scenarios = [bundled[n] for n in sorted(bundled, key=lambda n: (n != DEFAULT_SCENARIO, n))]
-    thread = threading.Thread(target=_warm, args=(_runner(), _disk(), scenarios, dashboard_budget()),
+    thread = threading.Thread(target=_warm, args=(_runner(), _disk(), scenarios, dashboard_budget(), tag),
                               name="pipeline-twin-warm-up", daemon=True)
     thread.start()
     return thread
@@ -639,7 +642,7 @@ def _natural_or_none(scenario: Scenario) -> Scenario | None:
         return None
 
 
-def _warm(runner, disk, scenarios: list[Scenario], budget: Budget) -> None:
+def _warm(runner, disk, scenarios: list[Scenario], budget: Budget, tag: str) -> None:
     from dashboard.worker import simulate
     from simulator.analysis.backends import simulate_summary
     from simulator.analysis.experiments import replication_seeds
@@ -676,7 +679,7 @@ def _warm(runner, disk, scenarios: list[Scenario], budget: Budget) -> None:
     except Exception:  # the warm-up is a courtesy: a failure leaves the pages to run what they need
         LOG.exception("warming the run cache failed")
         return
-    disk.note_warm(len(runs), simulated, time.monotonic() - started)
+    disk.note_warm(tag, len(runs), simulated, time.monotonic() - started)
 
 
 def backend():

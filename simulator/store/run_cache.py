@@ -193,17 +193,17 @@ class RunCache:
             return False
         return True
 
-    def note_warm(self, runs: int, simulated: int, seconds: float) -> None:
-        """Record that this code version's bundled runs are all on disk (``warm-<code version>.json``)."""
+    def note_warm(self, tag: str, runs: int, simulated: int, seconds: float) -> None:
+        """Record that this code version's runs for a set of scenarios (``tag``) are all on disk."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(self.warm_marker(), json.dumps({"runs": runs, "simulated": simulated,
+            atomic_write_text(self.warm_marker(tag), json.dumps({"runs": runs, "simulated": simulated,
                                                               "seconds": round(seconds, 1), "at": time.time()}))
         except OSError as err:
             LOG.warning("could not note the warm-up: %s", err)
 
-    def warm_marker(self) -> Path:
-        return self.root / f"warm-{code_version()}.json"
+    def warm_marker(self, tag: str) -> Path:
+        return self.root / f"warm-{code_version()}-{tag}.json"
 
     # ------------------------------------------------------------------ housekeeping
     @staticmethod

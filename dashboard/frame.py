@@ -43,6 +43,7 @@ KNOWN_PAGES = {
     "compare.py": ("Compare", ":material/compare_arrows:", "exec"),
     "replay.py": ("Replay", ":material/replay:", "exec"),
     "glossary.py": ("Glossary & help", ":material/help:", "exec"),
+    "architecture.py": ("Architecture", ":material/account_tree:", "arch"),
     "lab.py": ("Scenario lab", ":material/science:", "arch"),
     "planner.py": ("Capacity planner", ":material/insights:", "arch"),
     "validation.py": ("Validation", ":material/verified:", "arch"),

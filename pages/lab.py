@@ -1,7 +1,8 @@
-"""Scenario lab (architects): edit every scenario setting, check it, run it, save or load it as YAML."""
+"""Scenario lab (architects): edit every scenario setting or build its architecture as a graph, check it, run it,
+save or load it as YAML."""
 import streamlit as st
 
-from dashboard import library, state, team, widgets
+from dashboard import graph_editor, library, state, team, widgets
 from dashboard.frame import ensure_frame
 from simulator.report.compare import compare_runs
 from simulator.report.narrative import compare_paragraph
@@ -92,33 +93,44 @@ if message:
     else:
         st.error("This file is not a valid scenario:\n\n" + text)
 
-st.markdown(f"Editing a copy of **{state.describe_current()}**. Each setting shows its meaning, unit and "
-            f"allowed range; problems appear in red under the setting.")
-edit = widgets.scenario_editor(base, prefix)
+mode = st.segmented_control("What to edit", ["Settings", "Architecture"], default="Settings", key="lab_mode",
+                            help="Settings: every field of the scenario. Architecture: its components and how "
+                                 "requests move between them, drawn as you build it.")
+if mode == "Architecture":
+    st.markdown(f"Building the architecture of a copy of **{state.describe_current()}**: add and remove components "
+                f"and edges; the diagram and the checks follow every change.")
+    built = graph_editor.graph_editor(base, f"graph_{prefix}")
+    graph_editor.actions(built, base, use_everywhere)
+    if st.button("Run this architecture", type="primary", disabled=built.scenario is None, key="graph_run"):
+        state.remember(LAB_RUN, built.scenario.model_dump(mode="json"))
+else:
+    st.markdown(f"Editing a copy of **{state.describe_current()}**. Each setting shows its meaning, unit and "
+                f"allowed range; problems appear in red under the setting.")
+    edit = widgets.scenario_editor(base, prefix)
 
-if edit.errors or edit.loose_errors:
-    n = sum(len(v) for v in edit.errors.values()) + len(edit.loose_errors)
-    st.error(f"{n} problem{'s' if n != 1 else ''} to fix before this scenario can run"
-             + (": " + "; ".join(edit.loose_errors) if edit.loose_errors else " (marked under the settings above)."))
-elif edit.changed:
-    changes = ", ".join(f"`{p}`" for p in edit.changed[:8]) + (" …" if len(edit.changed) > 8 else "")
-    st.info(f"You changed {len(edit.changed)} setting{'s' if len(edit.changed) != 1 else ''}: {changes}")
+    if edit.errors or edit.loose_errors:
+        n = sum(len(v) for v in edit.errors.values()) + len(edit.loose_errors)
+        st.error(f"{n} problem{'s' if n != 1 else ''} to fix before this scenario can run"
+                 + (": " + "; ".join(edit.loose_errors) if edit.loose_errors else " (marked under the settings above)."))
+    elif edit.changed:
+        changes = ", ".join(f"`{p}`" for p in edit.changed[:8]) + (" …" if len(edit.changed) > 8 else "")
+        st.info(f"You changed {len(edit.changed)} setting{'s' if len(edit.changed) != 1 else ''}: {changes}")
 
-valid = edit.scenario is not None
-c1, c2, c3, c4 = st.columns(4)
-if c1.button("Run the edited scenario", type="primary", disabled=not valid, key="lab_run_button"):
-    state.remember(LAB_RUN, edit.data)
-c2.button("Use it on every page", disabled=not valid, key="lab_use", on_click=use_everywhere, args=(edit.data,),
-          help="Adds the edited scenario to the sidebar's list for this session and selects it.")
-c3.download_button("Download as YAML", data=scenario_to_yaml(edit.scenario) if valid else "",
-                   file_name=f"{base.name}-edited.yaml", mime="application/x-yaml", disabled=not valid,
-                   key="lab_download", on_click="ignore", help="Every setting written out, ready for the CLI.")
-c4.button("Reset to the scenario's values", key="lab_reset", on_click=reset_form)
-team.show_flash()
-if valid:
-    with st.expander("Save the edited scenario to the Library", icon=":material/save:",
-                     expanded=st.session_state.get(library.K_CONFLICT) is not None):
-        library.save_box(edit.scenario, "lab", "the edited scenario")
+    valid = edit.scenario is not None
+    c1, c2, c3, c4 = st.columns(4)
+    if c1.button("Run the edited scenario", type="primary", disabled=not valid, key="lab_run_button"):
+        state.remember(LAB_RUN, edit.data)
+    c2.button("Use it on every page", disabled=not valid, key="lab_use", on_click=use_everywhere, args=(edit.data,),
+              help="Adds the edited scenario to the sidebar's list for this session and selects it.")
+    c3.download_button("Download as YAML", data=scenario_to_yaml(edit.scenario) if valid else "",
+                       file_name=f"{base.name}-edited.yaml", mime="application/x-yaml", disabled=not valid,
+                       key="lab_download", on_click="ignore", help="Every setting written out, ready for the CLI.")
+    c4.button("Reset to the scenario's values", key="lab_reset", on_click=reset_form)
+    team.show_flash()
+    if valid:
+        with st.expander("Save the edited scenario to the Library", icon=":material/save:",
+                         expanded=st.session_state.get(library.K_CONFLICT) is not None):
+            library.save_box(edit.scenario, "lab", "the edited scenario")
 
 saved = state.recall(LAB_RUN)
 if saved:

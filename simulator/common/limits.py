@@ -15,3 +15,17 @@ MAX_POINTS = 10_000                   # piecewise-linear points of a traffic pro
 MAX_NAME_CHARS = 80                   # names, labels, versions
 MAX_TEXT_CHARS = 4_000                # descriptions
 MIN_TIME_STEP_S = 0.001               # no time step, period or window below a millisecond
+MAX_OVERRIDE_VALUES = 1_000          # values in one dotted override (a list of operator actions, say)
+
+
+def count_values(value: object, limit: int = MAX_OVERRIDE_VALUES) -> int:
+    """Values in a nested list/mapping, counting stops just past ``limit`` (iterative, no recursion)."""
+    count, stack = 0, [value]
+    while stack and count <= limit:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return count

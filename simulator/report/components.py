@@ -198,10 +198,12 @@ def critical_path(spec: dict, c: dict[str, np.ndarray], after: np.ndarray) -> di
 
 
 def confidence_shares(spec: dict, c: dict[str, np.ndarray]):
-    """A ``confidence_share(model, threshold)`` for the graph's flows, from this run's own scores."""
+    """A ``confidence_share(model, threshold)`` for the graph's flows, from this run's own scores: the share
+    of the requests that reached the model (the flows multiply by the share that gets there)."""
     def share(model: str, threshold: float) -> float:
-        column = "p" if spec["components"][model]["columns"]["enter"] == "inf_enter_s" else f"{model}.p"
-        p = c[column]
+        enter = spec["components"][model]["columns"]["enter"]
+        column = "p" if enter == "inf_enter_s" else f"{model}.p"
+        p = c[column][~np.isnan(c[enter])]  # among the requests the model scored: the route's condition is on them
         return float((np.maximum(p, 1.0 - p) < threshold).mean()) if len(p) else 0.0
     return share
 

@@ -20,10 +20,12 @@ import math
 
 import numpy as np
 
+from simulator.engine.dataplane import component_columns
 from simulator.mechanisms.cost import cost_series, cost_summary, expected_value_per_decision_usd, replicas_per_node
 from simulator.report.components import final_decision
 from simulator.report.levels import capacity_integral, span_overlap
 from simulator.scenario.config import Scenario
+from simulator.scenario.graph import build_graph
 from simulator.scenario.serving import replica_memory_gib
 
 
@@ -74,6 +76,37 @@ def _node_seconds(steps: list[tuple[float, float]], per_node: int, lo: float, hi
     return capacity_integral(nodes, lo, hi)
 
 
+def external_calls(sc: Scenario, cols: dict) -> np.ndarray:
+    """External calls per request, over every dependency it called: the chain's one API, or each
+    dependency of a topology (all priced at ``cost.external_api_usd_per_1k_calls``)."""
+    if sc.topology is None:
+        return cols["api_calls"]
+    total = np.zeros(len(cols["arrival_s"]), dtype=np.int64)
+    for entry in component_columns(sc)["components"].values():
+        if entry["kind"] == "dependency" and entry["columns"]["calls"] in cols:
+            total += cols[entry["columns"]["calls"]]
+    return total
+
+
+def busy_replica_seconds(sc: Scenario, cols: dict, lo: float, hi: float) -> float:
+    """Replica-seconds spent serving between ``lo`` and ``hi``, over every model pool (the chain's
+    one, or each model of a topology with its own concurrency): the busy share of the node cost."""
+    if sc.topology is None:
+        pools = [("inf_start_s", "inf_end_s", sc.inference.concurrency)]
+    else:
+        g = build_graph(sc)
+        pools = [(e["columns"]["start"], e["columns"]["end"], g.nodes[cid]["settings"].concurrency)
+                 for cid, e in component_columns(sc)["components"].items() if e["kind"] == "model"]
+    busy_s = 0.0
+    for start, end, concurrency in pools:
+        if start not in cols:
+            continue
+        s, e = cols[start], cols[end]
+        started = ~np.isnan(s)
+        busy_s += span_overlap(s[started], np.where(np.isnan(e[started]), hi, e[started]), lo, hi) / concurrency
+    return busy_s
+
+
 def economics(sc: Scenario, cols: dict, capacity: dict, cold_spans: list[tuple[float, float]],
               after: np.ndarray, counters: dict) -> dict:
     """Summary sections cost_usd, value_usd, model and replicas."""
@@ -86,15 +119,12 @@ def economics(sc: Scenario, cols: dict, capacity: dict, cold_spans: list[tuple[f
     steps = capacity.get("replicas_total") or [(0.0, 0.0)]
     replica_s = capacity_integral(steps, lo, hi)
     node_s = _node_seconds(steps, per_node, lo, hi)
-    s, e = cols["inf_start_s"], cols["inf_end_s"]
-    started = ~np.isnan(s)
-    busy_slot_s = span_overlap(s[started], np.where(np.isnan(e[started]), hi, e[started]), lo, hi)
-    busy_replica_s = busy_slot_s / sc.inference.concurrency
+    busy_replica_s = busy_replica_seconds(sc, cols, lo, hi)
     cold_s = sum(max(0.0, min(b, hi) - max(a, lo)) for a, b in cold_spans)
     idle_s = max(0.0, replica_s - busy_replica_s - cold_s)
     answered = after & (cols["outcome"] <= 1)
     lookups = int((after & (cols["fs_hit"] >= 0)).sum()) if sc.feature_store.mode == "online_store" else 0
-    api_calls = int(cols["api_calls"][after].sum())
+    api_calls = int(external_calls(sc, cols)[after].sum())
     partitions = sc.ingestion.stream.partitions if sc.ingestion.mode == "stream" else 0
     cost = cost_summary(duration_s=span, node_s=node_s, busy_replica_s=busy_replica_s, idle_replica_s=idle_s,
                         cold_start_replica_s=cold_s, requests=int(answered.sum()), stream_partitions=partitions,
@@ -169,7 +199,7 @@ def cost_timeseries(sc: Scenario, capacity: dict, edges: np.ndarray, cols: dict)
     arrival = cols["arrival_s"]
     lookup = (cols["fs_hit"] >= 0) if sc.feature_store.mode == "online_store" else np.zeros(len(arrival), bool)
     per_req = (lookup * sc.cost.feature_store_usd_per_million_lookups / 1e6
-               + cols["api_calls"] * sc.cost.external_api_usd_per_1k_calls / 1e3)
+               + external_calls(sc, cols) * sc.cost.external_api_usd_per_1k_calls / 1e3)
     b = np.clip(np.searchsorted(edges, arrival, side="right") - 1, 0, n - 1)
     requests_usd = np.bincount(b, weights=per_req, minlength=n)[:n]
     width_h = np.diff(edges) / 3600

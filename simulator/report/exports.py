@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from simulator.common.csv_export import frame_to_csv
 from simulator.report.event_words import describe_event, event_title, place
 from simulator.scenario.config import Scenario
 
@@ -61,13 +62,14 @@ def requests_table(sc: Scenario, requests: pd.DataFrame) -> pd.DataFrame:
 
 
 def csv_size_bytes(frame: pd.DataFrame) -> int:
-    """About how large ``frame.to_csv(index=False)`` is, from a sample of rows (no full export)."""
+    """About how large the CSV download of ``frame`` is, from a sample of rows (no full export)."""
     if len(frame) == 0:
-        return len(frame.to_csv(index=False).encode("utf-8"))
+        return len(frame_to_csv(frame).encode("utf-8"))
+    header_bytes = len(",".join(map(str, frame.columns))) + 1
     step = max(1, len(frame) // SAMPLE_ROWS)
     sample = frame.iloc[::step]
-    per_row = len(sample.to_csv(index=False, header=False).encode("utf-8")) / len(sample)
-    return int(per_row * len(frame) + len(",".join(map(str, frame.columns))) + 1)
+    per_row = (len(frame_to_csv(sample).encode("utf-8")) - header_bytes) / len(sample)
+    return int(per_row * len(frame) + header_bytes)
 
 
 def size_text(n_bytes: int) -> str:

@@ -113,14 +113,15 @@ def value(sc: Scenario, s: Summary) -> Finding:
                   f"average {money(cfg.mean_fraud_amount_usd)}, a missed one loses all of it, and each of the "
                   f"{v.false_alarm} costs {money(cfg.false_alarm_cost_usd)} (illustrative amounts).")
     ratio = val.gross / c.total if c.total else None
+    cost_per_hour = _per_hour(sc, c.total)  # everything it cost, retraining included, as the cost finding says
     if val.gross <= 0:
         text = (f"The {v.decision}s were worth {money(val.gross)} overall ({v.caught} did not outweigh "
-                f"{v.false_alarm}), against {money(val.cost_per_hour)} an hour of running cost. {assumption}")
+                f"{v.false_alarm}), against {money(cost_per_hour)} an hour of running cost. {assumption}")
         return Finding("value", "watch", text, "Value of the decisions per hour", money(val.gross_per_hour),
                        "no value", {"gross_usd": val.gross, "per_decision_usd": per_decision, "ratio": None},
                        None, None, "value")
     text = (f"The {v.decision}s were worth about {money(val.gross_per_hour)} an hour ({v.caught}, minus "
-            f"{v.false_alarm}; {money(per_decision)} per {v.decision}) against {money(val.cost_per_hour)} an hour of "
+            f"{v.false_alarm}; {money(per_decision)} per {v.decision}) against {money(cost_per_hour)} an hour of "
             f"running cost")
     if ratio is not None and RATIO_SHOWN[0] <= ratio <= RATIO_SHOWN[1]:
         text += f": each $1 of running cost bought about {money(ratio)} of value."

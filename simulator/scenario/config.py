@@ -24,8 +24,10 @@ from simulator.common.limits import (
     MAX_DURATION_S,
     MAX_ENTRIES,
     MAX_NAME_CHARS,
+    MAX_OVERRIDE_VALUES,
     MAX_TEXT_CHARS,
     MIN_TIME_STEP_S,
+    count_values,
 )
 from simulator.common.safe_yaml import YamlError, load_yaml
 from simulator.common.section import Section
@@ -65,7 +67,6 @@ class ScenarioError(ValueError):
 
 
 # --------------------------------------------------------------------------- scenario
-MAX_OVERRIDE_VALUES = 1_000  # values in one comparison override (a list of operator actions, say)
 
 
 class Scenario(Section):
@@ -121,7 +122,7 @@ class Scenario(Section):
         """Each override is a small document (it is validated where it lands, in _check)."""
         if isinstance(overrides, dict):
             for path, value in overrides.items():
-                if _count_values(value) > MAX_OVERRIDE_VALUES:
+                if count_values(value) > MAX_OVERRIDE_VALUES:
                     raise ValueError(f"{quote_value(path)} holds more than {MAX_OVERRIDE_VALUES:,} values")
         return overrides
 
@@ -234,19 +235,6 @@ def _field_range(model: type[Section], loc: tuple) -> str:
     if hi is not None:
         return f"allowed: {hi_op} {hi:g}"
     return ""
-
-
-def _count_values(value: Any, limit: int = MAX_OVERRIDE_VALUES) -> int:
-    """Values in a nested list/mapping, counting stops just past ``limit`` (iterative, no recursion)."""
-    count, stack = 0, [value]
-    while stack and count <= limit:
-        item = stack.pop()
-        count += 1
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
-    return count
 
 
 def _loc_part(part: Any) -> str:

@@ -12,10 +12,13 @@ of failure. The engine and the diagram read the same graph.
 """
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import networkx as nx
+from scipy.special import gammaincc
 
 from simulator.scenario.topology import DECIDING_KINDS, Component, Condition, Edge, RulesConfig, Topology
 
@@ -310,25 +313,78 @@ def _survives(graph: nx.DiGraph, node: str) -> str:
     return "fails"
 
 
+def latency_above(dist: str, mean_ms: float, cv: float, limit_ms: float) -> float:
+    """P(latency > limit) for the engine's latency distributions (mean and coefficient of variation)."""
+    if mean_ms <= 0:
+        return 0.0
+    if dist == "constant" or (cv <= 0 and dist != "exponential"):
+        return 1.0 if mean_ms > limit_ms else 0.0
+    if dist == "exponential":
+        return math.exp(-limit_ms / mean_ms)
+    if dist == "lognormal":
+        sigma2 = math.log(1.0 + cv * cv)
+        mu = math.log(mean_ms) - sigma2 / 2
+        return 0.5 * math.erfc((math.log(limit_ms) - mu) / math.sqrt(2 * sigma2))
+    shape = 1.0 / (cv * cv)  # gamma
+    return float(gammaincc(shape, limit_ms / (mean_ms / shape)))
+
+
+def call_failure_share(settings) -> float:
+    """Share of a healthy dependency's calls that fail on their own: its error rate, then the calls slower
+    than its timeout (the engine's order), every attempt failing when it retries."""
+    slow = latency_above(settings.latency_dist, settings.latency_ms, settings.latency_cv, settings.timeout_ms)
+    p = settings.error_rate + (1.0 - settings.error_rate) * slow
+    return p ** settings.retry.max_attempts if settings.retry.enabled else p
+
+
+# an effect on fewer than one decision in ten thousand is reported as none: below what a run can tell apart
+NEGLIGIBLE = 1e-4
+
+
+def _join_without(graph: nx.DiGraph, step: Step, down: str) -> tuple[float, float]:
+    """(fails, degrades) of a join with one branch down: the others answer unless they fail on their own;
+    the join goes on at the k-th real answer, uses fallback answers only when k real ones are impossible,
+    and fails when not even the fallbacks make k (independent calls, every outcome enumerated)."""
+    others = [b for b in step.branches if b != down]
+    spare = 1 if _survives(graph, down) == "degrades" else 0
+    failing = [(call_failure_share(graph.nodes[b]["settings"]), _survives(graph, b) == "degrades") for b in others]
+    fails = degrades = 0.0
+    for outcome in itertools.product((False, True), repeat=len(failing)):  # True: that branch failed
+        p, real, fallback = 1.0, 0, spare
+        for failed, (q, has_fallback) in zip(outcome, failing):
+            p *= q if failed else 1.0 - q
+            real += not failed
+            fallback += failed and has_fallback
+        if real >= step.k:
+            continue
+        if real + fallback >= step.k:
+            degrades += p
+        else:
+            fails += p
+    fails, degrades = (fails if fails >= NEGLIGIBLE else 0.0), (degrades if degrades >= NEGLIGIBLE else 0.0)
+    if 1.0 - fails - degrades < NEGLIGIBLE:  # every decision is affected; the rest is rounding
+        return (fails, 1.0 - fails) if degrades else (1.0, 0.0)
+    return fails, degrades
+
+
 def blast_radius(scenario, graph: nx.DiGraph, component: str, flow_list: list[Flow]) -> Blast:
-    """Share of decisions that fail, degrade or are unaffected when ``component`` is down."""
+    """Share of decisions that fail, degrade or are unaffected when ``component`` is down. A branch of a
+    fan-out is missed only when the other branches cannot make the join on their own (their own errors and
+    timeouts included)."""
     fails = degrades = 0.0
     label = graph.nodes[component]["label"]
     for f in flow_list:
-        effect = "unaffected"
         for s in f.steps:
             if s.branches and component in s.branches:
-                if len(s.branches) - 1 >= s.k:
-                    continue  # enough other branches answer the join
-                effect = _survives(graph, component)
+                lost, degraded = _join_without(graph, s, component)
+                fails += f.share * lost
+                degrades += f.share * degraded
                 break
             if not s.branches and s.component == component:
                 effect = _survives(graph, component)
+                fails += f.share if effect == "fails" else 0.0
+                degrades += f.share if effect == "degrades" else 0.0
                 break
-        if effect == "fails":
-            fails += f.share
-        elif effect == "degrades":
-            degrades += f.share
     total = sum(f.share for f in flow_list) or 1.0
     fails, degrades = fails / total, degrades / total
     unaffected = max(0.0, 1.0 - fails - degrades)

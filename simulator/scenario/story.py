@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, JsonValue, field_validator, model_validator
 
+from simulator.common.limits import MAX_ENTRIES, MAX_OVERRIDE_VALUES, count_values
 from simulator.common.section import Section
+from simulator.common.text import quote_value
 
 
 class Vocabulary(Section):
@@ -54,9 +56,19 @@ class Period(Section):
                                "same period without it")
     incident: str = Field("", max_length=80, description="Plain name of the one-off event ('the weather-service "
                                                          "outage'); empty for a typical period")
-    without_incident: dict[str, Any] = Field(
-        {}, description="Dotted overrides giving the same period without the incident, e.g. "
-                        "{faults.external_api: []}; required for one_off")
+    without_incident: dict[str, JsonValue] = Field(
+        {}, max_length=MAX_ENTRIES,
+        description="Dotted overrides giving the same period without the incident, e.g. "
+                    "{faults.external_api: []}; required for one_off; each is checked where it lands")
+
+    @field_validator("without_incident", mode="before")
+    @classmethod
+    def _small_values(cls, overrides: Any) -> Any:
+        if isinstance(overrides, dict):
+            for path, value in overrides.items():
+                if count_values(value) > MAX_OVERRIDE_VALUES:
+                    raise ValueError(f"{quote_value(path)} holds more than {MAX_OVERRIDE_VALUES:,} values")
+        return overrides
 
     @model_validator(mode="after")
     def _check(self) -> Period:

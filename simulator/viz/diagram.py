@@ -14,14 +14,27 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 
 from simulator.report.findings import Findings
 from simulator.report.summary_model import Summary
 from simulator.report.words import clock, find_section, is_enabled, locate_section
 from simulator.scenario.config import Scenario
+from simulator.scenario.topology import Topology
+from simulator.viz.diagram_parts import (
+    HEALTH_BAD,
+    HEALTH_NONE,
+    HEALTH_OK,
+    HEALTH_WARN,
+    Node,
+    _cap,
+    _metric,
+    _rate,
+    _short_ms,
+    health_of,
+    worst,
+)
+from simulator.viz.topology_diagram import topology_nodes
 
-HEALTH_OK, HEALTH_WARN, HEALTH_BAD, HEALTH_NONE = "ok", "warn", "bad", "none"
 UTIL_WARN, UTIL_BAD = 0.7, 0.9
 ON_TIME_WARN, ON_TIME_BAD = 0.99, 0.95
 
@@ -39,19 +52,6 @@ THEMES = {
              HEALTH_OK: ("#1f4d2b", "#69db7c"), HEALTH_WARN: ("#5c4813", "#ffd43b"),
              HEALTH_BAD: ("#5c1f1f", "#ff8787"), HEALTH_NONE: ("#2b2f36", "#adb5bd")},
 }
-
-
-@dataclass
-class Node:
-    """One box: id, business label, technical term, health and optional live metric line."""
-
-    id: str
-    business: str
-    technical: str
-    health: str = HEALTH_NONE
-    metric: str = ""
-    tooltip: str = ""
-    shape: str = "box"
 
 
 def _esc(text: str) -> str:
@@ -72,13 +72,6 @@ def _wrap(text: str, width: int = 24) -> list[str]:
     return lines + ([line] if line else [])
 
 
-def health_of(finding) -> str:
-    """A finding's severity as a diagram health (no finding: neutral)."""
-    if finding is None:
-        return HEALTH_NONE
-    return {"ok": HEALTH_OK, "watch": HEALTH_WARN, "breach": HEALTH_BAD}[finding.severity]
-
-
 def _fmt_duration_s(seconds: float) -> str:
     if seconds >= 3600:
         return f"{seconds / 3600:g} h"
@@ -87,35 +80,7 @@ def _fmt_duration_s(seconds: float) -> str:
     return f"{seconds:g} s"
 
 
-def _short_ms(ms: float) -> str:
-    return f"{ms / 1000:g} s" if ms >= 1000 else f"{ms:g} ms"
-
-
-def _rate(x: float | None) -> str:
-    if x is None or not math.isfinite(x):
-        return ""
-    return f"{x:,.0f}/s" if x >= 10 else f"{x:.1f}/s"
-
-
 # --------------------------------------------------------------------------- nodes
-PRIMARY_TOPIC = ("capacity", "service_level", "fairness", "release", "incident")
-
-
-def _metric(found: Findings, component: str, extra: str = "") -> str:
-    """'62 % busy · headroom, retrained': the box's main finding (its value and status word, never
-    colour alone), then the status of every other finding about it that needs attention."""
-    mine = found.all_for(component)
-    if not mine:
-        return extra
-    main = min(mine, key=lambda f: PRIMARY_TOPIC.index(f.topic) if f.topic in PRIMARY_TOPIC else 99)
-    if main.value and main.status not in main.value:
-        text = f"{main.value} · {main.status}"
-    else:
-        text = main.value or main.status
-    others = [f.status for f in mine if f is not main and f.severity != "ok"]
-    return ", ".join(x for x in (text, *others, extra) if x)
-
-
 def _count(x: float) -> str:
     return f"{x:.0f}" if abs(x - round(x)) < 0.05 else f"{x:.1f}"
 
@@ -307,9 +272,6 @@ def _fallback_node(kind: str, summary: Summary | None, e: dict | None) -> Node:
                 "A simpler answer used while the dependency is failing.", shape="note")
 
 
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
 # --------------------------------------------------------------------------- DOT
 SIDE_NODES = ("canary", "failed", "fairness")
 FOLDED = {"feature_db": ("feature_store", "database"), "fallback": ("external_api", "fallback")}
@@ -330,11 +292,6 @@ def fold_side_boxes(nodes: list[Node], edges: list[tuple]) -> tuple[list[Node], 
             [e for e in edges if e[0] not in gone and e[1] not in gone])
 
 
-def worst(*healths: str) -> str:
-    order = [HEALTH_NONE, HEALTH_OK, HEALTH_WARN, HEALTH_BAD]
-    return max(healths, key=order.index)
-
-
 def _rows(nodes: list[Node]) -> list[list[str]]:
     """The main path (side boxes left out) cut into rows of at most three boxes."""
     path = [n.id for n in nodes if n.id not in SIDE_NODES]
@@ -345,20 +302,29 @@ def _rows(nodes: list[Node]) -> list[list[str]]:
 
 def architecture_dot(scenario: Scenario, found: Findings | None = None, summary: Summary | None = None,
                      moment_s: float | None = None, theme: str = "auto", font_size: int = 16,
-                     rankdir: str = "TB") -> str:
+                     rankdir: str = "TB", topology: Topology | None = None) -> str:
     """DOT source of the pipeline diagram (see the module docstring). ``moment_s`` marks ``found``
     as one moment's findings (Replay) and titles the picture with that clock time.
 
     ``rankdir``: "TB" (top to bottom, the default: beside a story in a page column) or "rows"
     (the path left to right in rows of three, short and wide, for a full-width picture a room can
     read; boxes then leave out their technical line).
+
+    A scenario with a ``topology`` (or an explicit ``topology``, as the graph editor draws one being
+    built) is drawn from its graph (:mod:`simulator.viz.topology_diagram`); "rows" then keeps the graph's
+    own shape, top to bottom, without the technical lines.
     """
     colours = THEMES.get(theme or "auto", THEMES["auto"])
-    nodes, edges = build_nodes(scenario, found, summary, moment=moment_s is not None)
+    graph = topology is not None or scenario.topology is not None
+    if graph:
+        nodes, edges = topology_nodes(scenario, found, summary, topology, moment=moment_s is not None)
+    else:
+        nodes, edges = build_nodes(scenario, found, summary, moment=moment_s is not None)
+        edges = [(*e, "") for e in edges]
     rows = rankdir == "rows"
-    if rows:
+    if rows and not graph:
         nodes, edges = fold_side_boxes(nodes, edges)
-    rates = [r for _, _, r, _ in edges if r is not None and math.isfinite(r)]
+    rates = [r for _, _, r, _, _ in edges if r is not None and math.isfinite(r)]
     top = max(rates) if rates else 1.0
     lines = [
         "digraph pipeline {",
@@ -371,7 +337,7 @@ def architecture_dot(scenario: Scenario, found: Findings | None = None, summary:
     ]
     if moment_s is not None:
         lines.append(f'  label="State at {_esc(clock(scenario, moment_s))}"; labelloc=t; fontsize={font_size + 2};')
-    if rows:
+    if rows and not graph:
         ranked = _rows(nodes)
         for row in ranked:
             lines.append(f"  {{ rank=same; {'; '.join(row)}; }}")
@@ -379,20 +345,20 @@ def architecture_dot(scenario: Scenario, found: Findings | None = None, summary:
             lines.append(f"  {above[0]} -> {below[0]} [style=invis, weight=10];")
     for n in nodes:
         fill, border = colours[n.health]
-        technical = [] if rows else _wrap(f"({n.technical})")
+        technical = [] if rows or not n.technical else _wrap(f"({n.technical})")
         parts = [n.business, *technical, *(_wrap(n.metric, 22 if rows else 26) if n.metric else [])]
         label = "\\n".join(_esc(part) for part in parts)
         lines.append(f'  {n.id} [label="{label}", '
                      f'shape={n.shape}, fillcolor="{fill}", color="{border}", tooltip="{_esc(n.tooltip)}"];')
-    for src, dst, rate, style in edges:
+    for src, dst, rate, style, text in edges:
         width = 1.0 if rate is None or not math.isfinite(rate) else 1.0 + 5.0 * rate / top if top > 0 else 1.0
         attrs = [f"penwidth={width:.2f}"]
-        label = _rate(rate)
+        label = "\\n".join(_esc(x) for x in (text, _rate(rate)) if x)
         if style == "miss":
             attrs.append('style=dashed')
             label = f"miss {label}".strip()
         elif style == "answers":
-            label = f"answered {label}".strip()
+            label = label if text else f"answered {label}".strip()
         elif style == "failures":
             attrs.append(f'color="{colours[HEALTH_BAD][1]}"')
             attrs.append(f'fontcolor="{colours[HEALTH_BAD][1]}"')
@@ -400,7 +366,7 @@ def architecture_dot(scenario: Scenario, found: Findings | None = None, summary:
         elif style in ("dashed", "dotted"):
             attrs.append(f"style={style}")
         if label:
-            attrs.append(f'label="{_esc(label)}"')
+            attrs.append(f'label="{label}"')  # its parts are escaped
         lines.append(f"  {src} -> {dst} [{', '.join(attrs)}];")
     lines.append("}")
     return "\n".join(lines)

@@ -18,6 +18,7 @@ PAGES = {
     "Throughput & latency": ("throughput", True, False),
     "Compare": ("compare", True, True),
     "Replay": ("replay", True, True),
+    "Architecture": ("architecture", True, True),
     "Scenario lab": ("lab", False, False),
     "Glossary & help": ("glossary", False, False),
 }

@@ -7,7 +7,7 @@ import pandas as pd
 from tests.hostile.inputs import run_cli
 
 SMALL = ["--set", "duration_s=60", "--set", "warmup_s=0", "--set", "traffic.rate_per_s=20"]
-FILES = {"summary.json", "requests.parquet", "timeseries.csv", "events.csv", "scenario.resolved.yaml"}
+FILES = {"summary.json", "findings.json", "requests.parquet", "timeseries.csv", "events.csv", "scenario.resolved.yaml"}
 
 
 def test_existing_result_is_kept_without_force_and_replaced_with_it(tmp_path):

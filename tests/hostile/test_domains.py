@@ -21,7 +21,7 @@ from simulator.scenario.config import Scenario, ScenarioError, parse_scenario, w
 # compound fields whose element ranges are enforced by their section's validator (tested below)
 VALIDATED_ELEMENTS = {"traffic.profile_points", "traffic.segments", "traffic.regions", "population.groups",
                       "population.income_multipliers", "population.history_shift_years", "review.shifts",
-                      "compare_overrides", "skew.features", "canary.step_weights"}
+                      "compare_overrides", "period.without_incident", "skew.features", "canary.step_weights"}
 
 
 def _members(ann):

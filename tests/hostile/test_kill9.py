@@ -20,7 +20,7 @@ from tests.hostile.inputs import ROOT
 
 TRIALS = 21
 ARGS = ["--set", "duration_s=300", "--set", "warmup_s=0", "--set", "traffic.rate_per_s=30"]
-FILES = {"summary.json", "requests.parquet", "timeseries.csv", "events.csv", "scenario.resolved.yaml"}
+FILES = {"summary.json", "findings.json", "requests.parquet", "timeseries.csv", "events.csv", "scenario.resolved.yaml"}
 
 
 def _start(seed: int, target, force: bool) -> subprocess.Popen:

@@ -11,6 +11,7 @@
 """
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ import pytest
 from simulator.engine.dependency import CALL_OK, CALL_REJECTED
 from simulator.engine.kernel import KernelSimulation
 from simulator.runner import run
-from simulator.scenario.config import parse_scenario
+from simulator.scenario.config import load_scenario, parse_scenario, with_overrides
 from simulator.scenario.graph import blast_radius, build_graph, flows
 
 SLOW_TIMEOUT = {"timeout_ms": 600_000}
@@ -222,3 +223,57 @@ def test_component_utilization_is_the_offered_load_per_slot():
     assert stats["review"].utilization == pytest.approx(100 * 0.25 * 0.050 / 2, rel=0.05)
     assert arch.bottleneck.component == "review"  # 0.625 against 0.375
     assert stats["fraud"].reached + stats["review"].reached == stats["events"].reached
+
+
+def test_cost_counts_every_dependency_call_and_every_model_pools_busy_time():
+    """Three dependencies called by every request cost three calls each; the busy share of the node
+    cost follows the offered load of both model pools (rate x mean service / concurrency)."""
+    comps = [{"id": "events", "kind": "ingestion"},
+             dep("device", 5), dep("bureau", 5), dep("weather", 5),
+             {"id": "quick", "kind": "model", "model": {"replicas": 2, "service_ms": 10, "service_dist": "exponential"}},
+             {"id": "large", "kind": "model", "model": {"replicas": 2, "service_ms": 40,
+                                                          "service_dist": "exponential"}}]
+    edges = [{"from": "events", "parallel": ["device", "bureau", "weather"], "join": "all", "to": "quick"},
+             {"from": "quick", "route": [{"to": "large", "share": 0.5}]}]
+    sc = graph_scenario(comps, edges, duration_s=600, warmup_s=60, traffic={"rate_per_s": 50})
+    summary = run(sc, seed=5).summary
+    cost = summary.cost_usd
+    measured = summary.requests.arrived
+    assert cost.external_api == pytest.approx(3 * measured / 1000 * sc.cost.external_api_usd_per_1k_calls, rel=0.01)
+    busy_replica_s = 540 * 50 * (0.010 + 0.5 * 0.040)  # both pools' offered load over the measured 540 s
+    node_usd = cost.compute_busy + cost.compute_idle + cost.cold_start
+    assert cost.compute_busy / node_usd == pytest.approx(busy_replica_s / (4 * 540), rel=0.08)
+
+
+# with the bureau (or the device service) down the join needs both other answers, so the weather service's
+# own errors and timeouts (answered from its cache) degrade about one decision in eight
+BUNDLED_OUTAGES = [("fraud_enrichment", "weather"), ("fraud_enrichment", "bureau"), ("fraud_enrichment", "device"),
+                   ("fraud_enrichment", "rules"),
+                   ("fraud_enrichment", "fraud_model"), ("loan_cascade", "bureau"), ("loan_cascade", "small_model"),
+                   ("loan_cascade", "large_model"), ("loan_cascade", "underwriters")]
+
+
+@pytest.mark.parametrize(("name", "component"), BUNDLED_OUTAGES)
+def test_bundled_blast_radius_is_what_an_outage_of_the_whole_window_does(name, component):
+    """The summary's blast radius (graph flows with the run's own share of unsure decisions) against the
+    same scenario with that component down for the whole measured window, on the same seed."""
+    sc = load_scenario(Path("scenarios") / f"{name}.yaml")
+    short = {"duration_s": 600, "warmup_s": 60} if name == "fraud_enrichment" else {"duration_s": 7200}
+    sc = with_overrides(sc, short)
+    base = run(sc, seed=3)
+    predicted = base.summary.architecture.components[component].blast_radius
+    down = with_overrides(sc, {"compare_overrides": {}, "faults.components": [{"name": "down", "component": component, "start_s": 0,
+                                                      "duration_s": sc.duration_s}]})
+
+    def measured(requests):
+        return requests[(requests.outcome != "in_flight") & (requests.arrival_s >= sc.warmup_s)]
+
+    background, finished = measured(base.requests), measured(run(down, seed=3).requests)
+    n = len(finished)
+    assert n > 3000
+    for share, outcome in ((predicted.fails, "failed"), (predicted.degrades, "degraded")):
+        # the unaffected decisions keep the failures and fallbacks they have without the outage (a few timeouts)
+        expected = share + predicted.unaffected * (background.outcome == outcome).mean()
+        got = (finished.outcome == outcome).mean()
+        sd = math.sqrt(max(expected * (1 - expected), 1 / n) / n)
+        assert abs(got - expected) < 4 * sd, (component, outcome, got, expected)

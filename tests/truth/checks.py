@@ -16,7 +16,7 @@ from simulator.report.findings import Findings
 from simulator.report.narrative import NOTHING_UNUSUAL, narrate
 from simulator.report.results import RunResult
 from simulator.report.summary_model import Summary
-from simulator.report.words import clock, clock_auto, pct
+from simulator.report.words import clock, clock_auto, money, pct
 from simulator.scenario.config import Scenario
 from simulator.viz.diagram import THEMES, architecture_dot
 from simulator.viz.kpis import overview_tiles
@@ -100,6 +100,7 @@ def check_run(sc: Scenario, result: RunResult, found: Findings, reference: Summa
         problems.append("the diagram's arrival or answer rate differs from the requests frame")
 
     problems += _check_capacity(sc, ts, found, fills)
+    problems += _check_topology_boxes(sc, found, fills, labels)
     problems += _check_fairness(sc, result, found, fills, labels)
     problems += _check_release(sc, result, found)
     problems += _check_incidents(sc, result, found)
@@ -145,6 +146,26 @@ def _check_capacity(sc: Scenario, ts: pd.DataFrame, found: Findings, fills: dict
         worst = found.for_component(component)
         if worst is not None and component in fills and fills.get(component) != FILL[worst.severity]:
             out.append(f"{component} box coloured {fills.get(component)} for a {worst.severity}")
+    return out
+
+
+def _check_topology_boxes(sc: Scenario, found: Findings, fills: dict, labels: dict) -> list[str]:
+    """A topology's diagram: one box per component, under its business label, coloured by its most severe
+    finding (neutral without one)."""
+    if sc.topology is None:
+        return []
+    from simulator.scenario.graph import label_of
+
+    out = []
+    neutral = THEMES["light"]["none"][0]
+    for comp in sc.topology.components:
+        worst = found.for_component(comp.id)
+        expected = FILL[worst.severity] if worst is not None else neutral
+        if fills.get(comp.id) != expected:
+            out.append(f"{comp.id} box coloured {fills.get(comp.id)}, its findings say {expected}")
+        label = label_of(sc, comp)
+        if not labels.get(comp.id, "").lower().startswith(label.lower()):
+            out.append(f"{comp.id} box is not labelled {label!r}: {labels.get(comp.id)!r}")
     return out
 
 
@@ -226,6 +247,10 @@ def _check_money(sc: Scenario, result: RunResult, found: Findings, reference: Su
     ratio = value.evidence.get("ratio") if value is not None else None
     if ratio is not None and not 0.01 <= ratio <= 1000:
         out.append(f"value per dollar shown at {ratio}")
+    measured_h = (sc.duration_s - sc.warmup_s) / 3600
+    running = f"against {money(result.summary.cost_usd.total / measured_h)} an hour of running cost"
+    if value is not None and running not in value.headline:
+        out.append(f"the value finding's running cost per hour is not the run's total cost per hour: {value.headline}")
     return out
 
 

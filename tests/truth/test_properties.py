@@ -47,7 +47,7 @@ def scenarios(draw):
         over.update({"canary.enabled": True, "canary.start_s": 40, "canary.interval_s": 20,
                      "canary.error_rate": draw(st.sampled_from([0.0, 0.1])), "canary.threshold": 2})
     if draw(st.booleans()):
-        over.update({"fairness.enabled": True, "fairness.window_s": 40, "fairness.min_samples_per_group": 20})
+        over.update({"fairness.enabled": True, "fairness.window_s": 60, "fairness.min_samples_per_group": 20})
     return with_overrides(BASE, over)
 
 

@@ -642,6 +642,16 @@ def _natural_or_none(scenario: Scenario) -> Scenario | None:
         return None
 
 
+def _precisions(scenario: Scenario) -> list[Scenario]:
+    """The scenario with its model at fp32 and at int8, as the Cost page compares them (none without a model)."""
+    if not scenario.inference.enabled:
+        return []
+    try:
+        return [with_overrides(scenario, {"inference.precision": p}) for p in ("fp32", "int8")]
+    except ScenarioError:
+        return []
+
+
 def _warm(runner, disk, scenarios: list[Scenario], budget: Budget, tag: str) -> None:
     from dashboard.worker import simulate
     from simulator.analysis.backends import simulate_summary
@@ -652,6 +662,8 @@ def _warm(runner, disk, scenarios: list[Scenario], budget: Budget, tag: str) -> 
         for one in (sc, _natural_or_none(sc)):
             twin = without_incident(one) if one is not None else None
             runs += [(s, int(sc.seed)) for s in (one, twin) if s is not None]
+    for sc in scenarios:  # then Cost's fp32 and int8 versions of the model (the one it runs is there already)
+        runs += [(s, int(sc.seed)) for s in _precisions(sc)]
     started, simulated = time.monotonic(), 0
     try:
         for sc, seed in runs:

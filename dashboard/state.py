@@ -662,8 +662,9 @@ def _warm(runner, disk, scenarios: list[Scenario], budget: Budget, tag: str) -> 
         for one in (sc, _natural_or_none(sc)):
             twin = without_incident(one) if one is not None else None
             runs += [(s, int(sc.seed)) for s in (one, twin) if s is not None]
-    for sc in scenarios:  # then Cost's fp32 and int8 versions of the model (the one it runs is there already)
+    for sc in scenarios:  # then Cost's fp32 and int8 versions of the model (one of them is the scenario itself)
         runs += [(s, int(sc.seed)) for s in _precisions(sc)]
+    runs = list({run_key(sc, seed): (sc, seed) for sc, seed in runs}.values())
     started, simulated = time.monotonic(), 0
     try:
         for sc, seed in runs:

@@ -42,13 +42,14 @@ def test_a_restarted_server_answers_from_the_warmed_disk_cache(browser, tmp_path
             assert time.monotonic() < deadline, "the warm-up did not finish"
             time.sleep(0.5)
     marker = json.loads(next(cache.glob("warm-*.json")).read_text())
-    assert marker["runs"] == 2  # mmc and Compare's first B (50 % more traffic); mmc has no incident twin
-    assert marker["simulated"] >= 2 + 4  # those two runs and "How sure"'s first four replications
+    # mmc (its model at fp32), Compare's first B (50 % more traffic) and Cost's int8 version; no incident twin
+    assert marker["runs"] == 3
+    assert marker["simulated"] == 3 + 4  # those runs and "How sure"'s first four replications (two workers)
     with streamlit_server("run-cache-second.log", env={**env, "PIPELINE_TWIN_RUN_TIMEOUT_S": "0.001"}) as url:
-        for path in ("", "compare"):
+        for path, diagram in (("", True), ("compare", True), ("cost", False)):
             page.goto(f"{url}/{path}?scenario=mmc")
             wait_for_app(page)
-            check_page(page, True, True)
+            check_page(page, True, diagram)
             expect(page.get_by_text("did not finish")).to_have_count(0)
         screenshot(page, screenshots / "compare-from-disk-cache.png")
     context.close()

@@ -186,8 +186,6 @@ def instant_estimate(scenario: Scenario) -> None:
         state.LOG.exception("instant estimate failed")
         return
     with st.container(border=True, key="instant_estimate"):
-        # what the page showed for the previous settings stays until replaced: fade it so nobody reads it as new
-        st.html("<style>[data-stale='true'] { opacity: 0.2 !important; }</style>")
         st.markdown("**Instant estimate while the simulation runs** (queueing theory, "
                     f"{pv['elapsed_ms']:.0f} ms): the simulated result replaces it when it is ready.")
         kpi_row(estimate_tiles(scenario, pv), key="instant_estimate")

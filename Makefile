@@ -8,7 +8,7 @@ PORT   ?= 8501
 # localhost only by default; serving others needs an explicit ADDRESS (and sign-in: see the README)
 ADDRESS ?= 127.0.0.1
 
-.PHONY: run test test-fast lint bench bench-dashboard setup graphviz browser postgres clean
+.PHONY: run test test-fast lint bench bench-dashboard setup graphviz browser pdftools postgres clean
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -34,6 +34,13 @@ browser: graphviz
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-liberation \
 	    graphviz >/dev/null; }
 
+# Debian's poppler-utils: the tests read the decision brief's PDF with its pdftotext (briefs print with chromium).
+pdftools:
+	@command -v pdftotext >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends poppler-utils >/dev/null; }
+
 # Debian's PostgreSQL for the storage suite (the tests start and stop a throwaway cluster of their own).
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
@@ -42,14 +49,15 @@ postgres:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
 
 # .data/ holds the team's database (SQLite unless PIPELINE_TWIN_DATABASE_URL names one) and kept runs.
-run: setup graphviz
+# chromium too: the dashboard prints decision briefs (PDF, slide pictures) with it, offline
+run: setup browser
 	@mkdir -p .data
 	$(BIN)/python -m streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT) --browser.gatherUsageStats false
 
 lint: setup
 	$(BIN)/ruff check .
 
-test: setup browser postgres lint
+test: setup browser pdftools postgres lint
 	$(BIN)/python -m pytest tests
 
 test-fast: setup

@@ -1,14 +1,15 @@
 """Peak memory of one long baseline run, above the imports: a full run and the summary-only path.
 
-Each mode runs in a fresh subprocess: imports and a one-minute warm-up run first (the compiled
+Each run is a fresh subprocess: imports and a one-minute warm-up run first (the compiled
 kernels load, the model is cached), then the resident set size is taken as the base, then the
-baseline is stretched to ``--requests`` arrivals and run once with ``runner.run`` (full: frames,
-summary, spans; summary-only: ``frames=False``, what replications and sweeps use). The peak is the
-process's maximum resident set size (``ru_maxrss``).
+baseline is stretched to the number of arrivals asked for and run once with ``runner.run`` (full:
+frames, summary, spans; summary-only: ``frames=False``, what replications and sweeps use). The
+peak is the process's maximum resident set size (``ru_maxrss``).
 
-    python bench/memory.py [--requests 1000000]
+    python bench/memory.py [--requests 1000000] [--summary-requests 1000000,5000000]
 
-Lines ``full_peak_mib_above_imports=<x>`` and ``summary_only_peak_mib_above_imports=<x>``.
+Lines ``full_peak_mib_above_imports=<x>`` (at ``--requests``) and
+``summary_only_<n>_peak_mib_above_imports=<x>`` for each ``--summary-requests`` size.
 """
 from __future__ import annotations
 
@@ -48,25 +49,31 @@ def child(mode: str, n: int) -> None:
     print(json.dumps({"mode": mode, "requests": arrived, "wall_s": wall, "base_mib": base, "peak_mib": peak}))
 
 
+def measure(mode: str, n: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", mode, "--requests", str(n)],
+                         capture_output=True, text=True, check=True)
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), "asked": n}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--requests", type=int, default=1_000_000)
+    ap.add_argument("--requests", type=int, default=1_000_000, help="arrivals of the full run")
+    ap.add_argument("--summary-requests", default="1000000,5000000",
+                    help="comma-separated arrivals of the summary-only runs")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(args.child, args.requests)
         return
-    rows = {}
-    for mode in ("full", "summary_only"):
-        out = subprocess.run([sys.executable, __file__, "--child", mode, "--requests", str(args.requests)],
-                             capture_output=True, text=True, check=True)
-        rows[mode] = json.loads(out.stdout.strip().splitlines()[-1])
+    rows = [("full", measure("full", args.requests))]
+    rows += [("summary_only", measure("summary_only", int(n))) for n in args.summary_requests.split(",") if n]
     print(f"{'mode':<14}{'requests':>11}{'wall s':>9}{'imports MiB':>13}{'peak MiB':>10}{'above':>8}")
-    for mode, r in rows.items():
+    for mode, r in rows:
         print(f"{mode:<14}{r['requests']:>11,}{r['wall_s']:>9.2f}{r['base_mib']:>13.0f}{r['peak_mib']:>10.0f}"
               f"{r['peak_mib'] - r['base_mib']:>8.0f}")
-    for mode, r in rows.items():
-        print(f"{mode}_peak_mib_above_imports={r['peak_mib'] - r['base_mib']:.0f}")
+    for mode, r in rows:
+        size = "" if mode == "full" else f"_{r['asked']}"
+        print(f"{mode}{size}_peak_mib_above_imports={r['peak_mib'] - r['base_mib']:.0f}")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ def ensure_frame() -> None:
 PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
 
 # file -> (title, icon, section); sections: "exec" (for executives), "arch" (for architects), "team"
-# (the team's saved work), "admin" (in the menu for admins only; reachable by link, and refused there)
+# (the team's saved work), "admin" (in the menu for admins only; reachable by link, and refused there),
+# "workshop" (a facilitator's screen), "public" (reachable by link without sign-in, never in the menu)
 KNOWN_PAGES = {
     "overview.py": ("Overview", ":material/dashboard:", "exec"),
     "throughput.py": ("Throughput & latency", ":material/show_chart:", "exec"),
@@ -50,9 +51,13 @@ KNOWN_PAGES = {
     "library.py": ("Library", ":material/folder_open:", "team"),
     "history.py": ("History", ":material/history:", "team"),
     "decisions.py": ("Decisions", ":material/gavel:", "team"),
+    "workshop.py": ("Workshop", ":material/co_present:", "workshop"),
+    "join.py": ("Join a workshop", ":material/smartphone:", "public"),
     "audit.py": ("Audit", ":material/policy:", "admin"),
 }
-SECTIONS = {"exec": "For executives", "arch": "For architects", "team": "The team's work", "admin": "The team's work"}
+SECTIONS = {"exec": "For executives", "workshop": "Workshops", "arch": "For architects", "team": "The team's work",
+            "admin": "The team's work", "public": "Workshops"}
+PUBLIC_PAGES = ("join",)  # a workshop participant's phone: no sign-in, never in the menu (see team.gate)
 DEFAULT_PAGE = "overview.py"
 
 
@@ -67,7 +72,7 @@ def build_pages(presentation: bool, admin: bool = True) -> dict[str, list]:
                                                       ":material/article:", "arch"))
         if section == "arch" and presentation:
             continue
-        hidden = section == "admin" and not admin
+        hidden = (section == "admin" and not admin) or section == "public"
         page = st.Page(f"pages/{name}", title=title, icon=icon, default=name == DEFAULT_PAGE,
                        visibility="hidden" if hidden else "visible")
         sections[SECTIONS[section]].append(page)

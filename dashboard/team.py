@@ -88,8 +88,8 @@ def sign_in_screen(section: dict) -> None:
 
 def _sign_in_pages(section: dict) -> list:
     """The sign-in screen under every page's address (a shared link lands on it, not on 'page not found');
-    no menu of the pages behind it."""
-    from dashboard.frame import PAGES_DIR
+    no menu of the pages behind it. Public pages (a workshop participant's) are themselves."""
+    from dashboard.frame import PAGES_DIR, PUBLIC_PAGES
 
     def screen_for(path: str):
         def screen() -> None:
@@ -99,6 +99,7 @@ def _sign_in_pages(section: dict) -> list:
 
     stems = sorted(p.stem for p in PAGES_DIR.glob("*.py") if not p.name.startswith("_"))
     return [st.Page(screen_for("home"), title="Sign in", default=True)] + [
+        st.Page(f"pages/{stem}.py", title="Join a workshop", url_path=stem) if stem in PUBLIC_PAGES else
         st.Page(screen_for(stem), title="Sign in", url_path=stem) for stem in stems]
 
 

@@ -5,7 +5,7 @@ import streamlit as st
 from dashboard import state, widgets
 from dashboard.frame import ensure_frame
 from simulator.common.csv_export import frame_to_csv
-from simulator.report.words import stage_title
+from simulator.report.words import stage_name, stage_title
 from simulator.viz.architecture_charts import blast_radius_figure, component_table, critical_path_figure
 from simulator.viz.diagram import architecture_dot
 from simulator.viz.kpis import Tile, finding_tile
@@ -46,8 +46,8 @@ if path_finding is not None:
     tiles.append(finding_tile(path_finding))
 elif arch.critical_path is not None and arch.critical_path.components:
     lead = arch.critical_path.components[0]
-    tiles.append(Tile("critical_path", "Slowest 1 %: most time in", stage_title(sc, lead.component),
-                      arch.critical_path.finding, status=f"{100 * lead.share:.0f} % of it"))
+    tiles.append(Tile("critical_path", f"Slowest 1 %: time with {stage_name(sc, lead.component)}",
+                      f"{100 * lead.share:.0f} %", arch.critical_path.finding, status="of their time"))
 widgets.kpi_row(tiles, key="architecture")
 
 picture, words = st.columns([3, 2], gap="large")

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from dashboard import keeping, state, widgets
+from dashboard.brief import brief_section
 from dashboard.frame import ensure_frame
 from simulator.report.compare import compare_runs
 from simulator.report.findings import Findings
@@ -100,6 +101,9 @@ with right:
     widgets.diagram(architecture_dot(run_b.scenario, found_b, run_b.summary, font_size=state.diagram_font_size()))
 
 keeping.decision_button(run_a, run_b, label_a, label_b)
+
+st.subheader("Decision brief")
+brief_section((run_a, run_b), (found_a, found_b), label_a.removeprefix("A: "), label_b.removeprefix("B: "), "compare")
 
 widgets.downloads(run_b, "compare", f"Compare {label_a} with {label_b}", figures=figures, tiles=tiles_b,
                   paragraphs=[paragraph], include_requests=False, found=found_b)

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from dashboard import keeping, team, widgets
+from dashboard.brief import decision_brief
 from dashboard.frame import ensure_frame
 from simulator.store import decisions, runs
 
@@ -66,6 +67,7 @@ for d in found:
         for run_id, label in d.runs:  # each opens in the History exactly as it was kept
             st.page_link("pages/history.py", label=f"Run #{run_id}: {label}", icon=":material/history:",
                          query_params={"run": run_id})
+        decision_brief(d)
         st.caption(f"Decided by {d.author} on {d.created_at:%Y-%m-%d at %H:%M} UTC · link: "
                    f"[`decisions?id={d.id}`](decisions?id={d.id})")
         if st.button("Delete", key=f"decision_delete_{d.id}", icon=":material/delete:",

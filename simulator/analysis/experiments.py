@@ -62,6 +62,7 @@ HEADLINE_KPIS: tuple[Kpi, ...] = (
     Kpi("throughput_rps", "throughput", False, "per_s"),
     Kpi("stages.inference.utilization", "model utilization", None, "fraction"),
     Kpi("stages.inference.wait_ms_mean", "mean wait for the model", True, "ms"),
+    Kpi("cost_usd.per_1k_requests", "cost per 1,000 decisions", True, "usd"),
     Kpi("cost_usd.total", "cost of the simulated window", True, "usd"),
     Kpi("cost_usd.monthly_projection", "monthly cost", True, "usd"),
     Kpi("fairness.min_di", "lowest disparate-impact ratio", False, ""),
@@ -100,11 +101,19 @@ def format_value(key: str, value: float | None) -> str:
         return f"{value:,.1f} ms" if abs(value) < 10_000 else f"{value / 1000:,.1f} s"
     if unit == "fraction":
         return f"{100 * value:.2f} %"
-    if unit == "usd":
-        return f"${value:,.2f}"
+    if unit == "usd":  # cents hide the cost per 1,000 decisions ($0.0216) and its differences
+        if abs(value) >= 1 or value == 0:
+            return f"${value:,.2f}"
+        return f"${value:.{min(8, max(4, 2 - math.floor(math.log10(abs(value)))))}f}"  # 3 significant digits
     if unit == "per_s":
         return f"{value:,.1f}/s"
     return f"{value:.4g}"
+
+
+def format_signed(key: str, value: float) -> str:
+    """``+12.4 ms`` / ``-$0.0031``: a difference in the KPI's unit with its sign."""
+    text = format_value(key, abs(value))
+    return text if text == "-" else ("+" if value >= 0 else "-") + text
 
 
 def format_interval(key: str, mean: float, lo: float, hi: float) -> str:

@@ -231,15 +231,37 @@ def format_replications(result, seed: int) -> str:
 
 
 # --------------------------------------------------------------------------- compare
+def add_pair_options(p) -> None:
+    """A and B with their overrides, replications and base seed: shared by ``compare`` and ``brief``."""
+    p.add_argument("a", help="scenario A (file or bundled name)")
+    p.add_argument("b", nargs="?", help="scenario B (may be the same file as A with --set-b changes; default: "
+                                        "A's natural comparison, its compare_overrides)")
+    p.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a field in both A and B")
+    p.add_argument("--set-a", action="append", metavar="PATH=VALUE", help="override a field in A only")
+    p.add_argument("--set-b", action="append", metavar="PATH=VALUE", help="override a field in B only")
+    p.add_argument("--reps", type=int, default=10, metavar="N", help="replications of each (default 10)")
+    p.add_argument("--seed", type=int, help="base seed (default: A's seed)")
+
+
+def load_pair(args):
+    """(A, B, replications, memory of one run in bytes, base seed), every input checked before any work."""
+    a = load_with_overrides(args.a, (args.set or []) + (args.set_a or []))
+    if args.b is None:
+        if not a.compare_overrides:
+            raise InputError(f"b: give scenario B; {a.name} has no natural comparison (compare_overrides)")
+        b = with_overrides(load_with_overrides(args.a, (args.set or []) + (args.set_b or [])), a.compare_overrides)
+    else:
+        b = load_with_overrides(args.b, (args.set or []) + (args.set_b or []))
+    reps = _positive(args.reps, "--reps", 2, MAX_REPS)
+    memory = max(_check_total(a, reps), _check_total(b, reps))
+    return a, b, reps, memory, _seed(args, a)
+
+
 @_backend_errors_as_input
 def cmd_compare(args) -> int:
     from simulator.analysis import experiments as ex
 
-    a = load_with_overrides(args.a, (args.set or []) + (args.set_a or []))
-    b = load_with_overrides(args.b, (args.set or []) + (args.set_b or []))
-    reps = _positive(args.reps, "--reps", 2, MAX_REPS)
-    memory = max(_check_total(a, reps), _check_total(b, reps))
-    seed = _seed(args, a)
+    a, b, reps, memory, seed = load_pair(args)
     check_out(args)
     bar = _Progress()
     try:
@@ -250,8 +272,7 @@ def cmd_compare(args) -> int:
     if args.out:
         with writing_out(args) as folder:
             result.write(folder)
-    name_a = _name(a.name, args.set_a)
-    name_b = _name(b.name, args.set_b)
+    name_a, name_b = pair_labels(args, a, b)
     if args.save:
         history.save_comparison(args, result, name_a, name_b, seed)
     if args.json:
@@ -277,7 +298,16 @@ def cmd_compare(args) -> int:
     return 0
 
 
-def _name(name: str, sets: list[str] | None) -> str:
+def pair_labels(args, a, b) -> tuple[str, str]:
+    """How A and B are named in the output of ``compare`` and ``brief``."""
+    natural = (a.compare_label or "its natural comparison") if args.b is None else ""
+    return pair_name(a.name, args.set_a), pair_name(b.name, args.set_b, natural)
+
+
+def pair_name(name: str, sets: list[str] | None, natural: str = "") -> str:
+    """'baseline (inference.replicas=6)'; B given as A's natural comparison is named by its label."""
+    if natural:
+        return f"{name}: {natural}" + (f" ({', '.join(sets)})" if sets else "")
     return f"{name} ({', '.join(sets)})" if sets else name
 
 
@@ -561,13 +591,7 @@ def add_commands(sub, scenario_args) -> None:
     p.set_defaults(func=cmd_replicate)
 
     p = sub.add_parser("compare", help="compare two scenarios with common random numbers and paired intervals")
-    p.add_argument("a", help="scenario A (file or bundled name)")
-    p.add_argument("b", help="scenario B (may be the same file as A with --set-b changes)")
-    p.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a field in both A and B")
-    p.add_argument("--set-a", action="append", metavar="PATH=VALUE", help="override a field in A only")
-    p.add_argument("--set-b", action="append", metavar="PATH=VALUE", help="override a field in B only")
-    p.add_argument("--reps", type=int, default=10, metavar="N", help="replications of each (default 10)")
-    p.add_argument("--seed", type=int, help="base seed (default: A's seed)")
+    add_pair_options(p)
     add_output_options(p, "comparison.csv and both runs")
     p.add_argument("--json", action="store_true", help="print only JSON")
     add_budget_options(p)

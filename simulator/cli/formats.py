@@ -224,7 +224,6 @@ def wrap(text: str) -> str:
 
 
 def signed(key: str, value: float) -> str:
-    from simulator.analysis.experiments import format_value
+    from simulator.analysis.experiments import format_signed
 
-    text = format_value(key, abs(value))
-    return text if text == "-" else ("+" if value >= 0 else "-") + text
+    return format_signed(key, value)

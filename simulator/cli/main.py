@@ -142,7 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
     from simulator.cli.experiments import add_commands
 
     add_commands(sub, scenario_args)
+    from simulator.cli.brief import add_command as add_brief
+
+    add_brief(sub)  # brief A B --out brief.pdf
     history.add_commands(sub)  # history, and --save on run, compare and plan
+    from simulator.cli import workshop
+
+    workshop.add_commands(sub)  # workshop: list, check, --answers
     return parser
 
 

@@ -53,6 +53,7 @@ class Governance:
         self.reviewers = Pool(self.env, 0, 1, self.case_svc, self.case_enter, self.case_start, self.case_end,
                               on_done=self._case_done, on_fail=lambda *a: None)
         self.case_outcome: list[int] = []
+        self.case_label: list[int] = []  # the true outcome, kept with the case (the request's row may be gone)
         self.headcount: list[tuple[float, int]] = []
         self.psi_series: list[tuple[float, float, str, int]] = []
         self.flagged_s = 0.0  # time spent flagged (cases only arrive then)
@@ -71,12 +72,13 @@ class Governance:
         self.case_svc.append(float(draw(self._review_svc_rng, self.sc.review.review_time_dist,
                                         cfg.review_service_s, self.sc.review.review_time_cv, 1)[0]))
         self.case_outcome.append(-1)
+        self.case_label.append(int(self.sim.label[rid]))
         self.reviewers.enter_rid(case)
 
     def _case_done(self, case: int, now: float) -> None:
         rid = self.case_rid[case]
         right = self._review_ok_rng.random() < self.sc.review.reviewer_accuracy
-        label = self.sim.label[rid]
+        label = self.case_label[case]
         self.case_outcome[case] = label if right else 1 - label
         verdict = "approved" if self.case_outcome[case] else "rejected"
         self.audit.append((now, "review_decision", "reviewer", f"request {rid}: {verdict}"))

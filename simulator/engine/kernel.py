@@ -15,6 +15,11 @@ the same seed (``tests/unit/test_kernel_engine.py``), because both apply the sam
 same floating-point expressions and consume every random stream identically; at exactly equal
 times a control event comes before the data plane's happenings (the event path orders such ties
 by scheduling order; they do not occur with continuous distributions).
+
+On the summary-only path a ``sink`` (:class:`simulator.report.stream.SummaryStream`) receives the
+finished rows in blocks while the run goes (every row before the first request still in flight,
+at a fan-out only once every branch called has reported), and the rows' memory is handed back
+once nothing reads them any more, so the run's memory does not grow with its requests.
 """
 from __future__ import annotations
 
@@ -59,6 +64,7 @@ from simulator.scenario.rates import expected_count
 
 NAN = math.nan
 F8, I8 = np.float64, np.int64
+STREAM_BLOCK = 1 << 16  # rows the summary-only path reduces at a time
 
 # the chain's columns: name -> (dtype, value before the request reaches the stage); codes are small ints
 I1, I2 = np.int8, np.int16
@@ -102,7 +108,8 @@ class KernelSimulation(PipelineControl):
     R_API, R_DB, R_OUTAGE = R_API, R_DB, R_OUTAGE
     MODEL_CODES = MODEL_CODES
 
-    def __init__(self, scenario: Scenario, seed: int, progress: Callable[[float], None] | None = None):
+    def __init__(self, scenario: Scenario, seed: int, progress: Callable[[float], None] | None = None,
+                 sink=None, block: int = STREAM_BLOCK):
         self.scenario = scenario
         self.sc = effective_scenario(scenario)  # the graph's stations as the top-level sections
         self.seed = int(seed)
@@ -144,6 +151,17 @@ class KernelSimulation(PipelineControl):
             self.sc.fairness.enabled or self.sc.retraining.enabled) else None
         if self.model is not None:
             self.model.gov = self.gov
+        # the summary-only path: finished rows go to ``sink.add(columns)`` in blocks, then their memory
+        # is handed back once nothing reads them any more (the fairness monitor looks back one
+        # window plus ten minutes of arrivals)
+        self.sink = sink
+        self.block = int(block)
+        self._reduced = self._checked = self._scan = 0
+        self._names: list[str] | None = None
+        self._draws: list[str] | None = None
+        self.retain_s = (self.sc.fairness.window_s + 600.0) if self.gov is not None and self.sc.fairness.enabled else 0.0
+        self._join_states = [[c for c in self.columns.names() if c.startswith(f"{j.name}.") and c.endswith(".state")]
+                             for joins in self.plane.joins.values() for j in joins]
 
     def scorer(self, architecture: str, precision: str) -> Callable[[np.ndarray], np.ndarray]:
         """P(good) of a graph's other model (trained once per run from the scenario's training seed)."""
@@ -221,6 +239,8 @@ class KernelSimulation(PipelineControl):
                 self.events.append((f.start_s, "fault_started", f.component, f"{f.name} (component outage)"))
                 if f.start_s + f.duration_s <= sc.duration_s:
                     self.events.append((f.start_s + f.duration_s, "fault_ended", f.component, f.name))
+        if self.sink is not None:
+            self.sink.start(self.events)
         env.process(self._arrivals())
         if sc.ingestion.mode == "batch":
             env.process(self._batch_jobs())
@@ -238,6 +258,8 @@ class KernelSimulation(PipelineControl):
                 if t > advanced:  # the data plane first catches up with the next control event
                     self._advance(t)
                     advanced = t
+                    if self.columns.n - self._checked >= self.block:
+                        self._stream(t)
                     continue
                 _, _, _, event = heappop(queue)
                 env._now = t
@@ -257,13 +279,72 @@ class KernelSimulation(PipelineControl):
         env._now = until
         if self.progress is not None:
             self.progress(1.0)
-        for name in DRAW_COLUMNS:  # free the draws' memory before the report is built
+        for name in self._draw_names():  # free the draws' memory before the report is built
             self.columns.drop(name)
-        for name in self.columns.names():  # and those of a graph's other components
-            if name.endswith(("_u", ".lat_s", ".svc_s")):
-                self.columns.drop(name)
         self.retry_columns = None
+        if self.sink is not None:  # the rest: still in flight at the end, or finished in the last block
+            self._emit(self.columns.n, last=True)
         return self._trace(time.perf_counter() - wall0)
+
+    # ------------------------------------------------------------------ summary-only path
+    def _finished(self, lo: int, hi: int) -> np.ndarray:
+        """Which rows of ``lo .. hi - 1`` nothing will write again: answered or failed, and at every
+        fan-out either no branch called or every branch reported."""
+        c = self.columns
+        done = c["outcome"][lo:hi] != IN_FLIGHT
+        for states in self._join_states:
+            pending = sum((c[s][lo:hi] == 0).astype(np.int8) for s in states)
+            done &= (pending == 0) | (pending == len(states))
+        return done
+
+    def _stream(self, now: float) -> None:
+        """Reduce the finished rows after those already reduced, in whole blocks, as far as the first
+        row still in flight (scanned a block at a time from where the last scan stopped)."""
+        c = self.columns
+        self._checked = c.n
+        p = self._scan
+        while p < c.n:
+            hi = min(c.n, p + self.block)
+            done = self._finished(p, hi)
+            if not done.all():
+                p += int(np.argmin(done))
+                break
+            p = hi
+        self._scan = p
+        if self.sink is None:  # a full run: only the draws of finished requests are done with
+            self.columns.release_before(p, self._draw_names())
+            if self.retries:
+                self.retry_columns.release_before(p * self.retries)
+            return
+        k = (p - self._reduced) // self.block * self.block
+        if k:
+            self._emit(self._reduced + k)
+        if self.retain_s:
+            first = c.released
+            keep = int(np.searchsorted(c["arrival_s"][first:c.n], now - self.retain_s)) + first
+            self._release(min(keep, self._reduced))
+        else:
+            self._release(self._reduced)
+
+    def _draw_names(self) -> list[str]:
+        """The per-request random draws' columns (read only until the request has finished)."""
+        if self._draws is None:
+            self._draws = [n for n in self.columns.names()
+                           if n in DRAW_COLUMNS or n.endswith(("_u", ".lat_s", ".svc_s"))]
+        return self._draws
+
+    def _emit(self, hi: int, last: bool = False) -> None:
+        lo = self._reduced
+        if hi > lo or last:
+            if self._names is None:
+                self._names = self._trace_columns()
+            self.sink.add({name: self.columns[name][lo:hi] for name in self._names})
+            self._reduced = hi
+
+    def _release(self, row: int) -> None:
+        self.columns.release_before(row)
+        if self.retries:
+            self.retry_columns.release_before(row * self.retries)
 
     def _trace_columns(self) -> list[str]:
         if self.scenario.topology is None:

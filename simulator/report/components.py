@@ -154,6 +154,31 @@ def bottleneck(stats: dict) -> dict | None:
     return {"component": cid, "label": stats[cid]["label"], "utilization": util}
 
 
+def path_parts(spec: dict, c: dict[str, np.ndarray], rows: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """Seconds each component added to the latency of the requests ``rows`` (0 where not on their path);
+    at a fan-out only the branch the join waited for (the ``k``-th answer) counts."""
+    branch_of = {b: j for j in spec["joins"] for b in j["branches"]}
+    parts: list[tuple[str, np.ndarray]] = []
+    for cid, entry in spec["components"].items():
+        if cid in branch_of:
+            continue
+        _, t = _time_in(entry, c)
+        parts.append((cid, np.nan_to_num(t[rows])))
+    for join in spec["joins"]:
+        t = np.column_stack([c[col][rows] for col in join["t"]])
+        answered = np.column_stack([np.isin(c[col][rows], ANSWERED) for col in join["state"]])
+        t = np.where(answered, t, np.inf)
+        order = np.argsort(t, axis=1, kind="stable")
+        k = join["k"]
+        critical = order[:, k - 1]  # the branch whose answer released the join
+        start = np.column_stack([c[spec["components"][b]["columns"]["start"]][rows] for b in join["branches"]])
+        block = np.take_along_axis(t, critical[:, None], axis=1)[:, 0] - np.nanmin(start, axis=1)
+        block = np.where(np.isfinite(block), block, 0.0)
+        for i, b in enumerate(join["branches"]):
+            parts.append((b, np.where(critical == i, block, 0.0)))
+    return parts
+
+
 def critical_path(spec: dict, c: dict[str, np.ndarray], after: np.ndarray) -> dict | None:
     """Mean time per component on the path of the slowest 1 % of answered decisions."""
     done = after & (c["outcome"] <= 1)
@@ -162,38 +187,24 @@ def critical_path(spec: dict, c: dict[str, np.ndarray], after: np.ndarray) -> di
     latency = c["end_s"] - c["arrival_s"]
     p99 = np.percentile(latency[done], 99)
     slow = done & (latency >= p99)
-    branch_of = {b: j for j in spec["joins"] for b in j["branches"]}
-    parts: list[tuple[str, np.ndarray]] = []
-    for cid, entry in spec["components"].items():
-        if cid in branch_of:
-            continue
-        _, t = _time_in(entry, c)
-        parts.append((cid, np.nan_to_num(t[slow])))
-    for join in spec["joins"]:
-        t = np.column_stack([c[col][slow] for col in join["t"]])
-        answered = np.column_stack([np.isin(c[col][slow], ANSWERED) for col in join["state"]])
-        t = np.where(answered, t, np.inf)
-        order = np.argsort(t, axis=1, kind="stable")
-        k = join["k"]
-        critical = order[:, k - 1]  # the branch whose answer released the join
-        start = np.column_stack([c[spec["components"][b]["columns"]["start"]][slow] for b in join["branches"]])
-        block = np.take_along_axis(t, critical[:, None], axis=1)[:, 0] - np.nanmin(start, axis=1)
-        block = np.where(np.isfinite(block), block, 0.0)
-        for i, b in enumerate(join["branches"]):
-            parts.append((b, np.where(critical == i, block, 0.0)))
-    mean_latency = float(latency[slow].mean())
+    parts = [(cid, float(t.mean()), float((t > 0).mean())) for cid, t in path_parts(spec, c, slow)]
+    return path_summary(spec, parts, float(p99), int(slow.sum()), float(latency[slow].mean()))
+
+
+def path_summary(spec: dict, parts: list[tuple[str, float, float]], p99_s: float, requests: int,
+                 mean_latency_s: float) -> dict:
+    """The ``critical_path`` section from each part's (component, mean seconds, share of requests on it)."""
     rows = []
-    for cid, t in parts:
-        ms = float(t.mean()) * 1000.0
+    for cid, mean_s, on_path in parts:
+        ms = mean_s * 1000.0
         if ms > 0:
             rows.append({"component": cid, "label": spec["components"][cid]["label"], "ms_mean": ms,
-                         "share": ms / (mean_latency * 1000.0),
-                         "on_path_share": float((t > 0).mean())})
+                         "share": ms / (mean_latency_s * 1000.0), "on_path_share": on_path})
     rows.sort(key=lambda r: -r["ms_mean"])
     top = [r for r in rows if r["share"] >= 0.1][:3] or rows[:1]
-    finding = (f"The slowest 1 % of decisions (slower than {human_duration(p99)}) spend most of their time in "
+    finding = (f"The slowest 1 % of decisions (slower than {human_duration(p99_s)}) spend most of their time in "
                + ", ".join(f"{r['label']} ({r['share']:.0%})" for r in top) + ".") if rows else ""
-    return {"p99_ms": float(p99 * 1000.0), "requests": int(slow.sum()), "latency_ms_mean": mean_latency * 1000.0,
+    return {"p99_ms": float(p99_s * 1000.0), "requests": requests, "latency_ms_mean": mean_latency_s * 1000.0,
             "components": rows, "finding": finding}
 
 
@@ -212,22 +223,29 @@ def architecture_summary(sc, spec: dict, c: dict[str, np.ndarray], trace_capacit
                          after: np.ndarray) -> dict:
     """The ``architecture`` section of the summary: components, bottleneck, critical path, blast radius."""
     stats = component_stats(sc, spec, c, capacities(sc, spec, trace_capacity, component_capacity), after)
+    decided = None
+    if "decided_by" in c:
+        answered = after & (c["outcome"] <= 1)
+        decided = np.bincount(c["decided_by"][answered].astype(np.int64) + 1, minlength=len(spec["components"]) + 1)
+    return architecture_section(sc, stats, critical_path(spec, c, after), confidence_shares(spec, c), decided)
+
+
+def architecture_section(sc, stats: dict, path: dict | None, confidence_share, decided: np.ndarray | None) -> dict:
+    """Assemble the section (both paths): ``decided`` counts answers per ``decided_by`` code + 1."""
     graph = build_graph(sc)
     has_conf = any(d.get("when") is not None and d["when"].confidence_below is not None
                    for _, _, d in graph.edges(data=True))
-    flow_list = flows(sc, graph, confidence_shares(spec, c) if has_conf else None)
+    flow_list = flows(sc, graph, confidence_share if has_conf else None)
     blasts = [blast_radius(sc, graph, cid, flow_list) for cid in graph]
     for b in blasts:
         stats[b.component]["blast_radius"] = {"fails": b.fails, "degrades": b.degrades, "unaffected": b.unaffected,
                                              "how": b.how}
-    out = {"components": stats, "bottleneck": bottleneck(stats), "critical_path": critical_path(spec, c, after),
+    out = {"components": stats, "bottleneck": bottleneck(stats), "critical_path": path,
            "single_points_of_failure": single_points_of_failure(blasts)}
-    if "decided_by" in c:
-        answered = after & (c["outcome"] <= 1)
+    if decided is not None:
         ids = list(graph.nodes)
-        counts = np.bincount(c["decided_by"][answered].astype(np.int64) + 1, minlength=len(ids) + 1)
-        total = counts.sum()
-        out["decided_by"] = {ids[i]: int(counts[i + 1]) for i in range(len(ids)) if counts[i + 1]}
+        total = decided.sum()
+        out["decided_by"] = {ids[i]: int(decided[i + 1]) for i in range(len(ids)) if decided[i + 1]}
         if total:
             out["decided_by_share"] = {k: float(v / total) for k, v in out["decided_by"].items()}
     return out

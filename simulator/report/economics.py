@@ -107,9 +107,30 @@ def busy_replica_seconds(sc: Scenario, cols: dict, lo: float, hi: float) -> floa
     return busy_s
 
 
-def economics(sc: Scenario, cols: dict, capacity: dict, cold_spans: list[tuple[float, float]],
-              after: np.ndarray, counters: dict) -> dict:
-    """Summary sections cost_usd, value_usd, model and replicas."""
+def economics_tallies(sc: Scenario, cols: dict, after: np.ndarray) -> dict:
+    """The per-request sums the economics need (additive over blocks of requests, so the
+    summary-only path adds them up block by block)."""
+    answered = after & (cols["outcome"] <= 1)
+    decided = answered & (cols["label"] >= 0)
+    decision = final_decision(cols)
+    bad, good = decided & (cols["label"] == 0), decided & (cols["label"] == 1)
+    api = sc.external_api
+    fb = cols["fallback"][answered]
+    penalty = float((fb == 1).sum()) * api.cached_accuracy_penalty + float((fb == 2).sum()) * api.default_accuracy_penalty
+    if sc.canary.enabled:
+        penalty -= float((cols["version"][answered] == 2).sum()) * sc.canary.accuracy_delta
+    return {"busy_replica_s": busy_replica_seconds(sc, cols, sc.warmup_s, sc.duration_s),
+            "answered": int(answered.sum()),
+            "lookups": int((after & (cols["fs_hit"] >= 0)).sum()) if sc.feature_store.mode == "online_store" else 0,
+            "api_calls": int(external_calls(sc, cols)[after].sum()),
+            "bad": int(bad.sum()), "good": int(good.sum()),
+            "bad_stopped": int((decision[bad] == 0).sum()), "good_blocked": int((decision[good] == 0).sum()),
+            "penalty": penalty}
+
+
+def economics(sc: Scenario, tallies: dict, capacity: dict, cold_spans: list[tuple[float, float]],
+              counters: dict) -> dict:
+    """Summary sections cost_usd, value_usd, model and replicas (``tallies``: :func:`economics_tallies`)."""
     lo, hi = sc.warmup_s, sc.duration_s
     span = hi - lo
     precision = sc.inference.precision
@@ -119,16 +140,13 @@ def economics(sc: Scenario, cols: dict, capacity: dict, cold_spans: list[tuple[f
     steps = capacity.get("replicas_total") or [(0.0, 0.0)]
     replica_s = capacity_integral(steps, lo, hi)
     node_s = _node_seconds(steps, per_node, lo, hi)
-    busy_replica_s = busy_replica_seconds(sc, cols, lo, hi)
+    busy_replica_s = tallies["busy_replica_s"]
     cold_s = sum(max(0.0, min(b, hi) - max(a, lo)) for a, b in cold_spans)
     idle_s = max(0.0, replica_s - busy_replica_s - cold_s)
-    answered = after & (cols["outcome"] <= 1)
-    lookups = int((after & (cols["fs_hit"] >= 0)).sum()) if sc.feature_store.mode == "online_store" else 0
-    api_calls = int(external_calls(sc, cols)[after].sum())
     partitions = sc.ingestion.stream.partitions if sc.ingestion.mode == "stream" else 0
     cost = cost_summary(duration_s=span, node_s=node_s, busy_replica_s=busy_replica_s, idle_replica_s=idle_s,
-                        cold_start_replica_s=cold_s, requests=int(answered.sum()), stream_partitions=partitions,
-                        feature_lookups=lookups, external_api_calls=api_calls,
+                        cold_start_replica_s=cold_s, requests=tallies["answered"], stream_partitions=partitions,
+                        feature_lookups=tallies["lookups"], external_api_calls=tallies["api_calls"],
                         review_cases=int(counters.get("review_cases", 0)), cfg=cfg)
     cost = {k: (float(v) if math.isfinite(v) else None) for k, v in cost.items()}
     cost["node_hours"] = round(node_s / 3600, 4)
@@ -139,24 +157,15 @@ def economics(sc: Scenario, cols: dict, capacity: dict, cold_spans: list[tuple[f
     q = model_quality(sc.model.training_seed, sc.model.decision_threshold, precision)
     v = sc.value
     # the decisions actually served: how often a bad case was stopped and a good one blocked
-    decided = after & (cols["outcome"] <= 1) & (cols["label"] >= 0)
-    decision = final_decision(cols)
-    bad, good = decided & (cols["label"] == 0), decided & (cols["label"] == 1)
-    if bad.any() and good.any():
-        recall, false_alarms = float((decision[bad] == 0).mean()), float((decision[good] == 0).mean())
+    if tallies["bad"] and tallies["good"]:
+        recall, false_alarms = tallies["bad_stopped"] / tallies["bad"], tallies["good_blocked"] / tallies["good"]
     else:  # no decisions to learn from: use the held-out measurement
         recall, false_alarms = q["fraud_recall"], q["false_alarm_rate"]
     per_decision = (expected_value_per_decision_usd(recall, false_alarms, v)
                     - expected_value_per_decision_usd(0.0, 0.0, v))
     error_cost = v.fraud_rate * v.mean_fraud_amount_usd + (1 - v.fraud_rate) * v.false_alarm_cost_usd
-    api = sc.external_api
-    penalty = np.zeros(len(cols["outcome"]))
-    penalty[cols["fallback"] == 1] = api.cached_accuracy_penalty
-    penalty[cols["fallback"] == 2] = api.default_accuracy_penalty
-    if sc.canary.enabled:
-        penalty[cols["version"] == 2] -= sc.canary.accuracy_delta
-    worth = np.where(cols["outcome"] <= 1, per_decision - penalty * error_cost, 0.0)
-    gross = float(worth[after].sum())
+    # each answer is worth the model's value per decision, less its fallback's (or the canary's) accuracy penalty
+    gross = float(tallies["answered"] * per_decision - tallies["penalty"] * error_cost)
     value = {"gross": round(gross, 2), "net": round(gross - (cost["total"] or 0.0), 2),
              "per_decision": per_decision,
              "gross_per_hour": round(gross / span * 3600, 2),
@@ -182,8 +191,20 @@ def _value_at(steps: list[tuple[float, float]], t: float) -> float:
     return out
 
 
-def cost_timeseries(sc: Scenario, capacity: dict, edges: np.ndarray, cols: dict) -> dict[str, np.ndarray]:
-    """Cost rate (USD per hour) per bin: compute, stream and per-request charges."""
+def request_charges_per_bin(sc: Scenario, edges: np.ndarray, cols: dict) -> np.ndarray:
+    """Per-request charges (feature lookups, external API calls; USD) by the bin of arrival."""
+    n = len(edges) - 1
+    arrival = cols["arrival_s"]
+    lookup = (cols["fs_hit"] >= 0) if sc.feature_store.mode == "online_store" else np.zeros(len(arrival), bool)
+    per_req = (lookup * sc.cost.feature_store_usd_per_million_lookups / 1e6
+               + external_calls(sc, cols) * sc.cost.external_api_usd_per_1k_calls / 1e3)
+    b = np.clip(np.searchsorted(edges, arrival, side="right") - 1, 0, n - 1)
+    return np.bincount(b, weights=per_req, minlength=n)[:n]
+
+
+def cost_timeseries(sc: Scenario, capacity: dict, edges: np.ndarray, requests_usd: np.ndarray) -> dict[str, np.ndarray]:
+    """Cost rate (USD per hour) per bin: compute, stream and the per-request charges
+    (:func:`request_charges_per_bin`)."""
     precision = sc.inference.precision
     mem = replica_memory_gib(sc.model, precision)
     steps = capacity.get("replicas_total") or [(0.0, 0.0)]
@@ -196,12 +217,6 @@ def cost_timeseries(sc: Scenario, capacity: dict, edges: np.ndarray, cols: dict)
     stream = np.zeros(n)
     for i, (_, c_usd, s_usd) in enumerate(series[:n]):
         compute[i], stream[i] = c_usd, s_usd
-    arrival = cols["arrival_s"]
-    lookup = (cols["fs_hit"] >= 0) if sc.feature_store.mode == "online_store" else np.zeros(len(arrival), bool)
-    per_req = (lookup * sc.cost.feature_store_usd_per_million_lookups / 1e6
-               + external_calls(sc, cols) * sc.cost.external_api_usd_per_1k_calls / 1e3)
-    b = np.clip(np.searchsorted(edges, arrival, side="right") - 1, 0, n - 1)
-    requests_usd = np.bincount(b, weights=per_req, minlength=n)[:n]
     width_h = np.diff(edges) / 3600
     return {"cost_rate_usd_per_h": (compute + stream + requests_usd) / width_h,
             "compute_cost_rate_usd_per_h": compute / width_h}

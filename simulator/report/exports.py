@@ -10,6 +10,7 @@ import pandas as pd
 
 from simulator.common.csv_export import frame_to_csv
 from simulator.report.event_words import describe_event, event_title, place
+from simulator.report.stages import with_derived_columns
 from simulator.scenario.config import Scenario
 
 BREAKER_WORDS = {0: "closed", 1: "testing (half-open)", 2: "open"}
@@ -55,8 +56,8 @@ def events_table(sc: Scenario, events: pd.DataFrame) -> pd.DataFrame:
 
 
 def requests_table(sc: Scenario, requests: pd.DataFrame) -> pd.DataFrame:
-    """One row per request, with its arrival as clock time first."""
-    out = requests.copy()
+    """One row per request, with its arrival as clock time first, its id and its latency."""
+    out = with_derived_columns(requests)
     out.insert(0, "arrival_clock", clock_column(sc, requests["arrival_s"]).to_numpy())
     return out
 

@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from simulator.report.stages import request_latency_ms
 from simulator.scenario.config import Scenario
 
 Severity = Literal["ok", "watch", "breach"]
@@ -163,7 +164,7 @@ def on_time_mask(sc: Scenario, req: pd.DataFrame) -> tuple[np.ndarray, np.ndarra
     outcome = req["outcome"].astype(str).to_numpy()
     finished = after & (outcome != "in_flight")
     answered = (outcome == "ok") | (outcome == "degraded")
-    on_time = finished & answered & (req["latency_ms"].to_numpy() <= sc.slo_latency_ms)
+    on_time = finished & answered & (request_latency_ms(req) <= sc.slo_latency_ms)
     return finished, on_time
 
 

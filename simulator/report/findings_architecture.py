@@ -211,8 +211,9 @@ def slowest_path(sc: Scenario, arch: Architecture) -> list[Finding]:
     headline = (f"The slowest 1 % of {v.decision}s (slower than {short_ms(path.p99_ms)}) spent most of their time "
                 f"with {_listing(parts)}.")
     lead = top[0]
-    return [Finding("latency", "ok", headline, "Slowest 1 %: most time in",
-                    stage_title(sc, lead.component), f"{_share(lead.share)} of it",
+    # the part's name goes in the title (it wraps); the tile's big value stays short enough to read
+    return [Finding("latency", "ok", headline, f"Slowest 1 %: time with {stage_name(sc, lead.component)}",
+                    _share(lead.share), "of their time",
                     {"p99_ms": path.p99_ms, "requests": path.requests,
                      **{f"share.{p.component}": p.share for p in path.components}}, None, lead.component,
                     "critical_path")]

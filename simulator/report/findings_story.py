@@ -20,6 +20,7 @@ from simulator.report.event_words import describe_event
 from simulator.report.finding import Finding, Severity, surge_windows
 from simulator.report.recovery import REACTIONS
 from simulator.report.results import RunResult
+from simulator.report.stages import request_latency_ms
 from simulator.report.words import (
     clock,
     clock_auto,
@@ -49,7 +50,7 @@ def customers_in(sc: Scenario, req: pd.DataFrame, t0: float, t1: float) -> dict[
     arrival = req["arrival_s"].to_numpy()
     inside = (arrival >= max(t0, sc.warmup_s)) & (arrival < t1)
     outcome = req["outcome"].astype(str).to_numpy()[inside]
-    latency = req["latency_ms"].to_numpy()[inside]
+    latency = request_latency_ms(req)[inside]
     answered = (outcome == "ok") | (outcome == "degraded")
     return {"arrived": int(inside.sum()), "failed": int((outcome == "failed").sum()),
             "late": int((answered & (latency > sc.slo_latency_ms)).sum()),

@@ -56,16 +56,25 @@ def extra_frames(sc: Scenario, trace, cols: dict) -> dict[str, pd.DataFrame]:
     return out
 
 
-def decision_stats(sc: Scenario, cols: dict, after: np.ndarray, trace) -> dict:
-    """Summary sections: model.accuracy_online, fairness, review, explanations, drift."""
-    out: dict = {}
+def decision_tallies(sc: Scenario, cols: dict, after: np.ndarray) -> dict:
+    """The per-request sums the decision statistics need (additive over blocks of requests)."""
     answered = after & (cols["outcome"] <= 1) & (cols["label"] >= 0)
-    decision = final_decision(cols)
-    online = float((decision[answered] == cols["label"][answered]).mean()) if answered.any() else None
+    decision = final_decision(cols)[answered]
+    region = cols["region"][answered]
+    groups = len(sc.traffic.regions)
+    return {"answered": int(answered.sum()), "correct": int((decision == cols["label"][answered]).sum()),
+            "by_group": np.bincount(region, minlength=groups)[:groups].astype(np.int64),
+            "decision_sum_by_group": np.bincount(region, weights=decision, minlength=groups)[:groups]}
+
+
+def decision_stats(sc: Scenario, tallies: dict, trace) -> dict:
+    """Summary sections: model.accuracy_online, fairness, review, explanations, drift
+    (``tallies``: :func:`decision_tallies`)."""
+    out: dict = {}
+    online = tallies["correct"] / tallies["answered"] if tallies["answered"] else None
     groups = list(sc.traffic.regions)
-    region = cols["region"]
-    rates = {g: finite_or_none(decision[answered & (region == i)].mean()) if (answered & (region == i)).any() else None
-             for i, g in enumerate(groups)}
+    count, total = tallies["by_group"], tallies["decision_sum_by_group"]
+    rates = {g: finite_or_none(total[i] / count[i]) if count[i] else None for i, g in enumerate(groups)}
     valid = [r for r in rates.values() if r is not None]
     di_overall = (min(valid) / max(valid)) if valid and max(valid) > 0 else None
     out["accuracy_online"] = finite_or_none(online)

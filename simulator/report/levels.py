@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def _area_at_edges(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def area_at_edges(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """F(x) = integral over [0, x] of the number of open spans, at each edge x, without sorting.
 
     F(x) = sum_{s <= x} (x - s) - sum_{e <= x} (x - e): a start or end exactly at x adds 0, so
@@ -31,7 +31,7 @@ def level_per_bin(starts, ends, edges: np.ndarray) -> np.ndarray:
     ends = np.asarray(ends, float)
     if len(starts) == 0:
         return np.zeros(len(edges) - 1)
-    return np.diff(_area_at_edges(starts, ends, edges)) / np.diff(edges)
+    return np.diff(area_at_edges(starts, ends, edges)) / np.diff(edges)
 
 
 def span_overlap(starts, ends, lo: float, hi: float, open_end: float | None = None) -> float:

@@ -287,9 +287,74 @@ def change_lines(a: Scenario, b: Scenario) -> list[str]:
     words = field_words(a)
     out = []
     for path, va, vb in changed_fields(a, b):
+        if path in ("topology.edges", "topology.components") and a.topology is not None and b.topology is not None:
+            out += edge_change_lines(a, b) if path == "topology.edges" else component_change_lines(a, b)
+            continue
         label, unit = words.get(path) or field_label(path)
         out.append(f"{label}: {_value(va, unit)} → {_value(vb, unit)}")
     return out
+
+
+def _component_name(sc: Scenario, cid: str) -> str:
+    comp = next((c for c in sc.topology.components if c.id == cid), None)
+    if comp is None:
+        return cid
+    if comp.label:
+        return comp.label
+    return comp.dependency.name if comp.kind == "dependency" and comp.dependency is not None else cid
+
+
+def _listing(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def edge_words(sc: Scenario, edge) -> str:
+    """One edge of a topology in plain words: 'calls A, B and C at once and goes on after the first 2'."""
+    name = lambda cid: _component_name(sc, cid)  # noqa: E731
+    if edge.parallel:
+        wait = (f"all {len(edge.parallel)}" if edge.join == "all" else f"the first {edge.k} of {len(edge.parallel)}")
+        return (f"calls {_listing([name(c) for c in edge.parallel])} at once and goes on to {name(edge.to)} "
+                f"after {wait} answered")
+    if edge.route:
+        parts = []
+        for branch in edge.route:
+            if branch.share is not None:
+                parts.append(f"{100 * branch.share:g} % to {name(branch.to)}")
+            elif branch.when is not None and branch.when.confidence_below is not None:
+                parts.append(f"to {name(branch.to)} when less than {100 * branch.when.confidence_below:g} % sure")
+            else:
+                parts.append(f"to {name(branch.to)} on a condition")
+        return "sends " + _listing(parts)
+    if edge.fallback:
+        return f"falls back to {name(edge.fallback)} when it fails"
+    return f"goes on to {name(edge.to)}"
+
+
+def component_change_lines(a: Scenario, b: Scenario) -> list[str]:
+    """Parts of the architecture removed, added or set up differently in b, by their business names."""
+    ca, cb = ({c.id: c for c in sc.topology.components} for sc in (a, b))
+    lines = [f"without {_component_name(a, cid)}" for cid in ca if cid not in cb]
+    lines += [f"with {_component_name(b, cid)} added" for cid in cb if cid not in ca]
+    lines += [f"{_component_name(b, cid)} set up differently" for cid in ca if cid in cb and ca[cid] != cb[cid]]
+    return lines
+
+
+def edge_change_lines(a: Scenario, b: Scenario) -> list[str]:
+    """How requests move differently in b: '<component>: <a's way> → <b's way>' per changed edge."""
+    def ways(sc: Scenario) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for edge in sc.topology.edges:
+            out.setdefault(edge.source, []).append(edge_words(sc, edge))
+        return out
+
+    wa, wb = ways(a), ways(b)
+    kept = {c.id for c in a.topology.components} & {c.id for c in b.topology.components}
+    lines = []
+    for source in [s for s in dict.fromkeys([*wa, *wb]) if s in kept]:  # a part added or removed is said once
+        before, after = "; ".join(wa.get(source, [])) or "nothing", "; ".join(wb.get(source, [])) or "nothing"
+        if before != after:
+            lines.append(f"{_component_name(a if source in wa else b, source)}: {before} → {after}")
+    return lines
 
 
 def compare_paragraph(a: Scenario, sum_a: Summary, b: Scenario, sum_b: Summary, cmp: dict,

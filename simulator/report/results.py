@@ -67,17 +67,14 @@ def _codes(values: np.ndarray, categories: list[str]) -> pd.Categorical:
 
 def _requests_frame(sc: Scenario, cols: dict[str, np.ndarray], n: int, model_version: pd.Categorical) -> pd.DataFrame:
     """One row per request, on the run's own arrays: the stage times are converted to ms in place;
-    ``model_version`` is :func:`served_versions`."""
+    ``model_version`` is :func:`served_versions`. The row index is the request id; ``latency_ms``
+    (``end_s - arrival_s``) is derived where it is read (:func:`simulator.report.stages.request_latency_ms`)."""
     c = cols
-    latency_ms = np.subtract(c["end_s"], c["arrival_s"])
-    latency_ms *= 1000.0
     decision = final_decision(c)
     stages = stage_ms_in_place(c)
     frame = pd.DataFrame({
-        "request_id": np.arange(n, dtype=np.int64),
         "arrival_s": c["arrival_s"],
         "end_s": c["end_s"],
-        "latency_ms": latency_ms,
         "outcome": _codes(c["outcome"], OUTCOMES),
         "reason": _codes(c["reason"], REASONS),
         "segment": pd.Categorical.from_codes(c["segment"].astype(np.int16, copy=False), list(sc.traffic.segments)),
@@ -232,6 +229,26 @@ def _timeseries(sc: Scenario, c: dict[str, np.ndarray], capacity: dict, edges: n
     return ts
 
 
+def run_capacity(sc: Scenario, trace: Trace) -> dict[str, list[tuple[float, float]]]:
+    """The run's capacity step functions (slots, replicas, connections) with their defaults."""
+    capacity = dict(trace.capacity)
+    models = [series for cid, series in trace.component_capacity.items() if "replicas" in series]
+    if len(models) > 1:  # a graph's model servers, all of them (charts and cost count every pool)
+        for key in ("replicas", "replicas_total"):
+            capacity[key] = sum_steps([series[key] for series in models])
+    capacity.setdefault("inference", [(0.0, sc.inference.replicas * sc.inference.concurrency)])
+    capacity.setdefault("replicas", [(0.0, sc.inference.replicas)])
+    capacity.setdefault("feature_store", [(0.0, sc.feature_store.db_connections)])
+    return capacity
+
+
+def control_timeseries(ts: pd.DataFrame, trace: Trace, edges: np.ndarray) -> None:
+    """The breaker's state and the canary's weight per bin (from the control plane's records)."""
+    breaker = [(t, BREAKER_LEVEL[state]) for t, state in trace.breaker_states]
+    ts["breaker_state"] = step_max_per_bin(breaker, edges)  # levels of BREAKER_LEVEL
+    ts["canary_weight_pct"] = step_value_at(trace.canary_weights, edges[1:] - 1e-9)
+
+
 def build_result(scenario: Scenario, seed: int, trace: Trace, wall_s: float, frames: bool = True) -> RunResult:
     """Frames and summary of one run. The trace's columns become the frames' (changed in place).
 
@@ -266,19 +283,10 @@ def build_result(scenario: Scenario, seed: int, trace: Trace, wall_s: float, fra
             pool_times |= {entry["columns"]["start"], entry["columns"]["end"]}
     for key in sorted(pool_times):
         cols[key][cols[key] > dur] = np.nan
-    capacity = dict(trace.capacity)
-    models = [series for cid, series in trace.component_capacity.items() if "replicas" in series]
-    if len(models) > 1:  # a graph's model servers, all of them (charts and cost count every pool)
-        for key in ("replicas", "replicas_total"):
-            capacity[key] = sum_steps([series[key] for series in models])
-    capacity.setdefault("inference", [(0.0, sc.inference.replicas * sc.inference.concurrency)])
-    capacity.setdefault("replicas", [(0.0, sc.inference.replicas)])
-    capacity.setdefault("feature_store", [(0.0, sc.feature_store.db_connections)])
+    capacity = run_capacity(sc, trace)
     edges = _bins(sc)
     timeseries = _timeseries(sc, cols, capacity, edges)
-    breaker = [(t, BREAKER_LEVEL[state]) for t, state in trace.breaker_states]
-    timeseries["breaker_state"] = step_max_per_bin(breaker, edges)  # levels of BREAKER_LEVEL
-    timeseries["canary_weight_pct"] = step_value_at(trace.canary_weights, edges[1:] - 1e-9)
+    control_timeseries(timeseries, trace, edges)
     fb = cols["fallback"]
     timeseries["fallback_answers"] = np.histogram(cols["end_s"][(fb > 0) & ~np.isnan(cols["end_s"])], edges)[0]
     _stage_breakdown(cols, timeseries, edges)
@@ -287,9 +295,9 @@ def build_result(scenario: Scenario, seed: int, trace: Trace, wall_s: float, fra
         for name, values in component_timeseries(spec, cols, pools, edges).items():
             timeseries[name] = values
     if sc.inference.enabled:
-        from simulator.report.economics import cost_timeseries
+        from simulator.report.economics import cost_timeseries, request_charges_per_bin
 
-        for name, values in cost_timeseries(sc, capacity, edges, cols).items():
+        for name, values in cost_timeseries(sc, capacity, edges, request_charges_per_bin(sc, edges, cols)).items():
             timeseries[name] = values
     events = pd.DataFrame(sorted(trace.events), columns=["t_s", "kind", "component", "detail"])
     architecture = architecture_summary(sc, spec, cols, capacity, trace.component_capacity,

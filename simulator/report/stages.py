@@ -1,6 +1,7 @@
 """The chain's per-stage times in milliseconds, computed from a run's columns when they are needed.
 
-The requests frame has these columns; the summary, the timeseries and "where did the time go"
+The requests frame has these columns (but not ``request_id``, its row index, nor ``latency_ms``,
+``end_s - arrival_s``: :func:`with_derived_columns` adds them where people read them); the summary, the timeseries and "where did the time go"
 compute them from the run's columns instead (for the rows they need), so no per-request table has
 to exist for them and the summary-only path never builds one. A missing value means the request
 did not pass the stage (0 ms for the database on a cache hit, NaN for a model never reached).
@@ -17,6 +18,26 @@ API_STATUS = ["ok", "error", "timeout", "rejected_by_breaker", "not_called"]
 FALLBACKS = ["none", "cached", "default", "component"]
 STAGE_MS = ("ingestion_wait_ms", "ingestion_service_ms", "feature_store_wait_ms", "feature_store_service_ms",
             "external_api_service_ms", "inference_wait_ms", "inference_service_ms")
+
+
+def request_latency_ms(requests) -> np.ndarray:
+    """Each request's end-to-end latency (ms; NaN while in flight), derived from a requests frame's
+    ``arrival_s`` and ``end_s`` (the frame does not store it; frames kept before that carry it)."""
+    if "latency_ms" in requests:
+        return requests["latency_ms"].to_numpy()
+    return (requests["end_s"].to_numpy() - requests["arrival_s"].to_numpy()) * 1000.0
+
+
+def with_derived_columns(requests):
+    """A requests frame with the columns derived from others, where people read them (exports):
+    ``request_id`` (the row's index: requests are numbered by arrival) first, ``latency_ms`` after
+    ``end_s``."""
+    out = requests.copy()
+    if "request_id" not in out:
+        out.insert(0, "request_id", out.index.to_numpy())
+    if "latency_ms" not in out and "end_s" in out:
+        out.insert(out.columns.get_loc("end_s") + 1, "latency_ms", request_latency_ms(requests))
+    return out
 
 
 def stage_ms(c: dict[str, np.ndarray], name: str, rows=slice(None)) -> np.ndarray:

@@ -138,3 +138,65 @@ class AuditEntry(Base):
     object_id: Mapped[str] = mapped_column(String(200))
     outcome: Mapped[str] = mapped_column(String(10))  # ok | refused
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+# --------------------------------------------------------------------------- workshops (migration 0003)
+class WorkshopSession(Base):
+    """A workshop being run: its definition as it was started, the act on screen and a join code.
+
+    ``revision`` grows with every facilitator action, so a participant's phone polls one number."""
+
+    __tablename__ = "workshop_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    workshop_name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[dict] = mapped_column(JSON)
+    current_act: Mapped[int] = mapped_column(Integer, default=0)  # == number of acts: the closing slide
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class WorkshopAct(Base):
+    """One act of a session: open for answers or revealed, with the simulated answer and its story."""
+
+    __tablename__ = "workshop_acts"
+
+    session_id: Mapped[int] = mapped_column(ForeignKey("workshop_sessions.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open | revealed
+    truth: Mapped[dict | None] = mapped_column(JSON, nullable=True)   # {"value", "shown", "choice"}
+    story: Mapped[list | None] = mapped_column(JSON, nullable=True)   # paragraphs shown with the reveal
+    decision: Mapped[str] = mapped_column(Text, default="")           # what the room would do, typed by the facilitator
+    revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class WorkshopParticipant(Base):
+    """Someone who joined from a phone: a display name and a secret token kept in their page's address."""
+
+    __tablename__ = "workshop_participants"
+    __table_args__ = (UniqueConstraint("session_id", "name", name="uq_workshop_participant_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("workshop_sessions.id"), index=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(40))
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class WorkshopAnswer(Base):
+    """A participant's guess for one act (one row per participant and act; a new guess replaces it)."""
+
+    __tablename__ = "workshop_answers"
+    __table_args__ = (UniqueConstraint("participant_id", "position", name="uq_workshop_answer"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("workshop_sessions.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("workshop_participants.id"))
+    number: Mapped[float | None] = mapped_column(Float, nullable=True)
+    choice: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

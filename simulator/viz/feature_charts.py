@@ -1052,6 +1052,8 @@ def explanation_examples(scenario: Scenario, explanations: pd.DataFrame, request
     """
     if explanations is None or len(explanations) == 0:
         return pd.DataFrame(columns=["time", "region", "decision", "why"])
+    if "request_id" not in requests:  # the requests frame's index is the request id
+        requests = requests.rename_axis("request_id").reset_index()
     cols = [c for c in ("request_id", "arrival_s", "region") if c in requests]
     merged = explanations.merge(requests[cols], on="request_id", how="left")
     region = merged["region"].astype(str) if "region" in merged else pd.Series([""] * len(merged))

@@ -155,7 +155,7 @@ def test_a_killed_worker_is_replaced_and_the_page_says_so(server, browser, scree
     page = open_page(browser, url + "/?seed=77")
     expect(page.get_by_text("Simulating", exact=False).first).to_be_visible(timeout=60_000)
     busy, share = busiest(wait_for_workers(proc), 0.3)
-    assert share > 0.3, "no worker is running the simulation"
+    assert share > 0.1, "no worker is running the simulation"  # an idle worker uses < 0.05 of a core
     server_cpu = proc.cpu_times()
     busy.send_signal(signal.SIGKILL)
     expect(page.get_by_text("stopped unexpectedly (killed by signal 9)", exact=False)).to_be_visible(timeout=10_000)
@@ -181,7 +181,7 @@ def test_closing_the_tab_stops_its_run(server, browser):
     wait_until_idle(proc)
     page = upload_and_open_overview(browser, url, RUNAWAY.replace(b"name: runaway", b"name: runaway\nseed: 9"))
     busy, share = busiest(wait_for_workers(proc), 0.5)
-    assert share > 0.3, "the runaway is not running"
+    assert share > 0.1, "the runaway is not running"
     page.context.close()
     deadline = time.monotonic() + 20
     while busy.is_running() and busy.status() != psutil.STATUS_ZOMBIE:

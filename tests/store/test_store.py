@@ -34,7 +34,7 @@ def log_rows(store) -> list[tuple]:
 
 # --------------------------------------------------------------------------- migrations
 def test_an_empty_database_is_migrated_to_the_newest_schema(store):
-    assert current_revision(store.engine) == "0002"
+    assert current_revision(store.engine) == "0003"
     tables = set(inspect(store.engine).get_table_names())
     assert {"scenario_versions", "runs", "decisions", "decision_runs", "role_assignments", "audit_log",
             "alembic_version"} <= tables
@@ -57,7 +57,7 @@ def test_the_previous_schema_is_upgraded_and_its_data_kept(db_url, tmp_path):
     engine.dispose()
     store = open_store(db_url, tmp_path / "data")
     try:
-        assert current_revision(store.engine) == "0002"
+        assert current_revision(store.engine) == "0003"
         [version] = scenarios.versions(store, "old")
         assert (version.version, version.body, version.author) == (1, {"seed": 1}, "x@example.com")
         assert version.created_at.isoformat() == "2026-01-02T03:04:05+00:00"

@@ -34,7 +34,7 @@ def raw_service_level(sc: Scenario, req: pd.DataFrame) -> tuple[float | None, fl
     if not finished.any():
         return None, None
     answered = finished & outcome.isin(["ok", "degraded"])
-    on_time = answered & (req["latency_ms"] <= sc.slo_latency_ms)
+    on_time = answered & ((req["end_s"] - req["arrival_s"]) * 1000.0 <= sc.slo_latency_ms)
     return on_time.sum() / finished.sum(), answered.sum() / finished.sum()
 
 

@@ -42,3 +42,26 @@ def test_the_size_of_a_download_is_estimated_from_a_sample():
     assert abs(exports.csv_size_bytes(frame) - real) < 0.05 * real
     assert exports.size_text(48_200_000) == "48 MB" and exports.size_text(2_400) == "2.4 KB"
     assert exports.size_text(900) == "900 bytes"
+
+
+def test_the_requests_download_derives_the_id_and_latency_the_frame_does_not_store():
+    """The requests frame keeps neither the id (its row index) nor the latency (end minus arrival);
+    the download shows both, in their old places, from a hand-made frame."""
+    sc = Scenario(start_time_of_day_h=9)
+    frame = pd.DataFrame({"arrival_s": [1.0, 2.5, 4.0], "end_s": [1.25, float("nan"), 4.5],
+                          "outcome": ["ok", "in_flight", "failed"]})
+    out = exports.requests_table(sc, frame)
+    assert list(out.columns) == ["arrival_clock", "request_id", "arrival_s", "end_s", "latency_ms", "outcome"]
+    assert out["request_id"].tolist() == [0, 1, 2]
+    assert out["latency_ms"].tolist()[0] == 250.0 and pd.isna(out["latency_ms"].tolist()[1])
+    assert out["latency_ms"].tolist()[2] == 500.0
+    stored = exports.requests_table(sc, out.drop(columns="arrival_clock"))  # a frame kept with both columns
+    assert list(stored.columns) == list(out.columns)
+
+
+def test_a_runs_requests_frame_does_not_store_derived_columns(tiny):
+    from simulator.runner import run
+
+    req = run(tiny, seed=2).requests
+    assert "request_id" not in req and "latency_ms" not in req
+    assert req.index.tolist() == list(range(len(req)))

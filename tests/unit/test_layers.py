@@ -4,7 +4,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2] / "simulator"
 # lowest first; "runner" is simulator/runner.py, "top" the package itself and __main__
-ORDER = ["common", "mechanisms", "ml", "scenario", "engine", "report", "runner", "viz", "analysis", "store", "cli", "top"]
+ORDER = ["common", "mechanisms", "ml", "scenario", "engine", "report", "runner", "viz", "analysis", "workshop", "store",
+         "brief", "cli", "top"]
 
 
 def _layer(module: str) -> str:

@@ -161,3 +161,22 @@ def test_compare_paragraph_names_changes_effects_and_warnings():
 def test_compare_identical_setups():
     a = scenario()
     assert compare_paragraph(a, SUMMARY, a, SUMMARY, {}, "A", "B").startswith("B uses exactly the same settings as A.")
+
+
+def test_a_changed_architecture_is_told_by_its_parts_not_by_entry_counts():
+    """The bundled comparisons, read off their YAML: fraud_enrichment waits for all three services instead
+    of the first two; loan_cascade drops the small model and sends every application to the large one."""
+    from simulator.report.narrative import change_lines
+    from simulator.scenario.config import load_scenario, with_overrides
+    from tests.conftest import SCENARIOS
+
+    a = load_scenario(SCENARIOS / "fraud_enrichment.yaml")
+    lines = change_lines(a, with_overrides(a, a.compare_overrides))
+    assert lines == ["customer features: calls device fingerprint, credit bureau and weather service at once and goes "
+                     "on to fraud rules after the first 2 of 3 answered → calls device fingerprint, credit bureau and "
+                     "weather service at once and goes on to fraud rules after all 3 answered"]
+    a = load_scenario(SCENARIOS / "loan_cascade.yaml")
+    lines = change_lines(a, with_overrides(a, a.compare_overrides))
+    assert lines == ["without small loan model",
+                     "credit bureau: goes on to small loan model → goes on to large loan model"]
+    assert not any("entries" in line for line in lines)

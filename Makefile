@@ -8,7 +8,7 @@ PORT   ?= 8501
 # localhost only by default; serving others needs an explicit ADDRESS (and sign-in: see the README)
 ADDRESS ?= 127.0.0.1
 
-.PHONY: run test test-fast lint bench setup graphviz browser pdftools postgres clean
+.PHONY: run test test-fast lint bench bench-dashboard setup graphviz browser pdftools postgres clean
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -65,6 +65,11 @@ test-fast: setup
 
 bench: setup
 	$(BIN)/python bench/throughput.py
+
+# seconds to a finished dashboard page in Debian's chromium, on fresh servers with a cold and a warm
+# run cache (takes several minutes: it primes a cache first)
+bench-dashboard: setup browser
+	$(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache test-artifacts

@@ -87,6 +87,7 @@ def main() -> None:
     who = team.gate()  # the sign-in screen stops here when sign-in is configured and nobody is signed in
     team.sidebar(who)
     with friendly_errors():
+        state.start_warm_up()  # the bundled scenarios' runs on disk, in the background (once per server)
         widgets.sidebar()
     page = st.navigation(build_pages(state.presentation_mode(), admin=who.can("read_audit")), position="sidebar",
                          expanded=True)  # every page in view, not "View 4 more"

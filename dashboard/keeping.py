@@ -70,6 +70,15 @@ def runs_finished(results: list[RunResult], audit_only: list[RunResult] = ()) ->
         st.session_state[state.K_NOTICE] = f"This run could not be kept in the history: {err}"
 
 
+def replications_finished(scenario: Scenario, reps: int, seed: int) -> None:
+    """A "How sure" batch is audited as one entry (its runs are summaries only, never kept)."""
+    try:
+        name, _ = _base_of(scenario)
+        audit.log_event(store(), actor(), "run", "scenario", name, f"{reps} replications from seed {seed}")
+    except Exception as err:  # auditing must never break the page
+        st.session_state[state.K_NOTICE] = f"These runs could not be recorded in the audit log: {err}"
+
+
 def kept_run_id(result: RunResult) -> int | None:
     """The history id of a run (keeping it first when the person may and it is not kept yet)."""
     st_store = store()

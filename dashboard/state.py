@@ -9,15 +9,19 @@ Pages ask for data through three calls and never run the engine themselves:
 Runs go to a bounded, supervised pool of worker processes (``dashboard.worker``) while a
 progress bar polls them; each is checked against the dashboard's budget first and stopped
 when it exceeds its wall time or when its session goes away. Results are cached by a hash of
-the resolved scenario JSON and the seed, so a page switch or a shared link never recomputes
-a run this server has already done. ``PIPELINE_TWIN_INPROCESS=1`` runs in the calling process
-instead; only AppTest does this (it runs the script in-process and needs no pool).
+the resolved scenario JSON and the seed, in memory and on disk (``simulator.store.run_cache``,
+keyed by the code version too), so a page switch, a shared link or a restarted server never
+recomputes a run that was already done; the bundled scenarios' default runs are warmed on disk
+in the background when the first session starts. ``PIPELINE_TWIN_INPROCESS=1`` runs in the
+calling process instead; only AppTest does this (it runs the script in-process and needs no pool).
 """
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -38,6 +42,8 @@ from simulator.scenario.config import (
     without_incident,
 )
 from simulator.scenario.knobs import scaled_servers
+
+LOG = logging.getLogger("pipeline_twin.dashboard")
 
 INPROCESS_ENV = "PIPELINE_TWIN_INPROCESS"
 SCENARIO_DIR_ENV = "PIPELINE_TWIN_SCENARIOS"
@@ -62,6 +68,10 @@ WORKER_MEMORY_ENV, DEFAULT_WORKER_MEMORY_MB = "PIPELINE_TWIN_WORKER_MEMORY_MB", 
 DASHBOARD_EVENTS_ENV, DEFAULT_DASHBOARD_EVENTS = "PIPELINE_TWIN_DASHBOARD_MAX_EVENTS", 40e6
 RUN_TIMEOUT_ENV, DEFAULT_RUN_TIMEOUT_S = "PIPELINE_TWIN_RUN_TIMEOUT_S", 180.0
 LONG_RUN_EVENTS = 5e6            # runs above this (about ten seconds) never take the last free worker
+HOW_SURE_MIN_REPS = 4            # "How sure" starts with at least this many replications
+WARM_UP_ENV = "PIPELINE_TWIN_WARM_UP"   # "0" switches the background warm-up off (the disk cache stays)
+WARM_SESSION = "warm-up"         # the background warm-up's name in the worker pool
+WARM_WAIT_S = 10.0               # how long the warm-up waits for a finished run to reach the disk
 
 
 # --------------------------------------------------------------------------- catalog
@@ -264,6 +274,13 @@ def _results():
 
 
 @st.cache_resource(show_spinner=False)
+def _disk():
+    from simulator.store.run_cache import RunCache
+
+    return RunCache()
+
+
+@st.cache_resource(show_spinner=False)
 def _runner():
     from dashboard.worker import Runner, default_pool_size
 
@@ -284,9 +301,20 @@ def _session_id() -> str:
     return ctx.session_id if ctx is not None else "no-session"
 
 
+def _known(scenario: Scenario, seed: int) -> bool:
+    """The run is in this server's memory or on disk (nothing to simulate)."""
+    return _results().get(run_key(scenario, seed)) is not None or _disk().has(scenario, seed)
+
+
 def cached_run(scenario: Scenario, seed: int) -> RunResult | None:
-    """The cached result, without running anything."""
-    return _results().get(run_key(scenario, seed))
+    """The cached result (memory, then disk), without running anything."""
+    key = run_key(scenario, seed)
+    found = _results().get(key)
+    if found is None:
+        found = _disk().get(scenario, seed)
+        if found is not None:
+            _results().put(key, found)
+    return found
 
 
 # --------------------------------------------------------------------------- replay data
@@ -362,6 +390,7 @@ def _run_here(jobs: list[tuple[str, Scenario, int]], bar, label: str) -> dict[st
             bar.progress(done, text=f"Simulating {label}: {100 * done:.0f} %")
         with use_budget(dashboard_budget()):
             out[key] = run(sc, seed, progress=progress)
+        _disk().put(out[key])
     return out
 
 
@@ -427,8 +456,9 @@ def run_many(jobs: list[tuple[Scenario, int]], label: str = "the scenario",
              keep: int | None = None) -> list[RunResult]:
     """Results of several ``(scenario, seed)`` runs, from the cache or run with one progress bar.
 
-    Fresh runs are audited; the first ``keep`` jobs (all by default) may also be kept in the history
-    (a one-off event's incident-free twin is a reference, not a run anyone asked for).
+    Runs simulated now are audited; the first ``keep`` jobs (all by default) may also be kept in the
+    history (a one-off event's incident-free twin is a reference, not a run anyone asked for). A run
+    read from memory or the disk cache was done before (by someone, or by the warm-up), so it is not.
 
     Raises ScenarioError (with readable lines) for a scenario refused before it starts (bad input,
     over the dashboard's budget, a replay file the dashboard may not read), and RunFailed for a run
@@ -437,6 +467,12 @@ def run_many(jobs: list[tuple[Scenario, int]], label: str = "the scenario",
     keyed = [(run_key(sc, seed), sc, int(seed)) for sc, seed in jobs]
     cache = _results()
     found = {key: cache.get(key) for key, _, _ in keyed}
+    for key, sc, seed in keyed:  # kept on disk by an earlier server, another session or the warm-up
+        if found[key] is None:
+            kept = _disk().get(sc, seed)
+            if kept is not None:
+                cache.put(key, kept)
+                found[key] = kept
     missing = [(key, sc, seed) for key, sc, seed in keyed if found[key] is None]
     missing = list({key: (key, sc, seed) for key, sc, seed in missing}.values())
     if missing:
@@ -453,10 +489,10 @@ def run_many(jobs: list[tuple[Scenario, int]], label: str = "the scenario",
             sized.append((key, sc, seed, check_budget(sc, budget)))
         bar = st.progress(0.0, text=f"Simulating {label}…")
         if in_process():
-            fresh = _run_here([(key, sc, seed) for key, sc, seed, _ in sized], bar, label)
+            ran = _run_here([(key, sc, seed) for key, sc, seed, _ in sized], bar, label)
         else:
             try:
-                fresh = _run_in_workers(sized, bar, label)
+                ran = _run_in_workers(sized, bar, label)
             except RunFailed:
                 bar.empty()
                 failed = [key for key, _, _ in missing if key in st.session_state.get(K_FAILED, {})]
@@ -464,26 +500,40 @@ def run_many(jobs: list[tuple[Scenario, int]], label: str = "the scenario",
                           args=(failed,), help="Run the simulation that did not finish once more.")
                 raise
         bar.empty()
-        for key, result in fresh.items():
-            cache.put(key, result)
-            found[key] = result
+        for key, fresh in ran.items():
+            cache.put(key, fresh)
+            found[key] = fresh
         from dashboard import keeping
 
-        keepable = {key for key, _, _ in keyed[:keep]} if keep is not None else set(fresh)
+        keepable = {key for key, _, _ in keyed[:keep]} if keep is not None else set(ran)
         # audited, and kept in the history when the role allows
-        keeping.runs_finished([r for k, r in fresh.items() if k in keepable],
-                              audit_only=[r for k, r in fresh.items() if k not in keepable])
+        keeping.runs_finished([r for k, r in ran.items() if k in keepable],
+                              audit_only=[r for k, r in ran.items() if k not in keepable])
     return [found[key] for key, _, _ in keyed]
+
+
+def task_key(fn, task: tuple) -> str:
+    """A work unit's key in the pool: the function's name and its arguments."""
+    return hashlib.sha256(f"{fn.__module__}.{fn.__qualname__}|{task!r}".encode()).hexdigest()
+
+
+def answer_key(key: str) -> str:
+    """A work unit's key on disk: its pool key and the code version (new code, new answers)."""
+    from simulator.store.run_cache import code_version
+
+    return hashlib.sha256(f"{code_version()}|{key}".encode()).hexdigest()
 
 
 class RunnerBackend:
     """The analysis layer's backend protocol on the dashboard's worker pool: replications, sweeps
-    and plans from the pages run in the same bounded, supervised workers as single runs."""
+    and plans from the pages run in the same bounded, supervised workers as single runs. Answers
+    that are plain JSON (the summaries of replications) are kept on disk, so asking again is free."""
 
     name = "dashboard workers"
 
     def __init__(self):
         self.runner = _runner()
+        self.disk = _disk()
         self.workers = self.runner.size
         self.session = _session_id()
         self.keys: list[str] = []
@@ -500,13 +550,19 @@ class RunnerBackend:
     def map(self, fn, tasks, progress=None) -> list:
         from dashboard.worker import DONE, FAILED
 
-        keys = [hashlib.sha256(f"{fn.__module__}.{fn.__qualname__}|{t!r}".encode()).hexdigest() for t in tasks]
+        keys = [task_key(fn, tuple(t)) for t in tasks]
         self.keys = keys
-        todo = list(zip(keys, tasks))
-        submitted: list[str] = []
         out: dict[str, object] = {}
+        for key in dict.fromkeys(keys):
+            kept = self.disk.get_json(answer_key(key))
+            if kept is not None:
+                out[key] = kept
+        todo = [(key, task) for key, task in dict(zip(keys, tasks)).items() if key not in out]
+        submitted: list[str] = []
+        if progress is not None and out:
+            progress(len(out), len(set(keys)))
         while len(out) < len(set(keys)):
-            while todo and len(submitted) - len(out) < self.runner.per_session_limit:  # the session's share
+            while todo and len([k for k in submitted if k not in out]) < self.runner.per_session_limit:
                 key, task = todo.pop(0)
                 self.runner.submit(key, fn, tuple(task), self.session)
                 submitted.append(key)
@@ -518,10 +574,125 @@ class RunnerBackend:
                     self.runner.release(keys, self.session)
                     raise RunFailed(job.problem)
                 out[key] = job.result
+                if isinstance(job.result, dict):
+                    self.disk.put_json(answer_key(key), job.result)
                 if progress is not None:
-                    progress(len(out), len(keys))
-            time.sleep(POLL_S)
+                    progress(len(out), len(set(keys)))
+            if len(out) < len(set(keys)):
+                time.sleep(POLL_S)
         return [out[key] for key in keys]
+
+
+def first_replications(workers: int, min_reps: int = HOW_SURE_MIN_REPS) -> int:
+    """"How sure"'s first batch: the smallest multiple of the pool's workers that is at least ``min_reps``,
+    so every round keeps every worker busy."""
+    workers = max(1, int(workers))
+    return workers * max(1, math.ceil(min_reps / workers))
+
+
+def start_warm_up() -> None:
+    """Once per server, in the background: put the bundled scenarios' default runs (with their
+    incident-free twins) and their first "How sure" replications on disk, one job at a time, so the
+    pages' own runs always find a free worker. A page that asks for a run the warm-up is doing waits
+    for that same job (the pool shares jobs by key); nothing runs twice. Not under AppTest."""
+    if in_process() or not _disk().enabled or os.environ.get(WARM_UP_ENV, "1").lower() in ("0", "false", "no"):
+        return
+    folder = scenario_dir()
+    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.yaml")))
+    _warm_up(str(folder), stamp)
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_up(folder: str, stamp: tuple) -> threading.Thread | None:
+    tag = hashlib.sha256(repr((folder, stamp)).encode()).hexdigest()[:12]  # these scenario files, as they are
+    if _disk().warm_marker(tag).exists():  # warmed before by this code: the pool need not even start
+        return None
+    bundled, _ = _load_catalog(folder, stamp)
+    scenarios = [bundled[n] for n in sorted(bundled, key=lambda n: (n != DEFAULT_SCENARIO, n))]
+    thread = threading.Thread(target=_warm, args=(_runner(), _disk(), scenarios, dashboard_budget(), tag),
+                              name="pipeline-twin-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def _warm_job(runner, key: str, fn, args: tuple, done, **kw) -> object | None:
+    """Submit one job for the warm-up and wait for it (polling is its heartbeat); its result or None."""
+    from dashboard.worker import DONE, FAILED
+
+    runner.submit(key, fn, args, WARM_SESSION, **kw)
+    while True:
+        job = runner.poll([key], WARM_SESSION)[0]
+        if job is None or job.state == FAILED:
+            runner.collect(key, WARM_SESSION)
+            return None
+        if job.state == DONE:
+            deadline = time.monotonic() + WARM_WAIT_S
+            while not done() and time.monotonic() < deadline:  # pages asking meanwhile share the finished job
+                time.sleep(POLL_S)
+            result = job.result
+            runner.collect(key, WARM_SESSION)
+            return result
+        time.sleep(2 * POLL_S)
+
+
+def _natural_or_none(scenario: Scenario) -> Scenario | None:
+    try:
+        return knobs.natural_comparison(scenario)[0]
+    except ScenarioError:
+        return None
+
+
+def _precisions(scenario: Scenario) -> list[Scenario]:
+    """The scenario with its model at fp32 and at int8, as the Cost page compares them (none without a model)."""
+    if not scenario.inference.enabled:
+        return []
+    try:
+        return [with_overrides(scenario, {"inference.precision": p}) for p in ("fp32", "int8")]
+    except ScenarioError:
+        return []
+
+
+def _warm(runner, disk, scenarios: list[Scenario], budget: Budget, tag: str) -> None:
+    from dashboard.worker import simulate
+    from simulator.analysis.backends import simulate_summary
+    from simulator.analysis.experiments import replication_seeds
+
+    runs = []
+    for sc in scenarios:  # the Overview's run, then Compare's first B; each with its incident-free twin
+        for one in (sc, _natural_or_none(sc)):
+            twin = without_incident(one) if one is not None else None
+            runs += [(s, int(sc.seed)) for s in (one, twin) if s is not None]
+    for sc in scenarios:  # then Cost's fp32 and int8 versions of the model (one of them is the scenario itself)
+        runs += [(s, int(sc.seed)) for s in _precisions(sc)]
+    runs = list({run_key(sc, seed): (sc, seed) for sc, seed in runs}.values())
+    started, simulated = time.monotonic(), 0
+    try:
+        for sc, seed in runs:
+            if disk.has(sc, seed):
+                continue
+            try:
+                est = check_budget(sc, budget)
+            except ScenarioError:
+                continue
+            key = run_key(sc, seed)
+            _warm_job(runner, key, simulate, (sc, seed), lambda sc=sc, seed=seed: disk.has(sc, seed),
+                      with_progress=True, long=est.events > LONG_RUN_EVENTS, hint=cost_driver(est))
+            simulated += 1
+        reps = first_replications(runner.size)
+        for sc in scenarios:
+            payload = sc.model_dump_json()
+            for rep_seed in replication_seeds(sc.seed, reps):
+                key = task_key(simulate_summary, (payload, rep_seed))
+                if disk.get_json(answer_key(key)) is not None:
+                    continue
+                answer = _warm_job(runner, key, simulate_summary, (payload, rep_seed), lambda: True)
+                if isinstance(answer, dict):
+                    disk.put_json(answer_key(key), answer)
+                    simulated += 1
+    except Exception:  # the warm-up is a courtesy: a failure leaves the pages to run what they need
+        LOG.exception("warming the run cache failed")
+        return
+    disk.note_warm(tag, len(runs), simulated, time.monotonic() - started)
 
 
 def backend():
@@ -546,7 +717,17 @@ def current_run() -> RunResult:
     try:
         twin = without_incident(sc)
         jobs = [(sc, seed)] + ([(twin, seed)] if twin is not None else [])
-        return run_many(jobs, label=selected_name(), keep=1)[0]
+        estimate = None
+        if not all(_known(s, seed) for s, _ in jobs):  # it must be simulated: show the instant estimate meanwhile
+            from dashboard.widgets import instant_estimate
+
+            estimate = st.empty()
+            with estimate.container():
+                instant_estimate(sc)
+        result = run_many(jobs, label=selected_name(), keep=1)[0]
+        if estimate is not None:
+            estimate.empty()
+        return result
     except ScenarioError as err:
         from dashboard.widgets import escape_markdown
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 import types
 import typing
 from dataclasses import dataclass, field
@@ -157,6 +158,40 @@ def kpi_row(tiles: list[Tile], deltas: list[str | None] | None = None, key: str 
                            delta_color=SEVERITY_COLOUR[tile.severity], delta_arrow="off")
             else:
                 col.metric(tile.label, tile.value, help=tile.help, border=True)
+
+def estimate_tiles(scenario: Scenario, pv: dict) -> list[Tile]:
+    """The instant queueing-theory estimate as tiles: keeps up?, mean and p99 latency, servers busy."""
+    from simulator.analysis.experiments import format_value
+    from simulator.analysis.preview import preview_finding
+    from simulator.viz.kpis import finding_tile
+
+    util = pv["stages"]["inference"]["utilization"]
+    return [finding_tile(preview_finding(scenario, pv)),
+            Tile("mean", "Mean latency", format_value("latency_ms.mean", pv["latency_ms"]["mean"]),
+                 "Average time from arrival to answer, from the queueing formulas."),
+            Tile("p99", "p99 latency", format_value("latency_ms.p99", pv["latency_ms"]["p99"]),
+                 "99 % of answers are faster than this (a two-moment approximation)."),
+            Tile("busy", "Model servers busy", "-" if util is None else f"{100 * util:.0f} %",
+                 "Average utilization of the model servers at the average arrival rate.")]
+
+
+def instant_estimate(scenario: Scenario) -> None:
+    """Shown while a simulation runs (e.g. right after a knob change): the queueing-theory estimate for the
+    same settings, computed in milliseconds; the page replaces it with the simulated result when ready."""
+    from simulator.analysis.preview import preview_scenario
+
+    try:
+        pv = preview_scenario(scenario)
+    except Exception:  # the estimate is a courtesy while waiting; the simulation is the answer
+        state.LOG.exception("instant estimate failed")
+        return
+    with st.container(border=True, key="instant_estimate"):
+        st.markdown("**Instant estimate while the simulation runs** (queueing theory, "
+                    f"{pv['elapsed_ms']:.0f} ms): the simulated result replaces it when it is ready.")
+        kpi_row(estimate_tiles(scenario, pv), key="instant_estimate")
+        for note in pv["notes"]:
+            st.caption(f"Note: {note}")
+
 
 def chart(fig, key: str) -> None:
     st.plotly_chart(fig, key=key, width="stretch", config={"displaylogo": False})
@@ -540,29 +575,92 @@ def scenario_editor(base: Scenario, prefix: str) -> EditorResult:
     return EditorResult(data, scenario, placed, loose, sorted(changed))
 
 
-def uncertainty(result, key: str, reps: int = 5) -> None:
+HOW_SURE_MAX_REPS = 16
+HOW_SURE_BUDGET_S = 2.0     # after the first batch, no round starts that would end after this
+HOW_SURE_PRECISION = 0.05   # stop when every headline number's interval is within ±5 % of its mean
+
+
+def _precise(table) -> bool:
+    """Every headline number's 95 % interval is within ±5 % of its mean (a number that never moves counts)."""
+    return all(row.half_width <= HOW_SURE_PRECISION * abs(row.mean) or row.half_width == 0
+               for row in table.itertuples())
+
+
+def uncertainty(result, key: str) -> None:
     """'How sure are these numbers?': rerun with other equally likely random seeds and show each
-    headline KPI's mean with its 95 % confidence interval (Student t over the replications)."""
+    headline KPI's mean with its 95 % confidence interval (Student t over the replications).
+
+    Replications run in rounds that fill the worker pool, each on the summary-only path, until every
+    headline number is within ±5 % or the next round would end after the time budget; answers
+    already on disk cost nothing. The caption says what was run and why it stopped."""
+    from simulator.analysis.backends import simulate_summary
     from simulator.analysis.experiments import format_value, headline, kpi_table, replication_seeds, runs_frame
 
     st.subheader("How sure are these numbers?")
-    on = st.toggle(f"Check with {reps} equally likely runs", value=False, key=f"{key}_uncertainty",
-                   help="One simulated hour is one roll of the dice. This reruns the same scenario with "
-                        f"{reps} other random seeds (other customers, same settings) and shows, for each "
-                        "number, the range that contains the true long-run value with 95 % confidence.")
+    on = st.toggle("Check with other equally likely runs", value=False, key=f"{key}_uncertainty",
+                   help="One simulated period is one roll of the dice. This reruns the same scenario with other "
+                        "random seeds (other customers, same settings) and shows, for each number, the range that "
+                        "contains the true long-run value with 95 % confidence. After a first batch that keeps every "
+                        f"worker busy, it adds rounds while every range is wider than ±{100 * HOW_SURE_PRECISION:.0f} % "
+                        f"and the next round fits in about {HOW_SURE_BUDGET_S:.0f} seconds.")
     if not on:
         st.caption("Off: the numbers above come from one run.")
         return
     sc = result.scenario
-    seeds = replication_seeds(sc.seed, reps)
-    runs = state.run_many([(sc, s) for s in seeds], label=f"{reps} replications")
-    frame = runs_frame([r.summary for r in runs], seeds)
-    table = kpi_table(frame, headline(frame))
+    payload = sc.model_dump_json()
+    bar = st.progress(0.0, text="Running equally likely runs…")
+    started = time.perf_counter()
+    summaries: list[dict] = []
+    why = ""
+    try:
+        with state.backend() as backend:
+            workers = max(1, int(backend.workers))
+            want = state.first_replications(workers)
+            while True:
+                round_started = time.perf_counter()
+                seeds = replication_seeds(sc.seed, want - len(summaries), start=len(summaries))
+                try:
+                    summaries += backend.map(simulate_summary, [(payload, s) for s in seeds],
+                                             progress=lambda done, total, n=len(summaries), want=want: bar.progress(
+                                                 min(1.0, (n + done) / want),
+                                                 text=f"Equally likely runs: {n + done} of {want}"))
+                except ScenarioError:
+                    if not summaries:
+                        raise
+                    why = "a further run did not finish (the table shows the runs that did)"
+                    break
+                frame = runs_frame(summaries, replication_seeds(sc.seed, len(summaries)))
+                table = kpi_table(frame, headline(frame))
+                # a round takes about one run's compute time (its runs go in parallel); answers from disk take none
+                spent = time.perf_counter() - started
+                next_round_s = max(time.perf_counter() - round_started, float(result.summary.wall_s or 0.0))
+                if _precise(table):
+                    why = f"every range is within ±{100 * HOW_SURE_PRECISION:.0f} % of its average"
+                    break
+                if len(summaries) >= HOW_SURE_MAX_REPS:
+                    why = f"{HOW_SURE_MAX_REPS} runs is this page's limit"
+                    break
+                if spent + next_round_s > HOW_SURE_BUDGET_S:
+                    why = f"another round would end after the {HOW_SURE_BUDGET_S:.0f} seconds this page allows; the " \
+                          f"command line's `replicate --precision` can go on"
+                    break
+                want = min(HOW_SURE_MAX_REPS, len(summaries) + workers)
+    except ScenarioError as err:
+        bar.empty()
+        st.warning("\n".join(err.lines))
+        return
+    bar.empty()
+    reps = len(summaries)
+    keeping.replications_finished(sc, reps, sc.seed)
     flat = result.summary.flat()
     rows = [{"number": row.label, "this run": format_value(row.kpi, flat.get(row.kpi)),
              f"average of {reps} runs": format_value(row.kpi, row.mean),
              "95 % confidence interval": f"{format_value(row.kpi, row.lo)} to {format_value(row.kpi, row.hi)}"}
             for row in table.itertuples()]
     st.dataframe(rows, hide_index=True, width="stretch")
-    st.caption(f"Seeds spawned from the scenario's seed {sc.seed}; the same seeds every time, so this table is "
-               "reproducible. A narrow interval means luck hardly moves that number.")
+    pool = f"{workers} worker{'s' if workers != 1 else ''}"
+    rounds = math.ceil(reps / workers)  # rounds of the pool: every worker busy in each
+    st.caption(f"Ran {reps} equally likely runs in {rounds} round{'s' if rounds != 1 else ''} on {pool} "
+               f"({time.perf_counter() - started:.1f} s; runs done before come from the run cache); stopped because "
+               f"{why}. Run i always gets the i-th seed spawned from the scenario's seed {sc.seed}, so the same number "
+               f"of runs gives the same table. A narrow interval means luck hardly moves that number.")

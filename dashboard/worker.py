@@ -49,10 +49,15 @@ class QueueFull(ScenarioError):
 
 # --------------------------------------------------------------------------- inside the worker
 def simulate(scenario: Scenario, seed: int, progress: Callable[[float], None]) -> RunResult:
-    """Job function of a dashboard run: one simulation with progress reports."""
+    """Job function of a dashboard run: one simulation with progress reports, kept in the disk cache
+    by a thread of the worker while the result travels back to the server (the page does not wait
+    for the write)."""
     from simulator.runner import run
+    from simulator.store.run_cache import RunCache
 
-    return run(scenario, seed, progress=progress)
+    result = run(scenario, seed, progress=progress)
+    threading.Thread(target=RunCache().put, args=(result,), name="pipeline-twin-keep").start()
+    return result
 
 
 def _limit_memory(limit_bytes: int) -> None:
@@ -167,11 +172,12 @@ class Runner:
     # ------------------------------------------------------------------ sessions
     def submit(self, key: str, fn: Callable, args: tuple, session: str, *, with_progress: bool = False,
                long: bool = False, hint: str = "") -> Job:
-        """The job for ``key``: the one already queued or running, or a new one."""
+        """The job for ``key``: the one already queued, running or finished (and not yet collected by
+        everyone waiting for it, e.g. the background warm-up), or a new one."""
         now = time.monotonic()
         with self.lock:
             job = self.jobs.get(key)
-            if job is not None and job.state in (QUEUED, RUNNING):
+            if job is not None and job.state in (QUEUED, RUNNING, DONE):
                 job.watchers[session] = now
                 job.abandoned_s = None
                 return job

@@ -7,7 +7,8 @@ from dashboard.frame import ensure_frame
 from simulator.report.compare import compare_runs
 from simulator.report.findings import Findings
 from simulator.report.narrative import changed_fields, compare_paragraph
-from simulator.scenario.config import ScenarioError, with_overrides
+from simulator.scenario.config import ScenarioError
+from simulator.scenario.knobs import natural_comparison
 from simulator.viz.charts import compare_figure
 from simulator.viz.diagram import architecture_dot
 from simulator.viz.kpis import compare_tiles, delta_text
@@ -16,14 +17,6 @@ ensure_frame()  # a direct link on a fresh server still gets the sidebar and men
 
 NATURAL = "its natural comparison"
 SAME = "the same scenario"
-
-
-def natural_comparison(base):
-    """The scenario's own comparison (``compare_overrides``), else the same with 50 % more traffic."""
-    overrides = getattr(base, "compare_overrides", None) or {}
-    if overrides:
-        return with_overrides(base, overrides), getattr(base, "compare_label", "") or "its comparison"
-    return with_overrides(base, {"traffic.rate_per_s": base.traffic.rate_per_s * 1.5}), "50 % more traffic"
 
 
 def verdict_word(found: Findings) -> str:

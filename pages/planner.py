@@ -7,13 +7,11 @@ import streamlit as st
 from dashboard import keeping, state, team, widgets
 from dashboard.frame import ensure_frame
 from simulator.analysis import planner as pl
-from simulator.analysis.experiments import format_value
-from simulator.analysis.preview import compare_preview, preview_finding, preview_scenario
+from simulator.analysis.preview import compare_preview, preview_scenario
 from simulator.common.csv_export import frame_to_csv
 from simulator.report.words import clock
 from simulator.scenario.config import ScenarioError
 from simulator.viz.charts import planning_window_figure
-from simulator.viz.kpis import Tile, finding_tile
 
 ensure_frame()  # a direct link on a fresh server still gets the sidebar and menu
 
@@ -25,14 +23,7 @@ scenario = state.current_scenario()
 # ---- instant answer: queueing theory, no simulation
 pv = preview_scenario(scenario)
 st.subheader("Instant estimate (queueing theory)")
-util = pv["stages"]["inference"]["utilization"]
-widgets.kpi_row([finding_tile(preview_finding(scenario, pv)),
-                 Tile("mean", "Mean latency", format_value("latency_ms.mean", pv["latency_ms"]["mean"]),
-                      "Average time from arrival to answer, from the queueing formulas."),
-                 Tile("p99", "p99 latency", format_value("latency_ms.p99", pv["latency_ms"]["p99"]),
-                      "99 % of answers are faster than this (a two-moment approximation)."),
-                 Tile("busy", "Model servers busy", "-" if util is None else f"{100 * util:.0f} %",
-                      "Average utilization of the model servers at the average arrival rate.")], key="preview")
+widgets.kpi_row(widgets.estimate_tiles(scenario, pv), key="preview")
 for note in pv["notes"]:
     st.caption(f"Note: {note}")
 cached = state.cached_run(scenario, state.current_seed())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator.scenario.config import Scenario
+from simulator.scenario.config import Scenario, with_overrides
 
 
 def scaled_servers(servers: int, capacity_pct: float) -> int:
@@ -38,3 +38,12 @@ def knob_overrides(scenario: Scenario, traffic_pct: float = 100, capacity_pct: f
         out["traffic.rate_per_s"] = scenario.traffic.rate_per_s * traffic_pct / 100
     out.update(capacity_overrides(scenario, capacity_pct))
     return out
+
+
+def natural_comparison(base: Scenario) -> tuple[Scenario, str]:
+    """What Compare sets against a scenario first: its own comparison (``compare_overrides``), else the
+    same with 50 % more traffic; with its label. (The dashboard also warms this run in advance.)"""
+    overrides = getattr(base, "compare_overrides", None) or {}
+    if overrides:
+        return with_overrides(base, overrides), getattr(base, "compare_label", "") or "its comparison"
+    return with_overrides(base, {"traffic.rate_per_s": base.traffic.rate_per_s * 1.5}), "50 % more traffic"

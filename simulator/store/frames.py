@@ -41,17 +41,39 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_frames(root: Path, frames: dict[str, pd.DataFrame]) -> tuple[str, dict[str, dict]]:
-    """Write each frame as ``<key>.parquet`` into a new folder under ``root``; (folder name, manifest)."""
+def _write(frame: pd.DataFrame, path: Path, fmt: str) -> None:
+    if fmt == "parquet":
+        frame.to_parquet(path, index=False, compression="zstd")
+    else:  # Arrow IPC with lz4: larger than Parquet but read about three times faster (the dashboard's run cache)
+        import pyarrow as pa
+        import pyarrow.feather as feather
+
+        feather.write_feather(pa.Table.from_pandas(frame, preserve_index=False), path, compression="lz4")
+
+
+def _read(path: Path, fmt: str) -> pd.DataFrame:
+    if fmt == "parquet":
+        return pd.read_parquet(path)
+    import pyarrow.feather as feather
+
+    return feather.read_table(path).to_pandas()
+
+
+def write_frames(root: Path, frames: dict[str, pd.DataFrame], name: str | None = None,
+                 fmt: str = "parquet") -> tuple[str, dict[str, dict]]:
+    """Write each frame as ``<key>.parquet`` (or ``<key>.arrow``, ``fmt="arrow"``) into a new folder under
+    ``root``; (folder name, manifest). The folder is named ``name`` when given (OSError if it exists
+    already), else a fresh random name.
+    """
     root.mkdir(parents=True, exist_ok=True)
-    name = uuid.uuid4().hex
-    tmp = root / f"{TMP_PREFIX}{name}"
+    name = name or uuid.uuid4().hex
+    tmp = root / f"{TMP_PREFIX}{uuid.uuid4().hex}"
     tmp.mkdir()
     manifest: dict[str, dict] = {}
     try:
         for key, frame in frames.items():
-            path = tmp / f"{key}.parquet"
-            frame.to_parquet(path, index=False, compression="zstd")
+            path = tmp / f"{key}.{fmt}"
+            _write(frame, path, fmt)
             _fsync_path(path)
             manifest[key] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
         _fsync_path(tmp)
@@ -63,17 +85,17 @@ def write_frames(root: Path, frames: dict[str, pd.DataFrame]) -> tuple[str, dict
     return name, manifest
 
 
-def read_frame(root: Path, folder: str, key: str, manifest: dict[str, dict]) -> pd.DataFrame:
+def read_frame(root: Path, folder: str, key: str, manifest: dict[str, dict], fmt: str = "parquet") -> pd.DataFrame:
     """One frame, after checking its size and checksum against the manifest."""
     entry = manifest.get(key)
     if entry is None:
         raise DamagedFrames(f"this run has no '{key}' data")
-    path = root / folder / f"{key}.parquet"
+    path = root / folder / f"{key}.{fmt}"
     if not path.exists():
         raise DamagedFrames(f"{path.name} of this run is missing from {path.parent}")
     if path.stat().st_size != entry["bytes"] or _sha256(path) != entry["sha256"]:
         raise DamagedFrames(f"{path.name} of this run is damaged (its checksum does not match)")
-    return pd.read_parquet(path)
+    return _read(path, fmt)
 
 
 def remove_file(root: Path, folder: str, key: str) -> None:

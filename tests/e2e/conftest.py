@@ -64,6 +64,7 @@ def streamlit_server(log_name: str = "streamlit-server.log", env: dict | None = 
     drop = ("PIPELINE_TWIN_INPROCESS", "PIPELINE_TWIN_SCENARIOS", "PIPELINE_TWIN_DATABASE_URL", "PIPELINE_TWIN_ROLES",
             "PIPELINE_TWIN_USER")
     env = {**{k: v for k, v in os.environ.items() if k not in drop}, "PIPELINE_TWIN_DATA_DIR": data.name,
+           "PIPELINE_TWIN_WARM_UP": "0",  # no background runs competing with the tests' (test_run_cache turns it on)
            **(env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",

@@ -104,6 +104,21 @@ def test_a_session_that_comes_back_within_the_grace_keeps_its_job(runner):
     runner.collect("page-switch", "s4")
 
 
+def test_a_finished_job_not_yet_collected_is_shared_not_run_again(runner):
+    """The warm-up holds a finished job until its run is on disk; a page asking meanwhile gets that result."""
+    wait_idle(runner)
+    first = runner.submit("shared", pool_jobs.sleep_for, (0.2,), "warm-up")
+    assert wait_for(runner, "shared", "warm-up", (DONE,)).state == DONE
+    second = runner.submit("shared", pool_jobs.sleep_for, (0.2,), "page")
+    assert second is first and second.state == DONE and second.result == 0.2
+    runner.collect("shared", "warm-up")
+    runner.collect("shared", "page")
+    third = runner.submit("shared", pool_jobs.sleep_for, (0.2,), "page")  # collected by all: a new job
+    assert third is not first
+    assert wait_for(runner, "shared", "page", (DONE,)).state == DONE
+    runner.collect("shared", "page")
+
+
 def test_a_session_may_not_queue_more_than_its_limit(runner):
     wait_idle(runner)
     for i in range(3):

@@ -1,0 +1,263 @@
+"""Seconds until a dashboard page is finished, as a new user meets it (Playwright, Debian's Chromium).
+
+Each round starts a fresh ``streamlit run app.py`` on a port of its own with an empty team store,
+opens every page in a new browser session (a new user) and times it from the address being
+entered to the page being finished (script done, no progress bar, the page's last section drawn):
+
+* the Overview of every bundled scenario;
+* the first visit of Cost and of Compare (baseline);
+* "How sure are these numbers?" switched on (baseline's Overview);
+* a knob change (baseline, model servers 100 % -> 125 %, on a seed nobody ran before): the seconds
+  until the instant estimate shows, and until the simulated page is finished;
+* a capacity-planner search: 3 precisions x 8 replica counts, 4 replications each (baseline).
+
+Two kinds of server, interleaved round by round:
+
+* ``cold``: an empty run cache (``PIPELINE_TWIN_RUN_CACHE_DIR`` in a new folder): every run is
+  simulated while the server's background warm-up fills the cache at the same time;
+* ``warm``: a run cache that a previous server warmed (the bench primes it once, waiting for the
+  warm-up to finish): what a restarted server answers.
+
+    python bench/dashboard.py [--rounds 2] [--modes cold,warm] [--scenarios baseline,mmc]
+
+Prints one line per measurement and a table of medians; the load average is printed before and
+after, since the machine may be shared.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+TIMEOUT_MS = 240_000
+PRIME_TIMEOUT_S = 1800
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def server(cache_dir: Path, log_path: Path):
+    """A fresh server (own port, empty store) on ``cache_dir``; yields its URL once healthy."""
+    port = _free_port()
+    store = tempfile.TemporaryDirectory(prefix="pipeline-twin-bench-")
+    drop = ("PIPELINE_TWIN_INPROCESS", "PIPELINE_TWIN_SCENARIOS", "PIPELINE_TWIN_DATABASE_URL", "PIPELINE_TWIN_ROLES",
+            "PIPELINE_TWIN_USER", "PIPELINE_TWIN_WARM_UP")
+    env = {**{k: v for k, v in os.environ.items() if k not in drop}, "PIPELINE_TWIN_DATA_DIR": store.name,
+           "PIPELINE_TWIN_RUN_CACHE_DIR": str(cache_dir)}
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                                 "--server.port", str(port), "--server.address", "127.0.0.1",
+                                 "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                        if resp.read().strip() == b"ok":
+                            break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"streamlit did not start; see {log_path}")
+                time.sleep(0.2)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            store.cleanup()
+
+
+def finished(page, marker: str | None = None) -> None:
+    """Script done, no status widget or progress bar, and (when given) the page's last section drawn."""
+    if marker is not None:
+        page.get_by_text(marker, exact=False).first.wait_for(state="visible", timeout=TIMEOUT_MS)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=TIMEOUT_MS)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=TIMEOUT_MS)
+    page.wait_for_selector('[data-testid="stProgress"]', state="detached", timeout=TIMEOUT_MS)
+
+
+def _check(page, what: str) -> None:
+    if page.get_by_test_id("stException").count() or page.get_by_text("Something went wrong").count():
+        raise RuntimeError(f"{what}: the page shows an error")
+
+
+def open_page(browser, url: str, marker: str, what: str):
+    """A new session opens ``url``; (seconds until finished, the page)."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    t0 = time.perf_counter()
+    page.goto(url)
+    finished(page, marker)
+    seconds = time.perf_counter() - t0
+    _check(page, what)
+    return seconds, page
+
+
+def overview(browser, url: str, name: str) -> float:
+    seconds, page = open_page(browser, f"{url}/?scenario={name}", "How sure are these numbers?", f"overview {name}")
+    page.context.close()
+    return seconds
+
+
+def how_sure(browser, url: str) -> tuple[float, str]:
+    _, page = open_page(browser, f"{url}/?scenario=baseline", "How sure are these numbers?", "overview")
+    t0 = time.perf_counter()
+    page.get_by_text("Check with other equally likely runs").click()
+    caption = page.get_by_text(re.compile(r"^Ran \d+ equally likely runs")).first
+    caption.wait_for(state="visible", timeout=TIMEOUT_MS)
+    finished(page)
+    seconds = time.perf_counter() - t0
+    _check(page, "how sure")
+    said = caption.inner_text().split(";")[0]
+    page.context.close()
+    return seconds, said
+
+
+def knob_change(browser, url: str, shots: Path | None) -> tuple[float, float]:
+    """Model servers 100 % -> 125 % on a seed nobody ran: (seconds to the instant estimate, to finished)."""
+    seed = secrets.randbelow(10**9)
+    _, page = open_page(browser, f"{url}/?scenario=baseline&seed={seed}", "How sure are these numbers?", "knob")
+    thumb = page.get_by_role("slider", name="Model servers (% of the plan)")
+    thumb.focus()
+    t0 = time.perf_counter()
+    thumb.press("ArrowRight")
+    page.locator(".st-key-instant_estimate").first.wait_for(state="visible", timeout=TIMEOUT_MS)
+    estimate_s = time.perf_counter() - t0
+    if shots is not None:
+        page.screenshot(path=str(shots / "knob-change-estimate.png"), full_page=True)
+    page.get_by_test_id("stGraphVizChart").get_by_text("5 model servers", exact=False).first.wait_for(
+        state="visible", timeout=TIMEOUT_MS)
+    finished(page, "How sure are these numbers?")
+    done_s = time.perf_counter() - t0
+    _check(page, "knob change")
+    if shots is not None:
+        page.screenshot(path=str(shots / "knob-change-done.png"), full_page=True)
+    page.context.close()
+    return estimate_s, done_s
+
+
+def planner(browser, url: str) -> tuple[float, str]:
+    """3 precisions x 8 replica counts (1..8, the form's default for baseline), 4 replications each."""
+    _, page = open_page(browser, f"{url}/planner?scenario=baseline", "Find the cheapest configuration", "planner")
+    box = page.get_by_test_id("stMultiSelect").filter(has_text="Model precisions to try")
+    for _ in range(2):  # the two precisions not picked yet (fp32 is the scenario's own)
+        box.locator("input").first.click()
+        page.get_by_role("option").filter(has_not_text="Select all").first.click()
+        page.keyboard.press("Escape")
+    picked = box.inner_text()
+    t0 = time.perf_counter()
+    page.get_by_role("button", name="Find the cheapest plan").click()
+    page.get_by_text("Search finished").first.wait_for(state="visible", timeout=TIMEOUT_MS)
+    finished(page)
+    seconds = time.perf_counter() - t0
+    _check(page, "planner")
+    page.context.close()
+    return seconds, " ".join(picked.split())
+
+
+def prime(cache_dir: Path, browser, log_dir: Path) -> float:
+    """Let a server's warm-up fill ``cache_dir`` (the bundled runs and their replications); seconds taken."""
+    t0 = time.perf_counter()
+    with server(cache_dir, log_dir / "bench-dashboard-prime.log") as url:
+        overview(browser, url, "baseline")  # the first session starts the warm-up
+        deadline = time.monotonic() + PRIME_TIMEOUT_S
+        while not list(cache_dir.glob("warm-*.json")):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the warm-up did not finish in time")
+            time.sleep(2)
+    return time.perf_counter() - t0
+
+
+def one_round(browser, url: str, scenarios: list[str], shots: Path | None) -> dict[str, float]:
+    out: dict[str, float] = {}
+
+    def note(name: str, seconds: float, extra: str = "") -> None:
+        out[name] = seconds
+        print(f"  {name:<34} {seconds:7.2f} s {extra}", flush=True)
+
+    for name in scenarios:
+        note(f"overview {name}", overview(browser, url, name))
+    for label, path, marker in (("cost (first visit)", "cost", "How sure are these numbers?"),
+                                ("compare (first visit)", "compare", "Side by side")):
+        seconds, page = open_page(browser, f"{url}/{path}?scenario=baseline", marker, label)
+        page.context.close()
+        note(label, seconds)
+    seconds, said = how_sure(browser, url)
+    note("how sure", seconds, f"({said})")
+    estimate_s, done_s = knob_change(browser, url, shots)
+    note("knob change: instant estimate", estimate_s)
+    note("knob change: simulated page", done_s)
+    seconds, picked = planner(browser, url)
+    note("planner search (3 x 8 x 4)", seconds, f"({picked})")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per mode, interleaved")
+    parser.add_argument("--modes", default="cold,warm", help="cold, warm or both (comma-separated)")
+    parser.add_argument("--scenarios", default="", help="comma-separated bundled scenarios (default: all)")
+    parser.add_argument("--cache-dir", default="", help="the warm run cache (default: a new folder, primed first)")
+    parser.add_argument("--screenshots", default=str(ROOT / "test-artifacts" / "screenshots"),
+                        help="folder for the knob change's screenshots ('' for none)")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the servers on the way out
+    from playwright.sync_api import sync_playwright
+
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    scenarios = [s for s in args.scenarios.split(",") if s] or sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
+    logs = ROOT / "test-artifacts"
+    logs.mkdir(exist_ok=True)
+    shots = Path(args.screenshots) if args.screenshots else None
+    if shots is not None:
+        shots.mkdir(parents=True, exist_ok=True)
+    print(f"cores {os.cpu_count()}, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
+    results: dict[str, dict[str, list[float]]] = {m: {} for m in modes}
+    with sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="pipeline-twin-bench-cache-") as scratch:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        warm_dir = Path(args.cache_dir) if args.cache_dir else Path(scratch) / "warm"
+        if "warm" in modes and not list(warm_dir.glob("warm-*.json")):
+            print(f"priming the warm cache in {warm_dir} ...", flush=True)
+            print(f"primed in {prime(warm_dir, browser, logs):.0f} s", flush=True)
+        for r in range(args.rounds):
+            for mode in modes:
+                cache = warm_dir if mode == "warm" else Path(tempfile.mkdtemp(prefix="cold-", dir=scratch))
+                print(f"round {r + 1}, {mode} server:", flush=True)
+                with server(cache, logs / f"bench-dashboard-{mode}.log") as url:
+                    for name, seconds in one_round(browser, url, scenarios, shots).items():
+                        results[mode].setdefault(name, []).append(seconds)
+        browser.close()
+    print(f"load average after {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print()
+    print(f"{'median seconds':<36}" + "".join(f"{m:>9}" for m in modes))
+    for name in results[modes[0]]:
+        print(f"{name:<36}" + "".join(f"{statistics.median(results[m][name]):9.2f}" for m in modes))
+
+
+if __name__ == "__main__":
+    main()

@@ -80,7 +80,9 @@ class Columns:
                 self._arrays[name] = new
             self.capacity = size
         for name, arr in self._arrays.items():
-            arr[first:need] = self._fill[name]
+            fill = self._fill[name]
+            if fill != 0:  # rows past n were never written, and a fresh anonymous page reads as zeros
+                arr[first:need] = fill
         self.n = need
         return slice(first, need)
 

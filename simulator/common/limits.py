@@ -29,3 +29,15 @@ def count_values(value: object, limit: int = MAX_OVERRIDE_VALUES) -> int:
         elif isinstance(item, (list, tuple)):
             stack.extend(item)
     return count
+
+
+def check_small_overrides(overrides: object) -> object:
+    """Each dotted override holds a small document (it is validated where it lands): a pydantic
+    before-validator for mappings of overrides, so an alias bomb cannot pass through one."""
+    from simulator.common.text import quote_value
+
+    if isinstance(overrides, dict):
+        for path, value in overrides.items():
+            if count_values(value) > MAX_OVERRIDE_VALUES:
+                raise ValueError(f"{quote_value(path)} holds more than {MAX_OVERRIDE_VALUES:,} values")
+    return overrides

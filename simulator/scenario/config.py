@@ -18,16 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, JsonValue, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from simulator.common.limits import (
     MAX_DURATION_S,
     MAX_ENTRIES,
     MAX_NAME_CHARS,
-    MAX_OVERRIDE_VALUES,
     MAX_TEXT_CHARS,
     MIN_TIME_STEP_S,
-    count_values,
 )
 from simulator.common.safe_yaml import YamlError, load_yaml
 from simulator.common.section import Section
@@ -51,7 +49,7 @@ from simulator.scenario.stages import (
     TracingConfig,
     TrafficConfig,
 )
-from simulator.scenario.story import Period, ServiceLevels, Vocabulary
+from simulator.scenario.story import DottedOverrides, Period, ServiceLevels, Vocabulary
 from simulator.scenario.topology import Topology
 
 
@@ -111,20 +109,10 @@ class Scenario(Section):
                           "external API -> model, from the sections above)")
     compare_label: str = Field("", max_length=MAX_NAME_CHARS,
                                description="Plain-language name of this scenario's natural comparison")
-    compare_overrides: dict[str, JsonValue] = Field(
+    compare_overrides: DottedOverrides = Field(
         {}, max_length=MAX_ENTRIES,
         description="Dotted overrides that give the comparison (e.g. {inference.precision: fp32}); each is checked "
                     "where it lands")
-
-    @field_validator("compare_overrides", mode="before")
-    @classmethod
-    def _small_values(cls, overrides: Any) -> Any:
-        """Each override is a small document (it is validated where it lands, in _check)."""
-        if isinstance(overrides, dict):
-            for path, value in overrides.items():
-                if count_values(value) > MAX_OVERRIDE_VALUES:
-                    raise ValueError(f"{quote_value(path)} holds more than {MAX_OVERRIDE_VALUES:,} values")
-        return overrides
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:

@@ -9,13 +9,15 @@ that prices the incident).
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, JsonValue, field_validator, model_validator
+from pydantic import BeforeValidator, Field, JsonValue, model_validator
 
-from simulator.common.limits import MAX_ENTRIES, MAX_OVERRIDE_VALUES, count_values
+from simulator.common.limits import MAX_ENTRIES, check_small_overrides
 from simulator.common.section import Section
-from simulator.common.text import quote_value
+
+# dotted overrides as a scenario holds them: small JSON documents, each checked where it lands
+DottedOverrides = Annotated[dict[str, JsonValue], BeforeValidator(check_small_overrides)]
 
 
 class Vocabulary(Section):
@@ -56,19 +58,10 @@ class Period(Section):
                                "same period without it")
     incident: str = Field("", max_length=80, description="Plain name of the one-off event ('the weather-service "
                                                          "outage'); empty for a typical period")
-    without_incident: dict[str, JsonValue] = Field(
+    without_incident: DottedOverrides = Field(
         {}, max_length=MAX_ENTRIES,
         description="Dotted overrides giving the same period without the incident, e.g. "
                     "{faults.external_api: []}; required for one_off; each is checked where it lands")
-
-    @field_validator("without_incident", mode="before")
-    @classmethod
-    def _small_values(cls, overrides: Any) -> Any:
-        if isinstance(overrides, dict):
-            for path, value in overrides.items():
-                if count_values(value) > MAX_OVERRIDE_VALUES:
-                    raise ValueError(f"{quote_value(path)} holds more than {MAX_OVERRIDE_VALUES:,} values")
-        return overrides
 
     @model_validator(mode="after")
     def _check(self) -> Period:

@@ -2,6 +2,7 @@
 findings, with the paired incident-free run that prices a one-off event."""
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Literal
 
@@ -21,10 +22,21 @@ def simulate(scenario: Scenario, seed: int, progress: Callable[[float], None] | 
     by seven features), and extra threads only spin against the simulation (and against other
     replications running in parallel).
     """
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _blas_controller().limit(limits=1, user_api="blas"):
         return _simulate(scenario, seed, progress, engine, sink)
+
+
+_CONTROLLER: list = [None, -1]  # (threadpoolctl controller, modules loaded when it looked)
+
+
+def _blas_controller():
+    """threadpoolctl's view of the loaded BLAS libraries, kept while no module has been imported since:
+    looking costs milliseconds, as much as a short run's simulation."""
+    from threadpoolctl import ThreadpoolController
+
+    if _CONTROLLER[0] is None or _CONTROLLER[1] != len(sys.modules):
+        _CONTROLLER[0], _CONTROLLER[1] = ThreadpoolController(), len(sys.modules)
+    return _CONTROLLER[0]
 
 
 def _simulate(scenario: Scenario, seed: int, progress: Callable[[float], None] | None, engine: Engine, sink=None):

@@ -66,12 +66,8 @@ class Decisions:
         self.explain_count = 0
         self.explain_overhead_s = 0.0
         # PSI: decile edges of the training distribution per feature, counts per window
-        ref, _ = sample_for_groups(np.zeros(20_000, dtype=np.int16), ("reference",), self.pop,
-                                   np.random.default_rng(sc.model.training_seed + 1))
-        qs = np.linspace(0, 1, PSI_BINS + 1)[1:-1]
-        self.psi_edges = [np.unique(np.quantile(ref[:, j], qs)) for j in range(len(FEATURES))]
-        self.psi_ref = [np.bincount(np.searchsorted(e, ref[:, j], side="right"), minlength=len(e) + 1) / len(ref)
-                        for j, e in enumerate(self.psi_edges)]
+        self.psi_edges, self.psi_ref = psi_reference(self.pop, sc.model.training_seed) if (
+            sc.retraining.enabled) else ([], [])
         self.psi_window_s = sc.retraining.psi_window_s
         self.psi_counts: dict[int, list[np.ndarray]] = {}
         # served features of chunks with requests not yet in inference, for exact model switches
@@ -186,6 +182,27 @@ class Decisions:
             if value > best:
                 best, name = value, FEATURES[j]
         return best, name, n
+
+
+_PSI_REFERENCES: dict[tuple[str, int], tuple[list, list]] = {}
+
+
+def psi_reference(pop: PopulationConfig, training_seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Decile edges per feature of the training population and its share per bin (the PSI's
+    reference), kept per population and seed for the life of the process: every run of a
+    scenario needs the same ones, and drawing them costs as much as a short run's decisions."""
+    key = (pop.model_dump_json(), int(training_seed))
+    if key not in _PSI_REFERENCES:
+        ref, _ = sample_for_groups(np.zeros(20_000, dtype=np.int16), ("reference",), pop,
+                                   np.random.default_rng(training_seed + 1))
+        qs = np.linspace(0, 1, PSI_BINS + 1)[1:-1]
+        edges = [np.unique(np.quantile(ref[:, j], qs)) for j in range(len(FEATURES))]
+        shares = [np.bincount(np.searchsorted(e, ref[:, j], side="right"), minlength=len(e) + 1) / len(ref)
+                  for j, e in enumerate(edges)]
+        if len(_PSI_REFERENCES) >= 16:  # a bound for a long-lived dashboard worker
+            _PSI_REFERENCES.clear()
+        _PSI_REFERENCES[key] = (edges, shares)
+    return _PSI_REFERENCES[key]
 
 
 def population_stability_index(expected: np.ndarray, actual: np.ndarray) -> float:

@@ -57,6 +57,7 @@ from simulator.engine.simulation import (
     V_PRIMARY,
 )
 from simulator.engine.stations.model import Outcomes
+from simulator.engine.stations.review import FlaggedReview
 from simulator.engine.trace import Trace
 from simulator.scenario.config import Scenario
 from simulator.scenario.graph import build_graph, effective_scenario, primary_components
@@ -149,8 +150,10 @@ class KernelSimulation(PipelineControl):
         self.batch_pending = self.ingestion.batch_pending
         self.gov = Governance(self) if self.sc.inference.enabled and (
             self.sc.fairness.enabled or self.sc.retraining.enabled) else None
+        self.flagged_review = FlaggedReview(self.gov, self.columns) if (
+            self.gov is not None and self.sc.fairness.enabled) else None
         if self.model is not None:
-            self.model.gov = self.gov
+            self.model.gov, self.model.review = self.gov, self.flagged_review
         # the summary-only path: finished rows go to ``sink.add(columns)`` in blocks, then their memory
         # is handed back once nothing reads them any more (the fairness monitor looks back one
         # window plus ten minutes of arrivals)
@@ -229,6 +232,8 @@ class KernelSimulation(PipelineControl):
     # ------------------------------------------------------------------ run
     def _advance(self, t_end: float) -> None:
         self.plane.advance(t_end)
+        if self.flagged_review is not None:
+            self.flagged_review.advance(t_end)
 
     def run(self) -> Trace:
         wall0 = time.perf_counter()
@@ -277,6 +282,8 @@ class KernelSimulation(PipelineControl):
             else:
                 break
         env._now = until
+        if self.flagged_review is not None:
+            self.flagged_review.finish()
         if self.progress is not None:
             self.progress(1.0)
         for name in self._draw_names():  # free the draws' memory before the report is built

@@ -162,7 +162,7 @@ def _timeseries(sc: Scenario, c: dict[str, np.ndarray], capacity: dict, edges: n
     width = np.diff(edges)
     n_bins = len(width)
     arrival, end, outcome = c["arrival_s"], c["end_s"], c["outcome"]
-    ts = pd.DataFrame({"t_s": edges[:-1], "t_end_s": edges[1:]})
+    ts = {"t_s": edges[:-1], "t_end_s": edges[1:]}  # columns, made a frame once at the end
     ts["arrivals"] = np.histogram(arrival, edges)[0]
     end_bin = _bin_index(end, edges)  # NaN (in flight) and ends after the horizon: -1
     counted = end_bin >= 0
@@ -226,7 +226,7 @@ def _timeseries(sc: Scenario, c: dict[str, np.ndarray], capacity: dict, edges: n
         ts["replicas"] = 0.0
         ts["replicas_total"] = 0.0
         ts["canary_replicas"] = 0.0
-    return ts
+    return pd.DataFrame(ts)
 
 
 def run_capacity(sc: Scenario, trace: Trace) -> dict[str, list[tuple[float, float]]]:

@@ -15,7 +15,6 @@ import numpy as np
 
 from simulator.engine.control import ModelControl
 from simulator.engine.elastic import Elastic, initial_replicas
-from simulator.engine.pool import Hop, schedule_at
 from simulator.engine.stations.pending import Pending
 from simulator.engine.stations.pool import PoolStation
 from simulator.engine.stations.windows import windows_at
@@ -59,6 +58,7 @@ class ModelService(ModelControl):
         self.complete_requests, self.fail_requests = complete, fail
         self.decisions = decisions
         self.gov = None
+        self.review = None  # the fairness review's queue (a stations.review.FlaggedReview), with gov
         self.capacity: dict[str, list[tuple[float, float]]] = {
             "inference": [], "replicas": [], "replicas_total": [], "canary_replicas": []}
         self.canary_weights: list[tuple[float, float]] = [(0.0, 0.0)]
@@ -179,15 +179,10 @@ class ModelService(ModelControl):
             self._reviews.append((times, rids, approved))
 
     def _send_reviews(self) -> None:
-        """Answered decisions reach the fairness review at their answer time, in time order (as events)."""
+        """Answered decisions reach the fairness review at their answer time, in time order."""
         if not self._reviews:
             return
         times, rids, approved = (np.concatenate(x) for x in zip(*self._reviews))
         self._reviews.clear()
         order = np.argsort(times, kind="stable")
-        review = self.gov.maybe_review
-        for t, rid, ok in zip(times[order].tolist(), rids[order].tolist(), approved[order].tolist()):
-            hop = Hop()
-            hop._ok = True
-            hop.callbacks = [lambda _e, rid=rid, ok=ok: review(rid, ok)]
-            schedule_at(self.env, hop, t)
+        self.review.enter(times[order], rids[order], approved[order])

@@ -175,6 +175,9 @@ def estimate_tiles(scenario: Scenario, pv: dict) -> list[Tile]:
                  "Average utilization of the model servers at the average arrival rate.")]
 
 
+HIDE_STALE_CSS = '<style>[data-testid="stMain"] [data-stale="true"] {display: none !important;}</style>'
+
+
 def instant_estimate(scenario: Scenario) -> None:
     """Shown while a simulation runs (e.g. right after a knob change): the queueing-theory estimate for the
     same settings, computed in milliseconds; the page replaces it with the simulated result when ready."""
@@ -186,6 +189,9 @@ def instant_estimate(scenario: Scenario) -> None:
         state.LOG.exception("instant estimate failed")
         return
     with st.container(border=True, key="instant_estimate"):
+        # the previous run's tiles and charts further down would stay on screen (faded) until the
+        # new run is drawn, under an estimate that contradicts them: hidden while the estimate shows
+        st.html(HIDE_STALE_CSS)
         st.markdown("**Instant estimate while the simulation runs** (queueing theory, "
                     f"{pv['elapsed_ms']:.0f} ms): the simulated result replaces it when it is ready.")
         kpi_row(estimate_tiles(scenario, pv), key="instant_estimate")

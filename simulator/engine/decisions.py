@@ -162,11 +162,15 @@ class Decisions:
 
     def _psi_add(self, times: np.ndarray, served: np.ndarray) -> None:
         w = (times // self.psi_window_s).astype(np.int64)
-        for win in np.unique(w).tolist():
-            rows = served[w == win]
+        by_feature = np.ascontiguousarray(served.T)  # one feature's values side by side
+        first, last = int(w.min()), int(w.max())
+        for win in range(first, last + 1):
+            rows = slice(None) if first == last else w == win
+            if first != last and not rows.any():
+                continue
             acc = self.psi_counts.setdefault(win, [np.zeros(len(e) + 1) for e in self.psi_edges])
             for j, e in enumerate(self.psi_edges):
-                acc[j] += np.bincount(np.searchsorted(e, rows[:, j], side="right"), minlength=len(e) + 1)
+                acc[j] += np.bincount(np.searchsorted(e, by_feature[j][rows], side="right"), minlength=len(e) + 1)
 
     def psi(self, window: int) -> tuple[float, str, int]:
         """(max PSI over features, that feature, rows) for a finished window of arrivals."""

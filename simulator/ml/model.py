@@ -136,7 +136,7 @@ def train_model(
     model_cfg = model_cfg or ModelConfig()
     key = _cache_key(seed, cfg, model_cfg)
     path = Path(cache_dir or DEFAULT_CACHE_DIR) / f"{key}.npz"
-    model = _load_cached(path, key)
+    model = _load_cached(path, key, model_cfg.architecture)
     if model is None:
         model = _fit(seed, cfg, model_cfg)
         _store_cached(path, key, model)
@@ -233,7 +233,7 @@ def _cache_key(seed: int, cfg: PopulationConfig, model_cfg: ModelConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _load_cached(path: Path, key: str) -> TrainedModel | None:
+def _load_cached(path: Path, key: str, architecture: str = "standard") -> TrainedModel | None:
     """The cached float64 fit, or None (then the caller retrains) unless every check passes:
     a regular file of a few kilobytes, exactly the expected arrays, no pickled objects, the
     right cache key and feature names, finite numbers and positive input scales."""
@@ -247,8 +247,9 @@ def _load_cached(path: Path, key: str) -> TrainedModel | None:
             arrays = {name: npz[name] for name in names}
     except Exception:  # missing, truncated, not a zip, or holding objects: retrain
         return None
-    k = len(FEATURES)
-    if str(arrays["key"]) != key or tuple(arrays["feature_names"].tolist()) != FEATURES:
+    names = design_names(architecture)  # the model's inputs: 4, 7 or 10 of them
+    k = len(names)
+    if str(arrays["key"]) != key or tuple(arrays["feature_names"].tolist()) != names:
         return None
     vectors = {n: arrays[n] for n in _CACHE_VECTORS}
     scalars = {n: arrays[n] for n in _CACHE_SCALARS}
@@ -260,10 +261,10 @@ def _load_cached(path: Path, key: str) -> TrainedModel | None:
         return None
     w = vectors["reference_weights"]
     return TrainedModel(
-        precision="fp64", feature_names=FEATURES, input_mean=vectors["input_mean"], input_std=vectors["input_std"],
+        precision="fp64", feature_names=names, input_mean=vectors["input_mean"], input_std=vectors["input_std"],
         reference_weights=w, reference_bias=float(scalars["reference_bias"]), weights=w.copy(),
         bias=float(scalars["reference_bias"]), activation_absmax=float(scalars["activation_absmax"]),
-        train_feature_mean=vectors["train_feature_mean"])
+        train_feature_mean=vectors["train_feature_mean"], architecture=architecture)
 
 
 def _store_cached(path: Path, key: str, model: TrainedModel) -> None:
@@ -272,7 +273,7 @@ def _store_cached(path: Path, key: str, model: TrainedModel) -> None:
     The sklearn pipeline stays out of the cache, so loading a model never imports sklearn.
     """
     buffer = io.BytesIO()
-    np.savez(buffer, key=np.array(key), feature_names=np.array(FEATURES),
+    np.savez(buffer, key=np.array(key), feature_names=np.array(model.feature_names),
              **{n: np.asarray(getattr(model, n), dtype=np.float64) for n in _CACHE_VECTORS + _CACHE_SCALARS})
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

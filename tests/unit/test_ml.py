@@ -25,6 +25,7 @@ from simulator.ml import (
     train_model,
 )
 from simulator.ml import model as model_module
+from simulator.ml.model import ModelConfig
 from simulator.ml.population import SkewConfig
 
 SEED = 11
@@ -273,17 +274,24 @@ def test_staleness_ages_account_and_blurs_velocity():
                            X[:, FEATURES.index("txn_velocity_per_day")])
 
 
-def test_cache_hit_returns_equal_model(tmp_path, monkeypatch):
-    """The second call loads the file (fitting is disabled) and gives an equal model."""
+@pytest.mark.parametrize("architecture", ["standard", "compact", "large"])
+def test_cache_hit_returns_equal_model(tmp_path, monkeypatch, architecture):
+    """The second call loads the file (fitting is disabled) and gives an equal model, for every
+    architecture (a graph's second model is often compact or large: it was refitted every run)."""
     cache = tmp_path / "nested" / "models"  # missing directories are created
-    first = train_model(3, cache_dir=cache)
+    cfg = ModelConfig(architecture=architecture)
+    first = train_model(3, model_cfg=cfg, cache_dir=cache)
     assert len(list(cache.glob("*.npz"))) == 1
 
     def no_fit(*args, **kwargs):
         raise AssertionError("expected a cache hit")
 
     monkeypatch.setattr(model_module, "_fit", no_fit)
-    assert train_model(3, cache_dir=cache) == first
+    again = train_model(3, model_cfg=cfg, cache_dir=cache)
+    assert again == first
+    assert again.architecture == architecture and again.feature_names == first.feature_names
+    X = sample_population(50, PopulationConfig(), np.random.default_rng(1))[0]
+    np.testing.assert_array_equal(score(again, X), score(first, X))
 
 
 def test_corrupt_cache_is_retrained(tmp_path):

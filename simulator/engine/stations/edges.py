@@ -80,10 +80,17 @@ PENDING, ANSWERED, FAILED, DEGRADED = 0, 1, 2, 3
 
 @njit(cache=True)
 def _kth_smallest(values, n, k):
-    """The k-th smallest of the first n values (inf when there are fewer than k); sorts them in place."""
-    if k > n:
+    """The k-th smallest of the first n values (inf when there are fewer than k); sorts them in place
+    (by insertion: a join has a handful of branches, where a general sort costs more than it sorts)."""
+    if k > n or k < 1:
         return np.inf
-    values[:n].sort()
+    for i in range(1, n):
+        x = values[i]
+        j = i - 1
+        while j >= 0 and values[j] > x:
+            values[j + 1] = values[j]
+            j -= 1
+        values[j + 1] = x
     return values[k - 1]
 
 
@@ -124,18 +131,20 @@ def resolve_joins(rids, t_cols, state_cols, fb_cols, k, t_end, when, verdict, fb
                 nn += 1
                 failed[nf] = t
                 nf += 1
-        t_real = _kth_smallest(real, nr, k)
-        t_impossible = _kth_smallest(not_real, nn, n - k + 1)
-        t_answers = _kth_smallest(answers, na, k)
-        t_fail = _kth_smallest(failed, nf, n - k + 1)
         v = 0
         w = np.inf
+        t_real = _kth_smallest(real, nr, k)
         if np.isfinite(t_real):
             v, w = 1, t_real
-        elif np.isfinite(t_impossible) and np.isfinite(t_answers):
-            v, w = 2, t_impossible if t_impossible > t_answers else t_answers
-        elif np.isfinite(t_fail):
-            v, w = 3, t_fail
+        else:
+            t_impossible = _kth_smallest(not_real, nn, n - k + 1)
+            t_answers = _kth_smallest(answers, na, k)
+            if np.isfinite(t_impossible) and np.isfinite(t_answers):
+                v, w = 2, t_impossible if t_impossible > t_answers else t_answers
+            else:
+                t_fail = _kth_smallest(failed, nf, n - k + 1)
+                if np.isfinite(t_fail):
+                    v, w = 3, t_fail
         if v and not (w < t_end or reported == n):
             v = 0
         verdict[r] = v

@@ -52,7 +52,7 @@ postgres:
 # chromium too: the dashboard prints decision briefs (PDF, slide pictures) with it, offline
 run: setup browser
 	@mkdir -p .data
-	$(BIN)/python -m streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT) --browser.gatherUsageStats false
+	$(BIN)/python -m dashboard.serve --server.address $(ADDRESS) --server.port $(PORT) --browser.gatherUsageStats false
 
 lint: setup
 	$(BIN)/ruff check .

@@ -1,10 +1,13 @@
 """Seconds until a dashboard page is finished, as a new user meets it (Playwright, Debian's Chromium).
 
-Each round starts a fresh ``streamlit run app.py`` on a port of its own with an empty team store,
-opens every page in a new browser session (a new user) and times it from the address being
-entered to the page being finished (script done, no progress bar, the page's last section drawn):
+Each round starts a fresh server as ``make run`` does (``python -m dashboard.serve``) on a port of its own with an empty team store and
+a new browser (a new user, nothing cached in the browser). The user first opens the app (the
+Glossary, which runs nothing: the seconds it takes are mostly the browser fetching Streamlit's
+scripts, about 23 MB, which it does once), then visits every page below in that browser, each by
+its address (a new session on the server), timed from the address being entered to the page
+being finished (script done, no progress bar, the page's last section drawn):
 
-* the Overview of every bundled scenario;
+* the Overview of every bundled scenario (each the first visit of that scenario on this server);
 * the first visit of Cost and of Compare (baseline);
 * "How sure are these numbers?" switched on (baseline's Overview);
 * a knob change (baseline, model servers 100 % -> 125 %, on a seed nobody ran before): the seconds
@@ -64,7 +67,7 @@ def server(cache_dir: Path, log_path: Path):
     env = {**{k: v for k, v in os.environ.items() if k not in drop}, "PIPELINE_TWIN_DATA_DIR": store.name,
            "PIPELINE_TWIN_RUN_CACHE_DIR": str(cache_dir)}
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+        proc = subprocess.Popen([sys.executable, "-m", "dashboard.serve", "--server.headless", "true",
                                  "--server.port", str(port), "--server.address", "127.0.0.1",
                                  "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
                                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -105,27 +108,30 @@ def _check(page, what: str) -> None:
         raise RuntimeError(f"{what}: the page shows an error")
 
 
-def open_page(browser, url: str, marker: str, what: str):
-    """A new session opens ``url``; (seconds until finished, the page)."""
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
+def open_page(page, url: str, marker: str, what: str) -> float:
+    """The user's browser opens ``url`` (a new session); seconds until the page is finished."""
     t0 = time.perf_counter()
     page.goto(url)
     finished(page, marker)
     seconds = time.perf_counter() - t0
     _check(page, what)
-    return seconds, page
-
-
-def overview(browser, url: str, name: str) -> float:
-    seconds, page = open_page(browser, f"{url}/?scenario={name}", "How sure are these numbers?", f"overview {name}")
-    page.context.close()
     return seconds
 
 
-def how_sure(browser, url: str) -> tuple[float, str]:
-    _, page = open_page(browser, f"{url}/?scenario=baseline", "How sure are these numbers?", "overview")
+def new_user(browser):
+    """A new browser context (empty cache) with one tab."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    return page
+
+
+def overview(page, url: str, name: str) -> float:
+    return open_page(page, f"{url}/?scenario={name}", "How sure are these numbers?", f"overview {name}")
+
+
+def how_sure(page, url: str) -> tuple[float, str]:
+    open_page(page, f"{url}/?scenario=baseline", "How sure are these numbers?", "overview")
     t0 = time.perf_counter()
     page.get_by_text("Check with other equally likely runs").click()
     caption = page.get_by_text(re.compile(r"^Ran \d+ equally likely runs")).first
@@ -133,15 +139,13 @@ def how_sure(browser, url: str) -> tuple[float, str]:
     finished(page)
     seconds = time.perf_counter() - t0
     _check(page, "how sure")
-    said = caption.inner_text().split(";")[0]
-    page.context.close()
-    return seconds, said
+    return seconds, caption.inner_text().split(";")[0]
 
 
-def knob_change(browser, url: str, shots: Path | None) -> tuple[float, float]:
+def knob_change(page, url: str, shots: Path | None) -> tuple[float, float]:
     """Model servers 100 % -> 125 % on a seed nobody ran: (seconds to the instant estimate, to finished)."""
     seed = secrets.randbelow(10**9)
-    _, page = open_page(browser, f"{url}/?scenario=baseline&seed={seed}", "How sure are these numbers?", "knob")
+    open_page(page, f"{url}/?scenario=baseline&seed={seed}", "How sure are these numbers?", "knob")
     thumb = page.get_by_role("slider", name="Model servers (% of the plan)")
     thumb.focus()
     t0 = time.perf_counter()
@@ -157,13 +161,12 @@ def knob_change(browser, url: str, shots: Path | None) -> tuple[float, float]:
     _check(page, "knob change")
     if shots is not None:
         page.screenshot(path=str(shots / "knob-change-done.png"), full_page=True)
-    page.context.close()
     return estimate_s, done_s
 
 
-def planner(browser, url: str) -> tuple[float, str]:
+def planner(page, url: str) -> tuple[float, str]:
     """3 precisions x 8 replica counts (1..8, the form's default for baseline), 4 replications each."""
-    _, page = open_page(browser, f"{url}/planner?scenario=baseline", "Find the cheapest configuration", "planner")
+    open_page(page, f"{url}/planner?scenario=baseline", "Find the cheapest configuration", "planner")
     box = page.get_by_test_id("stMultiSelect").filter(has_text="Model precisions to try")
     for _ in range(2):  # the two precisions not picked yet (fp32 is the scenario's own)
         box.locator("input").first.click()
@@ -176,7 +179,6 @@ def planner(browser, url: str) -> tuple[float, str]:
     finished(page)
     seconds = time.perf_counter() - t0
     _check(page, "planner")
-    page.context.close()
     return seconds, " ".join(picked.split())
 
 
@@ -184,7 +186,9 @@ def prime(cache_dir: Path, browser, log_dir: Path) -> float:
     """Let a server's warm-up fill ``cache_dir`` (the bundled runs and their replications); seconds taken."""
     t0 = time.perf_counter()
     with server(cache_dir, log_dir / "bench-dashboard-prime.log") as url:
-        overview(browser, url, "baseline")  # the first session starts the warm-up
+        page = new_user(browser)
+        overview(page, url, "baseline")  # the first session starts the warm-up
+        page.context.close()
         deadline = time.monotonic() + PRIME_TIMEOUT_S
         while not list(cache_dir.glob("warm-*.json")):
             if time.monotonic() > deadline:
@@ -200,20 +204,21 @@ def one_round(browser, url: str, scenarios: list[str], shots: Path | None) -> di
         out[name] = seconds
         print(f"  {name:<34} {seconds:7.2f} s {extra}", flush=True)
 
+    page = new_user(browser)
+    note("app opens in a new browser", open_page(page, f"{url}/glossary", "Glossary", "glossary"))
     for name in scenarios:
-        note(f"overview {name}", overview(browser, url, name))
+        note(f"overview {name}", overview(page, url, name))
     for label, path, marker in (("cost (first visit)", "cost", "How sure are these numbers?"),
                                 ("compare (first visit)", "compare", "Side by side")):
-        seconds, page = open_page(browser, f"{url}/{path}?scenario=baseline", marker, label)
-        page.context.close()
-        note(label, seconds)
-    seconds, said = how_sure(browser, url)
+        note(label, open_page(page, f"{url}/{path}?scenario=baseline", marker, label))
+    seconds, said = how_sure(page, url)
     note("how sure", seconds, f"({said})")
-    estimate_s, done_s = knob_change(browser, url, shots)
+    estimate_s, done_s = knob_change(page, url, shots)
     note("knob change: instant estimate", estimate_s)
     note("knob change: simulated page", done_s)
-    seconds, picked = planner(browser, url)
+    seconds, picked = planner(page, url)
     note("planner search (3 x 8 x 4)", seconds, f"({picked})")
+    page.context.close()
     return out
 
 

@@ -76,8 +76,10 @@ def brief_section(runs: tuple[RunResult, RunResult], findings: tuple[Findings, F
 
 def _versions(runs) -> tuple[str, str]:
     """The Library versions the two runs' scenarios were saved as, when they are kept runs of saved versions."""
+    from dashboard.keeping import settled
     from simulator.store import runs as kept_runs
 
+    settled()
     out = []
     for result in runs:
         try:

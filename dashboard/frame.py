@@ -92,7 +92,9 @@ def main() -> None:
     page = st.navigation(build_pages(state.presentation_mode(), admin=who.can("read_audit")), position="sidebar",
                          expanded=True)  # every page in view, not "View 4 more"
     widgets.page_css()
-    with friendly_errors():
+    from dashboard.keeping import drawing_page
+
+    with drawing_page(), friendly_errors():
         page.run()
 
 

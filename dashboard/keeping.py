@@ -2,7 +2,11 @@
 and the audited download of per-request rows."""
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import streamlit as st
@@ -42,11 +46,68 @@ def changes_from(base: Scenario | None, scenario: Scenario) -> dict[str, Any]:
 KEEP_AT_MOST = 2  # a page's run, or Compare's A and B; replication batches are audited, not kept
 
 
+_KEEPER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keep-runs")  # one at a time, in order
+_PENDING: list[Future] = []
+_LOCK = threading.Lock()
+KEEP_WAIT_S = 60.0  # how long a page that reads the History waits for runs still being written
+
+
+def _keep_in_background(save: Callable[[], None], session: str) -> None:
+    """Write a kept run after the page that shows it has been drawn: its frames take most of a second
+    to write, and the person is looking at the result meanwhile. What reads the History first waits
+    for it (:func:`settled`); a failure is told on the person's next page."""
+    def job() -> None:
+        deadline = time.monotonic() + PAGE_FIRST_S
+        while session in _DRAWING and time.monotonic() < deadline:  # the page first: it is what the person waits for
+            time.sleep(0.05)
+        try:
+            save()
+        except Exception as err:  # keeping a run must never break a page; it is told instead
+            state.LOG.exception("keeping a run failed")
+            _FAILED[session] = f"This run could not be kept in the history: {err}"
+
+    if state.in_process():  # AppTest runs the script in-process and reads the History at once
+        job()
+        return
+    with _LOCK:
+        _PENDING[:] = [f for f in _PENDING if not f.done()]
+        _PENDING.append(_KEEPER.submit(job))
+
+
+_FAILED: dict[str, str] = {}  # session id -> why its last run could not be kept
+_DRAWING: set[str] = set()  # sessions whose page script is running
+PAGE_FIRST_S = 5.0  # a kept run waits at most this long for its page to be drawn
+
+
+@contextlib.contextmanager
+def drawing_page():
+    """Around a page's script run: runs kept meanwhile are written once it is done."""
+    session = state.session_id()
+    _DRAWING.add(session)
+    try:
+        yield
+    finally:
+        _DRAWING.discard(session)
+
+
+def settled(timeout_s: float = KEEP_WAIT_S) -> None:
+    """Wait until the runs handed to the background have been kept (before reading the History). A
+    page that needs them now lets its own runs be written at once."""
+    _DRAWING.discard(state.session_id())
+    with _LOCK:
+        pending = list(_PENDING)
+    wait(pending, timeout=timeout_s)
+
+
 def runs_finished(results: list[RunResult], audit_only: list[RunResult] = ()) -> None:
     """Hook for :func:`dashboard.state.run_many`: every fresh run is audited; a page's run (or Compare's
     two) is kept in the history, with its findings, when the person may keep runs, an identical kept run
-    not twice. Runs in ``audit_only`` (references such as a one-off event's twin) are audited only."""
+    not twice (the writing happens in the background, see :func:`_keep_in_background`). Runs in
+    ``audit_only`` (references such as a one-off event's twin) are audited only."""
     who = actor()
+    session = state.session_id()
+    if session in _FAILED:
+        st.session_state[state.K_NOTICE] = _FAILED.pop(session)
     try:
         st_store = store()
         for result in audit_only:
@@ -58,14 +119,16 @@ def runs_finished(results: list[RunResult], audit_only: list[RunResult] = ()) ->
             if not who.can("save_run") or len(results) > KEEP_AT_MOST:
                 audit.log_event(st_store, who, "run", "scenario", name, f"seed {result.seed}")
                 continue
-            if runs.find_same(st_store, result.scenario, result.seed) is not None:
-                continue
             opened = st.session_state.get(K_OPENED, {}).get(name)
-            with st.spinner("Keeping this run in the History…"):
+            found = state.findings_of(result)
+
+            def save(result=result, name=name, knobs=knobs, opened=opened, found=found) -> None:
+                if runs.find_same(st_store, result.scenario, result.seed) is not None:
+                    return
                 runs.save_run(st_store, who, result, scenario_name=opened[0] if opened else name, knobs=knobs,
-                              scenario_version_id=opened[2] if opened and not knobs else None,
-                              findings=state.findings_of(result))
+                              scenario_version_id=opened[2] if opened and not knobs else None, findings=found)
                 runs.prune(st_store, system_actor(), runs.Retention.from_env())  # the retention setting, as it grows
+            _keep_in_background(save, session)
     except Exception as err:  # keeping a run must never break the page that shows it
         st.session_state[state.K_NOTICE] = f"This run could not be kept in the history: {err}"
 
@@ -81,6 +144,7 @@ def replications_finished(scenario: Scenario, reps: int, seed: int) -> None:
 
 def kept_run_id(result: RunResult) -> int | None:
     """The history id of a run (keeping it first when the person may and it is not kept yet)."""
+    settled()
     st_store = store()
     same = runs.find_same(st_store, result.scenario, result.seed)
     if same is not None:
@@ -101,10 +165,11 @@ def requests_csv(result: RunResult, where: str) -> Callable[[], str]:
     the page script."""
     who, st_store = actor(), store()
     name, _ = _base_of(result.scenario)
-    kept = runs.find_same(st_store, result.scenario, result.seed)
-    object_id = str(kept.id) if kept else f"{name}, seed {result.seed} (not kept)"
 
     def build() -> str:
+        settled()  # on click: the run may still be being kept
+        kept = runs.find_same(st_store, result.scenario, result.seed)
+        object_id = str(kept.id) if kept else f"{name}, seed {result.seed} (not kept)"
         audit.log_event(st_store, who, "download_requests", "run", object_id,
                         f"{len(result.requests):,} rows from the {where} page")
         return frame_to_csv(exports.requests_table(result.scenario, result.requests))  # clock times

@@ -61,7 +61,6 @@ K_CUSTOM = "_custom_scenarios"   # name -> scenario dict (uploaded or edited in 
 K_WANTED = "_wanted_runs"        # run keys this session last waited for
 K_FAILED = "_failed_runs"        # run key -> why it did not finish (until "Try again")
 K_NOTICE = "_notice"
-K_FINDINGS = "_findings"         # run key -> Findings
 
 # limits of dashboard runs (each can be changed with its environment variable)
 WORKER_MEMORY_ENV, DEFAULT_WORKER_MEMORY_MB = "PIPELINE_TWIN_WORKER_MEMORY_MB", 3072.0
@@ -292,6 +291,11 @@ def _runner():
 def runner_status() -> dict | None:
     """Health of the worker pool (None when runs happen in-process, as under AppTest)."""
     return None if in_process() else _runner().status()
+
+
+def session_id() -> str:
+    """This browser tab's session (``"no-session"`` outside a script run)."""
+    return _session_id()
 
 
 def _session_id() -> str:
@@ -737,19 +741,27 @@ def current_run() -> RunResult:
         raise
 
 
+@st.cache_resource(show_spinner=False)
+def _findings_memo() -> dict:
+    """Findings by run key, shared by every session of this server (a run's findings never change)."""
+    return {}
+
+
 def findings_of(result: RunResult) -> Findings:
-    """A run's findings, derived once per session and run; a one-off event is priced against the same
+    """A run's findings, derived once per server and run; a one-off event is priced against the same
     scenario without its incident on the same seed (cached like every run)."""
     key = run_key(result.scenario, result.seed)
-    memo = st.session_state.setdefault(K_FINDINGS, {})
-    if key not in memo:
+    memo = _findings_memo()
+    found = memo.get(key)
+    if found is None:
         twin = without_incident(result.scenario)
         reference = run_many([(twin, result.seed)], "the same period without the incident", keep=0)[0].summary \
             if twin is not None else None
-        if len(memo) > 8:
+        found = findings(result.scenario, result, reference)
+        if len(memo) > 32:
             memo.clear()
-        memo[key] = findings(result.scenario, result, reference)
-    return memo[key]
+        memo[key] = found
+    return found
 
 
 def current_findings() -> Findings:

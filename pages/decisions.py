@@ -16,6 +16,7 @@ team.show_flash()
 
 draft = st.session_state.get(keeping.K_DRAFT) or {}
 with st.expander("Write a decision", icon=":material/edit_note:", expanded=bool(draft)):
+    keeping.settled()  # runs still being kept in the background are listed too
     recent = runs.list_runs(store, runs.RunFilter(limit=200))
     choices = {r.id: f"#{r.id} · {r.kind} · {r.saved_version or r.scenario_name} · seed {r.seed} · "
                      f"{r.created_at:%Y-%m-%d %H:%M}" for r in recent}

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, time, timedelta
 import streamlit as st
 from pydantic import ValidationError
 
-from dashboard import library, state, team, widgets
+from dashboard import keeping, library, state, team, widgets
 from dashboard.frame import ensure_frame
 from simulator.analysis.experiments import format_value
 from simulator.common.csv_export import frame_to_csv
@@ -40,6 +40,7 @@ days = f4.date_input("Kept between (UTC)", value=(today - timedelta(days=90), to
                      max_value=today)
 since = datetime.combine(days[0], time.min, tzinfo=UTC) if days else None
 until = datetime.combine(days[-1], time.min, tzinfo=UTC) + timedelta(days=1) if days else None
+keeping.settled()  # runs still being kept in the background are listed too
 found = runs.list_runs(store, runs.RunFilter(scenario_name=None if scenario_pick == ALL_SCENARIOS else scenario_pick,
                                              author=None if author_pick == EVERYONE else author_pick,
                                              kind=None if kind_pick == ALL_KINDS else kind_pick, since=since,

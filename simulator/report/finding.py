@@ -158,12 +158,21 @@ def overlapping(t0: float, t1: float, windows) -> list:
     return [w for w in windows if w[0] < t1 and w[1] > t0]
 
 
+def label_in(column: pd.Series, labels: tuple[str, ...]) -> np.ndarray:
+    """Which rows hold one of ``labels``: by the category codes when the column is categorical (a
+    requests frame's outcome is), without turning every row into a string first."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        wanted = [i for i, c in enumerate(column.cat.categories) if str(c) in labels]
+        return np.isin(column.cat.codes.to_numpy(), wanted)
+    return np.isin(column.astype(str).to_numpy(), list(labels))
+
+
 def on_time_mask(sc: Scenario, req: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """(finished, on_time) masks over the requests frame, for arrivals after warm-up."""
     after = req["arrival_s"].to_numpy() >= sc.warmup_s
-    outcome = req["outcome"].astype(str).to_numpy()
-    finished = after & (outcome != "in_flight")
-    answered = (outcome == "ok") | (outcome == "degraded")
+    outcome = req["outcome"]
+    finished = after & ~label_in(outcome, ("in_flight",))
+    answered = label_in(outcome, ("ok", "degraded"))
     on_time = finished & answered & (request_latency_ms(req) <= sc.slo_latency_ms)
     return finished, on_time
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.report.event_words import describe_event
-from simulator.report.finding import Finding, Severity, surge_windows
+from simulator.report.finding import Finding, Severity, label_in, surge_windows
 from simulator.report.recovery import REACTIONS
 from simulator.report.results import RunResult
 from simulator.report.stages import request_latency_ms
@@ -49,12 +49,13 @@ def customers_in(sc: Scenario, req: pd.DataFrame, t0: float, t1: float) -> dict[
     """Requests arriving in [t0, t1) after warm-up: how many, failed, answered late, answered by a fallback."""
     arrival = req["arrival_s"].to_numpy()
     inside = (arrival >= max(t0, sc.warmup_s)) & (arrival < t1)
-    outcome = req["outcome"].astype(str).to_numpy()[inside]
+    outcome = req["outcome"]
     latency = request_latency_ms(req)[inside]
-    answered = (outcome == "ok") | (outcome == "degraded")
-    return {"arrived": int(inside.sum()), "failed": int((outcome == "failed").sum()),
+    ok, degraded = label_in(outcome, ("ok",))[inside], label_in(outcome, ("degraded",))[inside]
+    answered = ok | degraded
+    return {"arrived": int(inside.sum()), "failed": int(label_in(outcome, ("failed",))[inside].sum()),
             "late": int((answered & (latency > sc.slo_latency_ms)).sum()),
-            "fallback": int((outcome == "degraded").sum()), "finished": int((outcome != "in_flight").sum())}
+            "fallback": int(degraded.sum()), "finished": int((~label_in(outcome, ("in_flight",))[inside]).sum())}
 
 
 # --------------------------------------------------------------------------- incidents

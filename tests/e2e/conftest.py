@@ -1,4 +1,4 @@
-"""Browser fixtures: a real ``streamlit run`` server and Debian's Chromium driven by Playwright.
+"""Browser fixtures: a real Streamlit server (as ``make run`` starts it) and Debian's Chromium driven by Playwright.
 
 Never downloads a browser: the tests skip when /usr/bin/chromium (or playwright) is absent.
 The server uses the real scenarios and the worker-process runner, as a user would.
@@ -51,7 +51,8 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def streamlit_server(log_name: str = "streamlit-server.log", env: dict | None = None, args: tuple = (),
                      port: int | None = None, processes: list | None = None):
-    """Start ``streamlit run app.py`` on a free port; yield its URL once /_stcore/health is ok.
+    """Start the dashboard as ``make run`` does (``python -m dashboard.serve``, which loads the modules and
+    runs ``streamlit run app.py``) on a free port; yield its URL once /_stcore/health is ok.
 
     The team's store goes to a fresh temporary folder unless ``env`` names one; ``env`` adds or
     replaces variables, ``args`` adds streamlit options (e.g. ``--secrets.files``); the server's
@@ -67,7 +68,7 @@ def streamlit_server(log_name: str = "streamlit-server.log", env: dict | None = 
            "PIPELINE_TWIN_WARM_UP": "0",  # no background runs competing with the tests' (test_run_cache turns it on)
            **(env or {})}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+        [sys.executable, "-m", "dashboard.serve", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none", *args],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)

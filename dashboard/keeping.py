@@ -3,6 +3,7 @@ and the audited download of per-request rows."""
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -57,6 +58,7 @@ def _keep_in_background(save: Callable[[], None], session: str) -> None:
     to write, and the person is looking at the result meanwhile. What reads the History first waits
     for it (:func:`settled`); a failure is told on the person's next page."""
     def job() -> None:
+        _lower_priority()
         deadline = time.monotonic() + PAGE_FIRST_S
         while session in _DRAWING and time.monotonic() < deadline:  # the page first: it is what the person waits for
             time.sleep(0.05)
@@ -72,6 +74,15 @@ def _keep_in_background(save: Callable[[], None], session: str) -> None:
     with _LOCK:
         _PENDING[:] = [f for f in _PENDING if not f.done()]
         _PENDING.append(_KEEPER.submit(job))
+
+
+def _lower_priority() -> None:
+    """The keeping thread yields the processor to page scripts and simulations (Linux: a thread's own
+    nice value); elsewhere it simply runs."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
 
 
 _FAILED: dict[str, str] = {}  # session id -> why its last run could not be kept

@@ -38,27 +38,32 @@ def final_decision(c: dict[str, np.ndarray]) -> np.ndarray:
     return np.where(c["version"] == 2, c["approve_alt"], c["approve"]).astype(np.int8)
 
 
-def _time_in(entry: dict, c: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """(reached mask, time spent in s: NaN where the request did not get through) for one component."""
+def _time_in(entry: dict, c: dict[str, np.ndarray], rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(reached mask, time spent in s: NaN where the request did not get through) for one component,
+    over every request or only over ``rows`` (indices: the columns are read at those rows only)."""
     kind, cols = entry["kind"], entry["columns"]
-    n = len(c["arrival_s"])
+
+    def col(name: str) -> np.ndarray:
+        return c[name] if rows is None else c[name][rows]
+
+    n = len(c["arrival_s"]) if rows is None else len(rows)
     if kind == "ingestion":
-        return np.ones(n, np.bool_), c[cols["wait"]] + c[cols["service"]]
+        return np.ones(n, np.bool_), col(cols["wait"]) + col(cols["service"])
     if kind == "feature_store":
-        hit = c[cols["hit"]]
-        db = ~np.isnan(c[cols["enter"]])
+        hit = col(cols["hit"])
+        enter = col(cols["enter"])
+        db = ~np.isnan(enter)
         reached = (hit == 1) | db
-        t = np.where(hit == 1, c[cols["lookup"]], c[cols["end"]] - c[cols["enter"]] + c[cols["lookup"]])
+        lookup = col(cols["lookup"])
+        t = np.where(hit == 1, lookup, col(cols["end"]) - enter + lookup)
         return reached, np.where(reached, t, np.nan)
     if kind == "dependency":
-        start = c[cols["start"]]
-        reached = ~np.isnan(start)
-        return reached, np.where(reached, c[cols["dur"]], np.nan)
+        reached = ~np.isnan(col(cols["start"]))
+        return reached, np.where(reached, col(cols["dur"]), np.nan)
     if kind == "rules":
-        enter = c[cols["enter"]]
-        reached = ~np.isnan(enter)
+        reached = ~np.isnan(col(cols["enter"]))
         return reached, np.where(reached, entry["cost_s"], np.nan)
-    enter, end = c[cols["enter"]], c[cols["end"]]
+    enter, end = col(cols["enter"]), col(cols["end"])
     return ~np.isnan(enter), end - enter
 
 
@@ -159,11 +164,12 @@ def path_parts(spec: dict, c: dict[str, np.ndarray], rows: np.ndarray) -> list[t
     at a fan-out only the branch the join waited for (the ``k``-th answer) counts."""
     branch_of = {b: j for j in spec["joins"] for b in j["branches"]}
     parts: list[tuple[str, np.ndarray]] = []
+    index = np.flatnonzero(rows) if rows.dtype == np.bool_ else rows
     for cid, entry in spec["components"].items():
         if cid in branch_of:
             continue
-        _, t = _time_in(entry, c)
-        parts.append((cid, np.nan_to_num(t[rows])))
+        _, t = _time_in(entry, c, index)
+        parts.append((cid, np.nan_to_num(t)))
     for join in spec["joins"]:
         t = np.column_stack([c[col][rows] for col in join["t"]])
         answered = np.column_stack([np.isin(c[col][rows], ANSWERED) for col in join["state"]])

@@ -8,6 +8,8 @@ its address (a new session on the server), timed from the address being entered 
 being finished (script done, no progress bar, the page's last section drawn):
 
 * the Overview of every bundled scenario (each the first visit of that scenario on this server);
+  and, at the end, the baseline's Overview as the very first page of another new browser (the
+  app's scripts and the chart libraries load with it);
 * the first visit of Cost and of Compare (baseline);
 * "How sure are these numbers?" switched on (baseline's Overview);
 * a knob change (baseline, model servers 100 % -> 125 %, on a seed nobody ran before): the seconds
@@ -218,6 +220,9 @@ def one_round(browser, url: str, scenarios: list[str], shots: Path | None) -> di
     note("knob change: simulated page", done_s)
     seconds, picked = planner(page, url)
     note("planner search (3 x 8 x 4)", seconds, f"({picked})")
+    page.context.close()
+    page = new_user(browser)  # another new user, who lands on the Overview itself
+    note("overview as a new browser's first page", overview(page, url, "baseline"))
     page.context.close()
     return out
 

@@ -116,10 +116,13 @@ def release(sc: Scenario, result: RunResult) -> list[Finding]:
     s, v, ev = result.summary, sc.vocabulary, result.events
     c = s.canary
     out = []
-    versions = result.requests.loc[result.requests["arrival_s"] >= sc.warmup_s, "model_version"]
-    answered = result.requests.loc[result.requests["arrival_s"] >= sc.warmup_s, "outcome"].isin(["ok", "degraded"])
-    by_version = versions[answered.to_numpy()].astype(str).value_counts()
-    labels = list(result.requests["model_version"].cat.categories)
+    req = result.requests
+    answered = (req["arrival_s"].to_numpy() >= sc.warmup_s) & label_in(req["outcome"], ("ok", "degraded"))
+    versions = req["model_version"]
+    labels = [str(x) for x in versions.cat.categories]
+    # answered requests per version, counted on the category codes (-1, no version, is dropped)
+    counts = np.bincount(versions.cat.codes.to_numpy()[answered].astype(np.int64) + 1, minlength=len(labels) + 1)
+    by_version = dict(zip(labels, counts[1:].tolist()))
     old, new = labels[1], labels[2]
     if c.outcome != "none" and c.started_at_s is not None:
         weights = ev.loc[ev["kind"] == "canary_weight", "detail"].astype(str)

@@ -12,8 +12,11 @@ import time
 
 # what the first page run would otherwise import (each of them costs tenths of a second)
 PRELOAD = ("dashboard.state", "dashboard.widgets", "dashboard.frame", "dashboard.keeping", "dashboard.team",
-           "simulator.runner", "simulator.report.narrative", "simulator.viz.charts", "simulator.viz.diagram",
-           "simulator.viz.kpis", "simulator.analysis.preview", "streamlit.emojis", "plotly.graph_objects")
+           "simulator.runner", "simulator.report.narrative", "simulator.report.compare", "simulator.viz.charts",
+           "simulator.viz.diagram", "simulator.viz.kpis", "simulator.viz.architecture_charts",
+           "simulator.analysis.preview", "simulator.analysis.backends",
+           "simulator.analysis.experiments",  # SciPy's statistics: 1.3 s on the first Overview otherwise
+           "streamlit.emojis", "plotly.graph_objects")
 
 
 def preload() -> float:
@@ -25,18 +28,47 @@ def preload() -> float:
     from streamlit.runtime.caching import cache_data_api  # noqa: F401
 
     started = time.perf_counter()
-    quiet = logging.getLogger("streamlit.runtime.caching.cache_data_api")  # "no runtime yet": true, and harmless
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)
+    # "no runtime yet" and "no script run context": both true before the server starts, and harmless
+    quiet = [logging.getLogger(name) for name in ("streamlit.runtime.caching.cache_data_api",
+                                                  "streamlit.runtime.scriptrunner_utils.script_run_context")]
+    levels = [q.level for q in quiet]
+    for q in quiet:
+        q.setLevel(logging.ERROR)
     try:
         for name in PRELOAD:
             importlib.import_module(name)
+        _first_use()
     finally:
-        quiet.setLevel(level)
+        for q, level in zip(quiet, levels):
+            q.setLevel(level)
+    return time.perf_counter() - started
+
+
+def _first_use() -> None:
+    """What the first page would otherwise do once per process: Streamlit's emoji pattern and REPL check,
+    the team store's migrations, the scenario catalog, plotly's property validators."""
     from streamlit.string_util import is_emoji
 
     is_emoji("🛡️")  # compiles Streamlit's emoji pattern, which the page icon needs on the first page
-    return time.perf_counter() - started
+    import streamlit.delta_generator as delta_generator
+
+    # Streamlit checks once per process whether it runs in a REPL by reading the source of every frame
+    # of the first page's stack (0.3 s); it is served by `streamlit run` here, so the check is settled
+    delta_generator._use_warning_has_been_displayed = True
+    from dashboard import team
+
+    try:  # the team's store: its migrations (Alembic) run once per process, before the first page
+        folder = team.data_dir()
+        team._open(team.database_url(folder), str(folder))
+    except Exception:  # the first page opens it again and says what is wrong
+        pass
+    import plotly.graph_objects as go
+
+    # plotly builds its property validators on first use: a tenth of a second of the first chart
+    go.Figure(go.Scatter(x=[0.0], y=[0.0], name="warm"), layout={"title": {"text": "warm"}}).to_json()
+    from dashboard import state
+
+    state.catalog_problems()  # reads and validates the bundled scenarios once (shared by every session)
 
 
 def main(argv: list[str]) -> None:

@@ -79,9 +79,10 @@ def scenario_dir() -> Path:
     return Path(os.environ.get(SCENARIO_DIR_ENV) or SCENARIO_DIR)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def _load_catalog(folder: str, stamp: tuple) -> tuple[dict[str, Scenario], list[str]]:
-    """Every valid scenario file of ``folder`` by name, plus one line per file that failed."""
+    """Every valid scenario file of ``folder`` by name, plus one line per file that failed. Shared, not
+    copied, by every call (scenarios are frozen models; a copy per call cost a tenth of a second a page)."""
     del stamp  # part of the cache key only: a changed file reloads the catalog
     found, problems = {}, []
     for path in sorted(Path(folder).glob("*.yaml")):

@@ -96,8 +96,6 @@ def main() -> None:
 
     with drawing_page(), friendly_errors():
         page.run()
-    with st.sidebar:
-        widgets.prefetch_charts()
 
 
 @contextlib.contextmanager

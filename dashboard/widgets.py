@@ -9,8 +9,6 @@ goes through :mod:`dashboard.state`.
 from __future__ import annotations
 
 import copy
-import functools
-import json
 import math
 import time
 import types
@@ -45,29 +43,6 @@ def help_text(name: str) -> str:
     """A help file from ``dashboard/text/<name>.md`` ('' when it does not exist)."""
     path = TEXT_DIR / f"{name}.md"
     return path.read_text(encoding="utf-8") if path.exists() else ""
-
-
-CHART_CHUNKS = ("PlotlyChart", "GraphVizChart")
-
-
-@functools.lru_cache(maxsize=1)
-def _chart_chunk_urls() -> tuple[str, ...]:
-    """Streamlit's own script files for charts and diagrams (content-hashed names, found once)."""
-    folder = Path(st.__file__).parent / "static" / "static" / "js"
-    return tuple(f"static/js/{p.name}" for name in CHART_CHUNKS for p in sorted(folder.glob(f"{name}.*.js")))
-
-
-def prefetch_charts() -> None:
-    """Let the browser load the chart and diagram scripts while the person reads a page without
-    charts, so the first page with them does not wait for it (about a second in a new browser).
-    A fixed script of ours that imports Streamlit's own files from this server; nothing of a
-    scenario or of a user goes into it."""
-    urls = _chart_chunk_urls()
-    if not urls:
-        return
-    imports = ";".join(f"import(new URL({json.dumps(u)}, document.baseURI).href).catch(() => {{}})" for u in urls)
-    st.html(f"<script>if (!window.__ptCharts) {{ window.__ptCharts = true; setTimeout(() => {{ {imports}; }}, 300); }}"
-            "</script>", unsafe_allow_javascript=True)
 
 
 def page_css() -> None:

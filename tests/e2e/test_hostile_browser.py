@@ -152,7 +152,9 @@ def test_a_killed_worker_is_replaced_and_the_page_says_so(server, browser, scree
     if not workers(proc):
         overview_seconds(browser, url + "/?seed=100")  # the first run starts the worker pool
     before = {p.pid for p in wait_until_idle(proc)}
-    page = open_page(browser, url + "/?seed=77")
+    # four times the traffic: a run of several seconds, so the worker is still simulating when it is killed
+    # (the baseline alone now finishes in well under a second)
+    page = open_page(browser, url + "/?seed=77&traffic=400")
     expect(page.get_by_text("Simulating", exact=False).first).to_be_visible(timeout=60_000)
     busy, share = busiest(wait_for_workers(proc), 0.3)
     assert share > 0.1, "no worker is running the simulation"  # an idle worker uses < 0.05 of a core

@@ -743,26 +743,32 @@ def current_run() -> RunResult:
 
 
 @st.cache_resource(show_spinner=False)
-def _findings_memo() -> dict:
-    """Findings by run key, shared by every session of this server (a run's findings never change)."""
+def _server_memos() -> dict[str, dict]:
     return {}
+
+
+def per_run(name: str, result: RunResult, compute, limit: int = 32):
+    """``compute()`` once per run and server, kept under ``name`` for every session (for what a run's
+    results alone decide, e.g. its findings); at most ``limit`` runs are kept per name."""
+    memo = _server_memos().setdefault(name, {})
+    key = run_key(result.scenario, result.seed)
+    if key not in memo:
+        value = compute()
+        if len(memo) >= limit:
+            memo.clear()
+        memo[key] = value
+    return memo[key]
 
 
 def findings_of(result: RunResult) -> Findings:
     """A run's findings, derived once per server and run; a one-off event is priced against the same
     scenario without its incident on the same seed (cached like every run)."""
-    key = run_key(result.scenario, result.seed)
-    memo = _findings_memo()
-    found = memo.get(key)
-    if found is None:
+    def derive() -> Findings:
         twin = without_incident(result.scenario)
         reference = run_many([(twin, result.seed)], "the same period without the incident", keep=0)[0].summary \
             if twin is not None else None
-        found = findings(result.scenario, result, reference)
-        if len(memo) > 32:
-            memo.clear()
-        memo[key] = found
-    return found
+        return findings(result.scenario, result, reference)
+    return per_run("findings", result, derive)
 
 
 def current_findings() -> Findings:

@@ -213,22 +213,6 @@ def diagram_direction() -> str:
     return "rows" if state.presentation_mode() else "TB"
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _requests_csv_memo() -> dict:
-    return {}
-
-
-def _requests_csv_bytes(result: RunResult) -> int:
-    """The requests download's estimated size, once per run and server (it formats a sample of rows)."""
-    memo = _requests_csv_memo()
-    key = state.run_key(result.scenario, result.seed)
-    if key not in memo:
-        if len(memo) > 64:
-            memo.clear()
-        memo[key] = exports.csv_size_bytes(result.requests)
-    return memo[key]
-
-
 def downloads(result: RunResult, key: str, title: str, figures: list | None = None, tiles: list[Tile] | None = None,
               paragraphs: list[str] | None = None, dot: str | None = None, include_requests: bool = True,
               found: Findings | None = None) -> None:
@@ -254,7 +238,8 @@ def downloads(result: RunResult, key: str, title: str, figures: list | None = No
             help="Every event of the run in words, with its clock time: surges, faults, safety-switch trips, "
                  "scaling, releases.")
         if include_requests:
-            size = exports.size_text(_requests_csv_bytes(result))
+            size = exports.size_text(state.per_run("requests_csv_bytes", result,  # formats a sample of rows
+                                                   lambda: exports.csv_size_bytes(result.requests)))
             cols[3].download_button(
                 f"Every request (CSV, about {size})", data=keeping.requests_csv(result, key),  # audited
                 file_name=f"{name}-requests.csv", mime="text/csv", key=f"dl_{key}_req", on_click="ignore",

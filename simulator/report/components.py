@@ -67,6 +67,17 @@ def _time_in(entry: dict, c: dict[str, np.ndarray], rows: np.ndarray | None = No
     return ~np.isnan(enter), end - enter
 
 
+POOL_KINDS = ("model", "review", "feature_store")  # components with a queue in front of servers
+
+
+def pool_passage(cols: dict, c: dict[str, np.ndarray], after: np.ndarray) -> tuple[np.ndarray, ...]:
+    """A pool component's (enter, start, end) columns and the masks ``started`` (service began),
+    ``waited`` (started, measured) and ``served`` (finished a service of positive length, measured)."""
+    enter, start, end = c[cols["enter"]], c[cols["start"]], c[cols["end"]]
+    started = ~np.isnan(start)
+    return enter, start, end, started, after & started, after & ~np.isnan(end) & (end > start)
+
+
 def component_stats(sc, spec: dict, c: dict[str, np.ndarray], capacity: dict[str, list], after: np.ndarray) -> dict:
     """Per component: kind, label, reached, time (mean, p99 ms), wait and service (ms), utilization."""
     lo, hi = sc.warmup_s, sc.duration_s
@@ -81,11 +92,8 @@ def component_stats(sc, spec: dict, c: dict[str, np.ndarray], capacity: dict[str
                "time_ms_p99": finite_or_none(np.percentile(ms, 99)) if len(ms) else None,
                "wait_ms_mean": None, "service_ms_mean": None, "utilization": None}
         cols = entry["columns"]
-        if entry["kind"] in ("model", "review", "feature_store"):
-            enter, start, end = c[cols["enter"]], c[cols["start"]], c[cols["end"]]
-            started = ~np.isnan(start)
-            waited = after & started
-            served = after & ~np.isnan(end) & (end > start)
+        if entry["kind"] in POOL_KINDS:
+            enter, start, end, started, waited, served = pool_passage(cols, c, after)
             row["wait_ms_mean"] = finite_or_none((start - enter)[waited].mean() * 1000.0) if waited.any() else None
             row["service_ms_mean"] = finite_or_none((end - start)[served].mean() * 1000.0) if served.any() else None
             steps = capacity.get(cid)

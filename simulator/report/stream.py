@@ -27,12 +27,14 @@ import pandas as pd
 from simulator.common.numbers import finite_or_none
 from simulator.engine.trace import Trace
 from simulator.report.components import (
+    POOL_KINDS,
     POOLS,
     _time_in,
     architecture_section,
     capacities,
     path_parts,
     path_summary,
+    pool_passage,
 )
 from simulator.report.economics import economics_tallies, request_charges_per_bin
 from simulator.report.governance_results import decision_tallies, extra_frames
@@ -340,11 +342,8 @@ class SummaryStream:
             acc["time"].add(ms)
             acc["hist"] += np.bincount(bucket_of(ms), minlength=BUCKETS)
             cols = entry["columns"]
-            if entry["kind"] in ("model", "review", "feature_store"):
-                enter, start, end = c[cols["enter"]], c[cols["start"]], c[cols["end"]]
-                started = ~np.isnan(start)
-                waited = after & started
-                served = after & ~np.isnan(end) & (end > start)
+            if entry["kind"] in POOL_KINDS:
+                enter, start, end, started, waited, served = pool_passage(cols, c, after)
                 acc["wait"].add((start - enter)[waited] * 1000.0)
                 acc["service"].add((end - start)[served] * 1000.0)
                 acc["busy"] += span_overlap(start[started], np.where(np.isnan(end[started]), hi, end[started]), lo, hi)

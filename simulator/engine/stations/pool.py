@@ -530,6 +530,14 @@ class PoolStation:
         if k:
             self.stops += zip(stops[0][:k].tolist(), stops[1][:k].tolist())
 
+    def advance_and_stop(self, t_end: float) -> None:
+        """``advance`` for a pool alone in its component (reviewers): its draining units' stops are applied
+        at once, in the order they happened (a model applies its pools' stops together, ``apply_stops``)."""
+        self.advance(t_end)
+        for t, unit in self.stops:
+            self.apply_stop(t, unit)
+        self.stops.clear()
+
     def apply_stop(self, t_s: float, unit: int) -> None:
         """A draining unit finished its last request at ``t_s`` and stops.
 

@@ -34,10 +34,7 @@ class ReviewStation:
         self.pool.push(rids, times)
 
     def advance(self, t_end: float) -> None:
-        self.pool.advance(t_end)
-        for t, unit in self.pool.stops:
-            self.pool.apply_stop(t, unit)
-        self.pool.stops.clear()
+        self.pool.advance_and_stop(t_end)
 
     def _done(self, rids: np.ndarray, times: np.ndarray, codes: np.ndarray) -> None:
         c = self.columns
@@ -91,10 +88,7 @@ class FlaggedReview:
         self.pool.push(np.arange(rows.start, rows.stop, dtype=np.int64), times)
 
     def advance(self, t_end: float) -> None:
-        self.pool.advance(t_end)
-        for t, unit in self.pool.stops:
-            self.pool.apply_stop(t, unit)
-        self.pool.stops.clear()
+        self.pool.advance_and_stop(t_end)
 
     def _done(self, cases: np.ndarray, times: np.ndarray, codes: np.ndarray) -> None:
         gov = self.gov

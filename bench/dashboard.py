@@ -1,15 +1,17 @@
 """Seconds until a dashboard page is finished, as a new user meets it (Playwright, Debian's Chromium).
 
 Each round starts a fresh server as ``make run`` does (``python -m dashboard.serve``) on a port of its own with an empty team store and
-a new browser (a new user, nothing cached in the browser). The user first opens the app (the
-Glossary, which runs nothing: the seconds it takes are mostly the browser fetching Streamlit's
-scripts, about 23 MB, which it does once), then visits every page below in that browser, each by
-its address (a new session on the server), timed from the address being entered to the page
-being finished (script done, no progress bar, the page's last section drawn):
+a new browser (a new user: a browser of its own, nothing cached, nothing compiled; a new context of a
+running browser would share processes that compiled the app's scripts already). The user first opens
+the app (the Glossary, which runs nothing: the seconds it takes are mostly the browser loading and
+compiling Streamlit's scripts, about 8 MB for a first page), then visits every page below in that
+browser, each by its address (a new session on the server, and the page's scripts set up again), timed
+from the address being entered to the page being finished: script done, no progress bar, the page's
+last section shown, no element still waiting for its script, and every chart and diagram drawn:
 
-* the Overview of every bundled scenario (each the first visit of that scenario on this server);
-  and, at the end, the baseline's Overview as the very first page of another new browser (the
-  app's scripts and the chart libraries load with it);
+* the Overview of every bundled scenario (each the first visit of that scenario on this server; the
+  first one also loads the chart libraries); and, at the end, the baseline's Overview as the very first
+  page of another new browser (the app's scripts and the chart libraries load with it);
 * the first visit of Cost and of Compare (baseline);
 * "How sure are these numbers?" switched on (baseline's Overview);
 * a knob change (baseline, model servers 100 % -> 125 %, on a seed nobody ran before): the seconds
@@ -21,7 +23,8 @@ Two kinds of server, interleaved round by round:
 * ``cold``: an empty run cache (``PIPELINE_TWIN_RUN_CACHE_DIR`` in a new folder): every run is
   simulated while the server's background warm-up fills the cache at the same time;
 * ``warm``: a run cache that a previous server warmed (the bench primes it once, waiting for the
-  warm-up to finish): what a restarted server answers.
+  warm-up to finish): what a restarted server answers (it reads the kept runs into memory, the
+  default scenario first, before it reports healthy).
 
     python bench/dashboard.py [--rounds 2] [--modes cold,warm] [--scenarios baseline,mmc]
 
@@ -96,13 +99,25 @@ def server(cache_dir: Path, log_path: Path):
             store.cleanup()
 
 
+# every element's script loaded (no placeholder left) and every chart and diagram drawn: the browser
+# loads the tiles', charts' and diagrams' libraries when the first of each arrives
+DRAWN_JS = """() => {
+  const all = (sel) => Array.from(document.querySelectorAll(sel));
+  return all('[data-testid="stSkeleton"]').length === 0
+      && all('[data-testid="stPlotlyChart"]').every(c => c.querySelector('.main-svg'))
+      && all('[data-testid="stGraphVizChart"]').every(c => c.querySelector('svg'));
+}"""
+
+
 def finished(page, marker: str | None = None) -> None:
-    """Script done, no status widget or progress bar, and (when given) the page's last section drawn."""
+    """Script done, no status widget or progress bar, (when given) the page's last section shown, and
+    every chart and diagram drawn."""
     if marker is not None:
         page.get_by_text(marker, exact=False).first.wait_for(state="visible", timeout=TIMEOUT_MS)
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=TIMEOUT_MS)
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=TIMEOUT_MS)
     page.wait_for_selector('[data-testid="stProgress"]', state="detached", timeout=TIMEOUT_MS)
+    page.wait_for_function(DRAWN_JS, timeout=TIMEOUT_MS)
 
 
 def _check(page, what: str) -> None:
@@ -120,12 +135,18 @@ def open_page(page, url: str, marker: str, what: str) -> float:
     return seconds
 
 
-def new_user(browser):
-    """A new browser context (empty cache) with one tab."""
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    page = context.new_page()
+def new_user(pw):
+    """A new browser (its own processes, nothing cached, nothing compiled) with one tab. A new context of
+    a running browser would share its processes, which have compiled the app's scripts already."""
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
     page.set_default_timeout(TIMEOUT_MS)
     return page
+
+
+def leave(page) -> None:
+    """The user closes their browser."""
+    page.context.browser.close()
 
 
 def overview(page, url: str, name: str) -> float:
@@ -184,13 +205,13 @@ def planner(page, url: str) -> tuple[float, str]:
     return seconds, " ".join(picked.split())
 
 
-def prime(cache_dir: Path, browser, log_dir: Path) -> float:
+def prime(cache_dir: Path, pw, log_dir: Path) -> float:
     """Let a server's warm-up fill ``cache_dir`` (the bundled runs and their replications); seconds taken."""
     t0 = time.perf_counter()
     with server(cache_dir, log_dir / "bench-dashboard-prime.log") as url:
-        page = new_user(browser)
+        page = new_user(pw)
         overview(page, url, "baseline")  # the first session starts the warm-up
-        page.context.close()
+        leave(page)
         deadline = time.monotonic() + PRIME_TIMEOUT_S
         while not list(cache_dir.glob("warm-*.json")):
             if time.monotonic() > deadline:
@@ -199,14 +220,14 @@ def prime(cache_dir: Path, browser, log_dir: Path) -> float:
     return time.perf_counter() - t0
 
 
-def one_round(browser, url: str, scenarios: list[str], shots: Path | None) -> dict[str, float]:
+def one_round(pw, url: str, scenarios: list[str], shots: Path | None) -> dict[str, float]:
     out: dict[str, float] = {}
 
     def note(name: str, seconds: float, extra: str = "") -> None:
         out[name] = seconds
         print(f"  {name:<34} {seconds:7.2f} s {extra}", flush=True)
 
-    page = new_user(browser)
+    page = new_user(pw)
     note("app opens in a new browser", open_page(page, f"{url}/glossary", "Glossary", "glossary"))
     for name in scenarios:
         note(f"overview {name}", overview(page, url, name))
@@ -220,10 +241,10 @@ def one_round(browser, url: str, scenarios: list[str], shots: Path | None) -> di
     note("knob change: simulated page", done_s)
     seconds, picked = planner(page, url)
     note("planner search (3 x 8 x 4)", seconds, f"({picked})")
-    page.context.close()
-    page = new_user(browser)  # another new user, who lands on the Overview itself
+    leave(page)
+    page = new_user(pw)  # another new user, who lands on the Overview itself
     note("overview as a new browser's first page", overview(page, url, "baseline"))
-    page.context.close()
+    leave(page)
     return out
 
 
@@ -249,19 +270,17 @@ def main() -> None:
     print(f"cores {os.cpu_count()}, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
     results: dict[str, dict[str, list[float]]] = {m: {} for m in modes}
     with sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="pipeline-twin-bench-cache-") as scratch:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         warm_dir = Path(args.cache_dir) if args.cache_dir else Path(scratch) / "warm"
         if "warm" in modes and not list(warm_dir.glob("warm-*.json")):
             print(f"priming the warm cache in {warm_dir} ...", flush=True)
-            print(f"primed in {prime(warm_dir, browser, logs):.0f} s", flush=True)
+            print(f"primed in {prime(warm_dir, pw, logs):.0f} s", flush=True)
         for r in range(args.rounds):
             for mode in modes:
                 cache = warm_dir if mode == "warm" else Path(tempfile.mkdtemp(prefix="cold-", dir=scratch))
                 print(f"round {r + 1}, {mode} server:", flush=True)
                 with server(cache, logs / f"bench-dashboard-{mode}.log") as url:
-                    for name, seconds in one_round(browser, url, scenarios, shots).items():
+                    for name, seconds in one_round(pw, url, scenarios, shots).items():
                         results[mode].setdefault(name, []).append(seconds)
-        browser.close()
     print(f"load average after {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print()
     print(f"{'median seconds':<36}" + "".join(f"{m:>9}" for m in modes))

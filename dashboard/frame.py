@@ -84,6 +84,7 @@ def main() -> None:
 
     mark_frame()
     st.set_page_config(page_title="Pipeline Twin", page_icon="🛡️", layout="wide", initial_sidebar_state="auto")
+    widgets.load_chart_scripts_early()
     who = team.gate()  # the sign-in screen stops here when sign-in is configured and nobody is signed in
     team.sidebar(who)
     with friendly_errors():

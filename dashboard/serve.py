@@ -19,8 +19,9 @@ PRELOAD = ("dashboard.state", "dashboard.widgets", "dashboard.frame", "dashboard
            "streamlit.emojis", "plotly.graph_objects")
 
 
-def preload() -> float:
-    """Import the dashboard's modules and warm what their first use compiles; seconds taken."""
+def preload() -> tuple[float, int]:
+    """Import the dashboard's modules, warm what their first use compiles and read the bundled scenarios'
+    kept runs into memory; (seconds taken, runs read)."""
     import importlib
     import logging
 
@@ -38,10 +39,11 @@ def preload() -> float:
         for name in PRELOAD:
             importlib.import_module(name)
         _first_use()
+        runs = preload_runs()
     finally:
         for q, level in zip(quiet, levels):
             q.setLevel(level)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, runs
 
 
 def _first_use() -> None:
@@ -71,9 +73,20 @@ def _first_use() -> None:
     state.catalog_problems()  # reads and validates the bundled scenarios once (shared by every session)
 
 
+def preload_runs() -> int:
+    """The bundled scenarios' kept runs into memory (see :func:`dashboard.state.preload_runs`)."""
+    from dashboard import state
+
+    try:
+        return state.preload_runs()
+    except Exception:  # a damaged cache must not stop the server: the pages read or simulate what they need
+        state.LOG.exception("reading the kept runs at start failed")
+        return 0
+
+
 def main(argv: list[str]) -> None:
-    seconds = preload()
-    print(f"Pipeline Twin: modules loaded in {seconds:.1f} s, starting the dashboard", flush=True)
+    seconds, runs = preload()
+    print(f"Pipeline Twin: modules and {runs} kept runs loaded in {seconds:.1f} s, starting the dashboard", flush=True)
     from streamlit.web.cli import main as streamlit_main
 
     sys.argv = ["streamlit", "run", "app.py", *argv]

@@ -760,6 +760,54 @@ def per_run(name: str, result: RunResult, compute, limit: int = 32):
     return memo[key]
 
 
+def requests_csv_bytes(result: RunResult) -> int:
+    """About how large the 'every request' download is (from a sample of rows), once per run and server."""
+    from simulator.report import exports
+
+    return per_run("requests_csv_bytes", result, lambda: exports.csv_size_bytes(result.requests))
+
+
+PRELOAD_BUDGET_S = 8.0  # at most this much of the server's start goes to reading kept runs
+
+
+def preload_runs(budget_s: float = PRELOAD_BUDGET_S) -> int:
+    """Before the server answers: the bundled scenarios' default runs that an earlier server kept on
+    disk (with their incident-free twins) go into this server's memory, with their findings and
+    download sizes, the default scenario first, until the memory cache is full or ``budget_s`` has
+    passed; how many runs. A first visitor's page would otherwise read them from disk while the
+    browser loads the app on the same processor cores (most of a second per run on two cores)."""
+    disk, cache = _disk(), _results()
+    if in_process() or not disk.enabled:
+        return 0
+    started, loaded = time.monotonic(), 0
+    for sc in catalog_scenarios():
+        if time.monotonic() - started > budget_s:
+            break
+        seed = int(sc.seed)
+        twin = without_incident(sc)
+        pair = [(sc, seed)] + ([(twin, seed)] if twin is not None else [])
+        if not all(disk.has(s, seed) for s, _ in pair):
+            continue  # not simulated yet: the warm-up or the first visit does it
+        results = [cache.get(run_key(s, seed)) or disk.get(s, seed) for s, _ in pair]
+        if any(r is None for r in results) or not cache.has_room(results):
+            break  # damaged (it will be simulated again) or memory full: the rest is read when asked for
+        for s, r in zip(pair, results):
+            cache.put(run_key(s[0], seed), r)
+        loaded += len(results)
+        main, reference = results[0], (results[1].summary if twin is not None else None)
+        per_run("findings", main, lambda sc=sc, main=main, reference=reference: findings(sc, main, reference))
+        requests_csv_bytes(main)
+    return loaded
+
+
+def catalog_scenarios() -> list[Scenario]:
+    """The bundled scenarios, the default one first (no session needed)."""
+    folder = scenario_dir()
+    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.yaml")))
+    bundled, _ = _load_catalog(str(folder), stamp)
+    return [bundled[n] for n in sorted(bundled, key=lambda n: (n != DEFAULT_SCENARIO, n))]
+
+
 def findings_of(result: RunResult) -> Findings:
     """A run's findings, derived once per server and run; a one-off event is priced against the same
     scenario without its incident on the same seed (cached like every run)."""

@@ -9,6 +9,8 @@ goes through :mod:`dashboard.state`.
 from __future__ import annotations
 
 import copy
+import functools
+import json
 import math
 import time
 import types
@@ -43,6 +45,35 @@ def help_text(name: str) -> str:
     """A help file from ``dashboard/text/<name>.md`` ('' when it does not exist)."""
     path = TEXT_DIR / f"{name}.md"
     return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+CHART_CHUNKS = ("Metric", "PlotlyChart", "GraphVizChart")
+K_CHARTS_LOADING = "_chart_scripts_loading"
+
+
+@functools.lru_cache(maxsize=1)
+def _chart_chunk_urls() -> tuple[str, ...]:
+    """Streamlit's own script files for tiles, charts and diagrams (content-hashed names, found once)."""
+    folder = Path(st.__file__).parent / "static" / "static" / "js"
+    return tuple(f"static/js/{p.name}" for name in CHART_CHUNKS for p in sorted(folder.glob(f"{name}.*.js")))
+
+
+def load_chart_scripts_early() -> None:
+    """At the start of a browser tab's first page, before the page's own work: the browser starts
+    loading the chart and diagram scripts (setting up the chart library takes it most of a second)
+    while the server computes the page, instead of after the first chart arrives. A fixed script of
+    ours that imports Streamlit's own files from this server; nothing of a scenario or a user goes into it."""
+    if st.session_state.get(K_CHARTS_LOADING):
+        return
+    st.session_state[K_CHARTS_LOADING] = True
+    urls = _chart_chunk_urls()
+    if not urls:
+        return
+    imports = ";".join(f"import(new URL({json.dumps(u)}, document.baseURI).href).catch(() => {{}})" for u in urls)
+    with st.container(key="chart_scripts"):  # takes no room on the page
+        st.html("<style>[data-testid='stLayoutWrapper']:has(> .st-key-chart_scripts) { display: none; }</style>"
+                f"<script>if (!window.__ptCharts) {{ window.__ptCharts = true; {imports}; }}</script>",
+                unsafe_allow_javascript=True)
 
 
 def page_css() -> None:
@@ -238,8 +269,7 @@ def downloads(result: RunResult, key: str, title: str, figures: list | None = No
             help="Every event of the run in words, with its clock time: surges, faults, safety-switch trips, "
                  "scaling, releases.")
         if include_requests:
-            size = exports.size_text(state.per_run("requests_csv_bytes", result,  # formats a sample of rows
-                                                   lambda: exports.csv_size_bytes(result.requests)))
+            size = exports.size_text(state.requests_csv_bytes(result))
             cols[3].download_button(
                 f"Every request (CSV, about {size})", data=keeping.requests_csv(result, key),  # audited
                 file_name=f"{name}-requests.csv", mime="text/csv", key=f"dl_{key}_req", on_click="ignore",

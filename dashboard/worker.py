@@ -395,6 +395,12 @@ class ResultCache:
             while len(self._items) > 1 and (len(self._items) > self.max_entries or self._rows() > self.max_rows):
                 self._items.pop(next(iter(self._items)))
 
+    def has_room(self, results: list[RunResult]) -> bool:
+        """Whether ``results`` fit beside what is kept, without pushing anything out."""
+        with self.lock:
+            rows = self._rows() + sum(len(r.requests) for r in results)
+            return len(self._items) + len(results) <= self.max_entries and rows <= self.max_rows
+
     def _rows(self) -> int:
         return sum(len(r.requests) for r in self._items.values())
 

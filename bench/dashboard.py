@@ -41,14 +41,13 @@ import secrets
 import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the launcher's helpers (run as `python bench/dashboard.py`)
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
@@ -65,38 +64,15 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def server(cache_dir: Path, log_path: Path):
     """A fresh server (own port, empty store) on ``cache_dir``; yields its URL once healthy."""
-    port = _free_port()
-    store = tempfile.TemporaryDirectory(prefix="pipeline-twin-bench-")
+    from dashboard.serve import local_server
+
     drop = ("PIPELINE_TWIN_INPROCESS", "PIPELINE_TWIN_SCENARIOS", "PIPELINE_TWIN_DATABASE_URL", "PIPELINE_TWIN_ROLES",
             "PIPELINE_TWIN_USER", "PIPELINE_TWIN_WARM_UP")
-    env = {**{k: v for k, v in os.environ.items() if k not in drop}, "PIPELINE_TWIN_DATA_DIR": store.name,
-           "PIPELINE_TWIN_RUN_CACHE_DIR": str(cache_dir)}
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "dashboard.serve", "--server.headless", "true",
-                                 "--server.port", str(port), "--server.address", "127.0.0.1",
-                                 "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                        if resp.read().strip() == b"ok":
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not start; see {log_path}")
-                time.sleep(0.2)
+    with tempfile.TemporaryDirectory(prefix="pipeline-twin-bench-") as store, open(log_path, "w") as log:
+        env = {**{k: v for k, v in os.environ.items() if k not in drop}, "PIPELINE_TWIN_DATA_DIR": store,
+               "PIPELINE_TWIN_RUN_CACHE_DIR": str(cache_dir)}
+        with local_server(_free_port(), env, log) as url:
             yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            store.cleanup()
 
 
 # every element's script loaded (no placeholder left) and every chart and diagram drawn: the browser

@@ -7,8 +7,12 @@ reports healthy only once it can answer at once. ``make run`` uses it.
 """
 from __future__ import annotations
 
+import contextlib
+import subprocess
 import sys
 import time
+import urllib.request
+from pathlib import Path
 
 # what the first page run would otherwise import (each of them costs tenths of a second)
 PRELOAD = ("dashboard.state", "dashboard.widgets", "dashboard.frame", "dashboard.keeping", "dashboard.team",
@@ -82,6 +86,44 @@ def preload_runs() -> int:
     except Exception:  # a damaged cache must not stop the server: the pages read or simulate what they need
         state.LOG.exception("reading the kept runs at start failed")
         return 0
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def local_server(port: int, env: dict[str, str], log, args: tuple[str, ...] = (), timeout_s: float = 120.0,
+                 processes: list | None = None):
+    """A dashboard started as ``make run`` starts it, on 127.0.0.1:``port`` with ``env`` and extra Streamlit
+    ``args``, its output to the open file ``log``; yields its URL once it reports healthy and stops it
+    afterwards (for the browser tests and the dashboard bench). Its process is appended to ``processes``
+    when given (a test that kills it)."""
+    proc = subprocess.Popen([sys.executable, "-m", "dashboard.serve", "--server.headless", "true",
+                             "--server.port", str(port), "--server.address", "127.0.0.1",
+                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *args],
+                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    if processes is not None:
+        processes.append(proc)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                    if resp.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the dashboard did not start; see {getattr(log, 'name', 'its log')}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def main(argv: list[str]) -> None:

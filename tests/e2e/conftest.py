@@ -8,14 +8,12 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from dashboard.serve import local_server
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -58,44 +56,16 @@ def streamlit_server(log_name: str = "streamlit-server.log", env: dict | None = 
     replaces variables, ``args`` adds streamlit options (e.g. ``--secrets.files``); the server's
     process is appended to ``processes`` when given (a test that kills it).
     """
-    port = port or _free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / log_name, "w")
-    data = tempfile.TemporaryDirectory(prefix="pipeline-twin-e2e-")
     drop = ("PIPELINE_TWIN_INPROCESS", "PIPELINE_TWIN_SCENARIOS", "PIPELINE_TWIN_DATABASE_URL", "PIPELINE_TWIN_ROLES",
             "PIPELINE_TWIN_USER")
-    env = {**{k: v for k, v in os.environ.items() if k not in drop}, "PIPELINE_TWIN_DATA_DIR": data.name,
-           "PIPELINE_TWIN_WARM_UP": "0",  # no background runs competing with the tests' (test_run_cache turns it on)
-           **(env or {})}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dashboard.serve", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none", *args],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-    if processes is not None:
-        processes.append(proc)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                    if resp.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start; see {ARTIFACTS / log_name}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        data.cleanup()
+    with tempfile.TemporaryDirectory(prefix="pipeline-twin-e2e-") as data, open(ARTIFACTS / log_name, "w") as log:
+        env = {**{k: v for k, v in os.environ.items() if k not in drop}, "PIPELINE_TWIN_DATA_DIR": data,
+               "PIPELINE_TWIN_WARM_UP": "0",  # no background runs competing with the tests' (test_run_cache turns it on)
+               **(env or {})}
+        with local_server(port or _free_port(), env, log, args=tuple(args), timeout_s=60,
+                          processes=processes) as url:
+            yield url
 
 
 @pytest.fixture(scope="session")

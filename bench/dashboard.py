@@ -16,7 +16,9 @@ last section shown, no element still waiting for its script, and every chart and
 * "How sure are these numbers?" switched on (baseline's Overview);
 * a knob change (baseline, model servers 100 % -> 125 %, on a seed nobody ran before): the seconds
   until the instant estimate shows, and until the simulated page is finished;
-* a capacity-planner search: 3 precisions x 8 replica counts, 4 replications each (baseline).
+* a capacity-planner search: 3 precisions x 8 replica counts, 4 replications each (baseline);
+* for reference, at the start of each round, a one-line Streamlit page (``bench/reference_page.py``, plain
+  ``streamlit run``) as a new browser's first page: what Streamlit itself costs here, before any page of ours.
 
 Two kinds of server, interleaved round by round:
 
@@ -73,6 +75,16 @@ def server(cache_dir: Path, log_path: Path):
                "PIPELINE_TWIN_RUN_CACHE_DIR": str(cache_dir)}
         with local_server(_free_port(), env, log) as url:
             yield url
+
+
+@contextlib.contextmanager
+def reference_server(log_path: Path):
+    """A one-line Streamlit page on a server of its own (plain ``streamlit run``, the same settings)."""
+    from dashboard.serve import local_server
+
+    with open(log_path, "w") as log, local_server(_free_port(), dict(os.environ), log,
+                                                  script=str(ROOT / "bench" / "reference_page.py")) as url:
+        yield url
 
 
 # every element's script loaded (no placeholder left) and every chart and diagram drawn: the browser
@@ -196,12 +208,17 @@ def prime(cache_dir: Path, pw, log_dir: Path) -> float:
     return time.perf_counter() - t0
 
 
-def one_round(pw, url: str, scenarios: list[str], shots: Path | None) -> dict[str, float]:
+def one_round(pw, url: str, scenarios: list[str], shots: Path | None, reference_url: str) -> dict[str, float]:
     out: dict[str, float] = {}
 
     def note(name: str, seconds: float, extra: str = "") -> None:
         out[name] = seconds
-        print(f"  {name:<34} {seconds:7.2f} s {extra}", flush=True)
+        print(f"  {name:<40} {seconds:6.2f} s {extra}", flush=True)
+
+    page = new_user(pw)  # what Streamlit itself costs a new browser here, before any page of ours
+    note("reference: one-line page, new browser", open_page(page, reference_url, "A one-line Streamlit page.",
+                                                            "reference"))
+    leave(page)
 
     page = new_user(pw)
     note("app opens in a new browser", open_page(page, f"{url}/glossary", "Glossary", "glossary"))
@@ -245,7 +262,8 @@ def main() -> None:
         shots.mkdir(parents=True, exist_ok=True)
     print(f"cores {os.cpu_count()}, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
     results: dict[str, dict[str, list[float]]] = {m: {} for m in modes}
-    with sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="pipeline-twin-bench-cache-") as scratch:
+    with sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="pipeline-twin-bench-cache-") as scratch, \
+            reference_server(logs / "bench-dashboard-reference.log") as reference_url:
         warm_dir = Path(args.cache_dir) if args.cache_dir else Path(scratch) / "warm"
         if "warm" in modes and not list(warm_dir.glob("warm-*.json")):
             print(f"priming the warm cache in {warm_dir} ...", flush=True)
@@ -255,13 +273,13 @@ def main() -> None:
                 cache = warm_dir if mode == "warm" else Path(tempfile.mkdtemp(prefix="cold-", dir=scratch))
                 print(f"round {r + 1}, {mode} server:", flush=True)
                 with server(cache, logs / f"bench-dashboard-{mode}.log") as url:
-                    for name, seconds in one_round(pw, url, scenarios, shots).items():
+                    for name, seconds in one_round(pw, url, scenarios, shots, reference_url).items():
                         results[mode].setdefault(name, []).append(seconds)
     print(f"load average after {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print()
-    print(f"{'median seconds':<36}" + "".join(f"{m:>9}" for m in modes))
+    print(f"{'median seconds':<42}" + "".join(f"{m:>9}" for m in modes))
     for name in results[modes[0]]:
-        print(f"{name:<36}" + "".join(f"{statistics.median(results[m][name]):9.2f}" for m in modes))
+        print(f"{name:<42}" + "".join(f"{statistics.median(results[m][name]):9.2f}" for m in modes))
 
 
 if __name__ == "__main__":

@@ -93,12 +93,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @contextlib.contextmanager
 def local_server(port: int, env: dict[str, str], log, args: tuple[str, ...] = (), timeout_s: float = 120.0,
-                 processes: list | None = None):
+                 processes: list | None = None, script: str | None = None):
     """A dashboard started as ``make run`` starts it, on 127.0.0.1:``port`` with ``env`` and extra Streamlit
     ``args``, its output to the open file ``log``; yields its URL once it reports healthy and stops it
     afterwards (for the browser tests and the dashboard bench). Its process is appended to ``processes``
-    when given (a test that kills it)."""
-    proc = subprocess.Popen([sys.executable, "-m", "dashboard.serve", "--server.headless", "true",
+    when given (a test that kills it). ``script`` serves another Streamlit script with plain ``streamlit
+    run`` instead (the bench's reference page)."""
+    launcher = ["dashboard.serve"] if script is None else ["streamlit", "run", script]
+    proc = subprocess.Popen([sys.executable, "-m", *launcher, "--server.headless", "true",
                              "--server.port", str(port), "--server.address", "127.0.0.1",
                              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *args],
                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)

@@ -27,7 +27,9 @@ from simulator.mechanisms.fairness import FairnessMonitor
 class Governance:
     """The run-time side of fairness, review, drift and retraining for one simulation."""
 
-    def __init__(self, sim):
+    def __init__(self, sim, event_reviewers: bool = True):
+        """``event_reviewers=False``: the station kernels serve the review cases on a pool of their own
+        (:class:`~simulator.engine.stations.review.FlaggedReview`, which sets ``reviewers``)."""
         self.sim = sim
         self.env = sim.env
         sc = sim.sc
@@ -48,10 +50,11 @@ class Governance:
         self.case_start: list[float] = []
         self.case_end: list[float] = []
         self.case_svc: list[float] = []
-        self._review_svc_rng = sim.rng.get("review.time")
-        self._review_ok_rng = sim.rng.get("review.correct")
+        # the review's streams, shared by both engines' review queues (drawn in the same order)
+        self.review_time_rng = sim.rng.get("review.time")
+        self.review_correct_rng = sim.rng.get("review.correct")
         self.reviewers = Pool(self.env, 0, 1, self.case_svc, self.case_enter, self.case_start, self.case_end,
-                              on_done=self._case_done, on_fail=lambda *a: None)
+                              on_done=self._case_done, on_fail=lambda *a: None) if event_reviewers else None
         self.case_outcome: list[int] = []
         self.case_label: list[int] = []  # the true outcome, kept with the case (the request's row may be gone)
         self.headcount: list[tuple[float, int]] = []
@@ -69,7 +72,7 @@ class Governance:
         for col in (self.case_enter, self.case_start, self.case_end):
             col.append(math.nan)
         cfg = self.sc.fairness
-        self.case_svc.append(float(draw(self._review_svc_rng, self.sc.review.review_time_dist,
+        self.case_svc.append(float(draw(self.review_time_rng, self.sc.review.review_time_dist,
                                         cfg.review_service_s, self.sc.review.review_time_cv, 1)[0]))
         self.case_outcome.append(-1)
         self.case_label.append(int(self.sim.label[rid]))
@@ -77,7 +80,7 @@ class Governance:
 
     def _case_done(self, case: int, now: float) -> None:
         rid = self.case_rid[case]
-        right = self._review_ok_rng.random() < self.sc.review.reviewer_accuracy
+        right = self.review_correct_rng.random() < self.sc.review.reviewer_accuracy
         label = self.case_label[case]
         self.case_outcome[case] = label if right else 1 - label
         verdict = "approved" if self.case_outcome[case] else "rejected"

@@ -148,10 +148,10 @@ class KernelSimulation(PipelineControl):
         self.db = self.features.db if self.features is not None else None
         self.ingestion = self.plane.ingestion
         self.batch_pending = self.ingestion.batch_pending
-        self.gov = Governance(self) if self.sc.inference.enabled and (
-            self.sc.fairness.enabled or self.sc.retraining.enabled) else None
-        self.flagged_review = FlaggedReview(self.gov, self.columns) if (
-            self.gov is not None and self.sc.fairness.enabled) else None
+        fair = self.sc.fairness.enabled
+        self.gov = Governance(self, event_reviewers=not fair) if self.sc.inference.enabled and (
+            fair or self.sc.retraining.enabled) else None
+        self.flagged_review = FlaggedReview(self.gov, self.columns) if self.gov is not None and fair else None
         if self.model is not None:
             self.model.gov, self.model.review = self.gov, self.flagged_review
         # the summary-only path: finished rows go to ``sink.add(columns)`` in blocks, then their memory

@@ -123,7 +123,8 @@ def capacities(sc, spec: dict, trace_capacity: dict, component_capacity: dict) -
     return out
 
 
-POOLS = ("model", "review")  # a topology's pools besides the chain's (ingestion and feature store keep theirs)
+PER_COMPONENT_POOL_KINDS = ("model", "review")  # pool kinds with a utilization series per component (ingestion and
+# the feature store keep their fixed columns); POOL_KINDS above are all kinds with a queue in front of servers
 
 
 def utilization_column(spec: dict, cid: str) -> str | None:
@@ -133,7 +134,7 @@ def utilization_column(spec: dict, cid: str) -> str | None:
         return "utilization_ingestion"
     if kind == "feature_store":
         return "utilization_feature_store"
-    return f"utilization.{cid}" if kind in POOLS else None
+    return f"utilization.{cid}" if kind in PER_COMPONENT_POOL_KINDS else None
 
 
 def component_timeseries(spec: dict, c: dict[str, np.ndarray], capacity: dict[str, list],
@@ -145,7 +146,7 @@ def component_timeseries(spec: dict, c: dict[str, np.ndarray], capacity: dict[st
     width = np.diff(edges)
     for cid, entry in spec["components"].items():
         steps = capacity.get(cid)
-        if entry["kind"] not in POOLS or not steps:
+        if entry["kind"] not in PER_COMPONENT_POOL_KINDS or not steps:
             continue
         cols = entry["columns"]
         busy = level_per_bin(c[cols["start"]], c[cols["end"]], edges)

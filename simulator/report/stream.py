@@ -27,8 +27,8 @@ import pandas as pd
 from simulator.common.numbers import finite_or_none
 from simulator.engine.trace import Trace
 from simulator.report.components import (
+    PER_COMPONENT_POOL_KINDS,
     POOL_KINDS,
-    POOLS,
     _time_in,
     architecture_section,
     capacities,
@@ -222,7 +222,7 @@ class SummaryStream:
             self.request_usd += request_charges_per_bin(sc, edges, c)
         if self.scenario.topology is not None:
             for cid, entry in self.spec["components"].items():
-                if entry["kind"] in POOLS:
+                if entry["kind"] in PER_COMPONENT_POOL_KINDS:
                     cols = entry["columns"]
                     self._level(f"busy.{cid}", c[cols["start"]], c[cols["end"]])
                     self._level(f"queue.{cid}", c[cols["enter"]], c[cols["start"]])
@@ -428,7 +428,7 @@ class SummaryStream:
             pools = capacities(sc, self.spec, capacity, trace.component_capacity)
             for cid, entry in self.spec["components"].items():
                 steps = pools.get(cid)
-                if entry["kind"] not in POOLS or not steps:
+                if entry["kind"] not in PER_COMPONENT_POOL_KINDS or not steps:
                     continue
                 slots = capacity_per_bin(steps, edges)
                 busy = level(f"busy.{cid}")

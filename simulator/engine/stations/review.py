@@ -79,7 +79,7 @@ class FlaggedReview:
         k = len(rids)
         rows = self.cases.extend(k)
         review, cfg = gov.sc.review, gov.sc.fairness
-        svc = draw(gov._review_svc_rng, review.review_time_dist, cfg.review_service_s, review.review_time_cv, k)
+        svc = draw(gov.review_time_rng, review.review_time_dist, cfg.review_service_s, review.review_time_cv, k)
         self.cases["svc_s"][rows] = svc
         gov.case_rid += rids.tolist()
         gov.case_svc += svc.tolist()
@@ -93,7 +93,7 @@ class FlaggedReview:
     def _done(self, cases: np.ndarray, times: np.ndarray, codes: np.ndarray) -> None:
         gov = self.gov
         cases, times = cases[codes == 0], times[codes == 0]  # reviewers neither reject nor time out
-        right = gov._review_ok_rng.random(len(cases)) < gov.sc.review.reviewer_accuracy
+        right = gov.review_correct_rng.random(len(cases)) < gov.sc.review.reviewer_accuracy
         for case, t, ok in zip(cases.tolist(), times.tolist(), right.tolist()):
             label = gov.case_label[case]
             gov.case_outcome[case] = outcome = label if ok else 1 - label

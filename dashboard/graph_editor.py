@@ -6,6 +6,8 @@ so an unfinished graph survives reruns and can be drawn while it still has a cyc
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 import streamlit as st
@@ -127,30 +129,34 @@ def _on_reset(prefix: str, base: Scenario) -> None:
     _say(prefix, "ok", "Back to the scenario's own architecture.")
 
 
-def _setting_widget(prefix: str, kind: str, name: str, col) -> None:
-    """One main setting of a new component, with the section's own default, description and range."""
+def _setting_widget(prefix: str, kind: str, name: str, col, key: str | None = None, value=None) -> None:
+    """One main setting of a component, with the section's description and range: a new component's
+    starts at the section's default, a component being changed at ``value`` (what it runs with)."""
     info = SECTIONS[kind].model_fields[name]
     unit = widgets.unit_of(name)[1]
     label = widgets.pretty(name) + (f" ({unit})" if unit else "")
-    key = f"{prefix}_set_{kind}_{name}"
+    key = key or f"{prefix}_set_{kind}_{name}"
     default = info.default
     bounds = {m_attr: getattr(m, m_attr) for m in info.metadata for m_attr in ("ge", "le")
               if getattr(m, m_attr, None) is not None}
     if isinstance(default, bool) or default is None:
         return
+    if value is None:
+        value = default
     if isinstance(default, str):
         choices = list(getattr(info.annotation, "__args__", ()) or ())
         if choices and all(isinstance(c, str) for c in choices):
             allowed = [c for c in choices if not (kind == "feature_store" and c == "off")]
-            col.selectbox(label, allowed, index=allowed.index(default), key=key, help=info.description)
+            col.selectbox(label, allowed, index=allowed.index(value if value in allowed else default), key=key,
+                          help=info.description)
         else:
-            col.text_input(label, value=default, key=key, help=info.description, max_chars=80)
+            col.text_input(label, value=str(value), key=key, help=info.description, max_chars=80)
     elif isinstance(default, int):
-        col.number_input(label, value=default, min_value=int(bounds.get("ge", 0)),
+        col.number_input(label, value=int(value), min_value=int(bounds.get("ge", 0)),
                          max_value=int(bounds["le"]) if "le" in bounds else None, step=1, key=key,
                          help=info.description)
     else:
-        col.number_input(label, value=float(default), min_value=float(bounds.get("ge", 0.0)),
+        col.number_input(label, value=float(value), min_value=float(bounds.get("ge", 0.0)),
                          max_value=float(bounds["le"]) if "le" in bounds else None, key=key, format="%g",
                          help=info.description)
 
@@ -184,6 +190,51 @@ def _component_form(prefix: str, topo: dict) -> None:
                  placeholder="choose a component")
     r2.button("Remove", key=f"{prefix}_remove_component", icon=":material/delete:", on_click=_on_remove_component,
               args=(prefix,))
+
+
+def _revision(comp: dict) -> str:
+    """A short fingerprint of a component as it is now: its change form's widgets are keyed by it, so
+    they show what it runs with after a save or a reset, not what was typed before."""
+    return hashlib.sha256(json.dumps(comp, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def _on_change_component(prefix: str, cid: str, base: Scenario) -> None:
+    s = st.session_state
+    topo = s[_keys(prefix)[0]]
+    comp = te.component(topo, cid)
+    kind, stem = comp["kind"], f"{prefix}_edit_{cid}_{_revision(comp)}"
+    current = te.current_settings(base, topo, cid)
+    changed = {name: s[f"{stem}_{name}"] for name in current
+               if s.get(f"{stem}_{name}") is not None and s[f"{stem}_{name}"] != current[name]}
+    label = str(s.get(f"{stem}_label") or "")
+    arch = s.get(f"{stem}_arch") if kind == "model" else None
+    arch = arch if arch != comp.get("architecture", "standard") else None
+    _apply(prefix, lambda t: te.update_component(t, cid, label, changed, arch), f"Changed {cid}.")
+
+
+def _change_form(prefix: str, topo: dict, base: Scenario) -> None:
+    """Change an existing component's business name, main settings or model size (id, kind and edges stay)."""
+    st.markdown("**Change a component**")
+    cid = st.selectbox("Component to change", te.ids(topo), index=None, key=f"{prefix}_edit_cid",
+                       placeholder="choose a component",
+                       help="Its settings show what it runs with now: its own, or its kind's section of the scenario.")
+    if cid is None or cid not in te.ids(topo):
+        return
+    comp = te.component(topo, cid)
+    kind, stem = comp["kind"], f"{prefix}_edit_{cid}_{_revision(comp)}"
+    current = te.current_settings(base, topo, cid)
+    st.text_input("Business name", value=comp.get("label", ""), key=f"{stem}_label", max_chars=80,
+                  help="Shown on the diagram and in every sentence about it.")
+    cols = st.columns(3)
+    for i, name in enumerate(te.MAIN_SETTINGS[kind]):
+        _setting_widget(prefix, kind, name, cols[i % 3], key=f"{stem}_{name}", value=current[name])
+    if kind == "model":
+        sizes = ["standard", "compact", "large"]
+        cols[len(te.MAIN_SETTINGS[kind]) % 3].selectbox(
+            "Model size", sizes, index=sizes.index(comp.get("architecture", "standard")), key=f"{stem}_arch",
+            help="compact: 4 inputs, cheap; standard: all 7; large: 7 plus 3 derived inputs, more accurate.")
+    st.button("Save the changes", key=f"{prefix}_edit_component", icon=":material/edit:",
+              on_click=_on_change_component, args=(prefix, cid, base))
 
 
 def _edge_form(prefix: str, topo: dict, base: Scenario) -> None:
@@ -266,6 +317,8 @@ def graph_editor(base: Scenario, prefix: str) -> GraphEdit:
         if message:
             (st.success if message[0] == "ok" else st.error)(widgets.escape_markdown(message[1]))
         _component_form(prefix, topo)
+        st.divider()
+        _change_form(prefix, topo, base)
         st.divider()
         _edge_form(prefix, topo, base)
         st.button("Back to the scenario's architecture", key=f"{prefix}_reset", on_click=_on_reset,

@@ -13,8 +13,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from simulator.scenario.graph import graph_problems, topology_of
-from simulator.scenario.topology import ID_PATTERN, KINDS, MAX_COMPONENTS, MAX_EDGES, Component, Edge, Topology
+from simulator.scenario.graph import graph_problems, settings_of, topology_of
+from simulator.scenario.topology import (
+    ID_PATTERN,
+    KINDS,
+    MAX_COMPONENTS,
+    MAX_EDGES,
+    Component,
+    Edge,
+    RulesConfig,
+    Topology,
+)
 
 EDGE_FORMS = ("sequence", "parallel", "route", "fallback")
 # the settings the editor asks for when a component is added, per kind (the rest keep their defaults)
@@ -74,6 +83,46 @@ def add_component(topo: dict, kind: str, cid: str, label: str = "", settings: di
     except ValidationError as err:
         raise EditError(f"component {cid}: {_friendly(err)}") from None
     return {**topo, "components": [*topo.get("components", []), comp]}
+
+
+def component(topo: dict, cid: str) -> dict:
+    for comp in topo.get("components", []):
+        if comp["id"] == cid:
+            return comp
+    raise EditError(f"there is no component called {cid}")
+
+
+def current_settings(scenario, topo: dict, cid: str) -> dict[str, Any]:
+    """The main settings a component runs with: its own where it has a section of its own (the rest of
+    that section at its defaults), else its kind's section of the scenario (a rules engine's defaults)."""
+    comp = Component.model_validate(component(topo, cid))
+    if comp.kind not in ("ingestion", "feature_store", "dependency", "rules", "model"):
+        return {}
+    section = settings_of(scenario, comp) or RulesConfig()
+    values = section.model_dump(mode="json")
+    return {name: values[name] for name in MAIN_SETTINGS[comp.kind]}
+
+
+def update_component(topo: dict, cid: str, label: str | None = None, settings: dict | None = None,
+                     architecture: str | None = None) -> dict:
+    """The topology with one component's business name, main settings or model size changed (its id,
+    kind and edges stay); checked as the scenario checks it."""
+    comp = dict(component(topo, cid))
+    kind = comp["kind"]
+    if label is not None:
+        if label.strip():
+            comp["label"] = label.strip()
+        else:
+            comp.pop("label", None)
+    if settings and kind in ("ingestion", "feature_store", "dependency", "rules", "model"):
+        comp[kind] = {**(comp.get(kind) or {}), **settings}
+    if architecture and kind == "model":
+        comp["architecture"] = architecture
+    try:
+        Component.model_validate(comp)
+    except ValidationError as err:
+        raise EditError(f"component {cid}: {_friendly(err)}") from None
+    return {**topo, "components": [comp if c["id"] == cid else c for c in topo.get("components", [])]}
 
 
 def names(edge: dict) -> set[str]:

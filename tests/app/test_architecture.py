@@ -202,3 +202,42 @@ def test_graph_editor_runs_the_architecture_it_built():
     assert [h.value for h in at.subheader if h.value == "Result of the last run"]
     dots = [g.proto.spec for g in at.get("graphviz_chart")]
     assert any("quick_check -> fraud_model" in d and "40 %" in d for d in dots[1:])
+
+
+def edit_key(at: AppTest, cid: str, name: str) -> str:
+    """The change form's widget for ``name`` of component ``cid`` (keyed by the component's revision)."""
+    keys = [w.key for w in [*at.selectbox, *at.text_input, *at.number_input]
+            if w.key and w.key.startswith("graph_lab_") and f"_edit_{cid}_" in w.key and w.key.endswith(f"_{name}")]
+    assert len(keys) == 1, (cid, name, keys)
+    return keys[0]
+
+
+def test_graph_editor_changes_an_existing_components_settings():
+    at = open_editor("fraud_enrichment")
+    at.selectbox(key=key_of(at, "_edit_cid")).set_value("bureau")
+    ok(at.run())
+    # the form shows what the bureau runs with now (the file's 80 ms, the section's default 0 % errors)
+    assert at.number_input(key=edit_key(at, "bureau", "latency_ms")).value == 80.0
+    assert at.number_input(key=edit_key(at, "bureau", "error_rate")).value == 0.0
+    assert at.text_input(key=edit_key(at, "bureau", "label")).value == ""
+    at.number_input(key=edit_key(at, "bureau", "latency_ms")).set_value(120.0)
+    at.text_input(key=edit_key(at, "bureau", "label")).set_value("credit bureau (new contract)")
+    at.button(key=key_of(at, "_edit_component")).click()
+    ok(at.run())
+    assert "Changed bureau." in plain(at.success)
+    assert "Credit bureau (new contract)" in dot_of(at)
+    assert any("The graph is sound" in s.value for s in at.success)
+    # the form now shows the saved values; unchanged settings were not written into the component
+    assert at.number_input(key=edit_key(at, "bureau", "latency_ms")).value == 120.0
+    topo_key = key_of(at, "_edit_cid").removesuffix("_edit_cid") + "_topology"  # the editor's topology
+    bureau = next(c for c in at.session_state[topo_key]["components"] if c["id"] == "bureau")
+    assert bureau["dependency"] == {"name": "credit bureau", "latency_ms": 120.0, "timeout_ms": 500.0}
+    # a model's size and replicas
+    at.selectbox(key=key_of(at, "_edit_cid")).set_value("quick_check")
+    ok(at.run())
+    assert at.selectbox(key=edit_key(at, "quick_check", "arch")).value == "compact"
+    at.number_input(key=edit_key(at, "quick_check", "replicas")).set_value(3)
+    at.button(key=key_of(at, "_edit_component")).click()
+    ok(at.run())
+    quick = next(c for c in at.session_state[topo_key]["components"] if c["id"] == "quick_check")
+    assert quick["model"]["replicas"] == 3 and quick["architecture"] == "compact"

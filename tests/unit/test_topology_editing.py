@@ -94,3 +94,40 @@ def test_the_default_chain_is_a_topology_the_editor_can_start_from():
     assert [te.edge_words(e) for e in topo["edges"]] == ["ingestion -> feature_store", "feature_store -> external_api",
                                                          "external_api -> inference"]
     assert te.check(sc, topo)[1] == []
+
+
+def test_changing_a_component_keeps_its_id_kind_and_edges(fraud):
+    topo = te.start(fraud)
+    before = te.current_settings(fraud, topo, "bureau")
+    # the file gives the bureau its name, latency and timeout; error rate and fallback are the section's defaults
+    assert before == {"name": "credit bureau", "latency_ms": 80.0, "timeout_ms": 500.0, "error_rate": 0.0,
+                      "fallback": "none"}
+    changed = te.update_component(topo, "bureau", "credit bureau (new contract)", {"latency_ms": 120.0})
+    comp = te.component(changed, "bureau")
+    assert comp["kind"] == "dependency" and comp["label"] == "credit bureau (new contract)"
+    assert comp["dependency"] == {"name": "credit bureau", "latency_ms": 120.0, "timeout_ms": 500.0}  # the rest kept
+    assert changed["edges"] == topo["edges"] and te.ids(changed) == te.ids(topo)
+    assert te.current_settings(fraud, changed, "bureau")["latency_ms"] == 120.0
+    topology, problems = te.check(fraud, changed)
+    assert problems == [] and topology is not None
+    assert "Credit bureau (new contract)" in architecture_dot(fraud, topology=topology)
+    assert te.component(topo, "bureau")["dependency"]["latency_ms"] == 80.0  # the original is untouched
+
+
+def test_a_component_without_settings_of_its_own_shows_and_keeps_the_scenarios(fraud):
+    topo = te.start(fraud)
+    # the feature store has no section of its own: it runs with the scenario's feature_store section
+    assert te.current_settings(fraud, topo, "features")["db_connections"] == fraud.feature_store.db_connections
+    changed = te.update_component(topo, "features", None, {"db_connections": 16})
+    assert te.component(changed, "features")["feature_store"] == {"db_connections": 16}
+    assert te.component(changed, "features")["label"] == "customer features"  # None leaves the name alone
+    swapped = te.update_component(topo, "quick_check", architecture="standard")
+    assert te.component(swapped, "quick_check")["architecture"] == "standard"
+
+
+def test_a_change_the_scenario_would_refuse_is_refused_naming_the_field_and_range(fraud):
+    topo = te.start(fraud)
+    with pytest.raises(te.EditError, match=r"component bureau: dependency.error_rate: .*less than or equal to 1"):
+        te.update_component(topo, "bureau", None, {"error_rate": 3.0})
+    with pytest.raises(te.EditError, match="no component called nowhere"):
+        te.update_component(topo, "nowhere", "x")

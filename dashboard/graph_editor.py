@@ -114,6 +114,9 @@ def _condition(s, prefix: str, target: str) -> dict:
     segments = s.get(f"{prefix}_seg_{target}")
     if segments:
         out["segment"] = list(segments)
+    regions = s.get(f"{prefix}_reg_{target}")
+    if regions:
+        out["region"] = list(regions)
     return out
 
 
@@ -259,7 +262,7 @@ def _edge_form(prefix: str, topo: dict, base: Scenario) -> None:
                           help="By share: a random share of the requests takes each branch. By condition: the "
                                "first branch whose condition holds (a branch without a condition takes the rest).")
             for t in targets:
-                a, b = st.columns(2)
+                a, b, c = st.columns(3) if by == "condition" else (*st.columns(2), None)
                 if by == "share":
                     a.number_input(f"Share to {t} (%)", min_value=0.0, max_value=100.0,
                                    value=round(100 / len(targets), 1), key=f"{prefix}_share_{t}", format="%g")
@@ -268,6 +271,8 @@ def _edge_form(prefix: str, topo: dict, base: Scenario) -> None:
                                    value=None, key=f"{prefix}_conf_{t}", format="%g", placeholder="no condition",
                                    help="max(p, 1 - p) of the deciding model's score; only a model can route on it.")
                     b.multiselect(f"To {t} if the segment is", list(base.traffic.segments), key=f"{prefix}_seg_{t}")
+                    c.multiselect(f"To {t} if the region is", list(base.traffic.regions), key=f"{prefix}_reg_{t}",
+                                  help="Conditions given together must all hold.")
     st.button("Add the edge", key=f"{prefix}_add_edge", icon=":material/add_link:", on_click=_on_add_edge,
               args=(prefix,))
     edges = topo.get("edges", [])

@@ -241,3 +241,25 @@ def test_graph_editor_changes_an_existing_components_settings():
     ok(at.run())
     quick = next(c for c in at.session_state[topo_key]["components"] if c["id"] == "quick_check")
     assert quick["model"]["replicas"] == 3 and quick["architecture"] == "compact"
+
+
+def test_graph_editor_routes_on_the_customers_region():
+    at = open_editor("fraud_enrichment")
+    at.selectbox(key=key_of(at, "_remove_edge")).set_value(3)  # quick_check -> fraud_model if confidence below 75 %
+    at.button(key=key_of(at, "_remove_edge_button")).click()
+    ok(at.run())
+    at.radio(key=key_of(at, "_form")).set_value("route")
+    ok(at.run())
+    at.selectbox(key=key_of(at, "_from")).set_value("quick_check")
+    at.multiselect(key=key_of(at, "_targets")).set_value(["fraud_model"])
+    at.radio(key=key_of(at, "_route_by")).set_value("condition")
+    ok(at.run())
+    at.number_input(key=key_of(at, "_conf_fraud_model")).set_value(80.0)
+    at.multiselect(key=key_of(at, "_reg_fraud_model")).set_value(["north", "east"])
+    at.button(key=key_of(at, "_add_edge")).click()
+    ok(at.run())
+    assert "quick_check -> fraud_model if confidence below 80 % and region north or east" in plain(at.markdown)
+    assert any("The graph is sound" in s.value for s in at.success)
+    topo_key = key_of(at, "_edit_cid").removesuffix("_edit_cid") + "_topology"
+    route = next(e for e in at.session_state[topo_key]["edges"] if e["from"] == "quick_check")
+    assert route["route"] == [{"to": "fraud_model", "when": {"confidence_below": 0.8, "region": ["north", "east"]}}]

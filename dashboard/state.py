@@ -93,12 +93,20 @@ def _load_catalog(folder: str, stamp: tuple) -> tuple[dict[str, Scenario], list[
     return found, problems
 
 
-def catalog() -> dict[str, Scenario]:
-    """Bundled scenarios (default first) followed by this session's uploaded or edited ones."""
+def bundled_scenarios() -> dict[str, Scenario]:
+    """The bundled scenarios by file name, the default one first (shared; no session needed)."""
     folder = scenario_dir()
     stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.yaml")))
-    bundled, _ = _load_catalog(str(folder), stamp)
-    ordered = {k: bundled[k] for k in sorted(bundled, key=lambda n: (n != DEFAULT_SCENARIO, n))}
+    return _default_first(_load_catalog(str(folder), stamp)[0])
+
+
+def _default_first(bundled: dict[str, Scenario]) -> dict[str, Scenario]:
+    return {k: bundled[k] for k in sorted(bundled, key=lambda n: (n != DEFAULT_SCENARIO, n))}
+
+
+def catalog() -> dict[str, Scenario]:
+    """Bundled scenarios (default first) followed by this session's uploaded or edited ones."""
+    ordered = dict(bundled_scenarios())
     for name, data in st.session_state.get(K_CUSTOM, {}).items():
         ordered[name] = parse_scenario(data)
     return ordered
@@ -613,7 +621,7 @@ def _warm_up(folder: str, stamp: tuple) -> threading.Thread | None:
     if _disk().warm_marker(tag).exists():  # warmed before by this code: the pool need not even start
         return None
     bundled, _ = _load_catalog(folder, stamp)
-    scenarios = [bundled[n] for n in sorted(bundled, key=lambda n: (n != DEFAULT_SCENARIO, n))]
+    scenarios = list(_default_first(bundled).values())
     thread = threading.Thread(target=_warm, args=(_runner(), _disk(), scenarios, dashboard_budget(), tag),
                               name="pipeline-twin-warm-up", daemon=True)
     thread.start()
@@ -780,7 +788,7 @@ def preload_runs(budget_s: float = PRELOAD_BUDGET_S) -> int:
     if in_process() or not disk.enabled:
         return 0
     started, loaded = time.monotonic(), 0
-    for sc in catalog_scenarios():
+    for sc in bundled_scenarios().values():
         if time.monotonic() - started > budget_s:
             break
         seed = int(sc.seed)
@@ -789,8 +797,10 @@ def preload_runs(budget_s: float = PRELOAD_BUDGET_S) -> int:
         if not all(disk.has(s, seed) for s, _ in pair):
             continue  # not simulated yet: the warm-up or the first visit does it
         results = [cache.get(run_key(s, seed)) or disk.get(s, seed) for s, _ in pair]
-        if any(r is None for r in results) or not cache.has_room(results):
-            break  # damaged (it will be simulated again) or memory full: the rest is read when asked for
+        if any(r is None for r in results):
+            continue  # damaged on disk (dropped there): it will be simulated again
+        if not cache.has_room(results):
+            break  # memory full: the rest is read from disk when asked for
         for s, r in zip(pair, results):
             cache.put(run_key(s[0], seed), r)
         loaded += len(results)
@@ -798,14 +808,6 @@ def preload_runs(budget_s: float = PRELOAD_BUDGET_S) -> int:
         per_run("findings", main, lambda sc=sc, main=main, reference=reference: findings(sc, main, reference))
         requests_csv_bytes(main)
     return loaded
-
-
-def catalog_scenarios() -> list[Scenario]:
-    """The bundled scenarios, the default one first (no session needed)."""
-    folder = scenario_dir()
-    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.yaml")))
-    bundled, _ = _load_catalog(str(folder), stamp)
-    return [bundled[n] for n in sorted(bundled, key=lambda n: (n != DEFAULT_SCENARIO, n))]
 
 
 def findings_of(result: RunResult) -> Findings:

@@ -36,8 +36,7 @@ def _load(folder: str, scenario_folder: str, stamp: tuple, scenario_stamp: tuple
 
 def _bundled() -> dict[str, Scenario]:
     """The scenarios an act may name: the bundled ones (this session's uploads and edits are not)."""
-    names = {p.stem for p in state.scenario_dir().glob("*.yaml")}
-    return {name: sc for name, sc in state.catalog().items() if name in names}
+    return state.bundled_scenarios()
 
 
 def catalog() -> tuple[dict[str, Workshop], list[str]]:

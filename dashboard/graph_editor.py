@@ -164,6 +164,14 @@ def _setting_widget(prefix: str, kind: str, name: str, col, key: str | None = No
                          help=info.description)
 
 
+MODEL_SIZES = ("standard", "compact", "large")
+
+
+def _model_size_box(col, key: str, value: str = "standard") -> None:
+    col.selectbox("Model size", MODEL_SIZES, index=MODEL_SIZES.index(value), key=key,
+                  help="compact: 4 inputs, cheap; standard: all 7; large: 7 plus 3 derived inputs, more accurate.")
+
+
 def _component_form(prefix: str, topo: dict) -> None:
     st.markdown("**Add a component**")
     c1, c2, c3 = st.columns(3)
@@ -180,9 +188,7 @@ def _component_form(prefix: str, topo: dict) -> None:
         for i, name in enumerate(names):
             _setting_widget(prefix, kind, name, cols[i % 3])
         if kind == "model":
-            cols[len(names) % 3].selectbox("Model size", ["standard", "compact", "large"], key=f"{prefix}_arch",
-                                           help="compact: 4 inputs, cheap; standard: all 7; large: 7 plus 3 "
-                                                "derived inputs, more accurate.")
+            _model_size_box(cols[len(names) % 3], f"{prefix}_arch")
     if kind == "review":
         st.caption("Reviewers and their shifts come from the scenario's review section (Settings).")
     st.button("Add the component", key=f"{prefix}_add_component", icon=":material/add_box:",
@@ -232,10 +238,7 @@ def _change_form(prefix: str, topo: dict, base: Scenario) -> None:
     for i, name in enumerate(te.MAIN_SETTINGS[kind]):
         _setting_widget(prefix, kind, name, cols[i % 3], key=f"{stem}_{name}", value=current[name])
     if kind == "model":
-        sizes = ["standard", "compact", "large"]
-        cols[len(te.MAIN_SETTINGS[kind]) % 3].selectbox(
-            "Model size", sizes, index=sizes.index(comp.get("architecture", "standard")), key=f"{stem}_arch",
-            help="compact: 4 inputs, cheap; standard: all 7; large: 7 plus 3 derived inputs, more accurate.")
+        _model_size_box(cols[len(te.MAIN_SETTINGS[kind]) % 3], f"{stem}_arch", comp.get("architecture", "standard"))
     st.button("Save the changes", key=f"{prefix}_edit_component", icon=":material/edit:",
               on_click=_on_change_component, args=(prefix, cid, base))
 

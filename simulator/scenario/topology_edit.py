@@ -37,6 +37,9 @@ MAIN_SETTINGS: dict[str, tuple[str, ...]] = {
 }
 
 
+SETTING_KINDS = ("ingestion", "feature_store", "dependency", "rules", "model")  # kinds with a settings section
+
+
 class EditError(ValueError):
     """An edit that cannot be made, in one line naming what is wrong."""
 
@@ -71,18 +74,29 @@ def add_component(topo: dict, kind: str, cid: str, label: str = "", settings: di
         raise EditError(f"id: {cid} is already a component; choose another id")
     if len(ids(topo)) >= MAX_COMPONENTS:
         raise EditError(f"a topology has at most {MAX_COMPONENTS} components")
-    comp: dict[str, Any] = {"id": cid, "kind": kind}
-    if label.strip():
-        comp["label"] = label.strip()
-    if settings and kind in ("ingestion", "feature_store", "dependency", "rules", "model"):
-        comp[kind] = dict(settings)
+    comp = _changed({"id": cid, "kind": kind}, label, settings, architecture)
+    return {**topo, "components": [*topo.get("components", []), comp]}
+
+
+def _changed(comp: dict, label: str | None, settings: dict | None, architecture: str | None) -> dict:
+    """``comp`` with a business name (None: unchanged; blank: none), settings merged into its own section
+    and a model size, checked as the scenario checks a component."""
+    comp = dict(comp)
+    kind = comp["kind"]
+    if label is not None:
+        if label.strip():
+            comp["label"] = label.strip()
+        else:
+            comp.pop("label", None)
+    if settings and kind in SETTING_KINDS:
+        comp[kind] = {**(comp.get(kind) or {}), **settings}
     if architecture and kind == "model":
         comp["architecture"] = architecture
     try:
         Component.model_validate(comp)
     except ValidationError as err:
-        raise EditError(f"component {cid}: {_friendly(err)}") from None
-    return {**topo, "components": [*topo.get("components", []), comp]}
+        raise EditError(f"component {comp['id']}: {_friendly(err)}") from None
+    return comp
 
 
 def component(topo: dict, cid: str) -> dict:
@@ -96,7 +110,7 @@ def current_settings(scenario, topo: dict, cid: str) -> dict[str, Any]:
     """The main settings a component runs with: its own where it has a section of its own (the rest of
     that section at its defaults), else its kind's section of the scenario (a rules engine's defaults)."""
     comp = Component.model_validate(component(topo, cid))
-    if comp.kind not in ("ingestion", "feature_store", "dependency", "rules", "model"):
+    if comp.kind not in SETTING_KINDS:
         return {}
     section = settings_of(scenario, comp) or RulesConfig()
     values = section.model_dump(mode="json")
@@ -107,21 +121,7 @@ def update_component(topo: dict, cid: str, label: str | None = None, settings: d
                      architecture: str | None = None) -> dict:
     """The topology with one component's business name, main settings or model size changed (its id,
     kind and edges stay); checked as the scenario checks it."""
-    comp = dict(component(topo, cid))
-    kind = comp["kind"]
-    if label is not None:
-        if label.strip():
-            comp["label"] = label.strip()
-        else:
-            comp.pop("label", None)
-    if settings and kind in ("ingestion", "feature_store", "dependency", "rules", "model"):
-        comp[kind] = {**(comp.get(kind) or {}), **settings}
-    if architecture and kind == "model":
-        comp["architecture"] = architecture
-    try:
-        Component.model_validate(comp)
-    except ValidationError as err:
-        raise EditError(f"component {cid}: {_friendly(err)}") from None
+    comp = _changed(component(topo, cid), label, settings, architecture)
     return {**topo, "components": [comp if c["id"] == cid else c for c in topo.get("components", [])]}
 
 

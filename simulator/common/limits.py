@@ -15,6 +15,7 @@ MAX_POINTS = 10_000                   # piecewise-linear points of a traffic pro
 MAX_NAME_CHARS = 80                   # names, labels, versions
 MAX_TEXT_CHARS = 4_000                # descriptions
 MIN_TIME_STEP_S = 0.001               # no time step, period or window below a millisecond
+MIN_DURATION_S = 1.0                  # a run shorter than a second has nothing to measure
 MAX_OVERRIDE_VALUES = 1_000          # values in one dotted override (a list of operator actions, say)
 
 

@@ -25,6 +25,7 @@ from simulator.common.limits import (
     MAX_ENTRIES,
     MAX_NAME_CHARS,
     MAX_TEXT_CHARS,
+    MIN_DURATION_S,
     MIN_TIME_STEP_S,
 )
 from simulator.common.safe_yaml import YamlError, load_yaml
@@ -73,7 +74,7 @@ class Scenario(Section):
     name: str = Field("scenario", min_length=1, max_length=MAX_NAME_CHARS, description="Short identifier")
     description: str = Field("", max_length=MAX_TEXT_CHARS, description="What this scenario shows, in plain language")
     seed: int = Field(42, ge=0, le=2**63 - 1, description="Default random seed (the CLI --seed overrides it)")
-    duration_s: float = Field(3600.0, gt=0, le=MAX_DURATION_S, description="Simulated time (s)")
+    duration_s: float = Field(3600.0, ge=MIN_DURATION_S, le=MAX_DURATION_S, description="Simulated time (s)")
     warmup_s: float = Field(0.0, ge=0, le=MAX_DURATION_S, description="Initial period excluded from statistics (s)")
     start_time_of_day_h: float = Field(9.0, ge=0, lt=24, description="Clock time at t = 0 (hours), for narratives")
     timeseries_interval_s: float = Field(

@@ -1,5 +1,6 @@
 """The pre-run budget: its estimate against counted events and measured memory, and refusals that name the field."""
 import json
+import math
 import subprocess
 import sys
 import time
@@ -102,3 +103,23 @@ def test_cli_budget_options_and_validate_report():
     assert p.returncode == 2 and "memory" in p.stderr and len(p.stderr.splitlines()) == 1
     p = run_cli("run", "baseline", "--set", "duration_s=60", "--set", "warmup_s=0", "--max-events", "1e6", "--json")
     assert p.returncode == 0 and json.loads(p.stdout)["requests"]["arrived"] > 0
+
+
+def test_a_vanishing_duration_is_refused_and_the_shortest_run_reports_finite_numbers():
+    """Found by the fuzz (seed 988736474): duration_s=5e-324 passed "greater than 0" and the
+    report divided by it. The floor is one second; a one-second run's every number is finite."""
+    p = run_cli("run", "baseline", "--set", "warmup_s=0", "--set", "duration_s=5e-324")
+    assert p.returncode == 2 and p.stderr.startswith("error: duration_s:") and "≥ 1" in p.stderr
+    assert len(p.stderr.splitlines()) == 1
+    p = run_cli("run", "baseline", "--set", "warmup_s=0", "--set", "duration_s=1", "--json")
+    assert p.returncode == 0, p.stderr
+    numbers, stack = [], [json.loads(p.stdout)]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, float):
+            numbers.append(item)
+    assert numbers and all(math.isfinite(x) for x in numbers)

@@ -112,7 +112,8 @@ class AutoscalerConfig(Section):
     panic_threshold_pct: float = Field(
         200.0, ge=110, le=1000, description="Panic when panic-window demand / ready pods >= this % of target")
     target_concurrency_per_replica: float = Field(
-        70.0, gt=0, le=10_000, description="KPA target in-flight requests per replica (100 x 70 %)")
+        70.0, ge=0.01, le=10_000,
+        description="KPA target in-flight requests per replica (100 x 70 %); Knative's smallest target is 0.01")
     max_scale_up_rate: float = Field(
         1000.0, gt=1, le=10_000, description="KPA: at most ceil(rate x ready) pods per decision")
     max_scale_down_rate: float = Field(

@@ -105,12 +105,18 @@ def test_cli_budget_options_and_validate_report():
     assert p.returncode == 0 and json.loads(p.stdout)["requests"]["arrived"] > 0
 
 
-def test_a_vanishing_duration_is_refused_and_the_shortest_run_reports_finite_numbers():
-    """Found by the fuzz (seed 988736474): duration_s=5e-324 passed "greater than 0" and the
-    report divided by it. The floor is one second; a one-second run's every number is finite."""
-    p = run_cli("run", "baseline", "--set", "warmup_s=0", "--set", "duration_s=5e-324")
-    assert p.returncode == 2 and p.stderr.startswith("error: duration_s:") and "≥ 1" in p.stderr
+@pytest.mark.parametrize("scenario, field, floor", [
+    ("baseline", "duration_s", "≥ 1"),  # found by the fuzz (seed 988736474): the report divided by it
+    ("cold_start", "autoscaler.target_concurrency_per_replica", "≥ 0.01"),  # Knative's TargetMin
+])
+def test_a_vanishing_positive_number_is_refused_naming_its_floor(scenario, field, floor):
+    """5e-324 passed "greater than 0" and a division by it overflowed; each such field has a floor."""
+    p = run_cli("run", scenario, "--set", "warmup_s=0", "--set", f"{field}=5e-324")
+    assert p.returncode == 2 and p.stderr.startswith(f"error: {field}:") and floor in p.stderr, p.stderr
     assert len(p.stderr.splitlines()) == 1
+
+
+def test_the_shortest_run_reports_finite_numbers():
     p = run_cli("run", "baseline", "--set", "warmup_s=0", "--set", "duration_s=1", "--json")
     assert p.returncode == 0, p.stderr
     numbers, stack = [], [json.loads(p.stdout)]

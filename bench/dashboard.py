@@ -92,7 +92,7 @@ def reference_server(log_path: Path):
 DRAWN_JS = """() => {
   const all = (sel) => Array.from(document.querySelectorAll(sel));
   return all('[data-testid="stSkeleton"]').length === 0
-      && all('[data-testid="stPlotlyChart"]').every(c => c.querySelector('.main-svg'))
+      && all('[data-testid="stPlotlyChart"], .stBidiComponent').every(c => c.querySelector('.main-svg'))
       && all('[data-testid="stGraphVizChart"]').every(c => c.querySelector('svg'));
 }"""
 

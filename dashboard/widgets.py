@@ -23,7 +23,7 @@ import streamlit as st
 import yaml
 from pydantic import BaseModel
 
-from dashboard import keeping, state
+from dashboard import keeping, plotly_basic, state
 from simulator.common.csv_export import frame_to_csv
 from simulator.common.limits import MAX_NAME_CHARS
 from simulator.common.safe_yaml import YamlError, load_yaml
@@ -47,15 +47,20 @@ def help_text(name: str) -> str:
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
-CHART_CHUNKS = ("Metric", "PlotlyChart", "GraphVizChart")
+CHART_CHUNKS = ("Metric", "BidiComponent", "GraphVizChart")
 K_CHARTS_LOADING = "_chart_scripts_loading"
 
 
-@functools.lru_cache(maxsize=1)
-def _chart_chunk_urls() -> tuple[str, ...]:
-    """Streamlit's own script files for tiles, charts and diagrams (content-hashed names, found once)."""
+@functools.lru_cache(maxsize=4)
+def _chunk_urls(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Streamlit's own script files of these names (content-hashed names, found once)."""
     folder = Path(st.__file__).parent / "static" / "static" / "js"
-    return tuple(f"static/js/{p.name}" for name in CHART_CHUNKS for p in sorted(folder.glob(f"{name}.*.js")))
+    return tuple(f"static/js/{p.name}" for name in names for p in sorted(folder.glob(f"{name}.*.js")))
+
+
+def _chart_chunk_urls() -> tuple[str, ...]:
+    """Streamlit's script files for tiles, our chart component and diagrams."""
+    return _chunk_urls(CHART_CHUNKS)
 
 
 def load_chart_scripts_early() -> None:
@@ -66,10 +71,10 @@ def load_chart_scripts_early() -> None:
     if st.session_state.get(K_CHARTS_LOADING):
         return
     st.session_state[K_CHARTS_LOADING] = True
-    urls = _chart_chunk_urls()
-    if not urls:
-        return
+    urls = _chart_chunk_urls() + (() if plotly_basic.available() else _chunk_urls(("PlotlyChart",)))
     imports = ";".join(f"import(new URL({json.dumps(u)}, document.baseURI).href).catch(() => {{}})" for u in urls)
+    if plotly_basic.available():  # the chart component waits on the same load
+        imports += f";{plotly_basic.EARLY_LOAD_JS % json.dumps(plotly_basic.bundle_url())}"
     with st.container(key="chart_scripts"):  # takes no room on the page
         st.html("<style>[data-testid='stLayoutWrapper']:has(> .st-key-chart_scripts) { display: none; }</style>"
                 f"<script>if (!window.__ptCharts) {{ window.__ptCharts = true; {imports}; }}</script>",
@@ -230,8 +235,8 @@ def instant_estimate(scenario: Scenario) -> None:
             st.caption(f"Note: {note}")
 
 
-def chart(fig, key: str) -> None:
-    st.plotly_chart(fig, key=key, width="stretch", config={"displaylogo": False})
+def chart(fig, key: str, config: dict | None = None) -> None:
+    plotly_basic.chart(fig, key, config)
 
 
 def diagram(dot: str) -> None:

@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import team
 from dashboard import workshop as ws
 from dashboard.frame import ensure_frame
-from dashboard.widgets import escape_markdown
+from dashboard.widgets import chart, escape_markdown
 from simulator.store import workshops
 from simulator.viz.guesses import choices_figure, numbers_figure
 from simulator.workshop.answers import is_right, room, room_sentence, shown
@@ -143,6 +143,6 @@ if answer.kind == "choice":
 else:
     fig = numbers_figure([g for g in view.guesses if isinstance(g, float)], float(truth.value), truth.shown,
                          answer.decimals, font_size=FONT, height=260)
-st.plotly_chart(fig, key="wj_guesses", width="stretch", config={"displayModeBar": False, "staticPlot": True})
+chart(fig, key="wj_guesses", config={"displayModeBar": False, "staticPlot": True})
 for paragraph in view.story:
     st.markdown(paragraph)

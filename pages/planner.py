@@ -68,8 +68,7 @@ with st.form("planner_form"):
 
 minutes = None if what == whole else float(what.split()[2])
 window = pl.peak_window(scenario, minutes if minutes is not None else run_minutes + 1)
-st.plotly_chart(planning_window_figure(scenario, window, state.font_size()), key="planner_window", width="stretch",
-                config={"displaylogo": False})
+widgets.chart(planning_window_figure(scenario, window, state.font_size()), key="planner_window")
 st.caption(f"Counted: {clock(scenario, window.start_s)} to {clock(scenario, window.end_s)}, {window.reason}.")
 
 # what the result must match to be current: scenario, knobs, seed, constraints and search space

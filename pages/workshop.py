@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import team
 from dashboard import workshop as ws
 from dashboard.frame import ensure_frame
-from dashboard.widgets import escape_markdown
+from dashboard.widgets import chart, escape_markdown
 from simulator.store import workshops
 from simulator.store.access import PermissionDenied
 from simulator.viz.diagram import architecture_dot
@@ -243,7 +243,7 @@ def revealed_screen(act, state) -> None:
         else:
             fig = numbers_figure([g for g in state.guesses if isinstance(g, float)], float(state.truth.value),
                                  state.truth.shown, act.answer.decimals, font_size=FONT, height=300)
-        st.plotly_chart(fig, key="ws_guesses", width="stretch", config={"displaylogo": False, "staticPlot": True})
+        chart(fig, key="ws_guesses", config={"staticPlot": True})
     nav_buttons(True, None)
     st.subheader("What happened")
     for paragraph in state.story:

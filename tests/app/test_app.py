@@ -7,7 +7,6 @@ query parameters select the scenario.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.widgets import all_fields, parse_uploaded, place_errors, schema_groups, unit_of
 from simulator.scenario.config import Scenario
+from tests.app.chart_specs import chart_specs
 from tests.app.conftest import ROOT, SMALL, write_scenarios
 
 APP = "../../app.py"          # AppTest resolves paths against this test file
@@ -42,7 +42,7 @@ def ok(at: AppTest) -> AppTest:
 
 
 def chart_titles(at: AppTest) -> list[str]:
-    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    return [spec["layout"]["title"]["text"] for spec in chart_specs(at)]
 
 
 def dots(at: AppTest) -> list[str]:
@@ -55,7 +55,7 @@ def trace_y(at: AppTest, chart: int, name: str):
 
     import numpy as np
 
-    trace = next(t for t in json.loads(at.get("plotly_chart")[chart].proto.spec)["data"] if t.get("name") == name)
+    trace = next(t for t in chart_specs(at)[chart]["data"] if t.get("name") == name)
     y = trace["y"]
     return np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"]) if isinstance(y, dict) else np.asarray(y)
 
@@ -112,7 +112,7 @@ def test_every_page_renders_without_exception(page, title, n_charts, n_diagrams)
     at = ok(make().run())
     ok(at.switch_page(page).run())
     assert at.title[0].value == title
-    assert len(at.get("plotly_chart")) == n_charts
+    assert len(chart_specs(at)) == n_charts
     assert len(at.get("graphviz_chart")) == n_diagrams
     if page != "pages/glossary.py":
         assert at.expander[0].label == "How to read this page"
@@ -146,8 +146,8 @@ def test_events_reach_the_charts_and_the_story():
     at = ok(make(scenario="weather_api_outage").run())
     assert "“Weather service outage” hit the weather service at 14:01" in markdown_text(at)
     ok(at.switch_page("pages/throughput.py").run())
-    for chart in at.get("plotly_chart"):
-        layout = json.loads(chart.proto.spec)["layout"]
+    for chart in chart_specs(at):
+        layout = chart["layout"]
         texts = [a["text"] for a in layout.get("annotations", [])]
         assert "weather service outage" in texts
         assert "safety switch open" in texts
@@ -195,7 +195,7 @@ def test_compare_defaults_to_the_natural_comparison():
     ok(at.switch_page("pages/compare.py").run())
     assert "traffic: 40 card payments/s → 60 card payments/s" in markdown_text(at)
     assert any("carries 50 % more traffic than A" in w.value for w in at.warning)
-    names = [t.get("name") for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]]
+    names = [t.get("name") for t in chart_specs(at)[0]["data"]]
     assert names == ["A: baseline", "B: 50 % more traffic"]
 
 
@@ -214,8 +214,8 @@ def test_compare_shows_deltas_paragraph_and_overlays():
     assert [m.label for m in at.metric][:4] == ["Answered on time", "Got an answer", "Slowest 1 % wait over",
                                                 "Cost per 1,000 decisions"]
     assert not at.warning                       # same traffic, same clock: nothing to warn about
-    for chart in at.get("plotly_chart"):
-        names = [t.get("name") for t in json.loads(chart.proto.spec)["data"]]
+    for chart in chart_specs(at):
+        names = [t.get("name") for t in chart["data"]]
         assert names == ["A: baseline", "B: baseline, 8 servers"]
     assert "8 model servers" in dots(at)[1] and "4 model servers" in dots(at)[0]
 
@@ -276,7 +276,7 @@ def test_lab_runs_the_edited_scenario():
     assert any("You changed 1 setting" in i.value for i in at.info)
     ok(at.button(key="lab_run_button").click().run())
     assert "6 model servers" in dots(at)[0]
-    assert len(at.get("plotly_chart")) == 2
+    assert len(chart_specs(at)) == 2
 
 
 def test_presentation_mode_hides_architect_controls():

@@ -6,12 +6,12 @@ bundled topologies and of the default chain; its numbers are checked against the
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app.chart_specs import chart_specs
 from tests.app.conftest import write_scenarios
 
 APP = "../../app.py"
@@ -64,7 +64,7 @@ def test_architecture_page_for_fraud_enrichment_names_the_parts_and_their_outage
     # with one enrichment service down the join needs both others, and the weather service's own failures
     # (12.5 %: 8 % errors, then 4.9 % of the rest slower than its 600 ms timeout) are answered from its cache
     assert "If the credit bureau goes down, 13 % of fraud decisions are given a fallback answer instead" in words
-    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    charts = chart_specs(at)
     titles = [c["layout"]["title"]["text"] for c in charts]
     assert any(t.startswith("Where the slowest 1 %") for t in titles)
     assert any(t.startswith("If one part goes down") for t in titles)

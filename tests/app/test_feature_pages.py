@@ -7,12 +7,12 @@ must also degrade gracefully: a scenario without the feature gets a hint, not an
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app.chart_specs import chart_specs
 from tests.app.conftest import SMALL, write_scenarios
 
 APP = "../../app.py"          # AppTest resolves paths against this test file
@@ -56,7 +56,7 @@ def ok(at: AppTest) -> AppTest:
 
 
 def specs(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return chart_specs(at)
 
 
 def titles(at: AppTest) -> list[str]:
@@ -176,7 +176,7 @@ def test_recovery_page_without_faults_gives_a_hint_not_an_empty_chart():
     """baseline injects nothing: a hint naming the resilience scenarios, no chart, no exception."""
     at = open_page("recovery", scenario="baseline")
     assert "injects no faults" in at.info[0].value and "weather_api_outage" in at.info[0].value
-    assert len(at.get("plotly_chart")) == 0
+    assert len(chart_specs(at)) == 0
 
 
 # --------------------------------------------------------------------------- fairness
@@ -264,4 +264,4 @@ def test_pages_render_in_presentation_mode(page):
     """?present=true (one wide column, larger type) renders every page without an exception."""
     scenario = {"cost": "quantization", "recovery": "weather_api_outage", "fairness": "fairness_drift"}[page]
     at = open_page(page, scenario=scenario, present="true")
-    assert len(at.get("plotly_chart")) >= 2
+    assert len(chart_specs(at)) >= 2

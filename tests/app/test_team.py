@@ -16,6 +16,7 @@ from simulator.store import runs, scenarios
 from simulator.store.access import Actor, Role
 from simulator.store.db import open_store
 from simulator.viz.kpis import compare_tiles
+from tests.app.chart_specs import chart_specs
 from tests.app.conftest import SMALL, write_scenarios
 
 APP = "../../app.py"
@@ -89,7 +90,7 @@ def test_local_mode_is_labelled_and_the_local_user_is_admin(store):
 def test_with_sign_in_configured_nobody_gets_past_the_sign_in_screen(store, roles):
     at = ok(make("anna@example.com", signed_in=False).run())
     assert [b.label for b in at.button] == ["Sign in"]
-    assert at.title[0].value == "Pipeline Twin" and not at.get("plotly_chart")
+    assert at.title[0].value == "Pipeline Twin" and not chart_specs(at)
     assert log(store) == []
 
 

@@ -20,7 +20,7 @@ def test_architecture_page_for_fraud_enrichment(page, app_url, screenshots):
     expect(diagram.get_by_text("waits for 2 of 3")).to_be_visible()
     expect(diagram.get_by_text("Credit bureau").first).to_be_visible()
     expect(page.get_by_text("If the fraud rules go down, 100 % of fraud decisions stop", exact=False)).to_be_visible()
-    charts = page.get_by_test_id("stPlotlyChart")
+    charts = page.locator(".pt-chart")
     expect(charts.get_by_text("Where the slowest 1 %", exact=False)).to_be_visible()
     expect(charts.get_by_text("If one part goes down", exact=False)).to_be_visible()
     expect(page.get_by_test_id("stDataFrame")).to_have_count(1)

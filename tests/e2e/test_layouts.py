@@ -33,7 +33,7 @@ def test_presentation_mode_at_1366x768(browser, app_url, screenshots):
         tiles = boxes(page, "stMetric")
         assert len(tiles) == 3
         assert len({round(t["y"]) for t in tiles}) == 1                      # one row
-        column = page.get_by_test_id("stPlotlyChart").first.bounding_box()        # a full-width element
+        column = page.locator(".pt-chart").first.bounding_box()        # a full-width element
         diagram = page.get_by_test_id("stGraphVizChart").locator("svg").first.bounding_box()
         assert diagram["width"] > 0.9 * column["width"]                       # full width, not half
         assert diagram["height"] < 768                                        # fits on the screen

@@ -37,6 +37,6 @@ def test_a_decision_written_from_compare(page, app_url, screenshots):
     page.wait_for_url(re.compile(r".*/history\?run=\d+"))
     wait_for_app(page)
     expect(page.get_by_text(re.compile(r"Run #\d+: baseline")).first).to_be_visible()
-    expect(page.get_by_test_id("stPlotlyChart").locator("svg.main-svg").first).to_be_visible()
+    expect(page.locator(".pt-chart").locator("svg.main-svg").first).to_be_visible()
     expect(page.get_by_test_id("stException")).to_have_count(0)
     screenshot(page, screenshots / "history-from-decision.png")

@@ -137,10 +137,10 @@ def test_a_room_joins_answers_and_sees_the_reveal(browser, workshop_url, screens
         wait_for_app(projector)
         expect(projector.get_by_text("Within 7 customers of it: 2 of 5 guesses. The room's middle guess: 74 "
                                      "customers.")).to_be_visible()
-        expect(projector.get_by_test_id("stPlotlyChart").locator("svg.main-svg").first).to_be_visible()
-        bars = projector.get_by_test_id("stPlotlyChart").locator("g.point")
+        expect(projector.locator(".pt-chart").locator("svg.main-svg").first).to_be_visible()
+        bars = projector.locator(".pt-chart").locator("g.point")
         assert bars.count() >= 3
-        chart = projector.get_by_test_id("stPlotlyChart").first.bounding_box()
+        chart = projector.locator(".pt-chart").first.bounding_box()
         assert chart["y"] + chart["height"] <= 768                             # answer and guesses on one screen
         expect(projector.get_by_test_id("stGraphVizChart").locator("svg g.node").first).to_be_visible()
         text = projector.get_by_test_id("stGraphVizChart").locator("svg g.node text").first.bounding_box()
@@ -155,8 +155,8 @@ def test_a_room_joins_answers_and_sees_the_reveal(browser, workshop_url, screens
             verdict = "(close)" if abs(guess - 74) <= 7.4 else "(not close)"
             expect(phone.get_by_text(f"Your answer: {guess} customers {verdict}")).to_be_visible()
         wait_for_app(phones[0])
-        expect(phones[0].get_by_test_id("stPlotlyChart").locator("svg.main-svg").first).to_be_visible()
-        chart = phones[0].get_by_test_id("stPlotlyChart").first.bounding_box()
+        expect(phones[0].locator(".pt-chart").locator("svg.main-svg").first).to_be_visible()
+        chart = phones[0].locator(".pt-chart").first.bounding_box()
         assert chart["x"] >= 0 and chart["x"] + chart["width"] <= 390          # nothing cut at the side
         screenshot(phones[0], screenshots / "workshop-phone-reveal-390.png")
 
@@ -186,7 +186,7 @@ def test_a_room_joins_answers_and_sees_the_reveal(browser, workshop_url, screens
         expect(late.get_by_text("(right)")).to_be_visible()
         expect(phones[4].get_by_text("You did not answer this one.")).to_be_visible(timeout=30_000)
         wait_for_app(late)
-        expect(late.get_by_test_id("stPlotlyChart").locator("svg.main-svg").first).to_be_visible()
+        expect(late.locator(".pt-chart").locator("svg.main-svg").first).to_be_visible()
         screenshot(late, screenshots / "workshop-phone-choice-reveal-390.png")
         wait_for_app(projector)
         screenshot(projector, screenshots / "workshop-projector-choice-1366.png")

@@ -179,10 +179,11 @@ def test_diagram_is_readable_with_a_dark_system_theme(dark_page, app_url, screen
 
 def test_progress_bar_advances_while_the_worker_runs(page, app_url):
     """A run that is not cached yet shows a progress bar fed by the worker process, which moves past
-    0 % and disappears when the run is done (the page keeps its connection throughout)."""
+    0 % and disappears when the run is done (the page keeps its connection throughout). Four times
+    the traffic: at twice, the run was sometimes done before the bar's first number was read."""
     from playwright.sync_api import expect
 
-    page.goto(app_url + "/?traffic=200&seed=90210")
+    page.goto(app_url + "/?traffic=400&seed=90210")
     bar = page.get_by_test_id("stProgress")
     expect(bar).to_be_visible(timeout=30_000)
     expect(bar).to_contain_text(re.compile(r"Simulating baseline: [1-9]\d? %"), timeout=30_000)

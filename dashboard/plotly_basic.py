@@ -7,8 +7,8 @@ use) is 1.2 MB. Measured on a one-chart page as a new browser's first page: 1.87
 
 The bundle is fetched from the npm registry by ``make`` (``static/plotly-basic.min.js``, pinned to
 the plotly.js version the installed plotly package writes figures for) and served by Streamlit's
-static file serving. Without it, or for a trace type the bundle lacks, charts fall back to
-``st.plotly_chart``: the page looks the same, only its first visit is slower.
+static file serving. Without it, or for a trace type the bundle lacks, a chart falls back to
+``st.plotly_chart``: the same figure in Streamlit's own chart theme, and a slower first visit.
 """
 from __future__ import annotations
 

@@ -35,7 +35,8 @@ function themeLayout(host) {
   const dark = isDark(getComputedStyle(document.body).backgroundColor);
   const grid = dark ? "rgba(250, 250, 250, 0.12)" : "rgba(49, 51, 63, 0.12)";
   const faded = dark ? "rgba(250, 250, 250, 0.6)" : "rgba(49, 51, 63, 0.6)";
-  const axis = { gridcolor: grid, linecolor: grid, zerolinecolor: grid, tickfont: { color: faded },
+  // margins grow to fit tick labels and axis titles, as plotly's and Streamlit's own templates do
+  const axis = { automargin: true, gridcolor: grid, linecolor: grid, zerolinecolor: grid, tickfont: { color: faded },
     title: { font: { color: faded } } };
   return {
     font: { family: css.fontFamily, color: text },

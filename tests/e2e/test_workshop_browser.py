@@ -142,6 +142,9 @@ def test_a_room_joins_answers_and_sees_the_reveal(browser, workshop_url, screens
         assert bars.count() >= 3
         chart = projector.locator(".pt-chart").first.bounding_box()
         assert chart["y"] + chart["height"] <= 768                             # answer and guesses on one screen
+        labels = [projector.locator(".pt-chart .xtick text").nth(i).bounding_box()
+                  for i in range(projector.locator(".pt-chart .xtick text").count())]
+        assert labels and all(b["y"] + b["height"] <= chart["y"] + chart["height"] for b in labels)  # none cut off
         expect(projector.get_by_test_id("stGraphVizChart").locator("svg g.node").first).to_be_visible()
         text = projector.get_by_test_id("stGraphVizChart").locator("svg g.node text").first.bounding_box()
         assert text["height"] >= 12                                            # px on the projector, as Overview's

@@ -19,14 +19,18 @@ $(STAMP): requirements.txt
 
 # plotly.js's basic bundle (the charts' script; a new browser sets it up much faster than the full
 # bundle): fetched once with npm, pinned to the plotly.js version the installed plotly writes for,
-# and checked against its known digest. Served by the dashboard from static/.
+# and checked against its known digest (Debian's npm is installed if there is none). Served by the
+# dashboard from static/, under a name with its version (a browser's cached copy never goes stale).
 PLOTLY_JS_VERSION := 4.1.1
 PLOTLY_BASIC_SHA256 := 99784e3abfb07b142a15e521a439e6d9addceadb3f79553fd24c72774f0649ba
-PLOTLY_BASIC := static/plotly-basic.min.js
+PLOTLY_BASIC := static/plotly-basic-$(PLOTLY_JS_VERSION).min.js
 
 $(PLOTLY_BASIC):
-	@command -v npm >/dev/null 2>&1 || { echo "npm is needed once, to fetch plotly.js's basic bundle (Debian: apt-get install npm)"; exit 1; }
-	@rm -rf .cache/plotly-basic && mkdir -p .cache/plotly-basic static
+	@command -v npm >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null; }
+	@rm -rf .cache/plotly-basic static/plotly-basic-*.min.js && mkdir -p .cache/plotly-basic static
 	cd .cache/plotly-basic && npm pack --silent plotly.js-basic-dist-min@$(PLOTLY_JS_VERSION) >/dev/null && \
 	  tar -xzf plotly.js-basic-dist-min-$(PLOTLY_JS_VERSION).tgz package/plotly-basic.min.js package/LICENSE
 	echo "$(PLOTLY_BASIC_SHA256)  .cache/plotly-basic/package/plotly-basic.min.js" | sha256sum -c --quiet
@@ -88,4 +92,4 @@ bench-dashboard: setup browser
 	$(BIN)/python bench/dashboard.py
 
 clean:
-	rm -rf $(VENV) .cache .pytest_cache test-artifacts $(PLOTLY_BASIC) static/plotly-basic.LICENSE
+	rm -rf $(VENV) .cache .pytest_cache test-artifacts static/plotly-basic-*.min.js static/plotly-basic.LICENSE

@@ -5,8 +5,8 @@ before the first chart could draw; the basic bundle (scatter, bar and pie traces
 use) is 1.2 MB. Measured on a one-chart page as a new browser's first page: 1.87-1.97 s with
 ``st.plotly_chart``, 1.24-1.29 s with this component (medians of five new browsers each).
 
-The bundle is fetched from the npm registry by ``make`` (``static/plotly-basic.min.js``, pinned to
-the plotly.js version the installed plotly package writes figures for) and served by Streamlit's
+The bundle is fetched from the npm registry by ``make`` (``static/plotly-basic-<version>.min.js``,
+pinned to the plotly.js version the installed plotly package writes figures for) and served by Streamlit's
 static file serving. Without it, or for a trace type the bundle lacks, a chart falls back to
 ``st.plotly_chart``: the same figure in Streamlit's own chart theme, and a slower first visit.
 """
@@ -16,11 +16,15 @@ import json
 from pathlib import Path
 
 import plotly.io as pio
+import plotly.offline
 import streamlit as st
 
 ROOT = Path(__file__).resolve().parents[1]
-BUNDLE = ROOT / "static" / "plotly-basic.min.js"
-BUNDLE_URL_PATH = "app/static/plotly-basic.min.js"
+# the plotly.js version the installed plotly package writes figures for (make fetches the same one)
+PLOTLY_JS_VERSION = plotly.offline.get_plotlyjs_version()
+BUNDLE_NAME = f"plotly-basic-{PLOTLY_JS_VERSION}.min.js"
+BUNDLE = ROOT / "static" / BUNDLE_NAME
+BUNDLE_URL_PATH = f"app/static/{BUNDLE_NAME}"
 BASIC_TRACE_TYPES = frozenset({"scatter", "bar", "pie"})
 COMPONENT_NAME = "pipeline_twin_chart"
 # the page frame starts the load early; the component (assets/plotly_basic_chart.js) awaits the same

@@ -25,7 +25,7 @@ def test_static_serving_shows_the_bundle_and_nothing_else():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["enableStaticServing"] is True
     served = {p.name for p in (ROOT / "static").iterdir()}
-    assert served <= {"plotly-basic.min.js", "plotly-basic.LICENSE"}, served
+    assert served <= {plotly_basic.BUNDLE_NAME, "plotly-basic.LICENSE"}, served
 
 
 def test_figures_go_without_their_template_and_only_basic_traces_are_drawable():
@@ -67,7 +67,7 @@ def test_a_scatter_goes_to_the_component_with_its_figure_config_and_bundle_addre
     data = json.loads(json.loads(el.proto.json))
     assert data["figure"]["data"][0]["name"] == "answered" and "template" not in data["figure"]["layout"]
     assert data["config"] == {"displaylogo": False, "showSendToCloud": False, "staticPlot": True}
-    assert data["src"].endswith("/app/static/plotly-basic.min.js")
+    assert data["src"] == f"/app/static/plotly-basic-{plotly.offline.get_plotlyjs_version()}.min.js"
 
 
 def test_without_the_bundle_or_for_a_trace_it_lacks_the_chart_is_st_plotly_chart(monkeypatch, tmp_path):

@@ -92,7 +92,7 @@ def reference_server(log_path: Path):
 DRAWN_JS = """() => {
   const all = (sel) => Array.from(document.querySelectorAll(sel));
   return all('[data-testid="stSkeleton"]').length === 0
-      && all('[data-testid="stPlotlyChart"], .stBidiComponent').every(c => c.querySelector('.main-svg'))
+      && all('[data-testid="stPlotlyChart"], .stBidiComponent').every(c => c.querySelector('.main-svg, .pt-diagram svg'))
       && all('[data-testid="stGraphVizChart"]').every(c => c.querySelector('svg'));
 }"""
 
@@ -165,7 +165,7 @@ def knob_change(page, url: str, shots: Path | None) -> tuple[float, float]:
     estimate_s = time.perf_counter() - t0
     if shots is not None:
         page.screenshot(path=str(shots / "knob-change-estimate.png"), full_page=True)
-    page.get_by_test_id("stGraphVizChart").get_by_text("5 model servers", exact=False).first.wait_for(
+    page.locator(".pt-diagram, [data-testid=stGraphVizChart]").get_by_text("5 model servers", exact=False).first.wait_for(
         state="visible", timeout=TIMEOUT_MS)
     finished(page, "How sure are these numbers?")
     done_s = time.perf_counter() - t0

@@ -310,7 +310,8 @@ def graph_editor(base: Scenario, prefix: str) -> GraphEdit:
     with picture:
         st.markdown("**Your architecture**")
         if topology is not None:
-            widgets.diagram(architecture_dot(base, topology=topology, font_size=state.diagram_font_size()))
+            widgets.diagram(architecture_dot(base, topology=topology, font_size=state.diagram_font_size()),
+                            key=f"{prefix}_diagram")
         if problems:
             st.error("This architecture cannot run yet:\n\n" + "\n".join(f"- {widgets.escape_markdown(p)}"
                                                                            for p in problems), icon="🚫")

@@ -12,6 +12,7 @@ import copy
 import functools
 import json
 import math
+import shutil
 import time
 import types
 import typing
@@ -23,7 +24,7 @@ import streamlit as st
 import yaml
 from pydantic import BaseModel
 
-from dashboard import keeping, plotly_basic, state
+from dashboard import keeping, plotly_basic, state, svg_diagram
 from simulator.common.csv_export import frame_to_csv
 from simulator.common.limits import MAX_NAME_CHARS
 from simulator.common.safe_yaml import YamlError, load_yaml
@@ -47,7 +48,7 @@ def help_text(name: str) -> str:
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
-CHART_CHUNKS = ("Metric", "BidiComponent", "GraphVizChart")
+CHART_CHUNKS = ("Metric", "BidiComponent")
 K_CHARTS_LOADING = "_chart_scripts_loading"
 
 
@@ -71,7 +72,8 @@ def load_chart_scripts_early() -> None:
     if st.session_state.get(K_CHARTS_LOADING):
         return
     st.session_state[K_CHARTS_LOADING] = True
-    urls = _chart_chunk_urls() + (() if plotly_basic.available() else _chunk_urls(("PlotlyChart",)))
+    urls = (_chart_chunk_urls() + (() if plotly_basic.available() else _chunk_urls(("PlotlyChart",)))
+            + (() if shutil.which("dot") else _chunk_urls(("GraphVizChart",))))
     imports = ";".join(f"import(new URL({json.dumps(u)}, document.baseURI).href).catch(() => {{}})" for u in urls)
     if plotly_basic.available():  # the chart component waits on the same load
         imports += f";{plotly_basic.EARLY_LOAD_JS % json.dumps(plotly_basic.bundle_url())}"
@@ -102,8 +104,8 @@ def page_css() -> None:
       [class*="st-key-tiles"][class*="-wrap3"] [data-testid="stColumn"] { flex: 1 1 calc(50% - 0.5rem) !important;
           min-width: calc(50% - 0.5rem) !important; width: calc(50% - 0.5rem) !important; }
       [class*="st-key-tiles"] [data-testid="stMetricValue"] { font-size: 1.5rem !important; }
-      [data-testid="stGraphVizChart"] { overflow-x: auto !important; }
-      [data-testid="stGraphVizChart"] svg { min-width: 480px !important; height: auto !important; }
+      [data-testid="stGraphVizChart"], .pt-diagram { overflow-x: auto !important; }
+      [data-testid="stGraphVizChart"] svg, .pt-diagram svg { min-width: 480px !important; height: auto !important; }
     }
     """
     if state.presentation_mode():
@@ -239,8 +241,8 @@ def chart(fig, key: str, config: dict | None = None) -> None:
     plotly_basic.chart(fig, key, config)
 
 
-def diagram(dot: str) -> None:
-    st.graphviz_chart(dot, width="stretch")
+def diagram(dot: str, key: str) -> None:
+    svg_diagram.diagram(dot, key)
 
 
 def diagram_direction() -> str:

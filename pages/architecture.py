@@ -55,7 +55,7 @@ with picture:
     st.subheader("How the service is built")
     st.caption("Drawn from the scenario's graph. Colours and words come from the findings; the numbers on the "
                f"arrows are the measured {sc.vocabulary.requests} per second reaching each part.")
-    widgets.diagram(architecture_dot(sc, found, summary, font_size=state.diagram_font_size()))
+    widgets.diagram(architecture_dot(sc, found, summary, font_size=state.diagram_font_size()), key="architecture_diagram")
 with words:
     st.subheader("What the architecture means for the service")
     said = [f for f in found if f.topic == "architecture" or f.key == "critical_path"

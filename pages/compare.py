@@ -95,10 +95,12 @@ st.subheader("Side by side")
 left, right = st.columns(2)
 with left:
     st.markdown(f"**{label_a}**")
-    widgets.diagram(architecture_dot(run_a.scenario, found_a, run_a.summary, font_size=state.diagram_font_size()))
+    widgets.diagram(architecture_dot(run_a.scenario, found_a, run_a.summary, font_size=state.diagram_font_size()),
+                    key="compare_diagram_a")
 with right:
     st.markdown(f"**{label_b}**")
-    widgets.diagram(architecture_dot(run_b.scenario, found_b, run_b.summary, font_size=state.diagram_font_size()))
+    widgets.diagram(architecture_dot(run_b.scenario, found_b, run_b.summary, font_size=state.diagram_font_size()),
+                    key="compare_diagram_b")
 
 keeping.decision_button(run_a, run_b, label_a, label_b)
 

@@ -125,7 +125,7 @@ if result is not None:
             st.markdown(paragraph)
     with picture:
         widgets.diagram(architecture_dot(sc, found, result.summary, font_size=state.diagram_font_size(),
-                                         rankdir=widgets.diagram_direction()))
+                                         rankdir=widgets.diagram_direction()), key="history_diagram")
     c1, c2 = st.columns(2)
     with c1:
         widgets.chart(throughput_figure(sc, result.timeseries, result.events, size), key="history_throughput")

@@ -154,7 +154,8 @@ if saved:
                latency_figure(scenario, result.timeseries, result.events, size)]
     picture, charts = st.columns([2, 3], gap="large")
     with picture:
-        widgets.diagram(architecture_dot(scenario, found, result.summary, font_size=state.diagram_font_size()))
+        widgets.diagram(architecture_dot(scenario, found, result.summary, font_size=state.diagram_font_size()),
+                        key="lab_diagram")
     with charts:
         widgets.chart(figures[0], key="lab_throughput")
         widgets.chart(figures[1], key="lab_latency")

@@ -27,7 +27,7 @@ legend = ("Drawn from the scenario itself; every box says how it did in words. G
 if presenting:  # one column: the verdict, a full-width picture, then the rest of the story
     st.markdown(paragraphs[0])
     st.caption(legend)
-    widgets.diagram(dot)
+    widgets.diagram(dot, key="overview_diagram")
     for paragraph in paragraphs[1:]:
         st.markdown(paragraph)
     widgets.chart(fig, key="overview_throughput")
@@ -41,7 +41,7 @@ else:
     with picture:
         st.subheader("How the service is built")
         st.caption(legend)
-        widgets.diagram(dot)
+        widgets.diagram(dot, key="overview_diagram")
 
 widgets.uncertainty(result, "overview")
 

@@ -63,13 +63,13 @@ def show_moment() -> None:
     recent = ev[(ev["t_s"] <= t_s + width / 2) & (ev["t_s"] > t_s - 600)] if len(ev) else ev
     if state.presentation_mode():  # one column: tiles, the full-width picture, the chart
         widgets.kpi_row(moment_tiles(now), key="replay")
-        widgets.diagram(dot)
+        widgets.diagram(dot, key="replay_diagram")
         widgets.chart(fig, key="replay_chart")
     else:
         widgets.kpi_row(moment_tiles(now), key="replay")
         picture, chart = st.columns([1, 1], gap="large")
         with picture:
-            widgets.diagram(dot)
+            widgets.diagram(dot, key="replay_diagram")
         with chart:
             widgets.chart(fig, key="replay_chart")
     if len(recent):

@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import team
 from dashboard import workshop as ws
 from dashboard.frame import ensure_frame
-from dashboard.widgets import chart, escape_markdown
+from dashboard.widgets import chart, diagram, escape_markdown
 from simulator.store import workshops
 from simulator.store.access import PermissionDenied
 from simulator.viz.diagram import architecture_dot
@@ -250,8 +250,8 @@ def revealed_screen(act, state) -> None:
         st.markdown(paragraph)
     run = ws.prepare(act)
     if run is not None:
-        st.graphviz_chart(architecture_dot(run.result.scenario, run.found, run.result.summary, font_size=20,
-                                           rankdir="rows"), width="stretch")
+        diagram(architecture_dot(run.result.scenario, run.found, run.result.summary, font_size=20, rankdir="rows"),
+                key="ws_diagram")
     if act.discussion:
         st.subheader("Discuss")
         for prompt in act.discussion:

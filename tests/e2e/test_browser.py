@@ -52,9 +52,10 @@ def check_page(page, charts: bool, diagram: bool) -> None:
     if charts:  # drawn by our chart component with plotly.js's basic bundle, never the fall-back
         expect(page.locator(".pt-chart").locator("svg.main-svg").first).to_be_visible(timeout=30_000)
         expect(page.get_by_test_id("stPlotlyChart")).to_have_count(0)
-    if diagram:
-        expect(page.get_by_test_id("stGraphVizChart").locator("svg").first).to_be_visible(timeout=30_000)
-        expect(page.get_by_test_id("stGraphVizChart").locator("svg g.node").first).to_be_visible()
+    if diagram:  # drawn on the server by Graphviz's dot, never the in-browser fall-back
+        expect(page.locator(".pt-diagram").locator("svg").first).to_be_visible(timeout=30_000)
+        expect(page.locator(".pt-diagram").locator("svg g.node").first).to_be_visible()
+        expect(page.get_by_test_id("stGraphVizChart")).to_have_count(0)
 
 
 def test_every_page_renders_with_charts_and_diagram(page, app_url, screenshots):
@@ -86,7 +87,7 @@ def test_slider_changes_the_diagram_and_the_url(page, app_url, screenshots):
 
     page.goto(app_url + "/")
     wait_for_app(page)
-    diagram = page.get_by_test_id("stGraphVizChart")
+    diagram = page.locator(".pt-diagram")
     expect(diagram.get_by_text("4 model servers", exact=False)).to_be_visible(timeout=60_000)
     thumb = page.get_by_role("slider", name="Model servers (% of the plan)")
     thumb.focus()
@@ -130,7 +131,7 @@ def test_events_are_marked_on_the_charts(page, app_url, screenshots):
     moment = page.locator("[class*='st-key-replay_t_'] [data-testid='stSliderThumbValue']")
     start = moment.inner_text()
     assert start == "14:20"                      # the replay opens at the first event: the outage
-    expect(page.get_by_test_id("stGraphVizChart").get_by_text("State at 14:20")).to_be_visible()
+    expect(page.locator(".pt-diagram").get_by_text("State at 14:20")).to_be_visible()
     screenshot(page, screenshots / "replay-weather-outage.png")
     page.get_by_role("button", name="▶ Play").click()
     expect(moment).not_to_have_text(start, timeout=30_000)   # the timer moves the moment on
@@ -161,7 +162,7 @@ def test_lab_explains_a_bad_upload_and_runs_an_edited_scenario(page, app_url, sc
     expect(page.get_by_text("Result of the last run")).to_be_visible(timeout=60_000)
     wait_for_app(page)
     check_page(page, True, True)
-    expect(page.get_by_test_id("stGraphVizChart").get_by_text("6 model servers", exact=False)).to_be_visible()
+    expect(page.locator(".pt-diagram").get_by_text("6 model servers", exact=False)).to_be_visible()
     screenshot(page, screenshots / "lab-after-run.png")
 
 
@@ -172,7 +173,7 @@ def test_diagram_is_readable_with_a_dark_system_theme(dark_page, app_url, screen
     dark_page.goto(app_url + "/")
     wait_for_app(dark_page)
     check_page(dark_page, True, True)
-    text = dark_page.get_by_test_id("stGraphVizChart").locator("svg g.node text").first
+    text = dark_page.locator(".pt-diagram").locator("svg g.node text").first
     expect(text).to_have_attribute("fill", "#1b1b1b")
     screenshot(dark_page, screenshots / "overview-dark.png")
 

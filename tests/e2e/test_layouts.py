@@ -34,10 +34,10 @@ def test_presentation_mode_at_1366x768(browser, app_url, screenshots):
         assert len(tiles) == 3
         assert len({round(t["y"]) for t in tiles}) == 1                      # one row
         column = page.locator(".pt-chart").first.bounding_box()        # a full-width element
-        diagram = page.get_by_test_id("stGraphVizChart").locator("svg").first.bounding_box()
+        diagram = page.locator(".pt-diagram").locator("svg").first.bounding_box()
         assert diagram["width"] > 0.9 * column["width"]                       # full width, not half
         assert diagram["height"] < 768                                        # fits on the screen
-        font = page.get_by_test_id("stGraphVizChart").locator("svg g.node text").first.bounding_box()["height"]
+        font = page.locator(".pt-diagram").locator("svg g.node text").first.bounding_box()["height"]
         assert font >= 12                                                      # px on screen
         screenshot(page, screenshots / "presentation-overview-1366.png")
 
@@ -68,9 +68,9 @@ def test_phone_at_390x844(browser, app_url, screenshots):
         assert len(tiles) >= 4
         assert abs(tiles[0]["y"] - tiles[1]["y"]) < 2 and tiles[2]["y"] > tiles[0]["y"] + 20   # two per row
         assert all(t["width"] < 200 for t in tiles)
-        svg = page.get_by_test_id("stGraphVizChart").locator("svg").first.bounding_box()
+        svg = page.locator(".pt-diagram").locator("svg").first.bounding_box()
         assert svg["width"] >= 480
-        font = page.get_by_test_id("stGraphVizChart").locator("svg g.node text").first.bounding_box()["height"]
+        font = page.locator(".pt-diagram").locator("svg g.node text").first.bounding_box()["height"]
         assert font >= 11
         screenshot(page, screenshots / "phone-overview-390.png")
     finally:

@@ -73,7 +73,7 @@ def test_a_knob_change_shows_the_instant_estimate_until_the_run_is_done(page, ap
     expect(main.get_by_text("What happened").filter(visible=True)).to_have_count(0)
     expect(main.locator(".pt-chart").filter(visible=True)).to_have_count(0)
     page.screenshot(path=str(screenshots / "overview-knob-estimate.png"))
-    expect(page.get_by_test_id("stGraphVizChart").get_by_text("5 model servers", exact=False)).to_be_visible(
+    expect(page.locator(".pt-diagram").get_by_text("5 model servers", exact=False)).to_be_visible(
         timeout=120_000)
     wait_for_app(page)
     expect(estimate).to_have_count(0)  # replaced by the simulated result

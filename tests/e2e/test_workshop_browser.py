@@ -145,8 +145,8 @@ def test_a_room_joins_answers_and_sees_the_reveal(browser, workshop_url, screens
         labels = [projector.locator(".pt-chart .xtick text").nth(i).bounding_box()
                   for i in range(projector.locator(".pt-chart .xtick text").count())]
         assert labels and all(b["y"] + b["height"] <= chart["y"] + chart["height"] for b in labels)  # none cut off
-        expect(projector.get_by_test_id("stGraphVizChart").locator("svg g.node").first).to_be_visible()
-        text = projector.get_by_test_id("stGraphVizChart").locator("svg g.node text").first.bounding_box()
+        expect(projector.locator(".pt-diagram").locator("svg g.node").first).to_be_visible()
+        text = projector.locator(".pt-diagram").locator("svg g.node text").first.bounding_box()
         assert text["height"] >= 12                                            # px on the projector, as Overview's
         expect(projector.get_by_text("Is that acceptable for a release that goes wrong?")).to_be_visible()
         projector.wait_for_timeout(800)

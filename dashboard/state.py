@@ -297,6 +297,12 @@ def _runner():
                   memory_limit_bytes=memory, budget=dashboard_budget())
 
 
+def start_runner() -> None:
+    """Start the shared worker pool now rather than at the first run a page asks for (not in-process)."""
+    if not in_process():
+        _runner()
+
+
 def runner_status() -> dict | None:
     """Health of the worker pool (None when runs happen in-process, as under AppTest)."""
     return None if in_process() else _runner().status()

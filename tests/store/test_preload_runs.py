@@ -1,5 +1,6 @@
 """A starting dashboard server reads the bundled scenarios' kept runs into memory (with their findings),
 so a first visitor's page reads nothing from disk; it never pushes a run out of the memory cache."""
+import multiprocessing
 from pathlib import Path
 
 import pandas as pd
@@ -84,3 +85,24 @@ def test_preloading_stops_when_memory_is_full_and_pushes_nothing_out(server, mon
 def test_nothing_is_read_for_scenarios_not_simulated_yet(server):
     assert state.preload_runs() == 0
     assert len(state._results()) == 0
+
+
+def test_the_launcher_starts_the_worker_pool_before_the_server_answers(monkeypatch):
+    """A warm server's first fresh run (a knob change) finds its workers already started."""
+    from dashboard import serve
+
+    monkeypatch.delenv("PIPELINE_TWIN_INPROCESS", raising=False)
+    state._runner.clear()
+    before = {p.pid for p in multiprocessing.active_children()}
+    try:
+        serve.start_workers()
+        started = [p for p in multiprocessing.active_children() if p.pid not in before]  # without asking the pool
+        assert [p.name for p in started] and all(p.name == "pipeline-twin-worker" for p in started)
+        status = state.runner_status()
+        assert status is not None and status["workers"] >= 1 and status["alive"] == status["workers"], status
+    finally:
+        state._runner().shutdown()
+        state._runner.clear()
+    monkeypatch.setenv("PIPELINE_TWIN_INPROCESS", "1")  # in-process (AppTest): no pool at all
+    serve.start_workers()
+    assert state.runner_status() is None

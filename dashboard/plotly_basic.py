@@ -12,7 +12,6 @@ static file serving. Without it, or for a trace type the bundle lacks, a chart f
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import plotly.io as pio
@@ -54,11 +53,10 @@ def available() -> bool:
 
 
 def figure_spec(fig) -> dict:
-    """The figure as plain JSON data, without the chart template (the component applies the
-    viewer's theme itself; a template is most of a small figure's bytes)."""
-    spec = json.loads(pio.to_json(fig, validate=False))
-    spec.get("layout", {}).pop("template", None)
-    return {"data": spec.get("data", []), "layout": spec.get("layout", {})}
+    """The figure's data and layout, without the chart template (the component applies the
+    viewer's theme itself; a template is most of a small figure's bytes); encoded once, in ``chart``."""
+    spec = fig.to_plotly_json()
+    return {"data": spec["data"], "layout": {k: v for k, v in spec["layout"].items() if k != "template"}}
 
 
 def drawable(spec: dict) -> bool:
@@ -73,5 +71,5 @@ def chart(fig, key: str, config: dict | None = None) -> None:
     if not (available() and drawable(spec)):
         st.plotly_chart(fig, key=key, width="stretch", config=config)
         return
-    _render(key=key, data=json.dumps({"figure": spec, "config": config, "src": bundle_url()}),
+    _render(key=key, data=pio.json.to_json_plotly({"figure": spec, "config": config, "src": bundle_url()}),
             width="stretch", height="content")

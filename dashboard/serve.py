@@ -43,7 +43,9 @@ def preload() -> tuple[float, int]:
         for name in PRELOAD:
             importlib.import_module(name)
         _first_use()
-        start_workers()
+        # the worker pool before the server answers: its processes import the simulator while the
+        # kept runs are read, so a warm server's first fresh run does not also wait for a worker
+        importlib.import_module("dashboard.state").start_runner()
         runs = preload_runs()
     finally:
         for q, level in zip(quiet, levels):
@@ -76,15 +78,6 @@ def _first_use() -> None:
     from dashboard import state
 
     state.catalog_problems()  # reads and validates the bundled scenarios once (shared by every session)
-
-
-def start_workers() -> None:
-    """The worker pool, before the server answers: its processes import the simulator while the
-    launcher reads the kept runs, so a warm server's first fresh run (a knob change, say) does not
-    also wait for a worker to start."""
-    from dashboard import state
-
-    state.start_runner()
 
 
 def preload_runs() -> int:

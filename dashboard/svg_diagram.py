@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+import shutil
 
 import streamlit as st
 
@@ -34,6 +35,11 @@ _render = st.components.v2.component(
        "}\n",
     isolate_styles=False,  # the page's phone rule lets a wide diagram scroll sideways
 )
+
+
+def available() -> bool:
+    """Whether this machine has Graphviz's ``dot`` (else diagrams are drawn in the browser)."""
+    return shutil.which("dot") is not None
 
 
 @functools.lru_cache(maxsize=256)

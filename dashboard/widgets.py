@@ -12,7 +12,6 @@ import copy
 import functools
 import json
 import math
-import shutil
 import time
 import types
 import typing
@@ -59,11 +58,6 @@ def _chunk_urls(names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(f"static/js/{p.name}" for name in names for p in sorted(folder.glob(f"{name}.*.js")))
 
 
-def _chart_chunk_urls() -> tuple[str, ...]:
-    """Streamlit's script files for tiles, our chart component and diagrams."""
-    return _chunk_urls(CHART_CHUNKS)
-
-
 def load_chart_scripts_early() -> None:
     """At the start of a browser tab's first page, before the page's own work: the browser starts
     loading the chart and diagram scripts (setting up the chart library takes it most of a second)
@@ -72,8 +66,8 @@ def load_chart_scripts_early() -> None:
     if st.session_state.get(K_CHARTS_LOADING):
         return
     st.session_state[K_CHARTS_LOADING] = True
-    urls = (_chart_chunk_urls() + (() if plotly_basic.available() else _chunk_urls(("PlotlyChart",)))
-            + (() if shutil.which("dot") else _chunk_urls(("GraphVizChart",))))
+    urls = _chunk_urls(CHART_CHUNKS + (() if plotly_basic.available() else ("PlotlyChart",))
+                       + (() if svg_diagram.available() else ("GraphVizChart",)))
     imports = ";".join(f"import(new URL({json.dumps(u)}, document.baseURI).href).catch(() => {{}})" for u in urls)
     if plotly_basic.available():  # the chart component waits on the same load
         imports += f";{plotly_basic.EARLY_LOAD_JS % json.dumps(plotly_basic.bundle_url())}"

@@ -87,15 +87,14 @@ def test_nothing_is_read_for_scenarios_not_simulated_yet(server):
     assert len(state._results()) == 0
 
 
-def test_the_launcher_starts_the_worker_pool_before_the_server_answers(monkeypatch):
-    """A warm server's first fresh run (a knob change) finds its workers already started."""
-    from dashboard import serve
-
+def test_start_runner_starts_the_worker_pool_before_any_page_asks(monkeypatch):
+    """What the launcher (``dashboard.serve.preload``) calls before the server answers, so a warm
+    server's first fresh run (a knob change) finds its workers already started."""
     monkeypatch.delenv("PIPELINE_TWIN_INPROCESS", raising=False)
     state._runner.clear()
     before = {p.pid for p in multiprocessing.active_children()}
     try:
-        serve.start_workers()
+        state.start_runner()
         started = [p for p in multiprocessing.active_children() if p.pid not in before]  # without asking the pool
         assert [p.name for p in started] and all(p.name == "pipeline-twin-worker" for p in started)
         status = state.runner_status()
@@ -104,5 +103,5 @@ def test_the_launcher_starts_the_worker_pool_before_the_server_answers(monkeypat
         state._runner().shutdown()
         state._runner.clear()
     monkeypatch.setenv("PIPELINE_TWIN_INPROCESS", "1")  # in-process (AppTest): no pool at all
-    serve.start_workers()
+    state.start_runner()
     assert state.runner_status() is None
